@@ -1,0 +1,22 @@
+package schedule
+
+// Kind describes one schedule kind of the spec language: its name, what
+// it is, where it comes from, and a zero value of its Go type. The
+// parameters are read from the struct tags of Proto's type:
+//
+//	spec:"name"         the parameter's name in spec text (required tag)
+//	default:"text"      its default, as spec text; absent means required
+//	choices:"a|b|c"     the allowed words of an enumerated string
+//	doc:"text"          one line for `lrkit schedules`
+//
+// Field types the language knows: float64, int64, bool, string (a word or a
+// quoted string), Length, []float64, []int64, Schedule and []Schedule.
+type Kind struct {
+	Name    string   // name in spec text, e.g. "wsd"
+	Summary string   // one line: what the schedule does
+	Source  string   // paper or library it follows, e.g. "Hägele et al. 2024, arXiv 2405.18392"
+	Proto   Schedule // zero value of the struct type, e.g. WSD{}
+	// Unverified, when not empty, says which parts of the formula could not
+	// be checked against the source; `lrkit schedules` prints it.
+	Unverified string
+}
