@@ -20,3 +20,13 @@ type Kind struct {
 	// be checked against the source; `lrkit schedules` prints it.
 	Unverified string
 }
+
+// ParamError is a parameter value that a schedule rejects. Validate
+// methods return it so that Parse can point at the offending value in the
+// spec text: `spec:1:30: floor: must not exceed peak (floor 2 > peak 1)`.
+type ParamError struct {
+	Param string // the parameter's spec name, e.g. "floor"
+	Msg   string // what is wrong and, where possible, the fix
+}
+
+func (e *ParamError) Error() string { return e.Param + ": " + e.Msg }
