@@ -30,7 +30,8 @@ from torch.optim import lr_scheduler as sched
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 # Each case: (name, base lr of the optimizer, torch constructor call as text
-# evaluated with `opt` in scope, last step recorded, lrkit spec).
+# evaluated with `opt` in scope, last step recorded, lrkit spec[, loop]),
+# where loop is "step" (the default) or "epoch" (see record).
 #
 # The last step goes past the schedule's end (about 1.2 T, more for the
 # periodic ones) so that the behaviour after T is pinned too. OneCycleLR
@@ -53,35 +54,44 @@ CASES = [
      "cosine(peak=0.1, floor=0.001, steps=100, parity=pytorch)"),
     ("sgdr_mult1", 0.1,
      "sched.CosineAnnealingWarmRestarts(opt, T_0=50, T_mult=1, eta_min=0.001)", 300,
-     "sgdr(peak=0.1, floor=0.001, t0=50, mult=1)"),
+     "sgdr(peak=0.1, floor=0.001, period=50, mult=1)"),
     ("sgdr_mult2", 0.1, "sched.CosineAnnealingWarmRestarts(opt, T_0=20, T_mult=2)", 400,
-     "sgdr(peak=0.1, t0=20, mult=2)"),
+     "sgdr(peak=0.1, period=20, mult=2)"),
     ("sgdr_mult2_eta_min", 1.0,
      "sched.CosineAnnealingWarmRestarts(opt, T_0=10, T_mult=2, eta_min=0.05)", 400,
-     "sgdr(peak=1, floor=0.05, t0=10, mult=2)"),
+     "sgdr(peak=1, floor=0.05, period=10, mult=2)"),
+    # step(epoch) path: PyTorch finds the cycle with a float logarithm and
+    # lands in the wrong cycle at some exact restarts (epoch 111 for T_0=1,
+    # T_mult=10; epoch 121 for T_0=1, T_mult=3).
+    ("sgdr_epoch_path_mult10", 1.0,
+     "sched.CosineAnnealingWarmRestarts(opt, T_0=1, T_mult=10, eta_min=0.01)", 1200,
+     "sgdr(peak=1, floor=0.01, period=1, mult=10, parity=pytorch)", "epoch"),
+    ("sgdr_epoch_path_mult3", 1.0,
+     "sched.CosineAnnealingWarmRestarts(opt, T_0=1, T_mult=3)", 400,
+     "sgdr(peak=1, period=1, mult=3, parity=pytorch)", "epoch"),
     ("cyclic_triangular", 0.1,
      "sched.CyclicLR(opt, base_lr=0.01, max_lr=0.1, step_size_up=50)", 400,
-     "cyclic(base=0.01, peak=0.1, up=50)"),
+     "cyclic(low=0.01, high=0.1, up=50)"),
     ("cyclic_triangular2", 0.1,
      "sched.CyclicLR(opt, base_lr=0.01, max_lr=0.1, step_size_up=50, mode='triangular2')", 400,
-     "cyclic(base=0.01, peak=0.1, up=50, mode=triangular2)"),
+     "cyclic(low=0.01, high=0.1, up=50, mode=triangular2)"),
     ("cyclic_exp_range", 0.1,
      "sched.CyclicLR(opt, base_lr=0.01, max_lr=0.1, step_size_up=50, mode='exp_range', gamma=0.995)",
-     400, "cyclic(base=0.01, peak=0.1, up=50, mode=exp_range, gamma=0.995)"),
+     400, "cyclic(low=0.01, high=0.1, up=50, mode=exp_range, gamma=0.995)"),
     ("cyclic_asymmetric", 0.1,
      "sched.CyclicLR(opt, base_lr=0.01, max_lr=0.1, step_size_up=20, step_size_down=60)", 400,
-     "cyclic(base=0.01, peak=0.1, up=20, down=60)"),
+     "cyclic(low=0.01, high=0.1, up=20, down=60)"),
     ("onecycle_cos", 0.1, "sched.OneCycleLR(opt, max_lr=0.1, total_steps=200)", 200,
      "onecycle(peak=0.1, steps=200, parity=pytorch)"),
     ("onecycle_linear", 0.1,
      "sched.OneCycleLR(opt, max_lr=0.1, total_steps=200, anneal_strategy='linear')", 200,
-     "onecycle(peak=0.1, steps=200, anneal=linear, parity=pytorch)"),
+     "onecycle(peak=0.1, steps=200, shape=linear, parity=pytorch)"),
     ("onecycle_cos_three_phase", 0.1,
      "sched.OneCycleLR(opt, max_lr=0.1, total_steps=200, three_phase=True)", 200,
-     "onecycle(peak=0.1, steps=200, three_phase=true, parity=pytorch)"),
+     "onecycle(peak=0.1, steps=200, phases=3, parity=pytorch)"),
     ("onecycle_linear_three_phase", 0.1,
      "sched.OneCycleLR(opt, max_lr=0.1, total_steps=200, anneal_strategy='linear', three_phase=True)",
-     200, "onecycle(peak=0.1, steps=200, anneal=linear, three_phase=true, parity=pytorch)"),
+     200, "onecycle(peak=0.1, steps=200, shape=linear, phases=3, parity=pytorch)"),
     ("onecycle_custom", 1.0,
      "sched.OneCycleLR(opt, max_lr=2.0, total_steps=333, pct_start=0.25, div_factor=10, "
      "final_div_factor=100)", 333,
@@ -91,7 +101,7 @@ CASES = [
      "linear(peak=0.1, floor=0.01, steps=100)"),
     ("linearlr_warmup", 0.1,
      "sched.LinearLR(opt, start_factor=0.25, end_factor=1.0, total_iters=40)", 60,
-     "linear(from=0.025, to=0.1, steps=40)"),
+     "warmup(constant(peak=0.1), steps=40, start=0.25)"),
     ("polynomiallr_power1", 0.1, "sched.PolynomialLR(opt, total_iters=100, power=1.0)", 120,
      "polynomial(peak=0.1, steps=100, power=1)"),
     ("polynomiallr_power2", 0.1, "sched.PolynomialLR(opt, total_iters=100, power=2.0)", 120,
@@ -99,8 +109,13 @@ CASES = [
 ]
 
 
-def record(base_lr, ctor, last):
-    """Returns the optimizer's lr at steps 0..last under the torch scheduler."""
+def record(base_lr, ctor, last, loop="step"):
+    """Returns the optimizer's lr at steps 0..last under the torch scheduler.
+
+    loop "step" calls scheduler.step() after each optimizer.step(), the
+    usual way; loop "epoch" calls scheduler.step(t) with the step number
+    instead (the explicit-epoch path some schedulers have).
+    """
     param = torch.zeros(1, requires_grad=True)
     # Momentum lets CyclicLR and OneCycleLR cycle it (their default); it does
     # not touch the learning rate.
@@ -112,7 +127,10 @@ def record(base_lr, ctor, last):
         if t == last:
             break
         opt.step()
-        scheduler.step()
+        if loop == "epoch":
+            scheduler.step(t + 1)
+        else:
+            scheduler.step()
     return lrs
 
 
@@ -121,16 +139,20 @@ def main():
     with open(os.path.join(HERE, "cases.csv"), "w", newline="") as f:
         manifest = csv.writer(f, lineterminator="\n")
         manifest.writerow(["case", "torch", "spec"])
-        for name, base_lr, ctor, last, spec in CASES:
+        for case in CASES:
+            name, base_lr, ctor, last, spec = case[:5]
+            loop = case[5] if len(case) > 5 else "step"
             if name in names:
                 sys.exit("duplicate case " + name)
             names.add(name)
-            lrs = record(base_lr, ctor, last)
+            lrs = record(base_lr, ctor, last, loop)
             with open(os.path.join(HERE, name + ".csv"), "w", newline="") as g:
                 g.write("step,lr\n")
                 for t, lr in enumerate(lrs):
                     g.write("%d,%s\n" % (t, repr(float(lr))))
-            call = "%s  # SGD(lr=%r), steps 0..%d" % (ctor.replace("sched.", "torch.optim.lr_scheduler."), base_lr, last)
+            call = "%s  # SGD(lr=%r), steps 0..%d, scheduler.step(%s)" % (
+                ctor.replace("sched.", "torch.optim.lr_scheduler."), base_lr, last,
+                "t" if loop == "epoch" else "")
             manifest.writerow([name, call, spec])
     print("torch %s: wrote %d cases to %s" % (torch.__version__, len(CASES), HERE))
 
