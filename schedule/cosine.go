@@ -103,7 +103,7 @@ func (s SGDR) floatCycle(t int64) (int, float64, float64) {
 		return int(t / s.Period), float64(t % s.Period), t0
 	}
 	m := float64(s.Mult)
-	n := math.Floor(math.Log(e/t0*(m-1)+1) / math.Log(m))
+	n := math.Floor(crLog(e/t0*(m-1)+1) / crLog(m))
 	mn := math.Pow(m, n)
 	return int(n), e - t0*(mn-1)/(m-1), t0 * mn
 }

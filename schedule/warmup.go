@@ -101,23 +101,23 @@ func (s Warmup) Validate() error {
 		return err
 	}
 	switch s.Shape {
-	case "linear", "exp":
+	case "", "linear", "exp":
 		if s.Steps == 0 {
-			return perr("steps", "must be a positive number of steps for shape=%s", s.Shape)
+			return perr("steps", "must be a positive number of steps for shape=%s", s.shapeName())
 		}
 	default:
 		if s.Steps != 0 {
 			return perr("steps", "is set by beta2 for shape=%s; remove steps", s.Shape)
 		}
-	}
-	if err := checkFinite("beta2", s.Beta2); err != nil {
-		return err
-	}
-	if s.Shape == "radam" && !(s.Beta2 > 0.6 && s.Beta2 < 1) {
-		return perr("beta2", "must lie in (0.6, 1) for shape=radam, got %g", s.Beta2)
-	}
-	if !(s.Beta2 > 0 && s.Beta2 < 1) {
-		return perr("beta2", "must lie in (0, 1), got %g", s.Beta2)
+		if err := checkFinite("beta2", s.Beta2); err != nil {
+			return err
+		}
+		if s.Shape == "radam" && !(s.Beta2 > 0.6 && s.Beta2 < 1) {
+			return perr("beta2", "must lie in (0.6, 1) for shape=radam, got %g", s.Beta2)
+		}
+		if !(s.Beta2 > 0 && s.Beta2 < 1) {
+			return perr("beta2", "must lie in (0, 1), got %g", s.Beta2)
+		}
 	}
 	if err := checkFinite("start", s.Start); err != nil {
 		return err
@@ -126,6 +126,13 @@ func (s Warmup) Validate() error {
 		return perr("start", "must be a fraction in [0, 1], got %g", s.Start)
 	}
 	return nil
+}
+
+func (s Warmup) shapeName() string {
+	if s.Shape == "" {
+		return "linear"
+	}
+	return s.Shape
 }
 
 // Prepare prepares the base schedule.
