@@ -1,0 +1,140 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// CausalSelfAttention is multi-head self-attention with a causal mask on an
+// input [B, T, Dim]: position t attends to positions 0..t only.
+//
+// Forward, with H heads of width dh = Dim/H and s = 1/√dh:
+//
+//	[Q K V] = x·Wqkv + bqkv            (Wqkv: [Dim, 3·Dim])
+//	S_h     = s·Q_h·K_hᵀ               (T×T per example and head)
+//	P_h     = softmax_row(S_h + mask)  (mask: −∞ above the diagonal)
+//	O_h     = P_h·V_h                  (heads concatenated to [B, T, Dim])
+//	y       = O·Wo + bo                (Wo: [Dim, Dim])
+//
+// Backward, per example and head (the output projection is a Dense):
+//
+//	dP   = dO·Vᵀ             dV = Pᵀ·dO
+//	dS   = P⊙(dP − rowsum(dP⊙P))
+//	dQ   = s·dS·K            dK = s·dSᵀ·Q
+//	dWqkv = xᵀ·d[Q K V],  dbqkv = Σ_rows d[Q K V],  dx = d[Q K V]·Wqkvᵀ
+type CausalSelfAttention struct {
+	Dim, Heads int
+	QKV, Out   *Dense
+	qkvOut     *Tensor
+	att        Tensor // concatenated head outputs [B, T, Dim]
+	datt       *Tensor
+	dqkv       Tensor
+	probs      []float32 // P for every example and head, [B, H, T, T]
+	dp         []float32 // scratch T×T
+	b, t       int
+}
+
+// NewCausalSelfAttention returns an attention layer; dim must be a
+// multiple of heads. Weights are drawn as in NewDense.
+func NewCausalSelfAttention(name string, dim, heads int, rng *rand.Rand) (*CausalSelfAttention, error) {
+	if heads <= 0 || dim%heads != 0 {
+		return nil, fmt.Errorf("attention %s: width %d is not a multiple of %d heads", name, dim, heads)
+	}
+	return &CausalSelfAttention{Dim: dim, Heads: heads,
+		QKV: NewDense(name+".qkv", dim, 3*dim, rng),
+		Out: NewDense(name+".out", dim, dim, rng)}, nil
+}
+
+// Forward computes causal attention (formulas on the type).
+func (a *CausalSelfAttention) Forward(x *Tensor) (*Tensor, error) {
+	if len(x.Shape) != 3 || x.Shape[2] != a.Dim {
+		return nil, fmt.Errorf("attention %s: input %v, want [B, T, %d]", a.QKV.W.Name, x.Shape, a.Dim)
+	}
+	qkv, err := a.QKV.Forward(x)
+	if err != nil {
+		return nil, err
+	}
+	a.qkvOut = qkv
+	B, T, D, H := x.Shape[0], x.Shape[1], a.Dim, a.Heads
+	dh := D / H
+	a.b, a.t = B, T
+	a.att.resizeLike(x)
+	a.probs = grow(a.probs, B*H*T*T)
+	scale := float32(1 / math.Sqrt(float64(dh)))
+	for b := 0; b < B; b++ {
+		base := b * T * 3 * D
+		for h := 0; h < H; h++ {
+			q := qkv.Data[base+h*dh:]
+			k := qkv.Data[base+D+h*dh:]
+			v := qkv.Data[base+2*D+h*dh:]
+			p := a.probs[(b*H+h)*T*T : (b*H+h+1)*T*T]
+			gemm(false, true, T, T, dh, scale, q, 3*D, k, 3*D, 0, p, T)
+			for i := 0; i < T; i++ {
+				row := p[i*T : (i+1)*T]
+				m := row[0]
+				for _, s := range row[1 : i+1] {
+					m = max(m, s)
+				}
+				var sum float64
+				for j := 0; j <= i; j++ {
+					e := float32(math.Exp(float64(row[j] - m)))
+					row[j] = e
+					sum += float64(e)
+				}
+				inv := float32(1 / sum)
+				for j := 0; j <= i; j++ {
+					row[j] *= inv
+				}
+				clear(row[i+1:])
+			}
+			gemm(false, false, T, dh, T, 1, p, T, v, 3*D, 0, a.att.Data[b*T*D+h*dh:], D)
+		}
+	}
+	return a.Out.Forward(&a.att)
+}
+
+// Backward returns dx and accumulates the projections' gradients.
+func (a *CausalSelfAttention) Backward(dy *Tensor) *Tensor {
+	datt := a.Out.Backward(dy)
+	B, T, D, H := a.b, a.t, a.Dim, a.Heads
+	dh := D / H
+	scale := float32(1 / math.Sqrt(float64(dh)))
+	a.dqkv.resizeLike(a.qkvOut)
+	a.dp = grow(a.dp, T*T)
+	qkv := a.qkvOut.Data
+	for b := 0; b < B; b++ {
+		base := b * T * 3 * D
+		for h := 0; h < H; h++ {
+			q, dq := qkv[base+h*dh:], a.dqkv.Data[base+h*dh:]
+			k, dk := qkv[base+D+h*dh:], a.dqkv.Data[base+D+h*dh:]
+			v, dv := qkv[base+2*D+h*dh:], a.dqkv.Data[base+2*D+h*dh:]
+			do := datt.Data[b*T*D+h*dh:]
+			p := a.probs[(b*H+h)*T*T : (b*H+h+1)*T*T]
+			// dP = dO·Vᵀ, dV = Pᵀ·dO
+			gemm(false, true, T, T, dh, 1, do, D, v, 3*D, 0, a.dp, T)
+			gemm(true, false, T, dh, T, 1, p, T, do, D, 0, dv, 3*D)
+			// dS = P⊙(dP − rowsum(dP⊙P)), in place in dp
+			for i := 0; i < T; i++ {
+				pr, dr := p[i*T:(i+1)*T], a.dp[i*T:(i+1)*T]
+				var dot float32
+				for j := 0; j <= i; j++ {
+					dot += pr[j] * dr[j]
+				}
+				for j := 0; j <= i; j++ {
+					dr[j] = pr[j] * (dr[j] - dot)
+				}
+				clear(dr[i+1:])
+			}
+			// dQ = s·dS·K, dK = s·dSᵀ·Q
+			gemm(false, false, T, dh, T, scale, a.dp, T, k, 3*D, 0, dq, 3*D)
+			gemm(true, false, T, dh, T, scale, a.dp, T, q, 3*D, 0, dk, 3*D)
+		}
+	}
+	return a.QKV.Backward(&a.dqkv)
+}
+
+// Params returns Wqkv, bqkv, Wo, bo.
+func (a *CausalSelfAttention) Params() []*Param {
+	return append(a.QKV.Params(), a.Out.Params()...)
+}

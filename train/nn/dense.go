@@ -1,0 +1,146 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// Dense is a fully connected layer acting on the last dimension:
+// y = x·W + b with W of shape [In, Out] and b of shape [Out]. Any leading
+// dimensions are batch dimensions ([B, T, In] maps to [B, T, Out]).
+//
+// Gradients, with X the input read as an N×In matrix and dY the N×Out
+// output gradient:
+//
+//	dW = Xᵀ·dY     db = Σ_rows dY     dX = dY·Wᵀ
+type Dense struct {
+	In, Out int
+	W, B    *Param
+	x       *Tensor
+	y, dx   Tensor
+	shape   []int
+}
+
+// NewDense returns a Dense layer with W drawn from N(0, 1/In) (LeCun
+// normal) and b = 0. Scale W.W.Data for another init (e.g. √2 for He).
+func NewDense(name string, in, out int, rng *rand.Rand) *Dense {
+	d := &Dense{In: in, Out: out,
+		W: newParam(name+".w", false, in, out),
+		B: newParam(name+".b", true, out)}
+	fillNormal(d.W.W, 1/math.Sqrt(float64(in)), rng)
+	return d
+}
+
+// Forward computes y = x·W + b.
+func (d *Dense) Forward(x *Tensor) (*Tensor, error) {
+	if x.Cols() != d.In {
+		return nil, fmt.Errorf("dense %s: input %v has last dimension %d, want %d", d.W.Name, x.Shape, x.Cols(), d.In)
+	}
+	d.x = x
+	d.shape = append(append(d.shape[:0], x.Shape[:len(x.Shape)-1]...), d.Out)
+	d.y.Resize(d.shape...)
+	n := x.Rows()
+	b := d.B.W.Data
+	for r := 0; r < n; r++ {
+		copy(d.y.Data[r*d.Out:(r+1)*d.Out], b)
+	}
+	gemm(false, false, n, d.Out, d.In, 1, x.Data, d.In, d.W.W.Data, d.Out, 1, d.y.Data, d.Out)
+	return &d.y, nil
+}
+
+// Backward accumulates dW and db and returns dX.
+func (d *Dense) Backward(dy *Tensor) *Tensor {
+	n := d.x.Rows()
+	// dW += Xᵀ·dY
+	gemm(true, false, d.In, d.Out, n, 1, d.x.Data, d.In, dy.Data, d.Out, 1, d.W.G.Data, d.Out)
+	// db += Σ_rows dY
+	gb := d.B.G.Data
+	for r := 0; r < n; r++ {
+		row := dy.Data[r*d.Out : (r+1)*d.Out]
+		for j, v := range row {
+			gb[j] += v
+		}
+	}
+	// dX = dY·Wᵀ
+	d.dx.resizeLike(d.x)
+	gemm(false, true, n, d.In, d.Out, 1, dy.Data, d.Out, d.W.W.Data, d.Out, 0, d.dx.Data, d.In)
+	return &d.dx
+}
+
+// Params returns W and b.
+func (d *Dense) Params() []*Param { return []*Param{d.W, d.B} }
+
+// ReLU computes y = max(x, 0). Gradient: dx = dy where x > 0, else 0.
+type ReLU struct {
+	x     *Tensor
+	y, dx Tensor
+}
+
+// Forward applies max(x, 0) elementwise.
+func (r *ReLU) Forward(x *Tensor) (*Tensor, error) {
+	r.x = x
+	r.y.resizeLike(x)
+	for i, v := range x.Data {
+		r.y.Data[i] = max(v, 0)
+	}
+	return &r.y, nil
+}
+
+// Backward passes dy where the input was positive.
+func (r *ReLU) Backward(dy *Tensor) *Tensor {
+	r.dx.resizeLike(dy)
+	for i, v := range r.x.Data {
+		if v > 0 {
+			r.dx.Data[i] = dy.Data[i]
+		} else {
+			r.dx.Data[i] = 0
+		}
+	}
+	return &r.dx
+}
+
+// Params returns nil.
+func (r *ReLU) Params() []*Param { return nil }
+
+// GELU is the Gaussian error linear unit in its tanh approximation (the
+// form GPT-2 and PyTorch's approximate="tanh" use):
+//
+//	y = ½·x·(1 + tanh u),  u = c·(x + 0.044715·x³),  c = √(2/π)
+//	dy/dx = ½(1 + tanh u) + ½·x·(1 − tanh² u)·c·(1 + 3·0.044715·x²)
+type GELU struct {
+	x     *Tensor
+	th    []float32 // tanh u from the forward pass
+	y, dx Tensor
+}
+
+const geluC = 0.7978845608028654 // √(2/π)
+
+// Forward applies the tanh-approximate GELU elementwise.
+func (g *GELU) Forward(x *Tensor) (*Tensor, error) {
+	g.x = x
+	g.y.resizeLike(x)
+	g.th = grow(g.th, x.Len())
+	for i, v := range x.Data {
+		xv := float64(v)
+		u := geluC * (xv + 0.044715*xv*xv*xv)
+		t := 1 - 2/(math.Exp(2*u)+1) // tanh u, exact at ±Inf
+		g.th[i] = float32(t)
+		g.y.Data[i] = float32(0.5 * xv * (1 + t))
+	}
+	return &g.y, nil
+}
+
+// Backward multiplies dy by the GELU derivative stated on the type.
+func (g *GELU) Backward(dy *Tensor) *Tensor {
+	g.dx.resizeLike(dy)
+	for i, v := range g.x.Data {
+		t := g.th[i]
+		d := 0.5*(1+t) + 0.5*v*(1-t*t)*geluC*(1+3*0.044715*v*v)
+		g.dx.Data[i] = dy.Data[i] * d
+	}
+	return &g.dx
+}
+
+// Params returns nil.
+func (g *GELU) Params() []*Param { return nil }
