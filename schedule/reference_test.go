@@ -11,7 +11,7 @@ import (
 // significant digits, so these compare at relative tolerance 5e-6 (half a
 // unit in the sixth digit is at most 5e-6 relative); an expected 0 must be
 // within 1e-12. The exact closed forms are checked at 1e-9 in
-// math_formula_test.go.
+// formula_math_test.go.
 
 const sixDigits = 5e-6
 
