@@ -68,7 +68,7 @@ func (s Warmup) factor(t int64) float64 {
 	}
 	rinf := 2/(1-s.Beta2) - 1
 	d := radamOffset(s.Beta2, rinf)
-	r := radamRho(float64(t+d), s.Beta2, rinf)
+	r := radamRho(float64(t)+float64(d), s.Beta2, rinf)
 	return math.Sqrt((r - 4) * (r - 2) * rinf / ((rinf - 4) * (rinf - 2) * r))
 }
 
