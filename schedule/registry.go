@@ -155,6 +155,9 @@ func (r *registry) readParams(ks *kindSpec) error {
 		if !isWord(name) {
 			return fmt.Errorf("field %s: spec name %q is not a word", f.Name, name)
 		}
+		if name == "kind" {
+			return fmt.Errorf("field %s: the name \"kind\" is reserved for the JSON form", f.Name)
+		}
 		if _, dup := ks.byName[name]; dup {
 			return fmt.Errorf("field %s: parameter %q declared twice", f.Name, name)
 		}

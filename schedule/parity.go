@@ -1,0 +1,136 @@
+package schedule
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+)
+
+// parityParam is the parameter that selects a library's behaviour.
+const parityParam = "parity"
+
+// WithParity returns a copy of s in which every schedule, nested ones
+// included, that has a parity parameter accepting the given value is set
+// to it, validated and prepared again. Schedules whose parity parameter
+// does not list the value, or that have none, are left as they are:
+//
+//	s, _ := schedule.Parse("warmup(cosine(steps=100), steps=10)")
+//	p, _ := schedule.WithParity(s, "pytorch") // warmup(cosine(steps=100, parity=pytorch), steps=10)
+//
+// It fails when no kind of the spec language knows the value, or when no
+// schedule in s offers it (so a request for a library's behaviour is
+// never silently ignored). "none" restores lrkit's own rules.
+func WithParity(s Schedule, parity string) (Schedule, error) {
+	r := builtin()
+	known := r.parityChoices()
+	if !contains(known, parity) {
+		hint := ""
+		if g := suggest(parity, known); g != "" {
+			hint = fmt.Sprintf(" (did you mean %q?)", g)
+		}
+		return nil, fmt.Errorf("unknown parity %q%s: want one of %s", parity, hint, strings.Join(known, ", "))
+	}
+	changed := 0
+	out, err := r.withParity(s, parity, &changed, 0)
+	if err != nil {
+		return nil, err
+	}
+	if changed == 0 {
+		return nil, fmt.Errorf("parity %s: no schedule in %s offers it (%s)", parity, Format(s), r.parityKinds(parity))
+	}
+	return out, nil
+}
+
+// parityChoices lists every value a parity parameter of any kind accepts.
+func (r *registry) parityChoices() []string {
+	set := map[string]bool{}
+	for _, ks := range r.kinds {
+		if i, ok := ks.byName[parityParam]; ok {
+			for _, c := range ks.params[i].choices {
+				set[c] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(set))
+	for c := range set {
+		out = append(out, c)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// parityKinds names the kinds that offer a parity value.
+func (r *registry) parityKinds(parity string) string {
+	var names []string
+	for _, ks := range r.kinds {
+		if i, ok := ks.byName[parityParam]; ok && contains(ks.params[i].choices, parity) {
+			names = append(names, ks.kind.Name)
+		}
+	}
+	return "kinds that offer it: " + strings.Join(names, ", ")
+}
+
+func (r *registry) withParity(s Schedule, parity string, changed *int, depth int) (Schedule, error) {
+	if s == nil || depth > formatDepth {
+		return s, nil
+	}
+	v := reflect.ValueOf(s)
+	ks, ok := r.byType[v.Type()]
+	if !ok {
+		return s, nil
+	}
+	cp := reflect.New(ks.typ).Elem()
+	cp.Set(v)
+	touched := false
+	for i := range ks.params {
+		p := &ks.params[i]
+		f := cp.Field(p.field)
+		switch {
+		case p.name == parityParam && p.typ == ptString:
+			if contains(p.choices, parity) {
+				*changed++
+				if f.String() != parity {
+					f.SetString(parity)
+					touched = true
+				}
+			}
+		case p.typ == ptSchedule:
+			child, _ := f.Interface().(Schedule)
+			n, err := r.withParity(child, parity, changed, depth+1)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", p.name, err)
+			}
+			if n != nil && !reflect.DeepEqual(n, child) {
+				f.Set(reflect.ValueOf(&n).Elem())
+				touched = true
+			}
+		case p.typ == ptSchedules:
+			list := reflect.MakeSlice(f.Type(), f.Len(), f.Len())
+			same := true
+			for j := 0; j < f.Len(); j++ {
+				child, _ := f.Index(j).Interface().(Schedule)
+				n, err := r.withParity(child, parity, changed, depth+1)
+				if err != nil {
+					return nil, fmt.Errorf("%s[%d]: %w", p.name, j, err)
+				}
+				if n != nil {
+					list.Index(j).Set(reflect.ValueOf(&n).Elem())
+				}
+				same = same && reflect.DeepEqual(n, child)
+			}
+			if !same {
+				f.Set(list)
+				touched = true
+			}
+		}
+	}
+	if !touched {
+		return s, nil
+	}
+	out, err := New(cp.Interface().(Schedule))
+	if err != nil {
+		return nil, fmt.Errorf("%s with parity %s: %w", ks.kind.Name, parity, err)
+	}
+	return out, nil
+}
