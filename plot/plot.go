@@ -114,11 +114,54 @@ func (c Chart) Lines(w io.Writer, format string, series ...Series) error {
 			p.Legend.Add(s.Name, l)
 		}
 	}
+	p.X.Tick.Marker = niceTicks{}
+	p.Y.Tick.Marker = niceTicks{}
 	if c.LogY {
 		p.Y.Scale = gplot.LogScale{}
 		p.Y.Tick.Marker = gplot.LogTicks{Prec: -1}
 	}
+	c.legendRoom(p, len(series))
 	return c.write(w, format, p)
+}
+
+// legendRoom raises the top of the y axis so that the legend, drawn in
+// the top right corner, sits above the curves instead of over them.
+func (c Chart) legendRoom(p *gplot.Plot, entries int) {
+	_, hpx := c.size()
+	dataPt := float64(hpx)*72/dpi - 70 // the canvas less title and x axis, roughly
+	row := p.Legend.TextStyle.Height("Xy").Points() + 1
+	f := math.Min(0.6, (float64(entries)*row+10)/math.Max(dataPt, 1))
+	lo, hi := p.Y.Min, p.Y.Max
+	if c.LogY {
+		p.Y.Max = lo * math.Pow(hi/lo, 1/(1-f))
+		return
+	}
+	if hi == lo {
+		hi = lo + 1
+	}
+	p.Y.Max = lo + (hi-lo)/(1-f)
+}
+
+// niceTicks labels an axis at multiples of a round step (1, 2, 2.5 or 5
+// times a power of ten), about five of them, with minor ticks between.
+type niceTicks struct{}
+
+// Ticks returns the ticks for the axis range [lo, hi].
+func (niceTicks) Ticks(lo, hi float64) []gplot.Tick {
+	if !(hi > lo) {
+		return []gplot.Tick{{Value: lo, Label: formatTick(lo)}}
+	}
+	step := niceStep((hi - lo) / 5)
+	var ts []gplot.Tick
+	for k := math.Ceil(lo / step * 2); k*step/2 <= hi*(1+1e-12); k++ {
+		v := k * step / 2
+		if math.Mod(k, 2) == 0 {
+			ts = append(ts, gplot.Tick{Value: v, Label: formatTick(v)})
+		} else {
+			ts = append(ts, gplot.Tick{Value: v})
+		}
+	}
+	return ts
 }
 
 func (c Chart) newPlot() *gplot.Plot {

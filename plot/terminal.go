@@ -65,7 +65,7 @@ func terminalLines(width, height int, series []Series) ([]string, error) {
 
 	xmin, xmax, ymin, ymax := bounds(series)
 	plotH := height - 2 - len(legend)
-	ticks := yTicks(plotH, ymin, ymax)
+	ymin, ymax, ticks := yTicks(plotH, ymin, ymax)
 	labelW := 0
 	for _, t := range ticks {
 		labelW = max(labelW, utf8.RuneCountInString(t.label))
@@ -191,20 +191,49 @@ type tick struct {
 	label string
 }
 
-// yTicks places up to six labelled rows, evenly spaced, with the top row
-// at ymax and the bottom row at ymin.
-func yTicks(rows int, ymin, ymax float64) []tick {
+// yTicks widens [ymin, ymax] to whole multiples of a round tick step
+// (1, 2, 2.5 or 5 times a power of ten) and labels the rows of those
+// multiples, at most six of them, the top row ymax and the bottom row
+// ymin. It returns the widened range.
+func yTicks(rows int, ymin, ymax float64) (lo, hi float64, ts []tick) {
 	if rows < 2 {
-		return nil
+		return ymin, ymax, nil
 	}
-	n := min(6, max(2, rows/4+1))
-	ts := make([]tick, 0, n)
-	for k := range n {
-		r := int(math.Round(float64(k) * float64(rows-1) / float64(n-1)))
-		v := ymax - (ymax-ymin)*float64(r)/float64(rows-1)
-		ts = append(ts, tick{row: r, label: formatTick(v) + " "})
+	// At most five intervals, at least two rows apart; the step grows until
+	// the widened range holds no more than that.
+	maxN := min(5, (rows-1)/2)
+	step := niceStep((ymax - ymin) / float64(max(maxN, 1)))
+	bottom, top := math.Floor(ymin/step), math.Ceil(ymax/step)
+	for maxN >= 1 && top-bottom > float64(maxN) && !math.IsInf(step, 0) {
+		step = niceStep(step * (1 + 1e-9))
+		bottom, top = math.Floor(ymin/step), math.Ceil(ymax/step)
 	}
-	return ts
+	if maxN < 1 || top-bottom > float64(maxN) || math.IsInf(step, 0) || step == 0 {
+		// Too few rows for round ticks: label the ends as they are.
+		return ymin, ymax, []tick{{0, formatTick(ymax) + " "}, {rows - 1, formatTick(ymin) + " "}}
+	}
+	lo, hi = bottom*step, top*step
+	n := int(top - bottom)
+	for k := 0; k <= n; k++ {
+		r := int(math.Round(float64(k) * float64(rows-1) / float64(n)))
+		if len(ts) > 0 && ts[len(ts)-1].row == r {
+			continue
+		}
+		ts = append(ts, tick{row: r, label: formatTick((top-float64(k))*step) + " "})
+	}
+	return lo, hi, ts
+}
+
+// niceStep returns the smallest of 1, 2, 2.5, 5 and 10 times a power of
+// ten that is at least raw.
+func niceStep(raw float64) float64 {
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	for _, f := range []float64{1, 2, 2.5, 5, 10} {
+		if f*mag >= raw {
+			return f * mag
+		}
+	}
+	return 10 * mag
 }
 
 // formatTick prints a tick value in at most four significant digits.
