@@ -232,7 +232,6 @@ func TestRefineErrors(t *testing.T) {
 	}
 }
 
-
 func TestResample(t *testing.T) {
 	got := Resample([]float64{0, 10}, 6)
 	want := []float64{0, 2, 4, 6, 8, 10}
