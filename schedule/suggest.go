@@ -18,7 +18,7 @@ func suggest(name string, candidates []string) string {
 		if d >= len(c) || d >= len(lname) {
 			continue // nothing in common: not a typo
 		}
-		if d <= maxTypos(len(c)) && (bestD < 0 || d < bestD) {
+		if d <= maxTypos(len(c)) && 2*d <= len(lname) && (bestD < 0 || d < bestD) {
 			best, bestD = c, d
 		}
 	}
