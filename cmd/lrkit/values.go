@@ -1,0 +1,243 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"math"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/lrkit/lrkit/schedule"
+	"github.com/spf13/cobra"
+)
+
+func init() { registerCommand(newValuesCmd) }
+
+func newValuesCmd() *cobra.Command {
+	var (
+		at     string
+		every  int64
+		steps  int64
+		parity string
+	)
+	cmd := &cobra.Command{
+		Use:   "values SPEC (--at 0,1,250 | --every K [--steps N])",
+		Short: "Print the learning rate of a schedule at chosen steps as step,lr CSV",
+		Long: `Print the learning rate of the schedule SPEC as CSV with the header
+"step,lr", one row per step, the rate in full float64 precision (it reads
+back to the identical number).
+
+--at lists the steps; --every K prints steps 0, K, 2K, ... up to and
+including N, where N is --steps or, by default, the schedule's horizon.
+--parity pytorch|hf|optax switches every schedule in SPEC that has a
+parity option to that library's behaviour (spec section 23).`,
+		Example: `  lrkit values 'cosine(peak=0.1, steps=100)' --at 0,1,50,100,150 --parity pytorch
+  lrkit values 'wsd(peak=3e-4, steps=10000, decay=0.2, shape=1-sqrt)' --every 500`,
+		Args: exactSpecs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := parseSpec(args[0], parity)
+			if err != nil {
+				return err
+			}
+			var stepList []int64
+			switch {
+			case at != "" && cmd.Flags().Changed("every"):
+				return badInput(fmt.Errorf("give either --at or --every, not both"))
+			case at != "":
+				if cmd.Flags().Changed("steps") {
+					return badInput(fmt.Errorf("--steps goes with --every, not with --at"))
+				}
+				if stepList, err = parseSteps(at); err != nil {
+					return err
+				}
+			case cmd.Flags().Changed("every"):
+				if every <= 0 {
+					return badInput(fmt.Errorf("--every must be a positive number of steps, got %d", every))
+				}
+				n, err := stepsFor(cmd, steps, s)
+				if err != nil {
+					return err
+				}
+				for t := int64(0); t <= n; t += every {
+					stepList = append(stepList, t)
+					if t > math.MaxInt64-every {
+						break
+					}
+				}
+			default:
+				return badInput(fmt.Errorf("say which steps to print: --at 0,1,250 or --every K"))
+			}
+			lrs, err := rates(s, stepList)
+			if err != nil {
+				return err
+			}
+			return writeCSV(cmd, stepList, lrs)
+		},
+	}
+	cmd.Flags().StringVar(&at, "at", "", "comma-separated steps, e.g. 0,1,250")
+	cmd.Flags().Int64Var(&every, "every", 0, "print every K-th step from 0 to N")
+	cmd.Flags().Int64Var(&steps, "steps", 0, "last step N for --every (default: the schedule's horizon)")
+	cmd.Flags().StringVar(&parity, "parity", "", "reproduce a library's behaviour: pytorch, hf or optax (none: lrkit's own rules)")
+	return cmd
+}
+
+// exactSpecs accepts exactly n positional SPEC arguments.
+func exactSpecs(n int) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) != n {
+			return badInput(fmt.Errorf("want %d schedule SPEC argument(s), got %d (quote a spec that has spaces)", n, len(args)))
+		}
+		return nil
+	}
+}
+
+// parseSpec reads spec text and applies a parity override when one is
+// given. Spec errors are bad input and print as "spec:LINE:COL: ...".
+func parseSpec(text, parity string) (schedule.Schedule, error) {
+	s, err := schedule.Parse(text)
+	if err != nil {
+		return nil, badInput(err)
+	}
+	if parity != "" {
+		if s, err = schedule.WithParity(s, parity); err != nil {
+			return nil, badInput(fmt.Errorf("--parity: %w", err))
+		}
+	}
+	return s, nil
+}
+
+// parseSteps reads a comma-separated list of non-negative steps.
+func parseSteps(list string) ([]int64, error) {
+	var out []int64
+	for i, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		t, err := strconv.ParseInt(f, 10, 64)
+		if err != nil || t < 0 {
+			return nil, badInput(fmt.Errorf("--at: item %d %q is not a step (a whole number >= 0)", i+1, f))
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// stepsFor returns the --steps flag when it was given, else the longest
+// horizon among the schedules; it is an error when none has one.
+func stepsFor(cmd *cobra.Command, flag int64, ss ...schedule.Schedule) (int64, error) {
+	if cmd.Flags().Changed("steps") {
+		if flag <= 0 {
+			return 0, badInput(fmt.Errorf("--steps must be a positive number of steps, got %d", flag))
+		}
+		return flag, nil
+	}
+	n, found := int64(0), false
+	for _, s := range ss {
+		if h, ok := horizon(s); ok && h > 0 {
+			n, found = max(n, h), true
+		}
+	}
+	if !found {
+		what := ss[0].String() + " has"
+		if len(ss) > 1 {
+			what = "none of the schedules has"
+		}
+		return 0, badInput(fmt.Errorf("%s no horizon (a steps parameter) to stop at; give --steps N", what))
+	}
+	return n, nil
+}
+
+// horizon returns the step at which a schedule has run its course: its
+// steps parameter, a composition's total, or the last budget or table
+// point. Periodic and open-ended schedules (sgdr, cyclic, cycle, step,
+// exponential, constant, ...) have none.
+func horizon(s schedule.Schedule) (int64, bool) {
+	switch v := s.(type) {
+	case schedule.Warmup:
+		h, ok := horizon(v.Base)
+		switch v.Shape {
+		case "linear", "":
+			h += v.Steps
+		case "untuned_linear":
+			h += int64(math.Round(2 / (1 - v.Beta2)))
+		}
+		return h, ok
+	case schedule.Join:
+		last := len(v.Parts) - 1
+		if last < 0 || len(v.At) != last {
+			return 0, false
+		}
+		h, ok := horizon(v.Parts[last])
+		if last > 0 {
+			h += v.At[last-1]
+		}
+		return h, ok
+	case schedule.Scale:
+		return horizon(v.Base)
+	case schedule.Clamp:
+		return horizon(v.Base)
+	case schedule.Floor:
+		return horizon(v.Base)
+	case schedule.WSDS:
+		if n := len(v.Budgets); n > 0 {
+			return v.Budgets[n-1], true
+		}
+	case schedule.WSDC:
+		if v.Steps > 0 {
+			return v.Steps, true
+		}
+		if !v.Warmup.IsFrac && !v.Stable.IsFrac && !v.Decay.IsFrac {
+			return v.Warmup.Count + v.Stable.Count + v.Decay.Count, true
+		}
+	case schedule.Table:
+		if n := len(v.At); n > 0 {
+			return v.At[n-1], true
+		}
+	}
+	// Every other kind: a positive integer parameter named steps.
+	rv := reflect.ValueOf(s)
+	if rv.Kind() == reflect.Pointer {
+		rv = rv.Elem()
+	}
+	if rv.Kind() != reflect.Struct {
+		return 0, false
+	}
+	for i := 0; i < rv.NumField(); i++ {
+		f := rv.Type().Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("spec"), ",")
+		if name == "steps" && f.Type.Kind() == reflect.Int64 && rv.Field(i).Int() > 0 {
+			return rv.Field(i).Int(), true
+		}
+	}
+	return 0, false
+}
+
+// rates evaluates s at every step and rejects a rate that is not finite:
+// such a value would make every consumer of the table wrong.
+func rates(s schedule.Schedule, steps []int64) ([]float64, error) {
+	out := make([]float64, len(steps))
+	for i, t := range steps {
+		v := s.LR(t)
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, badInput(fmt.Errorf("%s: the learning rate at step %d is %v", s.String(), t, v))
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// formatRate prints a rate in full precision: the shortest text that
+// reads back to the same float64.
+func formatRate(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+// writeCSV prints the step,lr table on the command's standard output.
+func writeCSV(cmd *cobra.Command, steps []int64, lrs []float64) error {
+	w := bufio.NewWriter(cmd.OutOrStdout())
+	fmt.Fprintln(w, "step,lr")
+	for i, t := range steps {
+		w.WriteString(strconv.FormatInt(t, 10))
+		w.WriteByte(',')
+		w.WriteString(formatRate(lrs[i]))
+		w.WriteByte('\n')
+	}
+	return w.Flush()
+}
