@@ -28,7 +28,6 @@ type CausalSelfAttention struct {
 	QKV, Out   *Dense
 	qkvOut     *Tensor
 	att        Tensor // concatenated head outputs [B, T, Dim]
-	datt       *Tensor
 	dqkv       Tensor
 	probs      []float32 // P for every example and head, [B, H, T, T]
 	dp         []float32 // scratch T×T

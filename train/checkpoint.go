@@ -1,0 +1,175 @@
+package train
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/lrkit/lrkit/train/optim"
+)
+
+// Checkpoint format: the 8-byte magic "LRKITCKP", a uint32 version and a
+// uint64 payload length (little endian), the gob-encoded payload, and the
+// SHA-256 of the payload.
+const (
+	checkpointMagic   = "LRKITCKP"
+	checkpointVersion = 1
+	maxCheckpointSize = 1 << 34
+)
+
+type paramState struct {
+	Name  string
+	Shape []int
+	Data  []float32
+}
+
+type checkpoint struct {
+	Step, Examples int64
+	Wall           float64
+	Params         []paramState
+	OptimizerName  string
+	Optimizer      []byte
+	Data           []byte
+	ControllerSpec string
+	Controller     []byte
+	RNG            []byte
+	InitNorms      []float64
+	Stats          []LayerStat
+}
+
+// Save writes a checkpoint: parameters, optimizer state, step, data
+// position, controller state, RNG state and NaP telemetry. Load on a
+// trainer built from the same configuration continues with the identical
+// next step.
+func (t *Trainer) Save(w io.Writer) error {
+	c := checkpoint{Step: t.step, Examples: t.examples, Wall: t.wall,
+		OptimizerName: t.cfg.Optimizer.Name(), ControllerSpec: t.cfg.Controller.String(),
+		InitNorms: t.init, Stats: t.stats}
+	if sw, ok := t.cfg.Optimizer.(optim.EvalSwapper); ok {
+		// Parameters hold the training point between steps; make sure.
+		sw.SwapToTrain(t.params)
+	}
+	for _, p := range t.params {
+		c.Params = append(c.Params, paramState{Name: p.Name, Shape: p.W.Shape, Data: p.W.Data})
+	}
+	var err error
+	if c.Optimizer, err = t.cfg.Optimizer.MarshalBinary(); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if c.Data, err = t.cfg.Data.State(); err != nil {
+		return fmt.Errorf("checkpoint: data position: %w", err)
+	}
+	if c.Controller, err = t.cfg.Controller.State(); err != nil {
+		return fmt.Errorf("checkpoint: controller state: %w", err)
+	}
+	if c.RNG, err = t.pcg.MarshalBinary(); err != nil {
+		return fmt.Errorf("checkpoint: rng state: %w", err)
+	}
+	var payload bytes.Buffer
+	if err := gob.NewEncoder(&payload).Encode(&c); err != nil {
+		return fmt.Errorf("checkpoint: encode: %w", err)
+	}
+	head := make([]byte, 20)
+	copy(head, checkpointMagic)
+	binary.LittleEndian.PutUint32(head[8:], checkpointVersion)
+	binary.LittleEndian.PutUint64(head[12:], uint64(payload.Len()))
+	sum := sha256.Sum256(payload.Bytes())
+	for _, b := range [][]byte{head, payload.Bytes(), sum[:]} {
+		if _, err := w.Write(b); err != nil {
+			return fmt.Errorf("checkpoint: write: %w", err)
+		}
+	}
+	return nil
+}
+
+// Load restores a checkpoint written by Save into a trainer built from the
+// same configuration (model architecture, optimizer kind and controller
+// spec). It checks the format, version, checksum, and that every parameter
+// matches by name and shape before changing anything; if restoring the
+// optimizer, data, controller or RNG state then fails, the trainer is in
+// an undefined state and must not be used.
+func (t *Trainer) Load(r io.Reader) error {
+	head := make([]byte, 20)
+	if _, err := io.ReadFull(r, head); err != nil {
+		return fmt.Errorf("checkpoint: read header: %w", err)
+	}
+	if string(head[:8]) != checkpointMagic {
+		return errors.New("checkpoint: not an lrkit checkpoint (bad magic)")
+	}
+	if v := binary.LittleEndian.Uint32(head[8:]); v != checkpointVersion {
+		return fmt.Errorf("checkpoint: version %d, this build reads version %d", v, checkpointVersion)
+	}
+	n := binary.LittleEndian.Uint64(head[12:])
+	if n > maxCheckpointSize {
+		return fmt.Errorf("checkpoint: payload length %d is implausible", n)
+	}
+	payload := make([]byte, n)
+	if _, err := io.ReadFull(r, payload); err != nil {
+		return fmt.Errorf("checkpoint: read payload of %d bytes: %w", n, err)
+	}
+	var sum [sha256.Size]byte
+	if _, err := io.ReadFull(r, sum[:]); err != nil {
+		return fmt.Errorf("checkpoint: read checksum: %w", err)
+	}
+	if sha256.Sum256(payload) != sum {
+		return errors.New("checkpoint: checksum mismatch (file corrupt)")
+	}
+	var c checkpoint
+	if err := gob.NewDecoder(bytes.NewReader(payload)).Decode(&c); err != nil {
+		return fmt.Errorf("checkpoint: decode: %w", err)
+	}
+	if err := t.compatible(&c); err != nil {
+		return err
+	}
+	// Restore the parts that can fail before touching the parameters.
+	if err := t.cfg.Optimizer.UnmarshalBinary(c.Optimizer); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if err := t.cfg.Data.Restore(c.Data); err != nil {
+		return fmt.Errorf("checkpoint: data position: %w", err)
+	}
+	if err := t.cfg.Controller.Restore(c.Controller); err != nil {
+		return fmt.Errorf("checkpoint: controller state: %w", err)
+	}
+	if err := t.pcg.UnmarshalBinary(c.RNG); err != nil {
+		return fmt.Errorf("checkpoint: rng state: %w", err)
+	}
+	for i, p := range t.params {
+		copy(p.W.Data, c.Params[i].Data)
+	}
+	t.step, t.examples, t.wall = c.Step, c.Examples, c.Wall
+	copy(t.init, c.InitNorms)
+	copy(t.stats, c.Stats)
+	return nil
+}
+
+// compatible checks that checkpoint c fits this trainer.
+func (t *Trainer) compatible(c *checkpoint) error {
+	if len(c.Params) != len(t.params) {
+		return fmt.Errorf("checkpoint: %d parameters, the model has %d", len(c.Params), len(t.params))
+	}
+	for i, p := range t.params {
+		q := c.Params[i]
+		if q.Name != p.Name || !slices.Equal(q.Shape, p.W.Shape) || len(q.Data) != p.W.Len() {
+			return fmt.Errorf("checkpoint: parameter %d is %s%v, the model has %s%v", i, q.Name, q.Shape, p.Name, p.W.Shape)
+		}
+	}
+	if c.OptimizerName != t.cfg.Optimizer.Name() {
+		return fmt.Errorf("checkpoint: optimizer %s, the trainer has %s", c.OptimizerName, t.cfg.Optimizer.Name())
+	}
+	if c.ControllerSpec != t.cfg.Controller.String() {
+		return fmt.Errorf("checkpoint: controller %q, the trainer has %q", c.ControllerSpec, t.cfg.Controller.String())
+	}
+	if len(c.InitNorms) != len(t.init) || len(c.Stats) != len(t.stats) {
+		return fmt.Errorf("checkpoint: %d scale-invariant parameters, the model has %d", len(c.InitNorms), len(t.init))
+	}
+	if c.Step < 0 || c.Step > t.cfg.Steps {
+		return fmt.Errorf("checkpoint: step %d is outside this run's 0..%d", c.Step, t.cfg.Steps)
+	}
+	return nil
+}
