@@ -1,17 +1,27 @@
 package schedule
 
 import (
+	"encoding/csv"
+	"flag"
 	"fmt"
 	"math"
+	"os"
+	"strconv"
+	"sync"
 	"testing"
 )
 
 // The reference tables of ../shared/spec/schedules.md (Tables A–I and the
-// value lists of §15–§21), checked value by value. The spec prints six
-// significant digits, so these compare at relative tolerance 5e-6 (half a
-// unit in the sixth digit is at most 5e-6 relative); an expected 0 must be
-// within 1e-12. The exact closed forms are checked at 1e-9 in
-// formula_math_test.go.
+// value lists of §15–§21, table "L"), checked value by value, twice:
+//
+//   - against the spec's printed value, which has six significant digits,
+//     at relative tolerance 5e-6 (half a unit in the sixth digit is at most
+//     5e-6 relative); an expected 0 must be within 1e-12;
+//   - against the exact value of the same formula, computed independently
+//     with mpmath at 40 digits by testdata/reference/gen.py into
+//     testdata/reference/exact.csv, at relative tolerance 1e-9.
+//
+// Closed forms over whole step ranges are in formula_math_test.go.
 
 const sixDigits = 5e-6
 
@@ -40,8 +50,57 @@ func closeTo(got, want, rtol float64) bool {
 	return math.Abs(got-want) <= rtol*math.Abs(want)
 }
 
-func checkRows(t *testing.T, rows []refRow, rtol float64) {
+type exactValue struct {
+	spec, exact float64
+	used        bool
+}
+
+var (
+	exactOnce sync.Once
+	exactMap  map[string]*exactValue
+	exactErr  error
+)
+
+func exactKey(table, name string, step int64) string {
+	return table + "|" + name + "|" + strconv.FormatInt(step, 10)
+}
+
+// loadExact reads testdata/reference/exact.csv once.
+func loadExact(t *testing.T) map[string]*exactValue {
 	t.Helper()
+	exactOnce.Do(func() {
+		f, err := os.Open("testdata/reference/exact.csv")
+		if err != nil {
+			exactErr = err
+			return
+		}
+		defer f.Close()
+		recs, err := csv.NewReader(f).ReadAll()
+		if err != nil {
+			exactErr = err
+			return
+		}
+		exactMap = map[string]*exactValue{}
+		for i, r := range recs[1:] {
+			step, err1 := strconv.ParseInt(r[2], 10, 64)
+			spec, err2 := strconv.ParseFloat(r[3], 64)
+			ex, err3 := strconv.ParseFloat(r[4], 64)
+			if err1 != nil || err2 != nil || err3 != nil {
+				exactErr = fmt.Errorf("exact.csv:%d: bad row %q", i+2, r)
+				return
+			}
+			exactMap[exactKey(r[0], r[1], step)] = &exactValue{spec: spec, exact: ex}
+		}
+	})
+	if exactErr != nil {
+		t.Fatal(exactErr)
+	}
+	return exactMap
+}
+
+func checkRows(t *testing.T, table string, rows []refRow, rtol float64) {
+	t.Helper()
+	ex := loadExact(t)
 	for _, r := range rows {
 		t.Run(r.name, func(t *testing.T) {
 			if len(r.steps) != len(r.want) {
@@ -49,8 +108,24 @@ func checkRows(t *testing.T, rows []refRow, rtol float64) {
 			}
 			s := mustNew(t, r.s)
 			for i, st := range r.steps {
-				if got := s.LR(st); !closeTo(got, r.want[i], rtol) {
+				got := s.LR(st)
+				if !closeTo(got, r.want[i], rtol) {
 					t.Errorf("LR(%d) = %.9g, want %.9g (rtol %g)", st, got, r.want[i], rtol)
+				}
+				e, ok := ex[exactKey(table, r.name, st)]
+				if !ok {
+					t.Errorf("no exact value for table %s, %q, step %d in exact.csv", table, r.name, st)
+					continue
+				}
+				e.used = true
+				if e.spec != r.want[i] {
+					t.Errorf("step %d: exact.csv has spec value %g, this test %g", st, e.spec, r.want[i])
+				}
+				if !closeTo(e.exact, e.spec, sixDigits) {
+					t.Errorf("step %d: spec value %g does not round the exact %.17g", st, e.spec, e.exact)
+				}
+				if !closeTo(got, e.exact, exact) {
+					t.Errorf("LR(%d) = %.17g, exact %.17g (rtol %g)", st, got, e.exact, exact)
 				}
 			}
 		})
@@ -59,7 +134,7 @@ func checkRows(t *testing.T, rows []refRow, rtol float64) {
 
 func TestReferenceTableA(t *testing.T) {
 	steps := []int64{0, 1, 250, 500, 999, 1000, 1200}
-	checkRows(t, []refRow{
+	checkRows(t, "A", []refRow{
 		{"linear min 0", Linear{Peak: 1, Steps: 1000}, steps, []float64{1, 0.999, 0.75, 0.5, 0.001, 0, 0}},
 		{"linear min 0.1", Linear{Peak: 1, Floor: 0.1, Steps: 1000}, steps, []float64{1, 0.9991, 0.775, 0.55, 0.1009, 0.1, 0.1}},
 		{"poly p=2", Polynomial{Peak: 1, Steps: 1000, Power: 2}, steps, []float64{1, 0.998001, 0.5625, 0.25, 1e-06, 0, 0}},
@@ -76,7 +151,7 @@ func TestReferenceTableA(t *testing.T) {
 func TestReferenceTableB(t *testing.T) {
 	steps := []int64{0, 1, 99, 100, 250, 500, 999, 1000, 1200}
 	hf := func(base Schedule) Schedule { return Warmup{Base: base, Steps: 100} }
-	checkRows(t, []refRow{
+	checkRows(t, "B", []refRow{
 		{"HF linear", hf(Linear{Peak: 1, Steps: 900}), steps, []float64{0, 0.01, 0.99, 1, 0.833333, 0.555556, 0.00111111, 0, 0}},
 		{"HF cosine", hf(Cosine{Peak: 1, Steps: 900, Parity: ParityHF}), steps, []float64{0, 0.01, 0.99, 1, 0.933013, 0.586824, 3.04617e-06, 0, 0.116978}},
 		{"HF cosine min_lr_rate 0.1", hf(Cosine{Peak: 1, Floor: 0.1, Steps: 900, Parity: ParityHF}), steps, []float64{0, 0.01, 0.99, 1, 0.939711, 0.628142, 0.100003, 0.1, 0.20528}},
@@ -85,7 +160,7 @@ func TestReferenceTableB(t *testing.T) {
 		{"HF inverse_sqrt timescale 400", InvSqrt{Peak: 1, Warmup: 100, Timescale: 400}, steps, []float64{0, 0.01, 0.99, 1, 0.852803, 0.707107, 0.554914, 0.5547, 0.516398}},
 	}, sixDigits)
 	steps = []int64{0, 1, 250, 500, 999, 1000, 1200}
-	checkRows(t, []refRow{
+	checkRows(t, "B", []refRow{
 		{"torch cosine", Cosine{Peak: 1, Steps: 1000, Parity: ParityPyTorch}, steps, []float64{1, 0.999998, 0.853553, 0.5, 2.4674e-06, 0, 0.0954915}},
 		{"optax cosine", Cosine{Peak: 1, Steps: 1000, Parity: ParityOptax}, steps, []float64{1, 0.999998, 0.853553, 0.5, 2.4674e-06, 0, 0}},
 		{"cosine min 0.1 clamped", Cosine{Peak: 1, Floor: 0.1, Steps: 1000}, steps, []float64{1, 0.999998, 0.868198, 0.55, 0.100002, 0.1, 0.1}},
@@ -94,7 +169,7 @@ func TestReferenceTableB(t *testing.T) {
 
 func TestReferenceTableC(t *testing.T) {
 	steps := []int64{0, 1, 50, 99, 100, 150, 299, 300, 700, 701}
-	checkRows(t, []refRow{
+	checkRows(t, "C", []refRow{
 		{"sgdr mult 1", SGDR{Peak: 1, Period: 100, Mult: 1, Decay: 1}, steps, []float64{1, 0.999753, 0.5, 0.00024672, 1, 0.5, 0.00024672, 1, 1, 0.999753}},
 		{"sgdr mult 2", SGDR{Peak: 1, Period: 100, Mult: 2, Decay: 1}, steps, []float64{1, 0.999753, 0.5, 0.00024672, 1, 0.853553, 6.16838e-05, 1, 1, 0.999996}},
 	}, sixDigits)
@@ -102,7 +177,7 @@ func TestReferenceTableC(t *testing.T) {
 
 func TestReferenceTableD(t *testing.T) {
 	steps := []int64{0, 1, 100, 200, 300, 400, 500, 600, 999, 1000}
-	checkRows(t, []refRow{
+	checkRows(t, "D", []refRow{
 		{"triangular", Cyclic{Low: 0.1, High: 1, Up: 200, Mode: "triangular", Gamma: 1}, steps, []float64{0.1, 0.1045, 0.55, 1, 0.55, 0.1, 0.55, 1, 0.9955, 1}},
 		{"triangular2", Cyclic{Low: 0.1, High: 1, Up: 200, Mode: "triangular2", Gamma: 1}, steps, []float64{0.1, 0.1045, 0.55, 1, 0.55, 0.1, 0.325, 0.55, 0.323875, 0.325}},
 		{"exp_range 0.999", Cyclic{Low: 0.1, High: 1, Up: 200, Mode: "exp_range", Gamma: 0.999}, steps, []float64{0.1, 0.104495, 0.507156, 0.836784, 0.433318, 0.1, 0.372871, 0.593782, 0.429601, 0.430926}},
@@ -116,14 +191,14 @@ func oc(shape string, phases int64, parity string) OneCycle {
 
 func TestReferenceTableE(t *testing.T) {
 	steps := []int64{0, 1, 150, 299, 300, 598, 650, 999, 1000}
-	checkRows(t, []refRow{
+	checkRows(t, "E", []refRow{
 		{"torch cos", oc("cos", 2, ParityPyTorch), steps, []float64{0.04, 0.0400265, 0.522522, 1, 0.999995, 0.613449, 0.497758, 4e-06, 9.03548e-06}},
 		{"torch linear", oc("linear", 2, ParityPyTorch), steps, []float64{0.04, 0.0432107, 0.521605, 1, 0.998571, 0.572859, 0.498573, 4e-06, -0.00142457}},
 		{"torch cos 3-phase", oc("cos", 3, ParityPyTorch), steps, []float64{0.04, 0.0400265, 0.522522, 1, 0.999974, 0.04, 0.0383633, 4e-06, 4.61371e-06}},
 		{"torch linear 3-phase", oc("linear", 3, ParityPyTorch), steps, []float64{0.04, 0.0432107, 0.521605, 1, 0.996789, 0.04, 0.0348135, 4e-06, -9.57406e-05}},
 	}, sixDigits)
 	steps = []int64{0, 150, 299, 300, 598, 999, 1000}
-	checkRows(t, []refRow{
+	checkRows(t, "E", []refRow{
 		{"optax cosine_onecycle", oc("cos", 2, ParityOptax), steps, []float64{0.04, 0.52, 0.999974, 1, 0.615633, 9.03548e-06, 4e-06}},
 		{"optax linear_onecycle", oc("linear", 3, ParityOptax), steps, []float64{0.04, 0.52, 0.9968, 1, 0.479855, 0.00027064, 4e-06}},
 	}, sixDigits)
@@ -149,7 +224,7 @@ func TestReferenceTableE(t *testing.T) {
 func TestReferenceTableF(t *testing.T) {
 	steps := []int64{0, 1, 250, 500, 999, 1000}
 	uba := func(phi, floor float64) UBA { return UBA{Peak: 1, Floor: floor, Steps: 1000, Phi: phi} }
-	checkRows(t, []refRow{
+	checkRows(t, "F", []refRow{
 		{"REX a=0.5", Rex{Peak: 1, Steps: 1000, A: 0.5, Every: 1}, steps, []float64{1, 0.9995, 0.857143, 0.666667, 0.001998, 0}},
 		{"REX a=0.9", Rex{Peak: 1, Steps: 1000, A: 0.9, Every: 1}, steps, []float64{1, 0.9999, 0.967742, 0.909091, 0.0099108, 0}},
 		{"UBA 0.5", uba(0.5, 0), steps, []float64{1, 0.999999, 0.958871, 0.8, 9.86952e-06, 0}},
@@ -171,7 +246,7 @@ func TestReferenceTableG(t *testing.T) {
 	hf.Parity = ParityHF
 	epfml := w("1-sqrt", 0)
 	epfml.WarmupStart = 0.01
-	checkRows(t, []refRow{
+	checkRows(t, "G", []refRow{
 		{"linear", w("linear", 0), steps, []float64{0, 0.5, 1, 1, 0.75, 0.5, 0.25, 0.005, 0}},
 		{"cosine", w("cosine", 0), steps, []float64{0, 0.5, 1, 1, 0.853553, 0.5, 0.146447, 6.16838e-05, 0}},
 		{"1-sqrt", w("1-sqrt", 0), steps, []float64{0, 0.5, 1, 1, 0.5, 0.292893, 0.133975, 0.00250313, 0}},
@@ -194,7 +269,7 @@ func TestReferenceTableG(t *testing.T) {
 
 func TestReferenceTableH(t *testing.T) {
 	s := WSDS{Peak: 1, Warmup: Steps(50), Budgets: []int64{400, 700, 1000}, Decay: Fraction(0.1), Shape: "linear"}
-	checkRows(t, []refRow{{"wsds", s,
+	checkRows(t, "H", []refRow{{"wsds", s,
 		[]int64{0, 50, 359, 360, 380, 399, 400, 629, 665, 700, 950, 999},
 		[]float64{0, 1, 1, 1, 0.5, 0.025, 1, 1, 0.5, 1, 0.5, 0.01}}}, sixDigits)
 }
@@ -208,7 +283,12 @@ func TestReferenceLists(t *testing.T) {
 	pw := Power{Peak: 0.02, A: 4.6, B: -0.51, Batch: 1024, TokensPerStep: 1e6}
 	full := pw
 	full.Steps, full.Warmup, full.Decay = 1_000_000, Steps(10_000), Steps(100_000)
-	checkRows(t, []refRow{
+	// §18, Table I.
+	checkRows(t, "I", []refRow{
+		{"infinite cosine", inf("cosine"), infSteps, []float64{0, 0.5, 1, 0.55, 0.1, 0.1, 0.1, 0.0316228, 0.01}},
+		{"infinite invsqrt", inf("invsqrt"), infSteps, []float64{0, 0.5, 1, 0.23753, 0.1, 0.1, 0.1, 0.0316228, 0.01}},
+	}, sixDigits)
+	checkRows(t, "L", []refRow{
 		// §15, WSDC.
 		{"wsdc", WSDC{Peak: 1, Level: 0.1, Warmup: Steps(100), Stable: Steps(500), Decay: Steps(200), Shape: "cosine"},
 			[]int64{0, 50, 100, 600, 700, 799, 800, 5000}, []float64{0, 0.5, 1, 1, 0.55, 0.100056, 0.1, 0.1}},
@@ -219,9 +299,6 @@ func TestReferenceLists(t *testing.T) {
 		// §17, damped cosine (PROPOSED envelopes).
 		{"damped_cosine", DampedCosine{Peak: 1, Steps: 1000, Cycles: 3, Damping: 3},
 			[]int64{0, 100, 200, 400, 600, 800, 1000}, []float64{1, 0.370409, 0, 0.301194, 0, 0.090718, 0}},
-		// §18, Table I.
-		{"infinite cosine", inf("cosine"), infSteps, []float64{0, 0.5, 1, 0.55, 0.1, 0.1, 0.1, 0.0316228, 0.01}},
-		{"infinite invsqrt", inf("invsqrt"), infSteps, []float64{0, 0.5, 1, 0.23753, 0.1, 0.1, 0.1, 0.0316228, 0.01}},
 		// §19, power scheduler: one step is 1e6 tokens.
 		{"power core", pw, []int64{1_000, 100_000, 1_000_000}, []float64{0.02, 0.0115627, 0.0035732}},
 		{"power full", full, []int64{5_000, 500_000, 950_000, 1_000_000}, []float64{0.01, 0.00508842, 0.0014235, 0}},
@@ -251,6 +328,24 @@ func TestReferenceLists(t *testing.T) {
 	// §20: the RAdam offset δ is 5 for β2 = 0.999.
 	if d := radamOffset(0.999, 2/(1-0.999)-1); d != 5 {
 		t.Errorf("RAdam offset = %d, want 5", d)
+	}
+}
+
+// TestReferenceExactCoverage checks that every row of exact.csv was
+// compared by the tests above (it runs after them; skipped under -run).
+func TestReferenceExactCoverage(t *testing.T) {
+	if f := flag.Lookup("test.run"); f != nil && f.Value.String() != "" {
+		t.Skip("only meaningful when every reference test ran")
+	}
+	n := 0
+	for k, v := range loadExact(t) {
+		n++
+		if !v.used {
+			t.Errorf("exact.csv row %s was not checked", k)
+		}
+	}
+	if n < 400 {
+		t.Errorf("exact.csv has only %d rows", n)
 	}
 }
 
