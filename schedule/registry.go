@@ -453,65 +453,79 @@ func splitIndex(s string) (string, int) {
 	return s[:open], n
 }
 
-// valueErr reports a bad value of parameter p (name may carry an index).
-func valueErr(v Value, name, format string, args ...any) *SpecError {
+// elem names element i of a list parameter, or the parameter when i < 0.
+type elem struct {
+	name string
+	i    int
+}
+
+func (e elem) String() string {
+	if e.i < 0 {
+		return e.name
+	}
+	return fmt.Sprintf("%s[%d]", e.name, e.i)
+}
+
+// valueErr reports a bad value of a parameter or list element.
+func valueErr(v Value, name elem, format string, args ...any) *SpecError {
 	msg := fmt.Sprintf(format, args...)
 	if v.Pos.Path != "" {
 		return &SpecError{Pos: v.Pos, Msg: msg}
 	}
-	return &SpecError{Pos: v.Pos, Msg: name + ": " + msg}
+	return &SpecError{Pos: v.Pos, Msg: name.String() + ": " + msg}
 }
 
 // convert turns a value into the Go value of parameter p; depth is the
 // nesting depth of the call that holds it.
 func (b builder) convert(p *param, t reflect.Type, v Value, depth int) (reflect.Value, *SpecError) {
 	out := reflect.New(t).Elem()
+	name := elem{p.name, -1}
 	switch p.typ {
 	case ptFloat:
-		f, err := floatValue(v, p.name)
+		f, err := floatValue(v, name)
 		if err != nil {
 			return out, err
 		}
 		out.SetFloat(f)
 	case ptInt:
-		n, err := intValue(v, p.name, p.doc)
+		n, err := intValue(v, name, p.doc)
 		if err != nil {
 			return out, err
 		}
 		out.SetInt(n)
 	case ptBool:
 		if v.Kind != WordValue || (v.Text != "true" && v.Text != "false") {
-			return out, valueErr(v, p.name, "want true or false, got %s", v.describe())
+			return out, valueErr(v, name, "want true or false, got %s", v.describe())
 		}
 		out.SetBool(v.Text == "true")
 	case ptString:
 		if v.Kind != WordValue && v.Kind != StringValue && v.Kind != NumberValue {
-			return out, valueErr(v, p.name, "want a word or a quoted string, got %s", v.describe())
+			return out, valueErr(v, name, "want a word or a quoted string, got %s", v.describe())
 		}
 		if len(p.choices) > 0 && !contains(p.choices, v.Text) {
 			hint := ""
 			if s := suggest(v.Text, p.choices); s != "" {
 				hint = fmt.Sprintf(" (did you mean %q?)", s)
 			}
-			return out, valueErr(v, p.name, "want one of %s, got %s%s", strings.Join(p.choices, ", "), v.describe(), hint)
+			return out, valueErr(v, name, "want one of %s, got %s%s", strings.Join(p.choices, ", "), v.describe(), hint)
 		}
 		out.SetString(v.Text)
 	case ptLength:
-		l, err := lengthValue(v, p.name)
+		l, err := lengthValue(v, name)
 		if err != nil {
 			return out, err
 		}
 		out.Set(reflect.ValueOf(l))
 	case ptFloats, ptInts:
 		if v.Kind != ListValue {
-			return out, valueErr(v, p.name, "want a list such as [1, 2, 3], got %s", v.describe())
+			return out, valueErr(v, name, "want a list such as [1, 2, 3], got %s", v.describe())
 		}
 		if len(v.List) == 0 {
 			return out, nil // nil: an empty list is the zero value
 		}
 		out = reflect.MakeSlice(t, len(v.List), len(v.List))
 		for i, e := range v.List {
-			name := fmt.Sprintf("%s[%d]", p.name, i)
+			name := elem{p.name, i}
 			if p.typ == ptFloats {
 				f, err := floatValue(e, name)
 				if err != nil {
@@ -527,21 +541,21 @@ func (b builder) convert(p *param, t reflect.Type, v Value, depth int) (reflect.
 			}
 		}
 	case ptSchedule:
-		s, err := b.scheduleValue(v, p.name, depth)
+		s, err := b.scheduleValue(v, name, depth)
 		if err != nil {
 			return out, err
 		}
 		out.Set(reflect.ValueOf(&s).Elem())
 	case ptSchedules:
 		if v.Kind != ListValue {
-			return out, valueErr(v, p.name, "want a list of schedules such as [constant(), cosine(steps=100)], got %s", v.describe())
+			return out, valueErr(v, name, "want a list of schedules such as [constant(), cosine(steps=100)], got %s", v.describe())
 		}
 		if len(v.List) == 0 {
 			return out, nil
 		}
 		out = reflect.MakeSlice(t, len(v.List), len(v.List))
 		for i, e := range v.List {
-			s, err := b.scheduleValue(e, fmt.Sprintf("%s[%d]", p.name, i), depth)
+			s, err := b.scheduleValue(e, elem{p.name, i}, depth)
 			if err != nil {
 				return out, err
 			}
@@ -551,7 +565,7 @@ func (b builder) convert(p *param, t reflect.Type, v Value, depth int) (reflect.
 	return out, nil
 }
 
-func (b builder) scheduleValue(v Value, name string, depth int) (Schedule, *SpecError) {
+func (b builder) scheduleValue(v Value, name elem, depth int) (Schedule, *SpecError) {
 	if v.Kind != CallValue {
 		hint := ""
 		if v.Kind == WordValue {
@@ -565,7 +579,7 @@ func (b builder) scheduleValue(v Value, name string, depth int) (Schedule, *Spec
 }
 
 // floatValue reads a finite number.
-func floatValue(v Value, name string) (float64, *SpecError) {
+func floatValue(v Value, name elem) (float64, *SpecError) {
 	if v.Kind == WordValue {
 		switch strings.ToLower(strings.TrimLeft(v.Text, "-")) {
 		case "inf", "infinity", "nan":
@@ -583,12 +597,12 @@ func floatValue(v Value, name string) (float64, *SpecError) {
 }
 
 // intValue reads an integer literal.
-func intValue(v Value, name, doc string) (int64, *SpecError) {
-	what := "an integer"
-	if strings.Contains(name+" "+doc, "step") {
-		what = "an integer step count"
-	}
+func intValue(v Value, name elem, doc string) (int64, *SpecError) {
 	if v.Kind != NumberValue || !isInteger(v.Text) {
+		what := "an integer"
+		if strings.Contains(name.name, "step") || strings.Contains(doc, "step") {
+			what = "an integer step count"
+		}
 		hint := ""
 		if v.Kind == NumberValue {
 			if f, err := strconv.ParseFloat(v.Text, 64); err == nil && f == float64(int64(f)) && f >= -1<<53 && f <= 1<<53 {
@@ -606,7 +620,7 @@ func intValue(v Value, name, doc string) (int64, *SpecError) {
 
 // lengthValue reads a step count (an integer) or a fraction in [0, 1]
 // (a literal with a point or an exponent).
-func lengthValue(v Value, name string) (Length, *SpecError) {
+func lengthValue(v Value, name elem) (Length, *SpecError) {
 	if v.Kind != NumberValue {
 		return Length{}, valueErr(v, name, "want a step count such as 500 or a fraction such as 0.05, got %s", v.describe())
 	}
