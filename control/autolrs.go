@@ -54,7 +54,8 @@ type Searcher interface {
 // τ doubles after each stage up to tau_max (1000, 2000, 4000, 8000, ...).
 //
 // Deviations from the released code, all documented here: the smoother is
-// RobustSmooth, not scipy's spline; the acquisition is minimised over 1,000
+// RobustSmooth, not scipy's spline; the forecast's asymptote is bounded
+// below by loss_floor (default 0; see FitExp); the acquisition is minimised over 1,000
 // evenly spaced points instead of skopt's sampling and L-BFGS; the
 // validation-loss phase (once τ′ reaches τ_max/10) is not implemented:
 // the objective stays the training loss. The random draws come from a PCG
@@ -73,6 +74,7 @@ type AutoLRS struct {
 	Warmup   int64   `spec:"warmup" default:"0" doc:"linear warmup steps before the first stage"`
 	WarmupLR float64 `spec:"warmup_lr" default:"0" doc:"rate reached at the end of the warmup"`
 	Seed     int64   `spec:"seed" default:"0" doc:"seed of the random first candidate"`
+	Floor    float64 `spec:"loss_floor" default:"0" doc:"lower bound of the forecast's asymptote (lrkit's addition; -inf: none)"`
 
 	st autoState
 }
@@ -129,6 +131,8 @@ func (a *AutoLRS) Validate() error {
 		return pe("kappa", "must be a finite number >= 0, got %g", a.Kappa)
 	case a.Warmup < 0:
 		return pe("warmup", "must not be negative, got %d", a.Warmup)
+	case math.IsNaN(a.Floor) || math.IsInf(a.Floor, 1):
+		return pe("loss_floor", "must be a number or -inf, got %g", a.Floor)
 	case !(a.WarmupLR >= 0) || math.IsInf(a.WarmupLR, 0):
 		return pe("warmup_lr", "must be a finite number >= 0, got %g", a.WarmupLR)
 	}
@@ -214,7 +218,7 @@ func (a *AutoLRS) Search(ctx context.Context, step int64, e Engine) error {
 			}
 		}
 		tried++
-		f := ForecastLoss(losses, float64(tau))
+		f := ForecastLoss(losses, float64(tau), a.Floor)
 		if math.IsNaN(f) || math.IsInf(f, 0) {
 			f = 1e6
 		}
