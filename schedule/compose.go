@@ -45,10 +45,10 @@ func (s Join) Validate() error {
 	}
 	for i, a := range s.At {
 		if a <= 0 {
-			return perr("at", "must be positive steps, got %d", a)
+			return perr(fmt.Sprintf("at[%d]", i), "must be a positive step, got %d", a)
 		}
 		if i > 0 && a <= s.At[i-1] {
-			return perr("at", "must be strictly increasing (%d after %d)", a, s.At[i-1])
+			return perr(fmt.Sprintf("at[%d]", i), "must be above the one before (%d after %d): switch steps are strictly increasing", a, s.At[i-1])
 		}
 	}
 	for i, p := range s.Parts {

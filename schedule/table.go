@@ -77,9 +77,9 @@ func (s Table) Validate() error {
 	}
 	return checkPoints(s.At, s.Rates, func(i int, msg string) error {
 		if strings.HasPrefix(msg, "lr") {
-			return perr("lr", "%s (index %d)", strings.TrimPrefix(msg, "lr "), i)
+			return perr(fmt.Sprintf("lr[%d]", i), "%s", strings.TrimPrefix(msg, "lr "))
 		}
-		return perr("at", "%s (index %d)", strings.TrimPrefix(msg, "step "), i)
+		return perr(fmt.Sprintf("at[%d]", i), "%s", strings.TrimPrefix(msg, "step "))
 	})
 }
 
@@ -103,12 +103,11 @@ func checkPoints(xs []int64, ys []float64, bad func(i int, msg string) error) er
 	return nil
 }
 
-// Prepare reads the CSV file when one is named, or copies the inline
-// points.
+// Prepare reads the CSV file when one is named; an inline table is
+// returned as it is (its LR reads At and Rates, so do not change those
+// slices afterwards).
 func (s Table) Prepare() (Schedule, error) {
 	if s.File == "" {
-		s.xs = append([]int64(nil), s.At...)
-		s.ys = append([]float64(nil), s.Rates...)
 		return s, nil
 	}
 	f, err := os.Open(s.File)

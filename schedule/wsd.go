@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"fmt"
 	"math"
 )
 
@@ -181,10 +182,10 @@ func (s WSDS) Validate() error {
 	prev := s.Warmup.Of(s.Budgets[len(s.Budgets)-1])
 	for i, c := range s.Budgets {
 		if c <= 0 {
-			return perr("budgets", "must be positive steps, got %d", c)
+			return perr(fmt.Sprintf("budgets[%d]", i), "must be a positive step, got %d", c)
 		}
 		if i > 0 && c <= s.Budgets[i-1] {
-			return perr("budgets", "must be strictly increasing (%d after %d)", c, s.Budgets[i-1])
+			return perr(fmt.Sprintf("budgets[%d]", i), "must be above the one before (%d after %d): budgets are strictly increasing", c, s.Budgets[i-1])
 		}
 		if d := s.Decay.Of(c); c-d < prev {
 			return perr("decay", "decay %d before budget %d overlaps the warmup or the previous budget (%d); shorten decay", d, c, prev)
