@@ -280,6 +280,11 @@ func Params(kind Kind) []ParamInfo {
 		}
 		ks = r2.kinds[0]
 	}
+	return ks.info()
+}
+
+// info lists the parameters for Params.
+func (ks *kindSpec) info() []ParamInfo {
 	out := make([]ParamInfo, len(ks.params))
 	for i, p := range ks.params {
 		out[i] = ParamInfo{
