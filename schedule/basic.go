@@ -269,7 +269,7 @@ func (s MultiStep) Validate() error {
 			return perr(fmt.Sprintf("milestones[%d]", i), "must be a positive step, got %d", m)
 		}
 		if i > 0 && m < s.Milestones[i-1] {
-			return perr(fmt.Sprintf("milestones[%d]", i), "must not be below the one before (%d after %d): milestones go in increasing order", m, s.Milestones[i-1])
+			return perr("milestones", "must be in increasing order (%d after %d); sort them", m, s.Milestones[i-1])
 		}
 	}
 	return checkPositive("gamma", s.Gamma)

@@ -33,7 +33,7 @@ func TestValidateRejects(t *testing.T) {
 		{"exp_decay every 0", ExpDecay{Peak: 1, Rate: 0.5}, "every", "positive"},
 		{"step every 0", Step{Peak: 1, Gamma: 0.1}, "every", "positive"},
 		{"multistep empty", MultiStep{Peak: 1, Gamma: 0.1}, "milestones", "at least one"},
-		{"multistep unsorted", MultiStep{Peak: 1, Milestones: []int64{60, 30}, Gamma: 0.1}, "milestones[1]", "increasing order"},
+		{"multistep unsorted", MultiStep{Peak: 1, Milestones: []int64{60, 30}, Gamma: 0.1}, "milestones", "increasing order"},
 		{"invsqrt negative warmup", InvSqrt{Peak: 1, Warmup: -1}, "warmup", "negative"},
 		{"cosine bad parity", Cosine{Peak: 1, Steps: 10, Parity: "keras"}, "parity", "one of none, pytorch, hf, optax"},
 		{"sgdr mult 0", SGDR{Peak: 1, Period: 10, Decay: 1}, "mult", ">= 1"},
