@@ -179,16 +179,19 @@ func sameValue(v reflect.Value, text, def string) bool {
 	return text == def
 }
 
-// quoteIfNeeded leaves a bare word (letters, digits, _ - . /) as it is and
-// quotes anything else.
+// quoteIfNeeded leaves a bare word of the spec language (letters, digits,
+// "_", "-", "." and not a number) as it is and quotes anything else.
 func quoteIfNeeded(s string) string {
 	if s == "" {
 		return `""`
 	}
 	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_-./", r)) {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_-.", r)) {
 			return strconv.Quote(s)
 		}
+	}
+	if c := s[0]; c >= '0' && c <= '9' || c == '-' || c == '.' {
+		return strconv.Quote(s)
 	}
 	return s
 }
