@@ -1,0 +1,133 @@
+package runlog
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Format is a run-log file format.
+type Format int
+
+// The formats, told apart by file name (see FormatOf).
+const (
+	FormatCSV      Format = iota + 1 // .csv
+	FormatJSONL                      // .jsonl or .ndjson
+	FormatTFEvents                   // events.out.tfevents.*
+)
+
+// String names the format.
+func (f Format) String() string {
+	switch f {
+	case FormatCSV:
+		return "csv"
+	case FormatJSONL:
+		return "jsonl"
+	case FormatTFEvents:
+		return "tfevents"
+	}
+	return fmt.Sprintf("Format(%d)", int(f))
+}
+
+// FormatOf tells the format of a run log from its name: ".csv" is CSV,
+// ".jsonl" and ".ndjson" are JSON Lines, and a base name containing
+// "tfevents" (TensorBoard's events.out.tfevents.<time>.<host>...) is an
+// event file. Extensions are matched case-insensitively.
+func FormatOf(path string) (Format, error) {
+	base := filepath.Base(path)
+	if strings.Contains(base, "tfevents") {
+		return FormatTFEvents, nil
+	}
+	switch strings.ToLower(filepath.Ext(base)) {
+	case ".csv":
+		return FormatCSV, nil
+	case ".jsonl", ".ndjson":
+		return FormatJSONL, nil
+	}
+	return 0, fmt.Errorf("%s: unknown run-log format: want a .csv, .jsonl or .ndjson file or a TensorBoard events.out.tfevents.* file", path)
+}
+
+// NewReader returns a reader of r in the given format.
+func NewReader(r io.Reader, format Format, opts ReadOptions) (Reader, error) {
+	switch format {
+	case FormatCSV:
+		return NewCSVReader(r, opts), nil
+	case FormatJSONL:
+		return NewJSONLReader(r, opts), nil
+	case FormatTFEvents:
+		return NewTFEventsReader(r, opts), nil
+	}
+	return nil, fmt.Errorf("runlog: unknown format %v", format)
+}
+
+// FileReader is a Reader of an open file; Close closes the file.
+type FileReader struct {
+	Reader
+	f *os.File
+}
+
+// Close closes the file.
+func (fr *FileReader) Close() error { return fr.f.Close() }
+
+// Open opens the run log at path, in the format its name tells (FormatOf).
+// opts.Name defaults to path.
+func Open(path string, opts ReadOptions) (*FileReader, error) {
+	format, err := FormatOf(path)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Name == "" {
+		opts.Name = path
+	}
+	r, err := NewReader(f, format, opts)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &FileReader{Reader: r, f: f}, nil
+}
+
+// ReadFile reads every record of the run log at path (see Open). Warnings
+// go to opts.OnWarning; use Open and Reader.Warnings to collect them after.
+func ReadFile(path string, opts ReadOptions) ([]Record, error) {
+	r, err := Open(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return ReadAll(r)
+}
+
+// Create creates (or truncates) the file at path and returns a writer of
+// the format its name tells. fields are the CSV columns besides step; the
+// other formats write whatever each record holds. Close closes the file.
+func Create(path string, fields Field) (Writer, error) {
+	format, err := FormatOf(path)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	switch format {
+	case FormatCSV:
+		w := NewCSVWriter(f, fields)
+		w.closeFn = f.Close
+		return w, nil
+	case FormatJSONL:
+		w := NewJSONLWriter(f)
+		w.closeFn = f.Close
+		return w, nil
+	default:
+		w := NewTFEventWriter(f, TFEventOptions{})
+		w.closeFn = f.Close
+		return w, nil
+	}
+}
