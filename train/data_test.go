@@ -21,7 +21,6 @@ type synthetic struct {
 	pos                  int
 	pcg                  *rand.PCG
 	rng                  *rand.Rand
-	epochSeed            uint64
 }
 
 func newSynthetic(seed uint64, n, d, classes, batch int) *synthetic {

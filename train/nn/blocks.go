@@ -48,3 +48,23 @@ func NewTransformerBlock(name string, dim, heads, ffn int, rng *rand.Rand) (*Seq
 			NewDense(name+".ff2", ffn, dim, rng))),
 	), nil
 }
+
+// NewDecoder returns a decoder-only character transformer: token and
+// learned position embeddings, `layers` pre-norm blocks (NewTransformerBlock
+// with hidden width ffn), a final LayerNorm and a Dense head to vocab
+// logits. Input [B, T ≤ context] token ids, output [B, T, vocab].
+func NewDecoder(vocab, context, dim, heads, ffn, layers int, rng *rand.Rand) (*Sequential, error) {
+	if vocab <= 0 || context <= 0 || dim <= 0 || ffn <= 0 || layers < 0 {
+		return nil, fmt.Errorf("decoder: vocab %d, context %d, width %d, ffn %d, layers %d: want positive sizes", vocab, context, dim, ffn, layers)
+	}
+	s := NewSequential(NewEmbedding("tok", vocab, dim, rng), NewPositionalEmbedding("pos", context, dim, rng))
+	for i := 0; i < layers; i++ {
+		b, err := NewTransformerBlock(fmt.Sprintf("block%d", i), dim, heads, ffn, rng)
+		if err != nil {
+			return nil, err
+		}
+		s.Layers = append(s.Layers, b)
+	}
+	s.Layers = append(s.Layers, NewLayerNorm("lnf", dim), NewDense("head", dim, vocab, rng))
+	return s, nil
+}

@@ -15,7 +15,7 @@
 //	layers: Dense, ReLU, GELU (tanh form), LayerNorm, Embedding,
 //	        PositionalEmbedding, CausalSelfAttention, Residual, Conv2D,
 //	        MaxPool2D, Flatten, Sequential
-//	builders: NewMLP, NewTransformerBlock
+//	builders: NewMLP, NewTransformerBlock, NewDecoder
 //	loss: SoftmaxCrossEntropy (mean over rows, integer labels), Correct
 //
 // A training step is

@@ -78,7 +78,7 @@ func (o *ScheduleFree) Step(ps []*nn.Param, lr float64) error {
 	}
 	first := s.Z == nil
 	for _, b := range []*[][]float32{&s.Z, &s.X} {
-		if err := buffers(o.Name(), b, ps); err != nil {
+		if err := buffers("schedulefree", b, ps); err != nil {
 			return err
 		}
 	}
@@ -89,7 +89,7 @@ func (o *ScheduleFree) Step(ps []*nn.Param, lr float64) error {
 		}
 	}
 	if o.Adam {
-		if err := buffers(o.Name(), &s.V, ps); err != nil {
+		if err := buffers("schedulefree", &s.V, ps); err != nil {
 			return err
 		}
 	}
