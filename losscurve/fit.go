@@ -1,0 +1,534 @@
+package losscurve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+
+	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/optimize"
+)
+
+// Point is one observed loss: Loss after the update of step Step (an index
+// into Run.LRs).
+type Point struct {
+	Step int
+	Loss float64
+}
+
+// Run is one training run: its learning rate at every step and its
+// observed losses at some steps, in increasing step order.
+type Run struct {
+	Name   string
+	LRs    []float64
+	Points []Point
+}
+
+// MinPoints is the fewest observed points after warm-up a run must have to
+// be fitted or scored.
+const MinPoints = 5
+
+// Validate checks that the run is usable: finite non-negative rates,
+// strictly increasing steps inside the rate sequence, positive finite
+// losses and at least MinPoints points after warm-up. Errors name the run
+// and the point index.
+func (r Run) Validate() error {
+	if len(r.LRs) == 0 {
+		return fmt.Errorf("losscurve: run %s: %w", r.Name, ErrEmpty)
+	}
+	for i, v := range r.LRs {
+		if !(v >= 0) || math.IsInf(v, 0) {
+			return fmt.Errorf("losscurve: run %s: learning rate at step %d is %v, want finite and >= 0", r.Name, i, v)
+		}
+	}
+	w := DetectWarmup(r.LRs)
+	n := 0
+	for i, p := range r.Points {
+		if p.Step < 0 || p.Step >= len(r.LRs) {
+			return fmt.Errorf("losscurve: run %s: point %d at step %d is outside the %d steps with a learning rate", r.Name, i, p.Step, len(r.LRs))
+		}
+		if i > 0 && p.Step <= r.Points[i-1].Step {
+			return fmt.Errorf("losscurve: run %s: point %d: step %d does not increase (previous %d)", r.Name, i, p.Step, r.Points[i-1].Step)
+		}
+		if !(p.Loss > 0) || math.IsInf(p.Loss, 0) {
+			return fmt.Errorf("losscurve: run %s: point %d at step %d: loss %v, want a positive finite number", r.Name, i, p.Step, p.Loss)
+		}
+		if p.Step >= w {
+			n++
+		}
+	}
+	if n < MinPoints {
+		return fmt.Errorf("losscurve: run %s: %d points after warm-up (step %d), need at least %d", r.Name, n, w, MinPoints)
+	}
+	return nil
+}
+
+// FitOptions tune Fit. The zero value is the documented default.
+type FitOptions struct {
+	// Variant is the MultiPower convention ("paper", default, or "repo") or
+	// the Annealing warm-up variant ("a" or "b", default).
+	Variant string
+	// Lambda is the Annealing law's λ (default DefaultLambda); it is not
+	// fitted.
+	Lambda float64
+	// Delta is the Huber threshold on log loss (default 1e-3).
+	Delta float64
+	// Segment is the relative rate change (of the run's peak) below which
+	// consecutive steps are merged into one constant-rate segment while
+	// fitting the multi-power law (default 2e-3). Steps at observed points
+	// always end a segment; piecewise-constant schedules are exact. The
+	// fitted law is scored at full resolution.
+	Segment float64
+	// Progress, if set, is called after each optimiser start.
+	Progress func(done, total int)
+}
+
+// FitReport describes a fit.
+type FitReport struct {
+	Law         string             `json:"law"`
+	Objective   float64            `json:"objective"` // Σ Huber(log pred − log obs) at the optimum
+	Points      int                `json:"points"`    // observed points used
+	Starts      int                `json:"starts"`    // optimiser starts
+	Evaluations int                `json:"evaluations"`
+	Runs        map[string]Metrics `json:"runs"` // in-sample metrics per run
+}
+
+// Fit fits a law of the given kind to runs: it minimises
+// Σ Huber_δ(log L̂ − log L) over every observed point at or after each
+// run's warm-up. The parameters that enter linearly (L0, A and C for the
+// annealing law; L0, A, B for the multi-power law; L0, A for the power
+// law) are solved for every value of the others by iteratively reweighted
+// least squares (variable projection), with A, B, C ≥ 0. The remaining
+// parameters (α; or α, C, β, γ) are optimised by gonum's Nelder–Mead on a
+// log scale from the best points of a fixed grid, so the fit is
+// deterministic.
+func Fit(ctx context.Context, kind string, runs []Run, opts FitOptions) (Law, FitReport, error) {
+	if len(runs) == 0 {
+		return nil, FitReport{}, errors.New("losscurve: fit: no runs")
+	}
+	for _, r := range runs {
+		if err := r.Validate(); err != nil {
+			return nil, FitReport{}, err
+		}
+	}
+	if opts.Delta <= 0 {
+		opts.Delta = 1e-3
+	}
+	if opts.Lambda == 0 {
+		opts.Lambda = DefaultLambda
+	}
+	if opts.Segment <= 0 {
+		opts.Segment = 2e-3
+	}
+	var prob *fitProblem
+	var err error
+	switch kind {
+	case KindPower:
+		prob = newPowerProblem(runs)
+	case KindAnnealing:
+		prob, err = newAnnealingProblem(runs, opts)
+	case KindMPL:
+		prob, err = newMPLProblem(runs, opts)
+	default:
+		err = fmt.Errorf("losscurve: fit: unknown law %q (want one of %v)", kind, Kinds())
+	}
+	if err != nil {
+		return nil, FitReport{}, err
+	}
+	prob.delta = opts.Delta
+	best, bestF, evals, starts, err := prob.minimise(ctx, opts.Progress)
+	if err != nil {
+		return nil, FitReport{}, err
+	}
+	law := prob.build(best)
+	rep := FitReport{Law: kind, Objective: bestF, Points: len(prob.obs), Starts: starts, Evaluations: evals, Runs: map[string]Metrics{}}
+	for _, r := range runs {
+		m, err := Evaluate(law, r)
+		if err != nil {
+			return nil, FitReport{}, err
+		}
+		rep.Runs[r.Name] = m
+	}
+	return law, rep, nil
+}
+
+// fitProblem is a variable-projection problem: for nonlinear parameters
+// x, features(x) fills one row per observed point; the model is the row
+// times the linear coefficients.
+type fitProblem struct {
+	obs      []float64 // observed losses
+	nonneg   []bool    // per coefficient: constrained to >= 0
+	grid     [][]float64
+	lo, hi   []float64 // bounds on the nonlinear parameters
+	features func(x []float64, rows *mat.Dense)
+	build    func(x []float64) Law // x holds nonlinear params then coefficients
+	delta    float64
+	nStarts  int // Nelder–Mead starts from the best grid points
+}
+
+// huber returns the Huber loss of residual r with threshold d.
+func huber(r, d float64) float64 {
+	a := math.Abs(r)
+	if a <= d {
+		return 0.5 * r * r
+	}
+	return d * (a - 0.5*d)
+}
+
+// clampX maps the optimiser's free variables (logs) to bounded params.
+func (p *fitProblem) clampX(z []float64) []float64 {
+	x := make([]float64, len(z))
+	for i, v := range z {
+		x[i] = min(max(math.Exp(v), p.lo[i]), p.hi[i])
+	}
+	return x
+}
+
+// solve returns the best coefficients for nonlinear params x and the
+// objective value.
+func (p *fitProblem) solve(x []float64, rows *mat.Dense) ([]float64, float64) {
+	p.features(x, rows)
+	n, k := rows.Dims()
+	w := make([]float64, n)
+	for i := range w {
+		w[i] = 1
+	}
+	var coef []float64
+	obj := math.Inf(1)
+	for iter := 0; iter < 4; iter++ {
+		c := p.weightedLS(rows, w)
+		if c == nil {
+			return nil, math.Inf(1)
+		}
+		o := 0.0
+		for i := 0; i < n; i++ {
+			pred := 0.0
+			for j := 0; j < k; j++ {
+				pred += rows.At(i, j) * c[j]
+			}
+			if !(pred > 0) {
+				o = math.Inf(1)
+				break
+			}
+			r := math.Log(pred) - math.Log(p.obs[i])
+			o += huber(r, p.delta)
+			// Huber IRLS weight on the relative residual.
+			if a := math.Abs(r); a > p.delta {
+				w[i] = p.delta / a
+			} else {
+				w[i] = 1
+			}
+		}
+		if o < obj {
+			obj, coef = o, c
+		}
+	}
+	return coef, obj
+}
+
+// weightedLS minimises Σ w_i·((row_i·c − o_i)/o_i)² subject to the
+// non-negativity constraints, by trying every subset of constrained
+// coefficients fixed at zero (there are at most two).
+func (p *fitProblem) weightedLS(rows *mat.Dense, w []float64) []float64 {
+	n, k := rows.Dims()
+	var cons []int
+	for j, nn := range p.nonneg {
+		if nn {
+			cons = append(cons, j)
+		}
+	}
+	var best []float64
+	bestSSE := math.Inf(1)
+	for mask := 0; mask < 1<<len(cons); mask++ {
+		free := make([]int, 0, k)
+		zero := map[int]bool{}
+		for b, j := range cons {
+			if mask&(1<<b) != 0 {
+				zero[j] = true
+			}
+		}
+		for j := 0; j < k; j++ {
+			if !zero[j] {
+				free = append(free, j)
+			}
+		}
+		a := mat.NewDense(n, len(free), nil)
+		y := mat.NewVecDense(n, nil)
+		for i := 0; i < n; i++ {
+			s := math.Sqrt(w[i]) / p.obs[i]
+			for jj, j := range free {
+				a.Set(i, jj, rows.At(i, j)*s)
+			}
+			y.SetVec(i, p.obs[i]*s)
+		}
+		var sol mat.VecDense
+		if err := sol.SolveVec(a, y); err != nil {
+			continue
+		}
+		c := make([]float64, k)
+		ok := true
+		for jj, j := range free {
+			c[j] = sol.AtVec(jj)
+			if p.nonneg[j] && c[j] < 0 {
+				ok = false
+			}
+			if math.IsNaN(c[j]) {
+				ok = false
+			}
+		}
+		if !ok {
+			continue
+		}
+		sse := 0.0
+		for i := 0; i < n; i++ {
+			d := -y.AtVec(i)
+			for jj := range free {
+				d += a.At(i, jj) * sol.AtVec(jj)
+			}
+			sse += d * d
+		}
+		if sse < bestSSE {
+			bestSSE, best = sse, c
+		}
+	}
+	return best
+}
+
+// minimise runs the grid and Nelder–Mead starts and returns the best
+// nonlinear parameters followed by the coefficients.
+func (p *fitProblem) minimise(ctx context.Context, progress func(int, int)) ([]float64, float64, int, int, error) {
+	k := len(p.nonneg)
+	rows := mat.NewDense(len(p.obs), k, nil)
+	evals := 0
+	f := func(z []float64) float64 {
+		evals++
+		if ctx.Err() != nil {
+			return math.Inf(1)
+		}
+		_, o := p.solve(p.clampX(z), rows)
+		if math.IsNaN(o) {
+			return math.Inf(1)
+		}
+		return o
+	}
+	type cand struct {
+		z []float64
+		f float64
+	}
+	var cands []cand
+	for _, g := range p.grid {
+		z := make([]float64, len(g))
+		for i, v := range g {
+			z[i] = math.Log(v)
+		}
+		cands = append(cands, cand{z, f(z)})
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, 0, evals, 0, fmt.Errorf("losscurve: fit: %w", err)
+	}
+	sort.SliceStable(cands, func(i, j int) bool { return cands[i].f < cands[j].f })
+	starts := min(p.nStarts, len(cands))
+	best := cands[0]
+	for s := 0; s < starts; s++ {
+		res, err := optimize.Minimize(optimize.Problem{Func: f}, cands[s].z, &optimize.Settings{
+			FuncEvaluations: 400 * len(cands[s].z),
+			Converger:       &optimize.FunctionConverge{Absolute: 1e-12, Relative: 1e-10, Iterations: 60},
+		}, &optimize.NelderMead{})
+		if cerr := ctx.Err(); cerr != nil {
+			return nil, 0, evals, s, fmt.Errorf("losscurve: fit: %w", cerr)
+		}
+		if err == nil || res != nil {
+			if res != nil && res.F < best.f {
+				best = cand{res.X, res.F}
+			}
+		}
+		if progress != nil {
+			progress(s+1, starts)
+		}
+	}
+	x := p.clampX(best.z)
+	coef, obj := p.solve(x, rows)
+	if coef == nil || math.IsInf(obj, 0) {
+		return nil, 0, evals, starts, errors.New("losscurve: fit: no parameters give a positive predicted loss at every point")
+	}
+	return append(x, coef...), obj, evals, starts, nil
+}
+
+// grid returns the Cartesian product of the given value lists.
+func grid(axes ...[]float64) [][]float64 {
+	out := [][]float64{{}}
+	for _, ax := range axes {
+		var next [][]float64
+		for _, g := range out {
+			for _, v := range ax {
+				next = append(next, append(append([]float64(nil), g...), v))
+			}
+		}
+		out = next
+	}
+	return out
+}
+
+// fitPoints lists, per run, the observed points at or after warm-up.
+func fitPoints(r Run) []Point {
+	w := DetectWarmup(r.LRs)
+	var pts []Point
+	for _, p := range r.Points {
+		if p.Step >= w {
+			pts = append(pts, p)
+		}
+	}
+	return pts
+}
+
+func newPowerProblem(runs []Run) *fitProblem {
+	var steps, obs []float64
+	for _, r := range runs {
+		for _, p := range fitPoints(r) {
+			steps = append(steps, float64(p.Step+1))
+			obs = append(obs, p.Loss)
+		}
+	}
+	return &fitProblem{
+		obs: obs, nonneg: []bool{false, true},
+		grid: grid([]float64{0.1, 0.3, 0.6, 1, 1.5}), lo: []float64{1e-3}, hi: []float64{3}, nStarts: 2,
+		features: func(x []float64, rows *mat.Dense) {
+			for i, t := range steps {
+				rows.Set(i, 0, 1)
+				rows.Set(i, 1, math.Pow(t, -x[0]))
+			}
+		},
+		build: func(x []float64) Law { return &Power{Alpha: x[0], L0: x[1], A: x[2]} },
+	}
+}
+
+func newAnnealingProblem(runs []Run, opts FitOptions) (*fitProblem, error) {
+	v := WarmupVariant(opts.Variant)
+	if v == "" {
+		v = WarmupB
+	}
+	if v != WarmupA && v != WarmupB {
+		return nil, fmt.Errorf("losscurve: fit: annealing variant %q: want %q or %q", opts.Variant, WarmupA, WarmupB)
+	}
+	var s1, s2, obs []float64
+	for _, r := range runs {
+		a1, a2 := AnnealingAreas(r.LRs, opts.Lambda, DetectWarmup(r.LRs), v)
+		for _, p := range fitPoints(r) {
+			s1 = append(s1, max(a1[p.Step], 1e-10))
+			s2 = append(s2, a2[p.Step])
+			obs = append(obs, p.Loss)
+		}
+	}
+	return &fitProblem{
+		obs: obs, nonneg: []bool{false, true, true},
+		grid: grid([]float64{0.1, 0.3, 0.6, 1, 1.5}), lo: []float64{1e-3}, hi: []float64{3}, nStarts: 2,
+		features: func(x []float64, rows *mat.Dense) {
+			for i := range obs {
+				rows.Set(i, 0, 1)
+				rows.Set(i, 1, math.Pow(s1[i], -x[0]))
+				rows.Set(i, 2, -s2[i])
+			}
+		},
+		build: func(x []float64) Law {
+			return &Annealing{Alpha: x[0], L0: x[1], A: x[2], C: x[3], Lambda: opts.Lambda, Variant: v, Warmup: -1}
+		},
+	}, nil
+}
+
+// mplRunData is a run compressed for fitting the multi-power law.
+type mplRunData struct {
+	ref     float64
+	eta     []float64
+	lens    []int
+	obsSeg  []int     // segment whose end is each point's step (−1: before k0)
+	s1      []float64 // S1 at each point
+	nPoints int
+}
+
+// compressRun merges the steps k0..last point of r into constant-rate
+// segments (see FitOptions.Segment).
+func compressRun(r Run, k0 int, tol float64) mplRunData {
+	pts := fitPoints(r)
+	last := pts[len(pts)-1].Step
+	peak := 0.0
+	for _, v := range r.LRs[:last+1] {
+		peak = max(peak, v)
+	}
+	s1 := cumsum(r.LRs[:last+1])
+	d := mplRunData{ref: r.LRs[k0-1], nPoints: len(pts)}
+	isObs := map[int]bool{}
+	for _, p := range pts {
+		isObs[p.Step] = true
+		d.s1 = append(d.s1, max(s1[p.Step], 1e-10))
+	}
+	segOf := map[int]int{}
+	start, sum := k0, 0.0
+	for i := k0; i <= last; i++ {
+		sum += r.LRs[i]
+		end := isObs[i] || i == last || math.Abs(r.LRs[i+1]-r.LRs[start]) > tol*peak
+		if end {
+			d.eta = append(d.eta, sum/float64(i-start+1))
+			d.lens = append(d.lens, i-start+1)
+			segOf[i] = len(d.eta) - 1
+			start, sum = i+1, 0
+		}
+	}
+	for _, p := range pts {
+		if s, ok := segOf[p.Step]; ok {
+			d.obsSeg = append(d.obsSeg, s)
+		} else {
+			d.obsSeg = append(d.obsSeg, -1)
+		}
+	}
+	return d
+}
+
+func newMPLProblem(runs []Run, opts FitOptions) (*fitProblem, error) {
+	conv := Convention(opts.Variant)
+	if conv == "" {
+		conv = ConventionPaper
+	}
+	if conv != ConventionPaper && conv != ConventionRepo {
+		return nil, fmt.Errorf("losscurve: fit: mpl variant %q: want %q or %q", opts.Variant, ConventionPaper, ConventionRepo)
+	}
+	var data []mplRunData
+	var obs []float64
+	for _, r := range runs {
+		m := &MultiPower{Convention: conv, Warmup: -1}
+		k0 := min(m.dropStart(r.LRs), len(r.LRs)-1)
+		data = append(data, compressRun(r, max(k0, 1), opts.Segment))
+		for _, p := range fitPoints(r) {
+			obs = append(obs, p.Loss)
+		}
+	}
+	const fitEps = 1e-8
+	return &fitProblem{
+		obs: obs, nonneg: []bool{false, true, true},
+		// α, C, β, γ.
+		grid:    grid([]float64{0.2, 0.45, 0.8}, []float64{0.5, 2, 8}, []float64{0.3, 0.6, 1.2}, []float64{0.3, 0.6}),
+		lo:      []float64{1e-3, 1e-6, 1e-3, 1e-3},
+		hi:      []float64{3, 1e4, 2.5, 3},
+		nStarts: 3,
+		features: func(x []float64, rows *mat.Dense) {
+			i := 0
+			for _, d := range data {
+				ld := lossDropSegments(d.ref, d.eta, d.lens, x[1], x[2], x[3], fitEps)
+				for j := 0; j < d.nPoints; j++ {
+					rows.Set(i, 0, 1)
+					rows.Set(i, 1, math.Pow(d.s1[j], -x[0]))
+					v := 0.0
+					if s := d.obsSeg[j]; s >= 0 {
+						v = ld[s]
+					}
+					rows.Set(i, 2, -v)
+					i++
+				}
+			}
+		},
+		build: func(x []float64) Law {
+			return &MultiPower{Alpha: x[0], C: x[1], Beta: x[2], Gamma: x[3], L0: x[4], A: x[5], B: x[6], Convention: conv, Warmup: -1}
+		},
+	}, nil
+}
