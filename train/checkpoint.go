@@ -36,6 +36,7 @@ type checkpoint struct {
 	Optimizer      []byte
 	Data           []byte
 	ControllerSpec string
+	HasController  bool
 	Controller     []byte
 	RNG            []byte
 	InitNorms      []float64
@@ -46,7 +47,27 @@ type checkpoint struct {
 // position, controller state, RNG state and NaP telemetry. Load on a
 // trainer built from the same configuration continues with the identical
 // next step.
-func (t *Trainer) Save(w io.Writer) error {
+func (t *Trainer) Save(w io.Writer) error { return t.save(w, true) }
+
+// Snapshot returns the trainer's state without the controller's: for a
+// controller such as AutoLRS that tries candidate rates from a snapshot and
+// rolls back, while keeping what it learned.
+func (t *Trainer) Snapshot() ([]byte, error) {
+	var b bytes.Buffer
+	if err := t.save(&b, false); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// Rollback restores a Snapshot: parameters, optimizer, step, data position,
+// RNG and telemetry. The controller's state and the wall time are kept
+// (time spent in rolled-back steps still counts as compute).
+func (t *Trainer) Rollback(snapshot []byte) error {
+	return t.load(bytes.NewReader(snapshot), false)
+}
+
+func (t *Trainer) save(w io.Writer, withController bool) error {
 	c := checkpoint{Step: t.step, Examples: t.examples, Wall: t.wall,
 		OptimizerName: t.cfg.Optimizer.Name(), ControllerSpec: t.cfg.Controller.String(),
 		InitNorms: t.init, Stats: t.stats}
@@ -64,8 +85,11 @@ func (t *Trainer) Save(w io.Writer) error {
 	if c.Data, err = t.cfg.Data.State(); err != nil {
 		return fmt.Errorf("checkpoint: data position: %w", err)
 	}
-	if c.Controller, err = t.cfg.Controller.State(); err != nil {
-		return fmt.Errorf("checkpoint: controller state: %w", err)
+	if withController {
+		c.HasController = true
+		if c.Controller, err = t.cfg.Controller.State(); err != nil {
+			return fmt.Errorf("checkpoint: controller state: %w", err)
+		}
 	}
 	if c.RNG, err = t.pcg.MarshalBinary(); err != nil {
 		return fmt.Errorf("checkpoint: rng state: %w", err)
@@ -93,7 +117,9 @@ func (t *Trainer) Save(w io.Writer) error {
 // matches by name and shape before changing anything; if restoring the
 // optimizer, data, controller or RNG state then fails, the trainer is in
 // an undefined state and must not be used.
-func (t *Trainer) Load(r io.Reader) error {
+func (t *Trainer) Load(r io.Reader) error { return t.load(r, true) }
+
+func (t *Trainer) load(r io.Reader, withController bool) error {
 	head := make([]byte, 20)
 	if _, err := io.ReadFull(r, head); err != nil {
 		return fmt.Errorf("checkpoint: read header: %w", err)
@@ -126,6 +152,9 @@ func (t *Trainer) Load(r io.Reader) error {
 	if err := t.compatible(&c); err != nil {
 		return err
 	}
+	if withController && !c.HasController {
+		return errors.New("checkpoint: a snapshot without controller state cannot be loaded as a checkpoint; use Rollback")
+	}
 	// Restore the parts that can fail before touching the parameters.
 	if err := t.cfg.Optimizer.UnmarshalBinary(c.Optimizer); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
@@ -133,8 +162,10 @@ func (t *Trainer) Load(r io.Reader) error {
 	if err := t.cfg.Data.Restore(c.Data); err != nil {
 		return fmt.Errorf("checkpoint: data position: %w", err)
 	}
-	if err := t.cfg.Controller.Restore(c.Controller); err != nil {
-		return fmt.Errorf("checkpoint: controller state: %w", err)
+	if withController {
+		if err := t.cfg.Controller.Restore(c.Controller); err != nil {
+			return fmt.Errorf("checkpoint: controller state: %w", err)
+		}
 	}
 	if err := t.pcg.UnmarshalBinary(c.RNG); err != nil {
 		return fmt.Errorf("checkpoint: rng state: %w", err)
@@ -142,7 +173,10 @@ func (t *Trainer) Load(r io.Reader) error {
 	for i, p := range t.params {
 		copy(p.W.Data, c.Params[i].Data)
 	}
-	t.step, t.examples, t.wall = c.Step, c.Examples, c.Wall
+	t.step, t.examples = c.Step, c.Examples
+	if withController {
+		t.wall = c.Wall
+	}
 	copy(t.init, c.InitNorms)
 	copy(t.stats, c.Stats)
 	return nil

@@ -338,3 +338,52 @@ func TestScheduleFreeEvalPoint(t *testing.T) {
 		t.Error("evaluation did not restore y")
 	}
 }
+
+// countingController is a Fixed schedule that counts observations, to see
+// that Rollback keeps the controller's state.
+type countingController struct {
+	*control.Fixed
+	seen int
+}
+
+func (c *countingController) Observe(runlog.Record) { c.seen++ }
+
+// TestSnapshotRollback: steps after a rollback repeat the records after the
+// snapshot exactly, and the controller keeps what it observed.
+func TestSnapshotRollback(t *testing.T) {
+	var recs []runlog.Record
+	tr := newRun(t, setups["adamw-nap"], 12, &recs)
+	ctrl := &countingController{Fixed: control.NewFixed(linearDecay{0.05, 12})}
+	tr.cfg.Controller = ctrl
+	ctx := context.Background()
+	for i := 0; i < 3; i++ {
+		if _, err := tr.Step(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snap, err := tr.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 4; i++ {
+		if _, err := tr.Step(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wall := tr.wall
+	if err := tr.Rollback(snap); err != nil {
+		t.Fatal(err)
+	}
+	if tr.StepsDone() != 3 || ctrl.seen != 7 || tr.wall != wall {
+		t.Fatalf("after rollback: step %d, controller saw %d, wall %v (was %v); want 3, 7, unchanged", tr.StepsDone(), ctrl.seen, tr.wall, wall)
+	}
+	for i := 0; i < 4; i++ {
+		if _, err := tr.Step(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sameRecords(t, recs[3:7], recs[7:11])
+	if err := tr.Load(bytes.NewReader(snap)); err == nil || !strings.Contains(err.Error(), "use Rollback") {
+		t.Errorf("Load of a snapshot: got %v", err)
+	}
+}
