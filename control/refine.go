@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"math"
 	"sort"
+
+	"github.com/lrkit/lrkit/runlog"
+	"github.com/lrkit/lrkit/schedule"
 )
 
 // Rule is the weighting of refinement: which gradient norm the previous
@@ -319,4 +322,71 @@ func Summarize(lrs []float64) RefineSummary {
 	}
 	s.AboveHalfFrac = float64(n) / float64(len(lrs))
 	return s
+}
+
+// RefinedTable returns a refined schedule (Refine's output, peak 1) as a
+// table schedule with one point per step, scaled by peak: the rate at step
+// t is peak·lrs[t], and the last value is held after the horizon.
+func RefinedTable(lrs []float64, peak float64) (schedule.Schedule, error) {
+	at := make([]int64, len(lrs))
+	for i := range at {
+		at[i] = int64(i)
+	}
+	s, err := schedule.New(schedule.Table{At: at, Rates: append([]float64(nil), lrs...), Scale: peak})
+	if err != nil {
+		return nil, fmt.Errorf("refined table: %w", err)
+	}
+	return s, nil
+}
+
+// GradNormsOf extracts the gradient norms a rule needs from a run log's
+// records: grad_norm for RuleL2, grad_norm_l1 for RuleL1, as one value per
+// step from step 0 to the last step of the log (linearly interpolated
+// between logged steps, the first value held before the first logged one).
+// It returns the per-step norms, which run-log column it read, and an error
+// naming the column when it is absent or holds fewer than 2 values.
+func GradNormsOf(recs []runlog.Record, rule Rule) ([]float64, string, error) {
+	field, col := runlog.FieldGradNorm, "grad_norm"
+	if rule == RuleL1 {
+		field, col = runlog.FieldGradNormL1, "grad_norm_l1"
+	}
+	var steps []int64
+	var vals []float64
+	last := int64(-1)
+	for _, r := range recs {
+		last = max(last, r.Step)
+		v, ok := r.Value(field)
+		if !ok {
+			continue
+		}
+		if len(steps) > 0 && r.Step <= steps[len(steps)-1] {
+			return nil, col, fmt.Errorf("%s: step %d comes after step %d; steps must increase", col, r.Step, steps[len(steps)-1])
+		}
+		steps = append(steps, r.Step)
+		vals = append(vals, v)
+	}
+	if len(vals) < 2 {
+		other := "grad_norm_l1 (--rule l1)"
+		if rule == RuleL1 {
+			other = "grad_norm (--rule l2)"
+		}
+		return nil, col, fmt.Errorf("the log has %d %s values; refinement with rule %v needs one per step (does it have %s?)", len(vals), col, rule, other)
+	}
+	out := make([]float64, last+1)
+	k := 0
+	for t := range out {
+		for k+1 < len(steps) && steps[k+1] <= int64(t) {
+			k++
+		}
+		switch {
+		case int64(t) <= steps[0]:
+			out[t] = vals[0]
+		case k+1 >= len(steps):
+			out[t] = vals[len(vals)-1]
+		default:
+			f := float64(int64(t)-steps[k]) / float64(steps[k+1]-steps[k])
+			out[t] = vals[k] + (vals[k+1]-vals[k])*f
+		}
+	}
+	return out, col, nil
 }

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/lrkit/lrkit/runlog"
 )
 
 func closeTo(a, b, tol float64) bool {
@@ -250,5 +252,45 @@ func TestSummarize(t *testing.T) {
 	s := Summarize([]float64{0.1, 0.5, 1, 0.8, 0.4, 0})
 	if s.PeakStep != 2 || s.FirstHalf != 1 || s.LastHalf != 3 || !closeTo(s.AboveHalfFrac, 0.5, 1e-15) || !closeTo(s.PeakFrac, 0.4, 1e-15) {
 		t.Fatalf("%+v", s)
+	}
+}
+
+func TestGradNormsOf(t *testing.T) {
+	recs := []runlog.Record{
+		{Step: 0, Loss: 1, Present: runlog.FieldLoss},
+		{Step: 2, GradNorm: 4, GradNormL1: 40, Present: runlog.FieldGradNorm | runlog.FieldGradNormL1},
+		{Step: 4, GradNorm: 2, Present: runlog.FieldGradNorm},
+		{Step: 6, GradNorm: 3, GradNormL1: 30, Present: runlog.FieldGradNorm | runlog.FieldGradNormL1},
+		{Step: 7, ValLoss: 1, Present: runlog.FieldValLoss},
+	}
+	g, col, err := GradNormsOf(recs, RuleL2)
+	want := []float64{4, 4, 4, 3, 2, 2.5, 3, 3}
+	if err != nil || col != "grad_norm" || len(g) != len(want) {
+		t.Fatalf("%v %v %v", g, col, err)
+	}
+	for i := range want {
+		if g[i] != want[i] {
+			t.Fatalf("got %v, want %v", g, want)
+		}
+	}
+	g, col, err = GradNormsOf(recs, RuleL1)
+	if err != nil || col != "grad_norm_l1" || g[4] != 35 {
+		t.Fatalf("%v %v %v", g, col, err)
+	}
+	_, _, err = GradNormsOf(recs[:3], RuleL1)
+	if err == nil || !strings.Contains(err.Error(), "grad_norm_l1") || !strings.Contains(err.Error(), "--rule l2") {
+		t.Fatalf("error %v", err)
+	}
+}
+
+func TestRefinedTable(t *testing.T) {
+	s, err := RefinedTable([]float64{0.5, 1, 0.25, 0}, 3e-3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []float64{1.5e-3, 3e-3, 0.75e-3, 0, 0} {
+		if got := s.LR(int64(i)); !closeTo(got, want, 1e-15) {
+			t.Errorf("step %d: %v, want %v", i, got, want)
+		}
 	}
 }

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+
+	"github.com/lrkit/lrkit/control"
+	"github.com/lrkit/lrkit/plot"
+	"github.com/lrkit/lrkit/runlog"
+	"github.com/spf13/cobra"
+)
+
+func init() { registerCommand(newRefineCmd) }
+
+func newRefineCmd() *cobra.Command {
+	var (
+		rule     string
+		peak     float64
+		out      string
+		plotPath string
+		noSmooth bool
+	)
+	cmd := &cobra.Command{
+		Use:   "refine LOG [--rule l2|l1] [--peak P] [-o refined.csv] [--plot out.svg]",
+		Short: "Refine a schedule from the gradient norms of a previous run (Defazio et al. 2023)",
+		Long: `Read the per-step gradient norms of the run log LOG (.csv, .jsonl or a
+TensorBoard event file) and compute the refined schedule of Defazio,
+Cutkosky, Mehta and Mishchenko (arXiv 2310.07831) for the same horizon:
+the released median-filter smoothing, weights G^-2 (--rule l2, the
+grad_norm column, for SGD-type optimizers) or G^-1 (--rule l1, the
+grad_norm_l1 column, for Adam-type optimizers), normalised to a peak of 1
+and scaled by --peak.
+
+The schedule is written as step,lr CSV, one row per step from 0 to the
+log's last step (to -o, or to standard output). With -o, lrkit prints the
+spec that follows it and where warmup and annealing emerged: the peak's
+position and the share of steps at or above half the peak. Refine the
+same optimizer and horizon that produced the log, and re-tune the peak.`,
+		Example: `  lrkit refine run.csv --rule l1 --peak 3e-3 -o refined.csv --plot refined.svg
+  lrkit train --workload mnist-mlp --schedule 'refined(file=refined.csv, peak=3e-3)' --steps 2000`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := control.ParseRule(rule)
+			if err != nil {
+				return badInput(err)
+			}
+			if !(peak > 0) {
+				return badInput(fmt.Errorf("--peak must be a number > 0, got %g", peak))
+			}
+			if plotPath != "" {
+				if _, err := plot.FormatOf(plotPath); err != nil {
+					return badInput(err)
+				}
+			}
+			recs, err := runlog.ReadFile(args[0], runlog.ReadOptions{})
+			if err != nil {
+				return badInput(err)
+			}
+			norms, col, err := control.GradNormsOf(recs, r)
+			if err != nil {
+				return badInput(fmt.Errorf("%s: %w", args[0], err))
+			}
+			lrs, err := control.Refine(norms, r, control.RefineOptions{NoSmooth: noSmooth})
+			if err != nil {
+				return badInput(fmt.Errorf("%s: %w", args[0], err))
+			}
+			scaled := make([]float64, len(lrs))
+			for i, v := range lrs {
+				scaled[i] = v * peak
+			}
+			var csv bytes.Buffer
+			if err := control.WriteStepLR(&csv, scaled); err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			if out == "" {
+				if _, err := w.Write(csv.Bytes()); err != nil {
+					return err
+				}
+			} else {
+				if err := os.WriteFile(out, csv.Bytes(), 0o644); err != nil {
+					return err
+				}
+			}
+			if plotPath != "" {
+				if err := writeRefinePlot(plotPath, norms, lrs, peak, col); err != nil {
+					return err
+				}
+			}
+			info := w
+			if out == "" {
+				info = cmd.ErrOrStderr() // keep standard output pure CSV
+			}
+			s := control.Summarize(lrs)
+			fmt.Fprintf(info, "refined %d steps from %s (%s, rule %s", len(lrs), args[0], col, r)
+			if noSmooth {
+				fmt.Fprintf(info, ", unsmoothed)\n")
+			} else {
+				fmt.Fprintf(info, ", median window %d of %d samples)\n", 2*int(control.RefineTau*control.RefineSamples/2)+1, control.RefineSamples)
+			}
+			if out != "" {
+				fmt.Fprintf(info, "spec: %s\n", (&control.Refined{File: out, Peak: peak}).String())
+				fmt.Fprintf(info, "wrote %s\n", out)
+			}
+			fmt.Fprintf(info, "peak at step %d (%.1f%% of the run)", s.PeakStep, 100*s.PeakFrac)
+			if s.PeakStep > 0 {
+				fmt.Fprintf(info, ": warmup emerged, rate %.3g×peak at step 0", lrs[0])
+			}
+			fmt.Fprintln(info)
+			fmt.Fprintf(info, "at or above half the peak: %.1f%% of steps (steps %d to %d); anneal to 0 at step %d\n",
+				100*s.AboveHalfFrac, s.FirstHalf, s.LastHalf, len(lrs)-1)
+			if plotPath != "" {
+				fmt.Fprintf(info, "plot: %s\n", plotPath)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&rule, "rule", "l2", "l2 (SGD-type; grad_norm) or l1 (Adam-type; grad_norm_l1)")
+	cmd.Flags().Float64Var(&peak, "peak", 1, "peak learning rate of the refined schedule")
+	cmd.Flags().StringVarP(&out, "output", "o", "", "write the step,lr CSV here instead of standard output")
+	cmd.Flags().StringVar(&plotPath, "plot", "", "also draw the norms and the schedule (.svg or .png)")
+	cmd.Flags().BoolVar(&noSmooth, "no-smooth", false, "skip the median-filter smoothing")
+	return cmd
+}
+
+// writeRefinePlot draws the gradient norms (scaled to peak 1) and the
+// refined schedule against the step.
+func writeRefinePlot(path string, norms, lrs []float64, peak float64, col string) error {
+	format, err := plot.FormatOf(path)
+	if err != nil {
+		return err
+	}
+	xs := make([]float64, len(lrs))
+	ys := make([]float64, len(lrs))
+	gs := make([]float64, len(norms))
+	mx := 0.0
+	for _, g := range norms {
+		mx = max(mx, g)
+	}
+	for i := range lrs {
+		xs[i] = float64(i)
+		ys[i] = lrs[i] * peak
+	}
+	for i, g := range norms {
+		gs[i] = g / mx * peak
+	}
+	var buf bytes.Buffer
+	err = plot.Lines(&buf, format, "refined schedule", "step", "learning rate",
+		plot.Series{Name: "refined lr", X: xs, Y: ys},
+		plot.Series{Name: col + " (scaled to peak)", X: xs[:len(gs)], Y: gs})
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o644)
+}
