@@ -86,7 +86,8 @@ func (s Polynomial) Validate() error {
 //
 //	η(t) = max(floor, peak·γ^t)
 //
-// It has no horizon. With γ > 1 it grows without bound (an LR range test).
+// It has no horizon. γ must lie in (0, 1]; for a growing rate (an LR range
+// test) use exp_decay with rate > 1 and an end clip.
 type Exponential struct {
 	Peak  float64 `spec:"peak" default:"1" doc:"learning rate at step 0"`
 	Gamma float64 `spec:"gamma" doc:"factor per step (PyTorch ExponentialLR gamma)"`
@@ -101,12 +102,18 @@ func (s Exponential) LR(t int64) float64 {
 // String returns the canonical spec text.
 func (s Exponential) String() string { return Format(s) }
 
-// Validate checks peak >= floor >= 0 and gamma > 0.
+// Validate checks peak >= floor >= 0 and 0 < gamma <= 1.
 func (s Exponential) Validate() error {
 	if err := checkPeakFloor(s.Peak, s.Floor); err != nil {
 		return err
 	}
-	return checkPositive("gamma", s.Gamma)
+	if err := checkPositive("gamma", s.Gamma); err != nil {
+		return err
+	}
+	if s.Gamma > 1 {
+		return perr("gamma", "must not exceed 1, got %g: a growing rate overflows; for an LR range test use exp_decay(rate=%g, every=1, end=MAX)", s.Gamma, s.Gamma)
+	}
+	return nil
 }
 
 // Geometric is the budget-aware exponential decay of spec §4: it falls by
@@ -157,7 +164,7 @@ type ExpDecay struct {
 // LR returns the learning rate at step t.
 func (s ExpDecay) LR(t int64) float64 {
 	d := nonNeg(t) - s.Begin
-	if d <= 0 {
+	if d <= 0 || s.Peak == 0 {
 		return s.clip(s.Peak)
 	}
 	p := float64(d) / float64(s.Every)
@@ -194,7 +201,13 @@ func (s ExpDecay) Validate() error {
 	if err := checkCount("begin", s.Begin); err != nil {
 		return err
 	}
-	return checkRate("end", s.End)
+	if err := checkRate("end", s.End); err != nil {
+		return err
+	}
+	if s.Rate > 1 && s.End == 0 {
+		return perr("end", "is needed when rate > 1 (the rate grows without bound); give end=MAX as the upper clip")
+	}
+	return nil
 }
 
 // Step multiplies the rate by Gamma every Every steps, as PyTorch StepLR
@@ -221,7 +234,7 @@ func (s Step) Validate() error {
 	if err := checkHorizon("every", s.Every); err != nil {
 		return err
 	}
-	return checkPositive("gamma", s.Gamma)
+	return checkDecayFactor("gamma", s.Gamma)
 }
 
 // MultiStep multiplies the rate by Gamma at each milestone, as PyTorch
@@ -272,7 +285,7 @@ func (s MultiStep) Validate() error {
 			return perr("milestones", "must be in increasing order (%d after %d); sort them", m, s.Milestones[i-1])
 		}
 	}
-	return checkPositive("gamma", s.Gamma)
+	return checkDecayFactor("gamma", s.Gamma)
 }
 
 // InvSqrt is HF get_inverse_sqrt_schedule (spec §6): a linear warmup
@@ -290,7 +303,7 @@ type InvSqrt struct {
 func (s InvSqrt) LR(t int64) float64 {
 	t = nonNeg(t)
 	if t < s.Warmup {
-		return s.Peak * float64(t) / float64(max(1, s.Warmup))
+		return s.Peak * (float64(t) / float64(max(1, s.Warmup)))
 	}
 	ts := s.Timescale
 	if ts == 0 {
@@ -299,8 +312,9 @@ func (s InvSqrt) LR(t int64) float64 {
 			ts = 10000
 		}
 	}
-	shift := ts - s.Warmup
-	return s.Peak / math.Sqrt(float64(t+shift)/float64(ts))
+	// (t + ts − W)/ts, with t − W >= 0 computed in integers so that huge
+	// steps neither overflow nor cancel.
+	return s.Peak / math.Sqrt((float64(t-s.Warmup)+float64(ts))/float64(ts))
 }
 
 // String returns the canonical spec text.

@@ -42,7 +42,7 @@ func (s Infinite) LR(t int64) float64 {
 		if nw == 0 {
 			return s.Peak
 		}
-		return s.Peak * float64(t) / float64(nw)
+		return s.Peak * (float64(t) / float64(nw))
 	}
 	nc := nw + s.Cooldown.Of(s.Steps)
 	if t <= nc {

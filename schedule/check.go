@@ -23,7 +23,13 @@ func checkFinite(name string, v float64) error {
 	return nil
 }
 
-// checkRate rejects a learning rate that is negative or not finite.
+// maxValue bounds rates and factors: nothing real comes near it, and
+// keeping below it means a product of two such values (a scale of a
+// table, say) cannot overflow to Inf.
+const maxValue = 1e30
+
+// checkRate rejects a learning rate that is negative, not finite or
+// absurdly large.
 func checkRate(name string, v float64) error {
 	if err := checkFinite(name, v); err != nil {
 		return err
@@ -31,16 +37,33 @@ func checkRate(name string, v float64) error {
 	if v < 0 {
 		return perr(name, "must not be negative, got %g", v)
 	}
+	if v > maxValue {
+		return perr(name, "must be at most %g, got %g", maxValue, v)
+	}
 	return nil
 }
 
-// checkPositive rejects v <= 0 and non-finite values.
+// checkPositive rejects v <= 0, non-finite and absurdly large values.
 func checkPositive(name string, v float64) error {
 	if err := checkFinite(name, v); err != nil {
 		return err
 	}
 	if v <= 0 {
 		return perr(name, "must be greater than 0, got %g", v)
+	}
+	if v > maxValue {
+		return perr(name, "must be at most %g, got %g", maxValue, v)
+	}
+	return nil
+}
+
+// checkDecayFactor requires a factor in (0, 1].
+func checkDecayFactor(name string, v float64) error {
+	if err := checkPositive(name, v); err != nil {
+		return err
+	}
+	if v > 1 {
+		return perr(name, "must not exceed 1 (the rate would grow), got %g", v)
 	}
 	return nil
 }

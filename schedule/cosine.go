@@ -173,7 +173,8 @@ func (s CosinePower) LR(t int64) float64 {
 	c := (1 + math.Cos(math.Pi*progress(t, s.Steps))) / 2
 	m := c
 	if s.P != 1 {
-		m = (math.Pow(s.P, c+1) - s.P) / (s.P*s.P - s.P)
+		// (p^(c+1) − p)/(p² − p) = (p^c − 1)/(p − 1), which cannot overflow.
+		m = math.Expm1(c*math.Log(s.P)) / (s.P - 1)
 	}
 	return between(s.Floor, s.Peak, m)
 }
@@ -264,8 +265,10 @@ type UBA struct {
 
 // LR returns the learning rate at step t.
 func (s UBA) LR(t int64) float64 {
-	c := 1 + math.Cos(math.Pi*progress(t, s.Steps))
-	return between(s.Floor, s.Peak, 2*c/(2*s.Phi+(2-s.Phi)*c))
+	// 2φ + (2 − φ)c written as φ(2 − c) + 2c, which does not cancel for large φ.
+	cs := math.Cos(math.Pi * progress(t, s.Steps))
+	c := 1 + cs
+	return between(s.Floor, s.Peak, 2*c/(s.Phi*(1-cs)+2*c))
 }
 
 // String returns the canonical spec text.

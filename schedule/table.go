@@ -52,7 +52,7 @@ func (s Table) LR(t int64) float64 {
 	}
 	x0, x1 := xs[k-1], xs[k]
 	y0, y1 := ys[k-1], ys[k]
-	return s.Scale * (y0 + (y1-y0)*float64(t-x0)/float64(x1-x0))
+	return s.Scale * (y0 + (y1-y0)*(float64(t-x0)/float64(x1-x0)))
 }
 
 // String returns the canonical spec text.
@@ -96,8 +96,8 @@ func checkPoints(xs []int64, ys []float64, bad func(i int, msg string) error) er
 		if i > 1 && xs[i] == xs[i-1] && xs[i] == xs[i-2] {
 			return bad(i, fmt.Sprintf("step %d appears more than twice", xs[i]))
 		}
-		if !isFinite(ys[i]) || ys[i] < 0 {
-			return bad(i, fmt.Sprintf("lr must be a finite number >= 0, got %v", ys[i]))
+		if !isFinite(ys[i]) || ys[i] < 0 || ys[i] > maxValue {
+			return bad(i, fmt.Sprintf("lr must be a finite number in [0, %g], got %v", maxValue, ys[i]))
 		}
 	}
 	return nil

@@ -159,7 +159,7 @@ func (s SlowStartFastDecay) LR(t int64) float64 {
 	t = nonNeg(t)
 	r := s.Ramp.Of(s.Steps)
 	if t < r {
-		return s.Peak * float64(t) / float64(r)
+		return s.Peak * (float64(t) / float64(r))
 	}
 	return between(s.Floor, s.Peak, 1-progress(t-r, s.Steps-r))
 }

@@ -148,7 +148,7 @@ func (s WSDS) LR(t int64) float64 {
 		return s.Floor
 	}
 	if w := s.Warmup.Of(s.Budgets[n-1]); t < w {
-		return s.Peak * float64(t) / float64(w)
+		return s.Peak * (float64(t) / float64(w))
 	}
 	i := countLE(s.Budgets, t)
 	if i == n {
@@ -216,7 +216,7 @@ func (s WSDC) LR(t int64) float64 {
 	t = nonNeg(t)
 	w := s.Warmup.Of(s.Steps)
 	if t < w {
-		return s.Peak * float64(t) / float64(w)
+		return s.Peak * (float64(t) / float64(w))
 	}
 	a := w + s.Stable.Of(s.Steps)
 	if t < a {
