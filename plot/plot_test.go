@@ -482,3 +482,41 @@ func TestSparkline(t *testing.T) {
 		}
 	}
 }
+
+// FuzzTerminal draws arbitrary series at arbitrary sizes: Terminal never
+// panics, and when it succeeds the chart has exactly the requested size.
+func FuzzTerminal(f *testing.F) {
+	f.Add(80, 24, []byte{0, 10, 20, 30, 255})
+	f.Add(20, 8, []byte{5})
+	f.Add(9, 5, []byte{1, 1, 1, 1})
+	f.Add(200, 60, []byte{255, 0, 255, 0, 128})
+	f.Fuzz(func(t *testing.T, w, h int, data []byte) {
+		if w > 400 || h > 200 {
+			return
+		}
+		var a, b Series
+		a.Name, b.Name = "a", strings.Repeat("b", len(data))
+		for i, v := range data {
+			a.X = append(a.X, float64(i))
+			a.Y = append(a.Y, float64(v)*1e-4)
+			b.X = append(b.X, float64(i/2))
+			b.Y = append(b.Y, -float64(v))
+		}
+		var buf bytes.Buffer
+		if err := Terminal(&buf, w, h, a, b); err != nil {
+			if buf.Len() != 0 {
+				t.Fatalf("wrote output and failed: %v", err)
+			}
+			return
+		}
+		lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+		if len(lines) != h {
+			t.Fatalf("%d lines, want %d", len(lines), h)
+		}
+		for i, l := range lines {
+			if n := utf8.RuneCountInString(l); n != w {
+				t.Fatalf("line %d: %d runes, want %d", i, n, w)
+			}
+		}
+	})
+}

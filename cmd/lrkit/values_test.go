@@ -177,6 +177,54 @@ func TestValuesParityPyTorch(t *testing.T) {
 	}
 }
 
+// TestValuesEveryTorchCase runs every case of schedule/testdata/pytorch
+// through the CLI: a spec that needs parity=pytorch is given without it
+// and with --parity pytorch instead, and each printed step must match the
+// rate PyTorch recorded.
+func TestValuesEveryTorchCase(t *testing.T) {
+	dir := filepath.Join("..", "..", "schedule", "testdata", "pytorch")
+	f, err := os.Open(filepath.Join(dir, "cases.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) < 10 {
+		t.Fatalf("only %d cases", len(rows)-1)
+	}
+	for _, row := range rows[1:] {
+		name, spec := row[0], row[2]
+		t.Run(name, func(t *testing.T) {
+			ref, err := os.ReadFile(filepath.Join(dir, name+".csv"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			steps, want := readTable(t, string(ref))
+			args := []string{"values", spec, "--every", "1", "--steps", strconv.FormatInt(steps[len(steps)-1], 10)}
+			if strings.Contains(spec, ", parity=pytorch") {
+				args[1] = strings.Replace(spec, ", parity=pytorch", "", 1)
+				args = append(args, "--parity", "pytorch")
+			}
+			r := runLrkit(args...)
+			if r.code != 0 {
+				t.Fatalf("%v: exit %d: %s", args, r.code, r.stderr)
+			}
+			gotSteps, got := readTable(t, r.stdout)
+			if len(got) != len(want) || gotSteps[len(gotSteps)-1] != steps[len(steps)-1] {
+				t.Fatalf("%d rows up to step %d, want %d", len(got), gotSteps[len(gotSteps)-1], len(want))
+			}
+			for i := range got {
+				if !closeRel(got[i], want[i]) {
+					t.Errorf("step %d: lrkit %v, PyTorch %v", steps[i], got[i], want[i])
+				}
+			}
+		})
+	}
+}
+
 func TestValuesErrors(t *testing.T) {
 	tests := []struct {
 		name string
@@ -192,13 +240,35 @@ func TestValuesErrors(t *testing.T) {
 		{"bad parity", []string{"values", "cosine(steps=10)", "--at", "1", "--parity", "keras"}, `--parity: unknown parity "keras"`},
 		{"two specs", []string{"values", "cosine(steps=10)", "linear(steps=10)", "--at", "1"}, "want 1 schedule SPEC"},
 		{"unknown flag", []string{"values", "cosine(steps=10)", "--att", "1"}, "unknown flag: --att"},
-		{"infinite rate", []string{"values", "exponential(gamma=10)", "--at", "1000"}, "the learning rate at step 1000 is +Inf"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runLrkit(tc.args...)
 			checkBadInput(t, r, tc.want)
 		})
+	}
+}
+
+// TestRatesRejectNonFinite: a schedule that yields NaN or ±Inf (the spec
+// language's validation prevents it, a Go Func need not) is reported as
+// bad input naming the step, never printed.
+func TestRatesRejectNonFinite(t *testing.T) {
+	for _, bad := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+		f := schedule.Func(func(step int64) float64 {
+			if step == 7 {
+				return bad
+			}
+			return 1
+		})
+		_, err := rates(f, []int64{0, 5, 7, 9})
+		var ue usageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), fmt.Sprintf("the learning rate at step 7 is %v", bad)) {
+			t.Errorf("%v: error %v", bad, err)
+		}
+	}
+	got, err := rates(schedule.Func(func(step int64) float64 { return float64(step) / 2 }), []int64{0, 3})
+	if err != nil || fmt.Sprint(got) != "[0 1.5]" {
+		t.Errorf("rates = %v, %v", got, err)
 	}
 }
 
@@ -296,4 +366,37 @@ func TestBinaryBadSpec(t *testing.T) {
 	if string(out) != "step,lr\n0,1\n1,0.75\n2,0.5\n3,0.25\n4,0\n" {
 		t.Errorf("values output %q", out)
 	}
+}
+
+// FuzzParseSteps checks that any --at text either fails with a bad-input
+// error or gives non-negative steps, one per comma-separated item, that
+// print back to an equivalent list.
+func FuzzParseSteps(f *testing.F) {
+	for _, s := range []string{"0,1,250", " 7 , 8", "", ",", "-1", "1e3", "9223372036854775807", "9223372036854775808", "0x10", "+5"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, list string) {
+		steps, err := parseSteps(list)
+		if err != nil {
+			var ue usageError
+			if !errors.As(err, &ue) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error %q is not a one-line usage error", err)
+			}
+			return
+		}
+		if len(steps) != strings.Count(list, ",")+1 {
+			t.Fatalf("%q gave %d steps", list, len(steps))
+		}
+		parts := make([]string, len(steps))
+		for i, s := range steps {
+			if s < 0 {
+				t.Fatalf("%q gave negative step %d", list, s)
+			}
+			parts[i] = strconv.FormatInt(s, 10)
+		}
+		again, err := parseSteps(strings.Join(parts, ","))
+		if err != nil || fmt.Sprint(again) != fmt.Sprint(steps) {
+			t.Fatalf("round trip of %v: %v, %v", steps, again, err)
+		}
+	})
 }
