@@ -233,13 +233,21 @@ func (t *Trainer) Step(ctx context.Context) (runlog.Record, error) {
 	}
 	t.cfg.Model.Backward(t.loss.Grad())
 
-	var l1 float64
+	var l1, l2sq float64
 	for _, p := range t.params {
-		for _, g := range p.G.Data {
-			l1 += math.Abs(float64(g))
+		a, q := nn.SumAbsSquares(p.G.Data)
+		l1 += a
+		l2sq += q
+	}
+	l2 := math.Sqrt(l2sq)
+	if c := t.cfg.ClipNorm; c > 0 && l2 > c {
+		f := float32(c / l2)
+		for _, p := range t.params {
+			for i := range p.G.Data {
+				p.G.Data[i] *= f
+			}
 		}
 	}
-	l2 := optim.ClipGlobalNorm(t.params, t.cfg.ClipNorm)
 	for i, p := range t.params {
 		copy(t.prev[i], p.W.Data)
 	}
@@ -250,11 +258,9 @@ func (t *Trainer) Step(ctx context.Context) (runlog.Record, error) {
 
 	var pn, un float64
 	for i, p := range t.params {
-		for j, w := range p.W.Data {
-			pn += float64(w) * float64(w)
-			d := float64(w) - float64(t.prev[i][j])
-			un += d * d
-		}
+		sq, d := nn.SumSquaresDiff(p.W.Data, t.prev[i])
+		pn += sq
+		un += d
 	}
 	t.wall += time.Since(start).Seconds()
 	t.step++
@@ -302,11 +308,7 @@ func (t *Trainer) telemetry(lr float64) float64 {
 	pow := float64(t.cfg.Optimizer.EffectiveLRPower())
 	for k, i := range t.inv {
 		p, old := t.params[i], t.prev[i]
-		var n0 float64
-		for _, v := range old {
-			n0 += float64(v) * float64(v)
-		}
-		n0 = math.Sqrt(n0)
+		n0 := math.Sqrt(nn.SumSquares(old))
 		n1 := p.W.Norm2()
 		s := &t.stats[k]
 		s.ProjectionRatio = n1 / t.init[k]

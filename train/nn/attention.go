@@ -75,13 +75,13 @@ func (a *CausalSelfAttention) Forward(x *Tensor) (*Tensor, error) {
 				for _, s := range row[1 : i+1] {
 					m = max(m, s)
 				}
-				var sum float64
+				var sum float32
 				for j := 0; j <= i; j++ {
-					e := float32(math.Exp(float64(row[j] - m)))
+					e := exp32(row[j] - m)
 					row[j] = e
-					sum += float64(e)
+					sum += e
 				}
-				inv := float32(1 / sum)
+				inv := 1 / sum
 				for j := 0; j <= i; j++ {
 					row[j] *= inv
 				}

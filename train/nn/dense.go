@@ -121,12 +121,13 @@ func (g *GELU) Forward(x *Tensor) (*Tensor, error) {
 	g.x = x
 	g.y.resizeLike(x)
 	g.th = grow(g.th, x.Len())
+	th := g.th[:len(x.Data)]
+	y := g.y.Data[:len(x.Data)]
 	for i, v := range x.Data {
-		xv := float64(v)
-		u := geluC * (xv + 0.044715*xv*xv*xv)
-		t := 1 - 2/(math.Exp(2*u)+1) // tanh u, exact at ±Inf
-		g.th[i] = float32(t)
-		g.y.Data[i] = float32(0.5 * xv * (1 + t))
+		u := geluC * (v + 0.044715*v*v*v)
+		t := 1 - 2/(exp32(2*u)+1) // tanh u; exp32 saturates to 0 or +Inf, giving ∓1 exactly
+		th[i] = t
+		y[i] = 0.5 * v * (1 + t)
 	}
 	return &g.y, nil
 }

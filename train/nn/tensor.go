@@ -82,13 +82,7 @@ func (t *Tensor) CopyFrom(u *Tensor) {
 func (t *Tensor) String() string { return fmt.Sprintf("tensor%v", t.Shape) }
 
 // Norm2 returns the L2 (Frobenius) norm, accumulated in float64.
-func (t *Tensor) Norm2() float64 {
-	var s float64
-	for _, v := range t.Data {
-		s += float64(v) * float64(v)
-	}
-	return math.Sqrt(s)
-}
+func (t *Tensor) Norm2() float64 { return math.Sqrt(SumSquares(t.Data)) }
 
 // Param is a trainable parameter: its value W, the gradient G of the loss
 // with respect to W (same shape), and flags the optimizers and the trainer

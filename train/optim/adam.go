@@ -77,13 +77,18 @@ func (o *Adam) Step(ps []*nn.Param, lr float64) error {
 				w[j] *= f
 			}
 		}
-		for j, g := range p.G.Data {
-			if !o.Decoupled {
-				g += wd * w[j]
+		gs := p.G.Data
+		w, m, v = w[:len(gs)], m[:len(gs)], v[:len(gs)]
+		if !o.Decoupled && wd != 0 {
+			for j, g := range gs {
+				gs[j] = g + wd*w[j] // coupled decay: g ← ∇ + λ·w
 			}
-			m[j] = b1*m[j] + c1*g
-			v[j] = b2*v[j] + c2*g*g
-			w[j] -= step * m[j] / (float32(math.Sqrt(float64(v[j])))*rb2 + eps)
+		}
+		for j, g := range gs {
+			mj := b1*m[j] + c1*g
+			vj := b2*v[j] + c2*g*g
+			m[j], v[j] = mj, vj
+			w[j] -= step * mj / (float32(math.Sqrt(float64(vj)))*rb2 + eps)
 		}
 	}
 	return nil

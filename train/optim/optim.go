@@ -49,9 +49,7 @@ type EvalSwapper interface {
 func ClipGlobalNorm(ps []*nn.Param, maxNorm float64) float64 {
 	var s float64
 	for _, p := range ps {
-		for _, g := range p.G.Data {
-			s += float64(g) * float64(g)
-		}
+		s += nn.SumSquares(p.G.Data)
 	}
 	norm := math.Sqrt(s)
 	if maxNorm > 0 && norm > maxNorm {
