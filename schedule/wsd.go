@@ -207,7 +207,7 @@ type WSDC struct {
 	Warmup Length  `spec:"warmup" default:"0" doc:"warmup length"`
 	Stable Length  `spec:"stable" doc:"length of the stable phase after warmup"`
 	Decay  Length  `spec:"decay" doc:"length of the decay from peak to level"`
-	Shape  string  `spec:"shape" default:"cosine" choices:"linear|cosine|1-sqrt|square" doc:"decay shape"`
+	Shape  string  `spec:"shape" default:"cosine" choices:"cosine|linear|1-sqrt|square" doc:"decay shape"`
 	Steps  int64   `spec:"steps" default:"0" doc:"total that fractional lengths refer to; 0 = lengths are counts"`
 }
 
@@ -264,5 +264,5 @@ func (s WSDC) Validate() error {
 	if w, st, d := s.Warmup.Of(s.Steps), s.Stable.Of(s.Steps), s.Decay.Of(s.Steps); s.Steps > 0 && w+st+d > s.Steps {
 		return perr("decay", "warmup %d + stable %d + decay %d is longer than steps %d", w, st, d, s.Steps)
 	}
-	return checkChoice("shape", s.Shape, shapeLinear, shapeCosine, shapeSqrt, shapeSquare)
+	return checkChoice("shape", s.Shape, shapeCosine, shapeLinear, shapeSqrt, shapeSquare)
 }
