@@ -1,0 +1,265 @@
+package workload
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/lrkit/lrkit/train/nn"
+	"github.com/lrkit/lrkit/workload/data"
+)
+
+// splitSeed fixes the train/validation split of the scikit-learn tables
+// and the synthetic problems: it does not change with the run seed, so
+// runs with different seeds are scored on the same validation set.
+const splitSeed = 20261128
+
+// modelRand returns the generator for a model's initial weights.
+func modelRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x6d6f64656c)) }
+
+// dataSeed derives the data-order seed from the run seed.
+func dataSeed(seed uint64) uint64 { return seed ^ 0x5eed0fda7a }
+
+// limitSet keeps the first n examples of s (n ≤ 0: all).
+func limitSet(s *data.Set, n int) *data.Set {
+	if n <= 0 || n >= s.Len() {
+		return s
+	}
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	return s.Subset(s.Name, idx)
+}
+
+// logisticModel is a Dense layer from d features to the class logits,
+// started at zero (the problem is convex; the start is the same for every
+// seed).
+func logisticModel(d, classes int, seed uint64) nn.Layer {
+	fc := nn.NewDense("logreg", d, classes, modelRand(seed))
+	fc.W.W.Zero()
+	return nn.NewSequential(fc)
+}
+
+var sklearnWorkloads = []struct {
+	name, table, desc string
+	target            float64
+	batch             int
+	steps             int64
+	peak              float64
+}{
+	{"logreg-digits", "digits", "multinomial logistic regression on scikit-learn's 8×8 digits (1,797 images, 64 features, 10 classes)", 0.95, 64, 1500, 0.3},
+	{"logreg-breast-cancer", "breast-cancer", "logistic regression on the Wisconsin breast cancer table (569 rows, 30 features, 2 classes)", 0.95, 32, 1000, 0.03},
+	{"logreg-wine", "wine", "multinomial logistic regression on the wine table (178 rows, 13 features, 3 classes)", 0.94, 16, 500, 0.1},
+	{"logreg-iris", "iris", "multinomial logistic regression on Fisher's iris (150 rows, 4 features, 3 classes)", 0.9, 16, 500, 0.1},
+}
+
+// logregSklearn is logistic regression on a scikit-learn table: an 80/20
+// split by a fixed shuffle, features standardised with the training
+// split's statistics.
+func logregSklearn(name, table, desc string, target float64, batch int, steps int64, peak float64) *Workload {
+	return &Workload{
+		Name: name, Description: desc, Metric: Accuracy, Target: target, StepHint: steps,
+		DefaultBatch: batch, DefaultOptimizer: "sgd", DefaultPeak: peak, EvalEvery: 50,
+		build: func(ctx context.Context, w *Workload, o Options) (*Setup, error) {
+			all, err := data.Sklearn(table)
+			if err != nil {
+				return nil, err
+			}
+			tr, va, err := all.Split(0.2, splitSeed)
+			if err != nil {
+				return nil, err
+			}
+			tr, va = limitSet(tr, o.Limit), limitSet(va, o.Limit)
+			st := data.FitStandardizer(tr)
+			st.Apply(tr)
+			st.Apply(va)
+			src, err := NewClassSource(tr, o.Batch, nil, dataSeed(o.Seed))
+			if err != nil {
+				return nil, err
+			}
+			return &Setup{Model: logisticModel(tr.D, tr.Classes, o.Seed), Data: src,
+				Validate: ClassValidator(va, 1024, nil, Accuracy), Train: tr.Len(), Val: va.Len()}, nil
+		},
+	}
+}
+
+// Sizes of the synthetic ill-conditioned problems.
+const (
+	illCondDim   = 32
+	illCondTrain = 8192
+	illCondVal   = 2048
+	// illCondMargin is how far above the true model's validation loss the
+	// target lies, in nats.
+	illCondMargin = 0.01
+)
+
+// illCondHint is the step hint for condition number kappa: 2,000 steps up
+// to κ = 100, doubling with every factor of 10 beyond (SGD with momentum
+// and a linear decay reached the target at κ = 1000 in 4,000 steps, not at
+// κ = 10⁴).
+func illCondHint(kappa float64) int64 {
+	return int64(2000 * math.Pow(2, max(0, math.Log10(kappa)-2)))
+}
+
+func illCondProblem(kappa float64) data.IllConditioned {
+	return data.IllConditioned{Kappa: kappa, Dim: illCondDim, Train: illCondTrain, Val: illCondVal, LogitScale: 3, Seed: splitSeed}
+}
+
+// illCond is binary logistic regression on a synthetic problem with
+// feature covariance condition number kappa. Its metric is the validation
+// loss and its target the loss of the generating model plus 0.01 nats.
+func illCond(kappa float64) (*Workload, error) {
+	res, err := illCondProblem(kappa).Generate()
+	if err != nil {
+		return nil, err
+	}
+	return &Workload{
+		Name: fmt.Sprintf("%s%g", IllCondPrefix, kappa),
+		Description: fmt.Sprintf("binary logistic regression, %d Gaussian features with covariance condition number %g (rotated), %d/%d examples; target: the true model's validation loss %.4f + %g",
+			illCondDim, kappa, illCondTrain, illCondVal, res.BayesLoss, illCondMargin),
+		Metric: Loss, Target: res.BayesLoss + illCondMargin, StepHint: illCondHint(kappa),
+		DefaultBatch: 64, DefaultOptimizer: "sgd", DefaultPeak: 1, EvalEvery: 100,
+		build: func(ctx context.Context, w *Workload, o Options) (*Setup, error) {
+			res, err := illCondProblem(kappa).Generate()
+			if err != nil {
+				return nil, err
+			}
+			tr, va := limitSet(res.Train, o.Limit), limitSet(res.Val, o.Limit)
+			src, err := NewClassSource(tr, o.Batch, nil, dataSeed(o.Seed))
+			if err != nil {
+				return nil, err
+			}
+			return &Setup{Model: logisticModel(illCondDim, 2, o.Seed), Data: src,
+				Validate: ClassValidator(va, 1024, nil, Loss), Train: tr.Len(), Val: va.Len()}, nil
+		},
+	}, nil
+}
+
+// mnistMLP is the 784-256-256-10 ReLU network on MNIST (validation: the
+// official 10,000-image test set).
+func mnistMLP() *Workload {
+	return &Workload{
+		Name: "mnist-mlp", Description: "784-256-256-10 ReLU MLP on MNIST (60,000 train, 10,000 test images as validation)",
+		Metric: Accuracy, Target: 0.97, StepHint: 2000, DefaultBatch: 128,
+		DefaultOptimizer: "adamw", DefaultPeak: 1e-3, WeightDecay: 0.01, EvalEvery: 200,
+		build: func(ctx context.Context, w *Workload, o Options) (*Setup, error) {
+			tr, va, err := data.MNIST(o.Limit)
+			if err != nil {
+				return nil, err
+			}
+			model, err := nn.NewMLP([]int{784, 256, 256, 10}, modelRand(o.Seed))
+			if err != nil {
+				return nil, err
+			}
+			src, err := NewClassSource(tr, o.Batch, nil, dataSeed(o.Seed))
+			if err != nil {
+				return nil, err
+			}
+			return &Setup{Model: model, Data: src, Validate: ClassValidator(va, 1000, nil, Accuracy), Train: tr.Len(), Val: va.Len()}, nil
+		},
+	}
+}
+
+// FashionCNN returns the fashion-cnn model: conv 3×3 (1→16, pad 1), ReLU,
+// max-pool 2, conv 3×3 (16→32, pad 1), ReLU, max-pool 2, flatten
+// (32·7·7 = 1,568), dense 128, ReLU, dense 10. Inputs are [B, 1, 28, 28].
+func FashionCNN(rng *rand.Rand) nn.Layer {
+	fc1 := nn.NewDense("fc1", 32*7*7, 128, rng)
+	for i := range fc1.W.W.Data {
+		fc1.W.W.Data[i] *= 1.4142135 // He initialisation before a ReLU
+	}
+	return nn.NewSequential(
+		nn.NewConv2D("conv1", 1, 16, 3, 1, rng), &nn.ReLU{}, &nn.MaxPool2D{K: 2},
+		nn.NewConv2D("conv2", 16, 32, 3, 1, rng), &nn.ReLU{}, &nn.MaxPool2D{K: 2},
+		&nn.Flatten{}, fc1, &nn.ReLU{}, nn.NewDense("fc2", 128, 10, rng))
+}
+
+func fashionCNN() *Workload {
+	return &Workload{
+		Name: "fashion-cnn", Description: "two-layer CNN (3×3 convs 16 and 32 channels, max pooling, dense 128 and 10) on Fashion-MNIST (60,000 train, 10,000 test as validation)",
+		Metric: Accuracy, Target: 0.90, StepHint: 3000, DefaultBatch: 128,
+		DefaultOptimizer: "adamw", DefaultPeak: 1e-3, WeightDecay: 0.01, EvalEvery: 300,
+		build: func(ctx context.Context, w *Workload, o Options) (*Setup, error) {
+			tr, va, err := data.FashionMNIST(o.Limit)
+			if err != nil {
+				return nil, err
+			}
+			img := []int{1, 28, 28}
+			src, err := NewClassSource(tr, o.Batch, img, dataSeed(o.Seed))
+			if err != nil {
+				return nil, err
+			}
+			return &Setup{Model: FashionCNN(modelRand(o.Seed)), Data: src, Validate: ClassValidator(va, 250, img, Accuracy),
+				Train: tr.Len(), Val: va.Len()}, nil
+		},
+	}
+}
+
+// GPTConfig sizes a character-level decoder-only transformer.
+type GPTConfig struct {
+	Vocab, Context, Dim, Heads, Layers, FFN int
+}
+
+// KJVGPTConfig is kjv-gpt's model size (Vocab is set from the text).
+var KJVGPTConfig = GPTConfig{Context: 128, Dim: 128, Heads: 4, Layers: 2, FFN: 512}
+
+// NewGPT returns the decoder-only transformer: token embedding plus
+// learned positions, Layers pre-norm blocks (causal attention and a GELU
+// MLP, each in a residual branch), a final LayerNorm and a dense layer to
+// the vocabulary logits. Inputs are token ids [B, T] with T ≤ Context;
+// outputs [B, T, Vocab].
+func NewGPT(c GPTConfig, rng *rand.Rand) (nn.Layer, error) {
+	if c.Vocab <= 0 || c.Context <= 0 || c.Dim <= 0 || c.Layers <= 0 || c.FFN <= 0 {
+		return nil, fmt.Errorf("gpt: config %+v, want positive sizes", c)
+	}
+	layers := []nn.Layer{nn.NewEmbedding("tok", c.Vocab, c.Dim, rng), nn.NewPositionalEmbedding("pos", c.Context, c.Dim, rng)}
+	for i := range c.Layers {
+		b, err := nn.NewTransformerBlock(fmt.Sprintf("block%d", i), c.Dim, c.Heads, c.FFN, rng)
+		if err != nil {
+			return nil, err
+		}
+		layers = append(layers, b)
+	}
+	layers = append(layers, nn.NewLayerNorm("lnf", c.Dim), nn.NewDense("head", c.Dim, c.Vocab, rng))
+	return nn.NewSequential(layers...), nil
+}
+
+// kjvValWindows is the number of validation windows of kjv-gpt (128
+// windows of 128 characters: 16,384 predictions).
+const kjvValWindows = 128
+
+func kjvGPT() *Workload {
+	return &Workload{
+		Name: "kjv-gpt", Description: fmt.Sprintf("character-level decoder-only transformer (%d pre-norm layers, width %d, %d heads, context %d, GELU MLP %d) on the King James Bible (4.4 MB; every 10th 16 KiB chunk is validation)",
+			KJVGPTConfig.Layers, KJVGPTConfig.Dim, KJVGPTConfig.Heads, KJVGPTConfig.Context, KJVGPTConfig.FFN),
+		Metric: Loss, Target: 1.6, StepHint: 2000, DefaultBatch: 32,
+		DefaultOptimizer: "adamw", DefaultPeak: 2e-3, WeightDecay: 0.01, ClipNorm: 1, EvalEvery: 250,
+		build: func(ctx context.Context, w *Workload, o Options) (*Setup, error) {
+			text, err := data.KJV(o.Limit)
+			if err != nil {
+				return nil, err
+			}
+			c := KJVGPTConfig
+			c.Vocab = len(text.Vocab)
+			model, err := NewGPT(c, modelRand(o.Seed))
+			if err != nil {
+				return nil, err
+			}
+			src, err := NewTextSource(text.Train, o.Batch, c.Context, dataSeed(o.Seed))
+			if err != nil {
+				return nil, err
+			}
+			windows := kjvValWindows
+			if o.Limit > 0 {
+				windows = min(windows, max(4, o.Limit/10000)) // a small slice for tests
+			}
+			val, err := TextValidator(text.Val, c.Context, windows, 32)
+			if err != nil {
+				return nil, err
+			}
+			return &Setup{Model: model, Data: src, Validate: val, Train: len(text.Train), Val: len(text.Val)}, nil
+		},
+	}
+}
