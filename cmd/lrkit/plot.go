@@ -21,6 +21,13 @@ const (
 	defaultTermHeight = 24
 )
 
+// Largest --width or --height accepted, in pixels for an image and in
+// characters for the terminal.
+const (
+	maxImagePixels = 20000
+	maxTermCells   = 2000
+)
+
 // maxPlotPoints bounds the points sampled from a schedule: enough for any
 // screen or image, evenly spaced steps beyond that.
 const maxPlotPoints = 20000
@@ -65,6 +72,13 @@ terminal's size, or 80x24) and in pixels for an image (default 900x560).`,
 			}
 			if width < 0 || height < 0 {
 				return badInput(fmt.Errorf("--width and --height must be positive, got %dx%d", width, height))
+			}
+			limit := maxTermCells
+			if out != "" {
+				limit = maxImagePixels
+			}
+			if width > limit || height > limit {
+				return badInput(fmt.Errorf("--width and --height must be at most %d, got %dx%d", limit, width, height))
 			}
 			if out != "" {
 				format, err := plot.FormatOf(out)

@@ -122,6 +122,8 @@ func TestPlotErrors(t *testing.T) {
 		{"log in terminal", []string{"plot", "cosine(steps=10)", "--log-y"}, "--log-y needs an image"},
 		{"tiny", []string{"plot", "cosine(steps=10)", "--width", "5", "--height", "3"}, "too small"},
 		{"negative size", []string{"plot", "cosine(steps=10)", "--width", "-5"}, "must be positive"},
+		{"huge terminal", []string{"plot", "cosine(steps=10)", "--height", "1000000"}, "must be at most 2000"},
+		{"huge image", []string{"plot", "cosine(steps=10)", "-o", filepath.Join(dir, "c.png"), "--width", "100000"}, "must be at most 20000"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -59,6 +59,9 @@ parity option to that library's behaviour (spec section 23).`,
 				if err != nil {
 					return err
 				}
+				if rows := n/every + 1; rows > maxExportSteps {
+					return badInput(fmt.Errorf("--every %d up to step %d is %d rows, more than lrkit prints (%d); use a larger --every", every, n, rows, maxExportSteps))
+				}
 				for t := int64(0); t <= n; t += every {
 					stepList = append(stepList, t)
 					if t > math.MaxInt64-every {

@@ -237,6 +237,7 @@ func TestValuesErrors(t *testing.T) {
 		{"negative at", []string{"values", "cosine(steps=10)", "--at", "-1"}, `item 1 "-1"`},
 		{"zero every", []string{"values", "cosine(steps=10)", "--every", "0"}, "--every must be a positive"},
 		{"no horizon", []string{"values", "sgdr(period=10)", "--every", "2"}, "no horizon"},
+		{"too many rows", []string{"values", "cosine(steps=10)", "--every", "1", "--steps", "1000000000"}, "1000000001 rows, more than lrkit prints"},
 		{"bad parity", []string{"values", "cosine(steps=10)", "--at", "1", "--parity", "keras"}, `--parity: unknown parity "keras"`},
 		{"two specs", []string{"values", "cosine(steps=10)", "linear(steps=10)", "--at", "1"}, "want 1 schedule SPEC"},
 		{"unknown flag", []string{"values", "cosine(steps=10)", "--att", "1"}, "unknown flag: --att"},
