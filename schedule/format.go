@@ -90,9 +90,13 @@ func hasSpecTags(t reflect.Type) bool {
 }
 
 // sameValue reports whether a field holds its default. Lists compare by
-// their elements, so nil and an empty list are the same.
+// their elements, so nil and an empty list are the same; an empty word in
+// a field with choices means its default (the schedules treat it so, for
+// struct literals that leave the field out).
 func sameValue(p *param, v, def reflect.Value) bool {
 	switch p.typ {
+	case ptString:
+		return v.String() == def.String() || (len(p.choices) > 0 && v.String() == "")
 	case ptFloats, ptInts, ptSchedules:
 		if v.Len() != def.Len() {
 			return false

@@ -331,3 +331,25 @@ func (g *paramGen) word() string {
 	words := []string{"a", "lr.csv", "x y", "123", "", `q"uote`}
 	return words[g.r.IntN(len(words))]
 }
+
+// TestFormatEmptyChoice: an empty word in a field with choices is the
+// default (as the schedules read it), so it is left out.
+func TestFormatEmptyChoice(t *testing.T) {
+	s := WSD{Peak: 1, Steps: 100, Decay: Fraction(0.1)}
+	if got := Format(s); got != "wsd(steps=100)" {
+		t.Errorf("Format(WSD with empty shape and parity) = %s", got)
+	}
+	js, err := ToJSON(s)
+	if err != nil || string(js) != `{"kind":"wsd","steps":100}` {
+		t.Errorf("ToJSON = %s, %v", js, err)
+	}
+	p, err := Parse(Format(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for st := int64(0); st <= 120; st++ {
+		if p.LR(st) != s.LR(st) {
+			t.Fatalf("LR(%d): parsed %v, literal %v", st, p.LR(st), s.LR(st))
+		}
+	}
+}

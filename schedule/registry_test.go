@@ -89,7 +89,7 @@ func TestRegistryBuildsTestKinds(t *testing.T) {
 	if got := string(r.appendSchedule(nil, s, 0)); got != "tall(tc(v=0), n=1)" {
 		t.Errorf("format = %s", got)
 	}
-	if got := string(r.appendSchedule(nil, tAll{Base: tConst{V: 1}, N: 2, Fs: []float64{1, 2}, Ns: []int64{}, Extra: []Schedule{tConst{V: 2}}}, 0)); got != `tall(tc(), f=0, n=2, count=0, w="", l=0)` {
+	if got := string(r.appendSchedule(nil, tAll{Base: tConst{V: 1}, N: 2, Fs: []float64{1, 2}, Ns: []int64{}, Extra: []Schedule{tConst{V: 2}}}, 0)); got != `tall(tc(), f=0, n=2, count=0, l=0)` {
 		t.Errorf("format of zero fields = %s", got)
 	}
 }
