@@ -46,7 +46,13 @@ type trainOptions struct {
 	// stopAfter, if > 0, cancels the run after that many steps of this
 	// invocation, as SIGINT would (for tests).
 	stopAfter int64
+	// crashAfter, if > 0, fails the run after that many steps without a
+	// checkpoint, as a killed process would (for tests).
+	crashAfter int64
 }
+
+// errCrash is the failure crashAfter simulates.
+var errCrash = errors.New("simulated crash")
 
 func newTrainCmd() *cobra.Command {
 	o := trainOptions{}
@@ -198,6 +204,9 @@ func runTrain(ctx context.Context, o trainOptions, out, errOut io.Writer) (*trai
 			}
 			if o.stopAfter > 0 && stepsThisRun >= o.stopAfter {
 				cancel()
+			}
+			if o.crashAfter > 0 && stepsThisRun >= o.crashAfter {
+				return errCrash
 			}
 			switch {
 			case bar != nil:
