@@ -31,7 +31,10 @@ back to the identical number).
 --at lists the steps; --every K prints steps 0, K, 2K, ... up to and
 including N, where N is --steps or, by default, the schedule's horizon.
 --parity pytorch|hf|optax switches every schedule in SPEC that has a
-parity option to that library's behaviour (spec section 23).`,
+parity option to that library's behaviour (spec section 23).
+
+SPEC is spec text or, when it starts with "{", the JSON form of a schedule
+(every command that takes a SPEC accepts both).`,
 		Example: `  lrkit values 'cosine(peak=0.1, steps=100)' --at 0,1,50,100,150 --parity pytorch
   lrkit values 'wsd(peak=3e-4, steps=10000, decay=0.2, shape=1-sqrt)' --every 500`,
 		Args: exactSpecs(1),
@@ -95,10 +98,18 @@ func exactSpecs(n int) cobra.PositionalArgs {
 	}
 }
 
-// parseSpec reads spec text and applies a parity override when one is
-// given. Spec errors are bad input and print as "spec:LINE:COL: ...".
+// parseSpec reads a schedule, in spec text or (when it starts with "{")
+// in its JSON form, and applies a parity override when one is given.
+// Spec errors are bad input and print as "spec:LINE:COL: ..." (or as the
+// JSON path of the bad value).
 func parseSpec(text, parity string) (schedule.Schedule, error) {
-	s, err := schedule.Parse(text)
+	var s schedule.Schedule
+	var err error
+	if strings.HasPrefix(strings.TrimSpace(text), "{") {
+		s, err = schedule.ParseJSON([]byte(text))
+	} else {
+		s, err = schedule.Parse(text)
+	}
 	if err != nil {
 		return nil, badInput(err)
 	}

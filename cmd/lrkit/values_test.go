@@ -107,6 +107,24 @@ func TestValuesAt(t *testing.T) {
 	}
 }
 
+func TestValuesJSONSpec(t *testing.T) {
+	text := "wsd(peak=3e-4, steps=1000, warmup=100, decay=0.2, shape=1-sqrt)"
+	s, err := schedule.Parse(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := schedule.ToJSON(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := runLrkit("values", text, "--every", "50")
+	b := runLrkit("values", string(js), "--every", "50")
+	if a.code != 0 || b.code != 0 || a.stdout != b.stdout {
+		t.Errorf("text and JSON specs differ:\n%s%s\n%s%s", a.stdout, a.stderr, b.stdout, b.stderr)
+	}
+	checkBadInput(t, runLrkit("values", `{"kind": "cosine", "steps": 0.5}`, "--at", "0"), "lrkit: $.steps: ")
+}
+
 func TestValuesEvery(t *testing.T) {
 	tests := []struct {
 		name  string
