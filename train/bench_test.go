@@ -137,3 +137,29 @@ func TestStepDoesNotAllocate(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCNNStep is one Adam step of a Fashion-MNIST-sized CNN (conv 1→16
+// and 16→32, 3×3, each with ReLU and 2×2 max-pooling, then 1568-128-10) at
+// batch 128.
+func BenchmarkCNNStep(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	model := nn.NewSequential(
+		nn.NewConv2D("conv1", 1, 16, 3, 1, rng), &nn.ReLU{}, &nn.MaxPool2D{K: 2},
+		nn.NewConv2D("conv2", 16, 32, 3, 1, rng), &nn.ReLU{}, &nn.MaxPool2D{K: 2},
+		&nn.Flatten{}, nn.NewDense("fc1", 32*7*7, 128, rng), &nn.ReLU{}, nn.NewDense("fc2", 128, 10, rng))
+	const batch = 128
+	x := nn.NewTensor(batch, 1, 28, 28)
+	for i := range x.Data {
+		x.Data[i] = rng.Float32()
+	}
+	labels := make([]int32, batch)
+	for i := range labels {
+		labels[i] = int32(rng.IntN(10))
+	}
+	tr, err := New(Config{Model: model, Data: &fixedData{Batch{Inputs: x, Labels: labels}},
+		Optimizer: optim.NewAdam(), Controller: control.NewFixed(linearDecay{1e-3, int64(b.N) + 2}), Steps: int64(b.N) + 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchSteps(b, tr)
+}

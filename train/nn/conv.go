@@ -52,18 +52,26 @@ func (c *Conv2D) im2col(x []float32) {
 						continue
 					}
 					src := x[(ch*c.h+iy)*c.w : (ch*c.h+iy+1)*c.w]
-					for ox := range dst {
-						ix := ox + kj - c.Pad
-						if ix < 0 || ix >= c.w {
-							dst[ox] = 0
-						} else {
-							dst[ox] = src[ix]
-						}
-					}
+					// ox reads ix = ox + kj − Pad, valid for lo ≤ ox < hi.
+					lo, hi := validRange(kj-c.Pad, c.w, c.wo)
+					clear(dst[:lo])
+					copy(dst[lo:hi], src[lo+kj-c.Pad:])
+					clear(dst[hi:])
 				}
 			}
 		}
 	}
+}
+
+// validRange returns the range [lo, hi) of outputs o in [0, n) whose input
+// index o + off lies in [0, w).
+func validRange(off, w, n int) (lo, hi int) {
+	lo = max(0, -off)
+	hi = min(n, w-off)
+	if hi < lo {
+		hi = lo
+	}
+	return lo, hi
 }
 
 // col2im adds dcols back into one example's input gradient dx [InC, h, w].
@@ -79,11 +87,10 @@ func (c *Conv2D) col2im(dx []float32) {
 						continue
 					}
 					dst := dx[(ch*c.h+iy)*c.w : (ch*c.h+iy+1)*c.w]
-					for ox, v := range row[oy*c.wo : (oy+1)*c.wo] {
-						ix := ox + kj - c.Pad
-						if ix >= 0 && ix < c.w {
-							dst[ix] += v
-						}
+					lo, hi := validRange(kj-c.Pad, c.w, c.wo)
+					d := dst[lo+kj-c.Pad : hi+kj-c.Pad]
+					for i, v := range row[oy*c.wo+lo : oy*c.wo+hi] {
+						d[i] += v
 					}
 				}
 			}
@@ -172,6 +179,27 @@ func (m *MaxPool2D) Forward(x *Tensor) (*Tensor, error) {
 	for bc := 0; bc < B*C; bc++ {
 		plane := bc * H * W
 		for oy := 0; oy < ho; oy++ {
+			if m.K == 2 {
+				r0 := x.Data[plane+2*oy*W : plane+(2*oy+1)*W]
+				r1 := x.Data[plane+(2*oy+1)*W : plane+(2*oy+2)*W]
+				for ox := 0; ox < wo; ox++ {
+					i := 2 * ox
+					best, bv := i, r0[i]
+					if r0[i+1] > bv {
+						best, bv = i+1, r0[i+1]
+					}
+					if r1[i] > bv {
+						best, bv = W+i, r1[i]
+					}
+					if r1[i+1] > bv {
+						best, bv = W+i+1, r1[i+1]
+					}
+					m.arg[o] = int32(plane + 2*oy*W + best)
+					m.y.Data[o] = bv
+					o++
+				}
+				continue
+			}
 			for ox := 0; ox < wo; ox++ {
 				best := plane + oy*m.K*W + ox*m.K
 				for i := 0; i < m.K; i++ {

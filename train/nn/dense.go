@@ -73,13 +73,11 @@ func (d *Dense) Params() []*Param { return []*Param{d.W, d.B} }
 
 // ReLU computes y = max(x, 0). Gradient: dx = dy where x > 0, else 0.
 type ReLU struct {
-	x     *Tensor
 	y, dx Tensor
 }
 
 // Forward applies max(x, 0) elementwise.
 func (r *ReLU) Forward(x *Tensor) (*Tensor, error) {
-	r.x = x
 	r.y.resizeLike(x)
 	for i, v := range x.Data {
 		r.y.Data[i] = max(v, 0)
@@ -87,15 +85,16 @@ func (r *ReLU) Forward(x *Tensor) (*Tensor, error) {
 	return &r.y, nil
 }
 
-// Backward passes dy where the input was positive.
+// Backward passes dy where the input was positive. It reads the output,
+// which is +0 or positive (Go's max(−0, 0) is +0), and masks dy's bits
+// without a branch: −int32(bits(y))>>31 is all ones exactly when y > 0.
 func (r *ReLU) Backward(dy *Tensor) *Tensor {
 	r.dx.resizeLike(dy)
-	for i, v := range r.x.Data {
-		if v > 0 {
-			r.dx.Data[i] = dy.Data[i]
-		} else {
-			r.dx.Data[i] = 0
-		}
+	y := r.y.Data[:len(dy.Data)]
+	dx := r.dx.Data[:len(dy.Data)]
+	for i, g := range dy.Data {
+		mask := uint32(-int32(math.Float32bits(y[i])) >> 31)
+		dx[i] = math.Float32frombits(math.Float32bits(g) & mask)
 	}
 	return &r.dx
 }

@@ -167,6 +167,9 @@ func TestLayerGradients(t *testing.T) {
 		{"conv2d", NewConv2D("c", 2, 3, 3, 1, rng), randTensor(rng, 2, 2, 5, 6)},
 		{"conv2d-nopad", NewConv2D("c", 1, 2, 2, 0, rng), randTensor(rng, 2, 1, 4, 4)},
 		{"maxpool", &MaxPool2D{K: 2}, randTensor(rng, 2, 2, 4, 5)},
+		{"maxpool-3", &MaxPool2D{K: 3}, randTensor(rng, 1, 2, 7, 6)},
+		{"conv2d-k5p2", NewConv2D("c", 2, 2, 5, 2, rng), randTensor(rng, 1, 2, 6, 7)},
+		{"conv2d-wide-pad", NewConv2D("c", 1, 2, 3, 3, rng), randTensor(rng, 1, 1, 2, 3)},
 		{"flatten", &Flatten{}, randTensor(rng, 2, 3, 2, 2)},
 		{"block", mustBlock(NewTransformerBlock("b", 8, 2, 16, rng)), randTensor(rng, 2, 4, 8)},
 	}

@@ -30,3 +30,22 @@ func TestReductions(t *testing.T) {
 		}
 	}
 }
+
+// TestReLUMask: the branch-free mask passes dy only where x > 0 (not at 0
+// or −0).
+func TestReLUMask(t *testing.T) {
+	var r ReLU
+	x := NewTensor(5)
+	copy(x.Data, []float32{-1, 0, float32(math.Copysign(0, -1)), 2, 1e-30})
+	if _, err := r.Forward(x); err != nil {
+		t.Fatal(err)
+	}
+	dy := NewTensor(5)
+	copy(dy.Data, []float32{3, 3, 3, -3, 3})
+	want := []float32{0, 0, 0, -3, 3}
+	for i, v := range r.Backward(dy).Data {
+		if v != want[i] {
+			t.Errorf("dx[%d] = %v, want %v", i, v, want[i])
+		}
+	}
+}
