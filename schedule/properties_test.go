@@ -187,3 +187,34 @@ func TestRestartValues(t *testing.T) {
 		t.Errorf("wsds at budget 100: LR(99) = %g, LR(100) = %g, want 0.1 then 1", w.LR(99), w.LR(100))
 	}
 }
+
+// LR is safe for concurrent use: goroutines sharing one schedule see the
+// same values as a sequential scan (run with -race to check for data
+// races too).
+func TestConcurrentLR(t *testing.T) {
+	for _, c := range propCases() {
+		s := mustNew(t, c.s)
+		want := make([]float64, 500)
+		for i := range want {
+			want[i] = s.LR(int64(i))
+		}
+		errs := make(chan string, 4)
+		for g := 0; g < 4; g++ {
+			go func() {
+				msg := ""
+				for i := len(want) - 1; i >= 0; i-- {
+					if got := s.LR(int64(i)); got != want[i] {
+						msg = fmt.Sprintf("%s: concurrent LR(%d) = %g, sequential %g", c.name, i, got, want[i])
+						break
+					}
+				}
+				errs <- msg
+			}()
+		}
+		for g := 0; g < 4; g++ {
+			if m := <-errs; m != "" {
+				t.Error(m)
+			}
+		}
+	}
+}
