@@ -1,0 +1,341 @@
+// Command controltable trains a workload under the schedules and
+// controllers of package control and writes docs/control.md's comparison
+// table: final validation metric of linear decay, cosine, refined-from-
+// linear, plateau, Adam-HD, AutoLRS, Schedule-Free AdamW and Prodigy, for
+// several seeds, with the compute each spent (AutoLRS's rolled-back search
+// steps counted).
+//
+//	go run ./control/cmd/controltable -workload mnist-mlp -steps 600 -seeds 1,2,3 -out docs/control-table.md
+//
+// Refined-from-linear uses the L1 gradient norms (AdamW is Adam-type) of
+// the linear run with the same seed, the same horizon and the same peak.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lrkit/lrkit/control"
+	"github.com/lrkit/lrkit/runlog"
+	"github.com/lrkit/lrkit/train"
+	"github.com/lrkit/lrkit/workload"
+)
+
+// method is one row of the table.
+type method struct {
+	name, optimizer string
+	spec            func(peak float64, steps int64) string // "" for refined
+}
+
+func methods() []method {
+	return []method{
+		{"linear decay", "adamw", func(p float64, n int64) string { return fmt.Sprintf("linear(peak=%g, steps=%d)", p, n) }},
+		{"cosine", "adamw", func(p float64, n int64) string { return fmt.Sprintf("cosine(peak=%g, steps=%d)", p, n) }},
+		{"refined from linear (L1)", "adamw", nil},
+		{"plateau", "adamw", func(p float64, n int64) string {
+			return fmt.Sprintf("plateau(base=constant(peak=%g), factor=0.5, patience=1)", p)
+		}},
+		{"Adam-HD", "adam", func(p float64, n int64) string { return fmt.Sprintf("adam_hd(lr=%g, beta=1e-07)", p) }},
+		{"AutoLRS", "adamw", func(p float64, n int64) string {
+			tau := max(10, n/3) // candidates train tau/10 steps
+			return fmt.Sprintf("autolrs(min=%g, max=%g, tau=%d, tau_max=%d)", p/100, p*100, tau, 2*tau)
+		}},
+		{"Schedule-Free AdamW", "sfadamw", func(float64, int64) string { return "constant(peak=0.0025)" }},
+		{"Prodigy", "prodigy", func(float64, int64) string { return "constant(peak=1)" }},
+	}
+}
+
+type result struct {
+	metric  float64
+	compute int64 // optimizer steps incl. search
+	wall    float64
+	note    string
+	skipped bool
+}
+
+func main() {
+	var (
+		wname = flag.String("workload", "mnist-mlp", "workload")
+		steps = flag.Int64("steps", 600, "steps per run")
+		seeds = flag.String("seeds", "1,2,3", "comma-separated seeds")
+		peak  = flag.Float64("peak", 0, "peak rate of the scheduled methods (0: the workload's default)")
+		limit = flag.Int("limit", 0, "cap the examples read (0: all)")
+		out   = flag.String("out", "", "write the markdown here (default: stdout)")
+		only  = flag.String("only", "", "comma-separated method names to run (default: all)")
+	)
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, *wname, *steps, *seeds, *peak, *limit, *out, *only); err != nil {
+		fmt.Fprintln(os.Stderr, "controltable:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, wname string, steps int64, seedList string, peak float64, limit int, out, only string) error {
+	w, err := workload.Lookup(wname)
+	if err != nil {
+		return err
+	}
+	if peak == 0 {
+		peak = w.DefaultPeak
+	}
+	var seeds []uint64
+	for _, s := range strings.Split(seedList, ",") {
+		v, err := strconv.ParseUint(strings.TrimSpace(s), 10, 64)
+		if err != nil {
+			return fmt.Errorf("-seeds: %q is not a seed", s)
+		}
+		seeds = append(seeds, v)
+	}
+	ms := methods()
+	res := make([][]result, len(ms))
+	linearNorms := map[uint64][]float64{}
+	start := time.Now()
+	for mi, m := range ms {
+		if only != "" && !strings.Contains(","+only+",", ","+m.name+",") && mi != 0 {
+			res[mi] = nil
+			continue
+		}
+		for _, seed := range seeds {
+			var ctrl control.Controller
+			var specText string
+			if m.spec == nil {
+				g, ok := linearNorms[seed]
+				if !ok {
+					return errors.New("refined needs the linear run of the same seed first")
+				}
+				lrs, err := control.Refine(g, control.RuleL1, control.RefineOptions{})
+				if err != nil {
+					return err
+				}
+				s, err := control.RefinedTable(lrs, peak)
+				if err != nil {
+					return err
+				}
+				ctrl, specText = control.NewFixed(s), fmt.Sprintf("refined from the linear run's grad_norm_l1, peak %g", peak)
+			} else {
+				specText = m.spec(peak, steps)
+				if ctrl, err = control.Parse(specText); err != nil {
+					return fmt.Errorf("%s: %w", m.name, err)
+				}
+			}
+			r, recs, err := trainOne(ctx, w, m.optimizer, ctrl, steps, seed, limit)
+			if err != nil {
+				return fmt.Errorf("%s seed %d: %w", m.name, seed, err)
+			}
+			if mi == 0 {
+				g, _, err := control.GradNormsOf(recs, control.RuleL1)
+				if err != nil {
+					return err
+				}
+				linearNorms[seed] = g
+			}
+			res[mi] = append(res[mi], r)
+			fmt.Fprintf(os.Stderr, "[%5.0fs] %-26s seed %d: %s %.4f, %d steps computed %s\n",
+				time.Since(start).Seconds(), m.name, seed, w.Metric.Name, r.metric, r.compute, r.note)
+		}
+	}
+	var dst io.Writer = os.Stdout
+	if out != "" {
+		f, err := os.Create(out)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		dst = f
+	}
+	return writeTable(dst, w, ms, res, seeds, steps, peak, limit)
+}
+
+// switchable is the trainer's controller during an AutoLRS run: it follows
+// the AutoLRS controller, except during a search, when it gives the
+// candidate rate and hides the candidate steps' records.
+type switchable struct {
+	control.Controller
+	searching bool
+	lr        float64
+}
+
+func (s *switchable) LR(step int64) float64 {
+	if s.searching {
+		return s.lr
+	}
+	return s.Controller.LR(step)
+}
+
+func (s *switchable) Observe(r runlog.Record) {
+	if !s.searching {
+		s.Controller.Observe(r)
+	}
+}
+
+type engine struct {
+	ctx context.Context
+	tr  *train.Trainer
+	sw  *switchable
+}
+
+func (e *engine) Snapshot() (any, error) { return e.tr.Snapshot() }
+func (e *engine) Restore(s any) error    { return e.tr.Rollback(s.([]byte)) }
+func (e *engine) Step(lr float64) (float64, error) {
+	e.sw.lr = lr
+	rec, err := e.tr.Step(e.ctx)
+	if err != nil && errors.Is(err, train.ErrDiverged) {
+		return rec.Loss, nil
+	}
+	return rec.Loss, err
+}
+
+func trainOne(ctx context.Context, w *workload.Workload, optName string, ctrl control.Controller, steps int64, seed uint64, limit int) (result, []runlog.Record, error) {
+	opt, err := workload.NewOptimizer(optName, w.WeightDecay)
+	if err != nil {
+		return result{}, nil, err
+	}
+	setup, err := w.Build(ctx, workload.Options{Seed: seed, Limit: limit})
+	if err != nil {
+		return result{}, nil, err
+	}
+	sw := &switchable{Controller: ctrl}
+	var recs []runlog.Record
+	last := math.NaN()
+	tr, err := train.New(train.Config{Model: setup.Model, Data: setup.Data, Optimizer: opt, Controller: sw,
+		Steps: steps, ValEvery: max(1, steps/10), Validate: setup.Validate, ClipNorm: w.ClipNorm, Seed: seed,
+		OnRecord: func(r runlog.Record) error {
+			if sw.searching {
+				return nil
+			}
+			recs = append(recs, r)
+			if r.Has(runlog.FieldValMetric) {
+				last = r.ValMetric
+			}
+			return nil
+		}})
+	if err != nil {
+		return result{}, nil, err
+	}
+	searcher, _ := ctrl.(control.Searcher)
+	eng := &engine{ctx: ctx, tr: tr, sw: sw}
+	res := result{}
+	diverged := false
+	for t := int64(0); t < steps; t++ {
+		if searcher != nil && searcher.NeedsSearch(t) {
+			sw.searching = true
+			err := searcher.Search(ctx, t, eng)
+			sw.searching = false
+			if err != nil {
+				return result{}, nil, err
+			}
+		}
+		if _, err := tr.Step(ctx); err != nil {
+			if errors.Is(err, train.ErrDiverged) {
+				diverged = true
+				break
+			}
+			return result{}, nil, err
+		}
+	}
+	res.metric = last
+	res.compute = int64(len(recs))
+	if searcher != nil {
+		res.compute += searcher.SearchSteps()
+	}
+	if len(recs) > 0 {
+		res.wall = recs[len(recs)-1].WallSeconds
+	}
+	if diverged {
+		res.note = "(diverged)"
+		res.metric = math.NaN()
+	}
+	if hd, ok := ctrl.(*control.HD); ok {
+		st, _ := hd.State()
+		if strings.Contains(string(st), `"steps":0`) {
+			res.skipped = true
+			res.note = "(the train loop never called ObserveGradient: HD ran at its initial rate)"
+		} else {
+			res.note = fmt.Sprintf("(final α %.3g)", hd.LR(0))
+		}
+	}
+	if a, ok := ctrl.(*control.AutoLRS); ok {
+		var ps []string
+		for _, h := range a.History() {
+			ps = append(ps, fmt.Sprintf("%.2g", h.LR))
+		}
+		res.note = "(stage rates " + strings.Join(ps, ", ") + ")"
+	}
+	return res, recs, nil
+}
+
+func meanSD(xs []float64) (float64, float64) {
+	var s float64
+	for _, x := range xs {
+		s += x
+	}
+	m := s / float64(len(xs))
+	var v float64
+	for _, x := range xs {
+		v += (x - m) * (x - m)
+	}
+	if len(xs) > 1 {
+		v /= float64(len(xs) - 1)
+	}
+	return m, math.Sqrt(v)
+}
+
+func writeTable(w io.Writer, wl *workload.Workload, ms []method, res [][]result, seeds []uint64, steps int64, peak float64, limit int) error {
+	fmt.Fprintf(w, "### %s, %d steps, seeds %v", wl.Name, steps, seeds)
+	if limit > 0 {
+		fmt.Fprintf(w, ", first %d examples", limit)
+	}
+	fmt.Fprintf(w, "\n\nFinal validation %s (mean ± sd over seeds; higher is better: %v). Peak rate of the scheduled methods %g. Compute is optimizer steps per run, AutoLRS's rolled-back search steps included.\n\n", wl.Metric.Name, wl.Metric.HigherIsBetter, peak)
+	fmt.Fprintln(w, "| method | optimizer | spec | final val "+wl.Metric.Name+" | per seed | compute (steps/run) | notes |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	for mi, m := range ms {
+		if res[mi] == nil {
+			continue
+		}
+		spec := "refined(...) from the linear run"
+		if m.spec != nil {
+			spec = "`" + m.spec(peak, steps) + "`"
+		}
+		var vals []float64
+		var per []string
+		var comp int64
+		var notes []string
+		for _, r := range res[mi] {
+			vals = append(vals, r.metric)
+			per = append(per, fmt.Sprintf("%.4f", r.metric))
+			comp += r.compute
+			if r.note != "" {
+				notes = append(notes, r.note)
+			}
+		}
+		mean, sd := meanSD(vals)
+		cell := fmt.Sprintf("%.4f ± %.4f", mean, sd)
+		if res[mi][0].skipped {
+			cell = fmt.Sprintf("n/a: HD inactive (constant-rate Adam gave %.4f)", mean)
+			notes = notes[:1]
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %d | %s |\n", m.name, m.optimizer, spec, cell,
+			strings.Join(per, ", "), comp/int64(len(res[mi])), strings.Join(notes, " "))
+	}
+	if res[0] != nil && res[2] != nil {
+		better := 0
+		for i := range res[0] {
+			if (res[2][i].metric > res[0][i].metric) == wl.Metric.HigherIsBetter && res[2][i].metric != res[0][i].metric {
+				better++
+			}
+		}
+		fmt.Fprintf(w, "\nRefined beat linear decay on %d of %d seeds.\n", better, len(res[0]))
+	}
+	return nil
+}
