@@ -32,7 +32,10 @@ func (r *registry) appendSchedule(b []byte, s Schedule, depth int) []byte {
 		return append(b, "nil"...)
 	}
 	v := reflect.ValueOf(s)
-	for v.Kind() == reflect.Pointer && !v.IsNil() {
+	for v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return append(b, "nil"...)
+		}
 		v = v.Elem()
 	}
 	ks, ok := r.byType[v.Type()]

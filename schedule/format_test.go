@@ -90,6 +90,10 @@ func TestFormatNonKinds(t *testing.T) {
 	if got := Format(&c); got != "cosine(steps=10)" {
 		t.Errorf("Format(&Cosine) = %q", got)
 	}
+	var nilCosine *Cosine
+	if got := Format(nilCosine); got != "nil" {
+		t.Errorf("Format((*Cosine)(nil)) = %q", got)
+	}
 	// A nested Func is written with its String.
 	w := Warmup{Base: Func(func(int64) float64 { return 1 }), Steps: 5, Shape: "linear", Beta2: 0.999}
 	if got := Format(w); got != "warmup(func(), steps=5)" {

@@ -269,7 +269,8 @@ func KindOf(name string) (Kind, bool) {
 }
 
 // Params lists the parameters of a kind in declaration order, the
-// positional one included. It returns nil for a kind that is not known.
+// positional one included. A kind outside the spec language is read from
+// its struct tags too; Params returns nil when those tags are malformed.
 func Params(kind Kind) []ParamInfo {
 	r := builtin()
 	ks, ok := r.byName[kind.Name]
