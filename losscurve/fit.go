@@ -230,9 +230,41 @@ func (p *fitProblem) solve(x []float64, rows *mat.Dense) ([]float64, float64) {
 
 // weightedLS minimises Σ w_i·((row_i·c − o_i)/o_i)² subject to the
 // non-negativity constraints, by trying every subset of constrained
-// coefficients fixed at zero (there are at most two).
+// coefficients fixed at zero (there are at most two). It forms the k×k
+// normal equations once (columns scaled to unit norm for conditioning) and
+// solves each subset's system with gonum's Cholesky factorisation.
 func (p *fitProblem) weightedLS(rows *mat.Dense, w []float64) []float64 {
 	n, k := rows.Dims()
+	// Scaled design a_ij = rows_ij·sqrt(w_i)/o_i, target y_i = sqrt(w_i).
+	scale := make([]float64, k)
+	for i := 0; i < n; i++ {
+		s := w[i] / (p.obs[i] * p.obs[i])
+		for j := 0; j < k; j++ {
+			v := rows.At(i, j)
+			scale[j] += v * v * s
+		}
+	}
+	for j := range scale {
+		scale[j] = math.Sqrt(scale[j])
+		if scale[j] == 0 || math.IsNaN(scale[j]) || math.IsInf(scale[j], 0) {
+			scale[j] = 1
+		}
+	}
+	ata := make([]float64, k*k)
+	aty := make([]float64, k)
+	yy := 0.0
+	for i := 0; i < n; i++ {
+		sw := math.Sqrt(w[i]) / p.obs[i]
+		y := math.Sqrt(w[i])
+		yy += y * y
+		for a := 0; a < k; a++ {
+			va := rows.At(i, a) * sw / scale[a]
+			aty[a] += va * y
+			for b := 0; b <= a; b++ {
+				ata[a*k+b] += va * rows.At(i, b) * sw / scale[b]
+			}
+		}
+	}
 	var cons []int
 	for j, nn := range p.nonneg {
 		if nn {
@@ -242,53 +274,48 @@ func (p *fitProblem) weightedLS(rows *mat.Dense, w []float64) []float64 {
 	var best []float64
 	bestSSE := math.Inf(1)
 	for mask := 0; mask < 1<<len(cons); mask++ {
-		free := make([]int, 0, k)
-		zero := map[int]bool{}
+		zero := make([]bool, k)
 		for b, j := range cons {
 			if mask&(1<<b) != 0 {
 				zero[j] = true
 			}
 		}
+		var free []int
 		for j := 0; j < k; j++ {
 			if !zero[j] {
 				free = append(free, j)
 			}
 		}
-		a := mat.NewDense(n, len(free), nil)
-		y := mat.NewVecDense(n, nil)
-		for i := 0; i < n; i++ {
-			s := math.Sqrt(w[i]) / p.obs[i]
-			for jj, j := range free {
-				a.Set(i, jj, rows.At(i, j)*s)
+		m := len(free)
+		sym := mat.NewSymDense(m, nil)
+		rhs := mat.NewVecDense(m, nil)
+		for a, ja := range free {
+			rhs.SetVec(a, aty[ja])
+			for b, jb := range free[:a+1] {
+				sym.SetSym(a, b, ata[ja*k+jb])
 			}
-			y.SetVec(i, p.obs[i]*s)
+		}
+		var chol mat.Cholesky
+		if !chol.Factorize(sym) {
+			continue
 		}
 		var sol mat.VecDense
-		if err := sol.SolveVec(a, y); err != nil {
+		if err := chol.SolveVecTo(&sol, rhs); err != nil {
 			continue
 		}
 		c := make([]float64, k)
 		ok := true
-		for jj, j := range free {
-			c[j] = sol.AtVec(jj)
-			if p.nonneg[j] && c[j] < 0 {
-				ok = false
-			}
-			if math.IsNaN(c[j]) {
+		for a, j := range free {
+			c[j] = sol.AtVec(a) / scale[j]
+			if math.IsNaN(c[j]) || (p.nonneg[j] && c[j] < 0) {
 				ok = false
 			}
 		}
 		if !ok {
 			continue
 		}
-		sse := 0.0
-		for i := 0; i < n; i++ {
-			d := -y.AtVec(i)
-			for jj := range free {
-				d += a.At(i, jj) * sol.AtVec(jj)
-			}
-			sse += d * d
-		}
+		// SSE = yᵀy − 2·solᵀ·Aᵀy + solᵀ·AᵀA·sol = yᵀy − solᵀ·Aᵀy at the optimum.
+		sse := yy - mat.Dot(&sol, rhs)
 		if sse < bestSSE {
 			bestSSE, best = sse, c
 		}
@@ -503,7 +530,7 @@ func newMPLProblem(runs []Run, opts FitOptions) (*fitProblem, error) {
 			obs = append(obs, p.Loss)
 		}
 	}
-	const fitEps = 1e-8
+	const fitEps = 1e-6
 	return &fitProblem{
 		obs: obs, nonneg: []bool{false, true, true},
 		// α, C, β, γ.

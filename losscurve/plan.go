@@ -152,7 +152,10 @@ func Plan(ctx context.Context, law Law, opts PlanOptions) (PlanResult, error) {
 	}
 	// Nearest WSD: decay fraction on a 1% grid and shape, by RMS distance
 	// of the post-warm-up rates.
+	// The distance is measured on every stride-th step (about 2000 steps).
 	bestD := math.Inf(1)
+	stride := max(1, (opts.Steps-opts.Warmup)/2000)
+	bestSpec := ""
 	for _, sh := range []string{"linear", "cosine", "1-sqrt", "square"} {
 		for i := 1; i <= 99; i++ {
 			f := float64(i) / 100
@@ -160,23 +163,29 @@ func Plan(ctx context.Context, law Law, opts PlanOptions) (PlanResult, error) {
 				break
 			}
 			spec := wsdSpec(opts, f, sh)
-			l, err := specLRs(spec, opts.Steps)
+			l, err := specLRsStride(spec, opts.Steps, opts.Warmup, stride)
 			if err != nil {
 				return PlanResult{}, err
 			}
-			d := 0.0
-			for t := opts.Warmup; t < opts.Steps; t++ {
+			d, cnt := 0.0, 0
+			for t := opts.Warmup; t < opts.Steps; t += stride {
 				e := (l[t] - out.LRs[t]) / opts.Peak
 				d += e * e
+				cnt++
 			}
-			d = math.Sqrt(d / float64(opts.Steps-opts.Warmup))
+			d = math.Sqrt(d / float64(cnt))
 			if d < bestD {
-				bestD = d
-				out.Nearest = Candidate{Name: fmt.Sprintf("wsd %g %s", f, sh), Spec: spec, Final: finalLoss(law, l)}
+				bestD, bestSpec = d, spec
+				out.Nearest = Candidate{Name: fmt.Sprintf("wsd %g %s", f, sh), Spec: spec}
 			}
 		}
 	}
 	out.Distance = bestD
+	l, err := specLRs(bestSpec, opts.Steps)
+	if err != nil {
+		return PlanResult{}, err
+	}
+	out.Nearest.Final = finalLoss(law, l)
 	return out, nil
 }
 
@@ -201,6 +210,20 @@ func specLRs(spec string, n int) ([]float64, error) {
 	}
 	out := make([]float64, n)
 	for i := range out {
+		out[i] = s.LR(int64(i))
+	}
+	return out, nil
+}
+
+// specLRsStride is specLRs that fills only steps start, start+stride, …;
+// the others are left 0.
+func specLRsStride(spec string, n, start, stride int) ([]float64, error) {
+	s, err := schedule.Parse(spec)
+	if err != nil {
+		return nil, fmt.Errorf("losscurve: plan: %s: %w", spec, err)
+	}
+	out := make([]float64, n)
+	for i := start; i < n; i += stride {
 		out[i] = s.LR(int64(i))
 	}
 	return out, nil

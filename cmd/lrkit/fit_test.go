@@ -1,0 +1,176 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lrkit/lrkit/losscurve"
+)
+
+// lcTruth is the law the synthetic logs follow (the MPL paper's 400M
+// parameters, paper convention).
+var lcTruth = &losscurve.MultiPower{L0: 2.37, A: 0.654, Alpha: 0.43, B: 523, C: 2.02, Beta: 0.59, Gamma: 0.63, Convention: losscurve.ConventionPaper, Warmup: -1}
+
+// lcSchedule returns a warm-up (100 steps) + constant rate or WSD (linear
+// decay over the last `decay` steps) of T steps.
+func lcSchedule(T, decay int) []float64 {
+	lrs := make([]float64, T)
+	for i := range lrs {
+		switch {
+		case i < 100:
+			lrs[i] = 3e-4 * float64(i+1) / 100
+		case i < T-decay:
+			lrs[i] = 3e-4
+		default:
+			lrs[i] = 3e-4 * (1 - 0.9*float64(i-(T-decay))/float64(decay))
+		}
+	}
+	return lrs
+}
+
+// lcWriteLog writes step,lr,loss CSV with lr at every step and the law's
+// loss every `every` steps (other rows have lr only).
+func lcWriteLog(t *testing.T, name string, lrs []float64, every int) string {
+	t.Helper()
+	pred := lcTruth.Predict(lrs)
+	var b strings.Builder
+	b.WriteString("step,lr,loss\n")
+	for i, v := range lrs {
+		if i%every == every-1 {
+			fmt.Fprintf(&b, "%d,%g,%.9g\n", i, v, pred[i])
+		}
+	}
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestFitPredictPlanCLI(t *testing.T) {
+	constant := lcWriteLog(t, "constant.csv", lcSchedule(3000, 0), 20)
+	wsd := lcWriteLog(t, "wsd.csv", lcSchedule(3000, 600), 20)
+	held := lcWriteLog(t, "held.csv", lcSchedule(4000, 1200), 20)
+	dir := t.TempDir()
+	law := filepath.Join(dir, "law.json")
+	r := runLrkit("fit", "--law", "mpl", constant, wsd, "-o", law)
+	if r.code != 0 {
+		t.Fatalf("fit: exit %d: %s", r.code, r.stderr)
+	}
+	for _, want := range []string{"fitted mpl law to", "parameters: L0=", "wrote " + law} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("fit output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	// The logs have lr only where they have loss: interpolation is flagged.
+	if !strings.Contains(r.stderr, "interpolated linearly") {
+		t.Errorf("no interpolation warning: %s", r.stderr)
+	}
+
+	r = runLrkit("predict", "--law", law, held, "--format", "json", "--plot", filepath.Join(dir, "p.svg"))
+	if r.code != 0 {
+		t.Fatalf("predict: exit %d: %s", r.code, r.stderr)
+	}
+	var out struct {
+		Curves []map[string]any   `json:"curves"`
+		Mean   map[string]float64 `json:"mean"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+		t.Fatalf("predict json: %v\n%s", err, r.stdout)
+	}
+	if len(out.Curves) != 1 || out.Curves[0]["file"] != held {
+		t.Fatalf("curves = %v", out.Curves)
+	}
+	for _, k := range []string{"r2", "mae", "rmse", "prede", "worste"} {
+		if _, ok := out.Mean[k]; !ok {
+			t.Errorf("mean lacks %q", k)
+		}
+	}
+	if out.Mean["prede"] > 1e-3 || out.Mean["r2"] < 0.999 {
+		t.Errorf("held-out accuracy %v", out.Mean)
+	}
+	if st, err := os.Stat(filepath.Join(dir, "p.svg")); err != nil || st.Size() == 0 {
+		t.Errorf("plot not written: %v", err)
+	}
+
+	r = runLrkit("predict", "--law", law, held)
+	if r.code != 0 || !strings.Contains(r.stdout, "PredE") || !strings.Contains(r.stdout, "mean") {
+		t.Errorf("predict table: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	// A predicted curve for a schedule spec.
+	r = runLrkit("predict", "--law", law, "--schedule", "wsd(peak=3e-4, steps=2000, warmup=100, decay=0.2)", "--steps", "2000", "--every", "500")
+	if r.code != 0 {
+		t.Fatalf("predict curve: exit %d: %s", r.code, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if lines[0] != "step,loss" || len(lines) != 1+5 || !strings.HasPrefix(lines[5], "1999,") {
+		t.Errorf("curve output:\n%s", r.stdout)
+	}
+
+	r = runLrkit("plan", "--law", law, "--steps", "4000", "--warmup", "100", "--peak", "3e-4", "--plot", filepath.Join(dir, "plan.svg"))
+	if r.code != 0 {
+		t.Fatalf("plan: exit %d: %s", r.code, r.stderr)
+	}
+	for _, want := range []string{"optimum: table(at=[0, 100, ", "nearest named schedule: wsd(", "cosine", "rex", "wsd 0.2 linear"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("plan output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
+
+func TestFitBadLogs(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	var good strings.Builder
+	good.WriteString("step,lr,loss\n")
+	for i := 1; i <= 10; i++ {
+		fmt.Fprintf(&good, "%d,0.001,%g\n", i*10, 5-0.1*float64(i))
+	}
+	for _, tc := range []struct {
+		name, text, want string
+		args             []string
+	}{
+		{"noloss.csv", "step,lr\n1,0.1\n2,0.1\n", "noloss.csv: no loss values", nil},
+		{"nolr.csv", "step,loss\n1,3\n2,2.9\n3,2.8\n4,2.7\n5,2.6\n6,2.5\n", "nolr.csv: no lr values", nil},
+		{"nan.csv", strings.Replace(good.String(), "40,0.001,4.6", "40,0.001,NaN", 1), "nan.csv:5: loss is NaN at step 40", nil},
+		{"neg.csv", strings.Replace(good.String(), "40,0.001,4.6", "40,0.001,-4.6", 1), "neg.csv:5: loss is -4.6 at step 40", nil},
+		{"order.csv", strings.Replace(good.String(), "40,", "20,", 1), "order.csv:5", nil},
+		{"few.csv", "step,lr,loss\n1,0.1,3\n2,0.1,2.9\n", "few.csv: 2 loss values", nil},
+		{"good.csv", good.String(), "unknown law \"nope\"", []string{"--law", "nope"}},
+		{"good2.csv", good.String(), "--schedule", []string{"--law", "power", "--schedule", "nonsense("}},
+		{"good3.csv", good.String(), "--tags", []string{"--law", "power", "--tags", "bogus"}},
+	} {
+		p := write(tc.name, tc.text)
+		args := tc.args
+		if args == nil {
+			args = []string{"--law", "power"}
+		}
+		r := runLrkit(append([]string{"fit", p}, args...)...)
+		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%s: exit %d, stderr %q, want exit 2 and %q", tc.name, r.code, r.stderr, tc.want)
+		}
+	}
+	r := runLrkit("fit", write("ok.csv", good.String()))
+	if r.code != 2 || !strings.Contains(r.stderr, "--law is required") {
+		t.Errorf("missing --law: exit %d %q", r.code, r.stderr)
+	}
+	r = runLrkit("predict", "--law", filepath.Join(dir, "missing.json"), write("ok2.csv", good.String()))
+	if r.code != 2 || !strings.Contains(r.stderr, "missing.json") {
+		t.Errorf("missing law file: exit %d %q", r.code, r.stderr)
+	}
+	r = runLrkit("plan", "--law", write("bad.json", `{"law":"power","params":{"L0":1,"A":1,"alpha":1}}`), "--steps", "100")
+	if r.code != 2 || !strings.Contains(r.stderr, "ignores the schedule") {
+		t.Errorf("plan with power law: exit %d %q", r.code, r.stderr)
+	}
+}
