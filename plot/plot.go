@@ -118,7 +118,7 @@ func (c Chart) Lines(w io.Writer, format string, series ...Series) error {
 	p.Y.Tick.Marker = niceTicks{}
 	if c.LogY {
 		p.Y.Scale = gplot.LogScale{}
-		p.Y.Tick.Marker = gplot.LogTicks{Prec: -1}
+		p.Y.Tick.Marker = logTicks{}
 	}
 	c.legendRoom(p, len(series))
 	return c.write(w, format, p)
@@ -133,13 +133,45 @@ func (c Chart) legendRoom(p *gplot.Plot, entries int) {
 	f := math.Min(0.6, (float64(entries)*row+10)/math.Max(dataPt, 1))
 	lo, hi := p.Y.Min, p.Y.Max
 	if c.LogY {
-		p.Y.Max = lo * math.Pow(hi/lo, 1/(1-f))
+		if hi == lo { // a constant: a factor of 2 either side
+			lo, hi = lo/2, hi*2
+		}
+		p.Y.Min, p.Y.Max = lo, lo*math.Pow(hi/lo, 1/(1-f))
 		return
 	}
-	if hi == lo {
-		hi = lo + 1
+	if hi == lo { // a constant: half its size either side
+		d := math.Abs(lo) / 2
+		if d == 0 {
+			d = 1
+		}
+		lo, hi = lo-d, hi+d
 	}
-	p.Y.Max = lo + (hi-lo)/(1-f)
+	p.Y.Min, p.Y.Max = lo, lo+(hi-lo)/(1-f)
+}
+
+// logTicks labels a log axis at powers of ten, or at round values when
+// the range holds fewer than two powers of ten.
+type logTicks struct{}
+
+// Ticks returns the ticks for the axis range [lo, hi].
+func (logTicks) Ticks(lo, hi float64) []gplot.Tick {
+	ts := gplot.LogTicks{Prec: -1}.Ticks(lo, hi)
+	labelled := 0
+	for _, t := range ts {
+		if t.Label != "" {
+			labelled++
+		}
+	}
+	if labelled >= 2 {
+		return ts
+	}
+	var out []gplot.Tick
+	for _, t := range (niceTicks{}).Ticks(lo, hi) {
+		if t.Value > 0 {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // niceTicks labels an axis at multiples of a round step (1, 2, 2.5 or 5

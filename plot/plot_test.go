@@ -93,6 +93,28 @@ func TestLinesSVG(t *testing.T) {
 	}
 }
 
+func TestLinesConstant(t *testing.T) {
+	// A constant series gets a y range around its value, not [-1, 1].
+	s := Series{Name: "constant(peak=3e-4)", X: []float64{0, 100}, Y: []float64{3e-4, 3e-4}}
+	for _, logY := range []bool{false, true} {
+		var buf bytes.Buffer
+		if err := (Chart{LogY: logY}).Lines(&buf, "svg", s); err != nil {
+			t.Fatal(err)
+		}
+		text := svgText(t, buf.Bytes())
+		want := "0.0003"
+		if logY { // less than a decade: round linear labels
+			want = "0.0002"
+		}
+		if !strings.Contains(text, want) {
+			t.Errorf("log %v: no tick label %s near the value in %q", logY, want, text)
+		}
+		if strings.Contains(text, "\n-1\n") || strings.Contains(text, "\n1\n") {
+			t.Errorf("log %v: y axis spans [-1, 1]: %q", logY, text)
+		}
+	}
+}
+
 func TestLinesWrapper(t *testing.T) {
 	var buf bytes.Buffer
 	if err := Lines(&buf, "svg", "T", "the x axis", "the y axis", cosine("a", 1, 10)); err != nil {
