@@ -294,3 +294,49 @@ func TestRefinedTable(t *testing.T) {
 		}
 	}
 }
+
+func TestReadStepLR(t *testing.T) {
+	steps, lrs, err := ReadStepLR(strings.NewReader("step,lr\n# comment\n0,0.5\n10, 1\n"), "x.csv")
+	if err != nil || len(steps) != 2 || steps[1] != 10 || lrs[1] != 1 {
+		t.Fatalf("%v %v %v", steps, lrs, err)
+	}
+	for _, tc := range []struct{ in, want string }{
+		{"", "x.csv: empty file"},
+		{"step,lr\n", "x.csv: no rows"},
+		{"s,lr\n0,1\n", "x.csv:1: header must be step,lr"},
+		{"step,lr\n0,1\n0,2\n", "x.csv:3: steps must increase"},
+		{"step,lr\n0,-1\n", "x.csv:2: lr must be"},
+		{"step,lr\n0,nan\n", "x.csv:2: lr must be"},
+		{"step,lr\nx,1\n", "x.csv:2: step must be"},
+		{"step,lr\n0,1,2\n", "x.csv:2:"},
+	} {
+		_, _, err := ReadStepLR(strings.NewReader(tc.in), "x.csv")
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want %q", tc.in, err, tc.want)
+		}
+	}
+	var b strings.Builder
+	if err := WriteStepLR(&b, []float64{0.1, 1.0 / 3}); err != nil {
+		t.Fatal(err)
+	}
+	_, back, err := ReadStepLR(strings.NewReader(b.String()), "w")
+	if err != nil || back[1] != 1.0/3 {
+		t.Fatalf("round trip %v %v", back, err)
+	}
+}
+
+func FuzzReadStepLR(f *testing.F) {
+	f.Add("step,lr\n0,0.5\n10,1\n")
+	f.Add("step,lr\n0,1,2\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		steps, lrs, err := ReadStepLR(strings.NewReader(in), "f")
+		if err != nil {
+			return
+		}
+		for i := range steps {
+			if steps[i] < 0 || (i > 0 && steps[i] <= steps[i-1]) || !(lrs[i] >= 0) || math.IsInf(lrs[i], 0) {
+				t.Fatalf("accepted bad row %d: %v %v", i, steps[i], lrs[i])
+			}
+		}
+	})
+}
