@@ -53,7 +53,8 @@ func (c Chart) Heatmap(w io.Writer, format string, g Grid) error {
 	cm := moreland.SmoothBlueRed()
 	cm.SetMin(0)
 	cm.SetMax(1)
-	hm := plotter.NewHeatMap(gridXYZ(g), cm.Palette(255))
+	pal := cm.Palette(255)
+	hm := plotter.NewHeatMap(gridXYZ(g), pal)
 	hm.Min, hm.Max = lo, hi
 	hm.NaN = color.Gray{Y: 200}
 
@@ -77,10 +78,19 @@ func (c Chart) Heatmap(w io.Writer, format string, g Grid) error {
 		if err != nil {
 			return fmt.Errorf("plot: heat map labels: %w", err)
 		}
+		colors := pal.Colors()
 		for i := range l.TextStyle {
 			l.TextStyle[i].XAlign = -0.5
 			l.TextStyle[i].YAlign = -0.5
 			l.TextStyle[i].Font.Size = vg.Points(9)
+			// White text on dark cells, black on light ones.
+			v := g.Values[i/nc][i%nc]
+			if !math.IsNaN(v) {
+				k := int(math.Round((v - lo) / (hi - lo) * float64(len(colors)-1)))
+				if luminance(colors[min(max(k, 0), len(colors)-1)]) < 0.45 {
+					l.TextStyle[i].Color = color.White
+				}
+			}
 		}
 		p.Add(l)
 	}
@@ -125,3 +135,9 @@ func (g gridXYZ) Dims() (c, r int)   { return len(g.Cols), len(g.Rows) }
 func (g gridXYZ) Z(c, r int) float64 { return g.Values[len(g.Rows)-1-r][c] }
 func (g gridXYZ) X(c int) float64    { return float64(c) }
 func (g gridXYZ) Y(r int) float64    { return float64(r) }
+
+// luminance is the relative brightness of c in [0, 1] (Rec. 601 weights).
+func luminance(c color.Color) float64 {
+	r, g, b, _ := c.RGBA()
+	return (0.299*float64(r) + 0.587*float64(g) + 0.114*float64(b)) / 0xffff
+}

@@ -229,6 +229,22 @@ func TestHeatmap(t *testing.T) {
 			t.Errorf("heat map SVG text lacks %q", w)
 		}
 	}
+	// Labels on dark cells (the ends of the blue-white-red scale) are
+	// white, on light ones black.
+	svg := buf.String()
+	for _, tc := range []struct {
+		label string
+		white bool
+	}{{"3.52", true}, {"3.91", true}, {"3.77", false}, {"3.88", true}} {
+		i := strings.Index(svg, ">"+tc.label+"</text>")
+		if i < 0 {
+			t.Fatalf("no text element for %s", tc.label)
+		}
+		start := strings.LastIndex(svg[:i], "<text")
+		if white := strings.Contains(svg[start:i], "fill:#FFFFFF"); white != tc.white {
+			t.Errorf("label %s: white %v, want %v", tc.label, white, tc.white)
+		}
+	}
 	buf.Reset()
 	if err := c.Heatmap(&buf, "png", g); err != nil {
 		t.Fatal(err)
