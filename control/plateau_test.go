@@ -152,3 +152,20 @@ func TestPlateauValidate(t *testing.T) {
 		}
 	}
 }
+
+// The composition from spec text: linear warmup over 10 steps, then a
+// plateau-reduced constant.
+func TestPlateauWarmupSpec(t *testing.T) {
+	c, err := Parse("plateau(base=warmup(constant(peak=0.1), steps=10), factor=0.5, patience=0)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LR(0) >= c.LR(5) || c.LR(5) >= c.LR(10) || !closeTo(c.LR(10), 0.1, 1e-12) {
+		t.Fatalf("no warmup: %v %v %v", c.LR(0), c.LR(5), c.LR(10))
+	}
+	c.Observe(valRec(10, 1))
+	c.Observe(valRec(11, 1))
+	if !closeTo(c.LR(12), 0.05, 1e-12) {
+		t.Fatalf("after reduction %v", c.LR(12))
+	}
+}
