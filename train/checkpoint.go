@@ -134,9 +134,14 @@ func (t *Trainer) load(r io.Reader, withController bool) error {
 	if n > maxCheckpointSize {
 		return fmt.Errorf("checkpoint: payload length %d is implausible", n)
 	}
-	payload := make([]byte, n)
-	if _, err := io.ReadFull(r, payload); err != nil {
+	// Read through a limit rather than allocating n bytes up front, so a
+	// corrupt length cannot claim memory the file does not have.
+	payload, err := io.ReadAll(io.LimitReader(r, int64(n)))
+	if err != nil {
 		return fmt.Errorf("checkpoint: read payload of %d bytes: %w", n, err)
+	}
+	if uint64(len(payload)) != n {
+		return fmt.Errorf("checkpoint: payload is %d bytes, header says %d (truncated file)", len(payload), n)
 	}
 	var sum [sha256.Size]byte
 	if _, err := io.ReadFull(r, sum[:]); err != nil {
@@ -145,6 +150,11 @@ func (t *Trainer) load(r io.Reader, withController bool) error {
 	if sha256.Sum256(payload) != sum {
 		return errors.New("checkpoint: checksum mismatch (file corrupt)")
 	}
+	return t.apply(payload, withController)
+}
+
+// apply restores a checkpoint payload whose frame has been checked.
+func (t *Trainer) apply(payload []byte, withController bool) error {
 	var c checkpoint
 	if err := gob.NewDecoder(bytes.NewReader(payload)).Decode(&c); err != nil {
 		return fmt.Errorf("checkpoint: decode: %w", err)

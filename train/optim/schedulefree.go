@@ -173,6 +173,14 @@ func (o *ScheduleFree) MarshalBinary() ([]byte, error) { return encode(o.Name(),
 
 // UnmarshalBinary restores it.
 func (o *ScheduleFree) UnmarshalBinary(b []byte) error {
-	o.state = sfState{}
-	return decode(o.Name(), b, &o.state)
+	var st sfState
+	if err := decode(o.Name(), b, &st); err != nil {
+		return err
+	}
+	if st.Eval {
+		return fmt.Errorf("%s: state was saved with the evaluation point in the parameters; save in training mode", o.Name())
+	}
+	st.Y = nil
+	o.state = st
+	return nil
 }
