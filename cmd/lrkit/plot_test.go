@@ -134,3 +134,44 @@ func TestPlotErrors(t *testing.T) {
 		t.Errorf("failed plots left files: %v", entries)
 	}
 }
+
+func TestHorizon(t *testing.T) {
+	tests := []struct {
+		spec string
+		want int64 // 0: none
+	}{
+		{"cosine(steps=1000)", 1000},
+		{"wsd(peak=3e-4, steps=10000, warmup=0.05, decay=0.2)", 10000},
+		{"uba(steps=700, phi=0.8)", 700},
+		{"warmup(cosine(steps=900), steps=100)", 1000},
+		{"warmup(cosine(steps=900), shape=untuned_linear)", 2900},
+		{"warmup(cosine(steps=900), steps=50, shape=exp)", 900},
+		{"join([constant(peak=1), linear(steps=300)], at=[200])", 500},
+		{"join([linear(steps=300), constant(peak=1)], at=[300])", 0},
+		{"scale(rex(steps=400), by=2)", 400},
+		{"clamp(cosine(steps=400), max=0.5)", 400},
+		{"floor(linear(steps=80), min=0.1)", 80},
+		{"wsds(budgets=[400, 700, 1000])", 1000},
+		{"wsdc(level=0.1, warmup=100, stable=500, decay=200)", 800},
+		{"table(at=[0, 10, 250], lr=[0, 1, 0])", 250},
+		{"sgdr(period=100, mult=2)", 0},
+		{"cyclic(low=0.1, high=1)", 0},
+		{"step(every=30)", 0},
+		{"cycle(linear(steps=100), period=100)", 0},
+		{"invsqrt(warmup=100)", 0},
+	}
+	for _, tc := range tests {
+		s, err := parseSpec(tc.spec, "")
+		if err != nil {
+			t.Errorf("%s: %v", tc.spec, err)
+			continue
+		}
+		got, ok := horizon(s)
+		if !ok {
+			got = 0
+		}
+		if got != tc.want {
+			t.Errorf("horizon(%s) = %d, %v; want %d", tc.spec, got, ok, tc.want)
+		}
+	}
+}
