@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -46,14 +47,15 @@ func main() {
 	warm := flag.Int("warmup", 5, "untimed steps first")
 	steps := flag.Int("steps", 50, "timed steps")
 	lr := flag.Float64("lr", 1e-3, "AdamW learning rate")
+	prof := flag.String("cpuprofile", "", "write a CPU profile of the timed steps to this file")
 	flag.Parse()
-	if err := run(*model, *batch, *warm, *steps, *lr); err != nil {
+	if err := run(*model, *batch, *warm, *steps, *lr, *prof); err != nil {
 		fmt.Fprintln(os.Stderr, "engine:", err)
 		os.Exit(1)
 	}
 }
 
-func run(name string, batch, warm, steps int, lr float64) error {
+func run(name string, batch, warm, steps int, lr float64, prof string) error {
 	if steps <= 0 || warm < 0 {
 		return fmt.Errorf("--steps %d and --warmup %d, want > 0 and ≥ 0", steps, warm)
 	}
@@ -90,6 +92,17 @@ func run(name string, batch, warm, steps int, lr float64) error {
 		if _, err := tr.Step(ctx); err != nil {
 			return err
 		}
+	}
+	if prof != "" {
+		f, err := os.Create(prof)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	start := time.Now()
 	var last float64
