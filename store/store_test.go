@@ -1,0 +1,612 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/lrkit/lrkit/runlog"
+)
+
+// backend is one database the tests run against.
+type backend struct {
+	name string
+	dsn  func(t *testing.T) string // a fresh, empty database
+}
+
+// backends returns SQLite always and PostgreSQL when LRKIT_TEST_POSTGRES
+// is a URL (store/testdata/pg.sh starts a throwaway server).
+func backends() []backend {
+	bs := []backend{{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "lrkit.db") }}}
+	if url := os.Getenv("LRKIT_TEST_POSTGRES"); url != "" {
+		bs = append(bs, backend{"postgres", func(t *testing.T) string { return freshSchema(t, url) }})
+	}
+	return bs
+}
+
+// freshSchema creates an empty schema in the PostgreSQL database at url and
+// returns a URL whose search_path is that schema; it is dropped after the
+// test.
+func freshSchema(t *testing.T, url string) string {
+	t.Helper()
+	var raw [6]byte
+	rand.Read(raw[:])
+	schema := "lrkit_test_" + hex.EncodeToString(raw[:])
+	admin, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		admin.Close()
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		admin.Exec("DROP SCHEMA " + schema + " CASCADE")
+		admin.Close()
+	})
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	return url + sep + "search_path=" + schema
+}
+
+// forEach runs test against every backend with a freshly opened store.
+func forEach(t *testing.T, test func(t *testing.T, s *Store, dsn string)) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			dsn := b.dsn(t)
+			s, err := Open(context.Background(), dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			test(t, s, dsn)
+		})
+	}
+}
+
+func TestMigrations(t *testing.T) {
+	ms, err := Migrations()
+	if err != nil || len(ms) == 0 {
+		t.Fatalf("migrations %v, %v", ms, err)
+	}
+	ctx := context.Background()
+	forEach(t, func(t *testing.T, s *Store, dsn string) {
+		v, err := s.SchemaVersion(ctx)
+		if err != nil || v != ms[len(ms)-1].Version {
+			t.Fatalf("schema version %d, %v; want %d", v, err, ms[len(ms)-1].Version)
+		}
+		// Opening again, from several goroutines at once, applies nothing
+		// more and fails nothing.
+		var wg sync.WaitGroup
+		errs := make(chan error, 4)
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s2, err := Open(ctx, dsn)
+				if err != nil {
+					errs <- err
+					return
+				}
+				errs <- s2.Close()
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("re-open: %v", err)
+			}
+		}
+		var rows int
+		if err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_version").Scan(&rows); err != nil || rows != len(ms) {
+			t.Fatalf("schema_version has %d rows (%v), want %d", rows, err, len(ms))
+		}
+		// Every table of the schema is there.
+		for _, table := range []string{"studies", "trials", "trial_records", "study_scores", "projects", "api_tokens", "runs", "run_batches", "run_metrics", "run_events"} {
+			var n int
+			if err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+table).Scan(&n); err != nil {
+				t.Errorf("table %s: %v", table, err)
+			}
+		}
+	})
+}
+
+func TestStatements(t *testing.T) {
+	got := statements("-- c\nCREATE TABLE a (\n\tx INT\n);\n\nCREATE INDEX i ON a (x);\n")
+	want := []string{"CREATE TABLE a (\n\tx INT\n);", "CREATE INDEX i ON a (x);"}
+	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("statements %q, want %q", got, want)
+	}
+}
+
+func TestPlaceholders(t *testing.T) {
+	s := &Store{dialect: dialectPostgres}
+	if got := s.q("SELECT a FROM t WHERE b = ? AND c IN (?, ?)"); got != "SELECT a FROM t WHERE b = $1 AND c IN ($2, $3)" {
+		t.Fatalf("postgres query %q", got)
+	}
+	s.dialect = dialectSQLite
+	if got := s.q("b = ?"); got != "b = ?" {
+		t.Fatalf("sqlite query %q", got)
+	}
+}
+
+func TestRedact(t *testing.T) {
+	if got := redact("postgres://u:secret@h:5432/db"); got != "postgres://u:***@h:5432/db" {
+		t.Fatalf("redact: %q", got)
+	}
+}
+
+func newStudy(t *testing.T, s *Store, name string, keys ...string) Study {
+	t.Helper()
+	ctx := context.Background()
+	st, err := s.CreateStudy(ctx, name, "workloads: [mnist-mlp]\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var specs []TrialSpec
+	for i, k := range keys {
+		specs = append(specs, TrialSpec{Key: k, Workload: "mnist-mlp", Schedule: "cosine(peak=0.1)",
+			HParams: json.RawMessage(`{"peak":0.1}`), Seed: int64(i), Budget: 1000})
+	}
+	if n, err := s.AddTrials(ctx, st.ID, specs); err != nil || n != len(keys) {
+		t.Fatalf("AddTrials: %d, %v", n, err)
+	}
+	return st
+}
+
+func TestTrialLifecycle(t *testing.T) {
+	ctx := context.Background()
+	forEach(t, func(t *testing.T, s *Store, _ string) {
+		st := newStudy(t, s, "s1", "a", "b", "c")
+		if _, err := s.CreateStudy(ctx, "s1", "x"); !errors.Is(err, ErrExists) {
+			t.Errorf("duplicate study: %v", err)
+		}
+		again, created, err := s.EnsureStudy(ctx, "s1", "other spec")
+		if err != nil || created || again.ID != st.ID || again.Spec != "workloads: [mnist-mlp]\n" {
+			t.Errorf("EnsureStudy existing: %+v %v %v", again, created, err)
+		}
+		// Adding the same trials again (a resumed study) adds nothing.
+		n, err := s.AddTrials(ctx, st.ID, []TrialSpec{{Key: "a"}, {Key: "d", Workload: "w", Schedule: "constant"}})
+		if err != nil || n != 1 {
+			t.Fatalf("AddTrials again: %d, %v; want 1 new", n, err)
+		}
+		tr, err := s.StartTrial(ctx, st.ID, "a", "w1")
+		if err != nil || tr.Status != TrialRunning || tr.Attempts != 1 || tr.Worker != "w1" || tr.Started.IsZero() {
+			t.Fatalf("StartTrial: %+v, %v", tr, err)
+		}
+		if string(tr.HParams) != `{"peak":0.1}` || tr.Seed != 0 || tr.Budget != 1000 || tr.Schedule != "cosine(peak=0.1)" {
+			t.Errorf("trial spec not kept: %+v", tr)
+		}
+		tr, _ = s.StartTrial(ctx, st.ID, "a", "w2")
+		if tr.Attempts != 2 || tr.Worker != "w2" {
+			t.Errorf("second start: %+v", tr)
+		}
+		if ok, err := s.FinishTrial(ctx, st.ID, "a", "w2", json.RawMessage(`{"final":0.97}`)); !ok || err != nil {
+			t.Fatalf("FinishTrial: %v %v", ok, err)
+		}
+		if _, err := s.StartTrial(ctx, st.ID, "a", "w3"); !errors.Is(err, ErrTrialDone) {
+			t.Errorf("start of a finished trial: %v", err)
+		}
+		if err := s.FailTrial(ctx, st.ID, "a", "w3", "boom"); err != nil {
+			t.Fatal(err)
+		}
+		tr, _ = s.Trial(ctx, st.ID, "a")
+		if tr.Status != TrialDone || string(tr.Result) != `{"final":0.97}` || tr.Error != "" || tr.Worker != "w2" {
+			t.Errorf("finished trial changed by a late failure: %+v", tr)
+		}
+		if _, err := s.FinishTrial(ctx, st.ID, "zzz", "w", json.RawMessage(`{}`)); !errors.Is(err, ErrNotFound) {
+			t.Errorf("finish of an unknown trial: %v", err)
+		}
+		if _, err := s.FinishTrial(ctx, st.ID, "b", "w", json.RawMessage(`{bad`)); err == nil {
+			t.Errorf("invalid JSON result accepted")
+		}
+		s.StartTrial(ctx, st.ID, "b", "w1")
+		s.StartTrial(ctx, st.ID, "c", "w1")
+		s.FailTrial(ctx, st.ID, "c", "w1", "diverged")
+		if n, err := s.ResetRunning(ctx, st.ID); err != nil || n != 1 {
+			t.Errorf("ResetRunning: %d, %v; want 1 (trial b)", n, err)
+		}
+		pending, _ := s.Trials(ctx, st.ID, TrialPending)
+		failed, _ := s.Trials(ctx, st.ID, TrialFailed)
+		all, _ := s.Trials(ctx, st.ID)
+		if len(pending) != 2 || pending[0].Key != "b" || pending[1].Key != "d" || len(failed) != 1 || failed[0].Error != "diverged" || len(all) != 4 {
+			t.Errorf("pending %+v failed %+v all %d", pending, failed, len(all))
+		}
+		if err := s.PutScore(ctx, st.ID, "score/cosine", json.RawMessage(`0.8`)); err != nil {
+			t.Fatal(err)
+		}
+		s.PutScore(ctx, st.ID, "score/cosine", json.RawMessage(`0.9`))
+		scores, err := s.Scores(ctx, st.ID)
+		if err != nil || len(scores) != 1 || string(scores["score/cosine"]) != "0.9" {
+			t.Errorf("scores %v, %v", scores, err)
+		}
+	})
+}
+
+func TestFinishTrialExactlyOnce(t *testing.T) {
+	ctx := context.Background()
+	forEach(t, func(t *testing.T, s *Store, _ string) {
+		keys := []string{"t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9"}
+		st := newStudy(t, s, "race", keys...)
+		for _, key := range keys {
+			var wg sync.WaitGroup
+			wins := make(chan int, 8)
+			for g := range 8 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					ok, err := s.FinishTrial(ctx, st.ID, key, fmt.Sprintf("w%d", g), json.RawMessage(fmt.Sprintf(`{"by":%d}`, g)))
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if ok {
+						wins <- g
+					}
+				}()
+			}
+			wg.Wait()
+			close(wins)
+			var winners []int
+			for g := range wins {
+				winners = append(winners, g)
+			}
+			if len(winners) != 1 {
+				t.Fatalf("trial %s: %d calls stored a result, want exactly 1", key, len(winners))
+			}
+			tr, err := s.Trial(ctx, st.ID, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := fmt.Sprintf(`{"by":%d}`, winners[0]); string(tr.Result) != want || tr.Worker != fmt.Sprintf("w%d", winners[0]) {
+				t.Errorf("trial %s holds %s by %s, want the winner's %s", key, tr.Result, tr.Worker, want)
+			}
+		}
+	})
+}
+
+func sameRecords(t *testing.T, got, want []runlog.Record) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%d records, want %d: %+v", len(got), len(want), got)
+	}
+	for i := range want {
+		g, w := got[i], want[i]
+		ok := g.Step == w.Step && g.Present == w.Present && g.ExamplesSeen == w.ExamplesSeen
+		for _, f := range runlog.AllFields.Fields() {
+			a, _ := g.Value(f)
+			b, _ := w.Value(f)
+			ok = ok && (a == b || (math.IsNaN(a) && math.IsNaN(b)))
+		}
+		if !ok {
+			t.Errorf("record %d = %+v, want %+v", i, g, w)
+		}
+	}
+}
+
+func TestTrialRecords(t *testing.T) {
+	ctx := context.Background()
+	forEach(t, func(t *testing.T, s *Store, _ string) {
+		st := newStudy(t, s, "rec", "a")
+		tr, _ := s.Trial(ctx, st.ID, "a")
+		recs := []runlog.Record{
+			{Step: 0, LR: 1e-3 / 3, Loss: 2.5, Present: runlog.FieldLR | runlog.FieldLoss},
+			{Step: 1, LR: 0.1, Present: runlog.FieldLR},
+			{Step: 2, Loss: math.NaN(), ValLoss: math.Inf(1), GradNorm: math.Inf(-1), Present: runlog.FieldLoss | runlog.FieldValLoss | runlog.FieldGradNorm},
+			{Step: 3, ExamplesSeen: 1 << 40, WallSeconds: math.NaN(), ValMetric: 0.97, Present: runlog.FieldExamplesSeen | runlog.FieldWallSeconds | runlog.FieldValMetric},
+		}
+		for i := 4; i < 450; i++ { // more than one INSERT batch
+			recs = append(recs, runlog.Record{Step: int64(i), LR: float64(i), Loss: 1 / float64(i), Present: runlog.FieldLR | runlog.FieldLoss})
+		}
+		if err := s.PutTrialRecords(ctx, tr.ID, recs); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.TrialRecords(ctx, tr.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameRecords(t, got, recs)
+		// A rerun replaces steps.
+		recs[1] = runlog.Record{Step: 1, LR: 0.2, Loss: 3, Present: runlog.FieldLR | runlog.FieldLoss}
+		if err := s.PutTrialRecords(ctx, tr.ID, recs[1:2]); err != nil {
+			t.Fatal(err)
+		}
+		got, _ = s.TrialRecords(ctx, tr.ID)
+		sameRecords(t, got, recs)
+	})
+}
+
+func TestTokensAndIsolation(t *testing.T) {
+	ctx := context.Background()
+	forEach(t, func(t *testing.T, s *Store, _ string) {
+		a, err := s.CreateProject(ctx, "alpha")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := s.CreateProject(ctx, "beta")
+		if _, err := s.CreateProject(ctx, "alpha"); !errors.Is(err, ErrExists) {
+			t.Errorf("duplicate project: %v", err)
+		}
+		textA, tokA, err := s.CreateToken(ctx, a.ID, "ci")
+		if err != nil {
+			t.Fatal(err)
+		}
+		textB, _, _ := s.CreateToken(ctx, b.ID, "ci")
+		if !strings.HasPrefix(textA, "lrk_") || textA == textB {
+			t.Fatalf("tokens %q %q", textA, textB)
+		}
+		if _, _, err := s.CreateToken(ctx, 9999, "x"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("token for a missing project: %v", err)
+		}
+		// Only hashes are stored.
+		rows, _ := s.r.QueryContext(ctx, "SELECT token_hash FROM api_tokens")
+		for rows.Next() {
+			var h string
+			rows.Scan(&h)
+			if h == textA || h == textB || strings.Contains(h, "lrk_") || len(h) != 64 {
+				t.Errorf("stored token column %q is not a SHA-256 hex hash", h)
+			}
+		}
+		rows.Close()
+		got, err := s.LookupToken(ctx, textA)
+		if err != nil || got.ProjectID != a.ID || got.ID != tokA.ID {
+			t.Fatalf("LookupToken: %+v, %v", got, err)
+		}
+		if _, err := s.LookupToken(ctx, textA+"x"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("wrong token: %v", err)
+		}
+		runA, err := s.CreateRun(ctx, a.ID, "r1", "wsd(peak=0.1)", 1000, []byte(`{"n":0}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		runB, _ := s.CreateRun(ctx, b.ID, "r1", "cosine(peak=0.1)", 500, nil)
+		if _, err := s.CreateRun(ctx, a.ID, "r1", "x", 1, nil); !errors.Is(err, ErrExists) {
+			t.Errorf("duplicate run name: %v", err)
+		}
+		// Project A sees its run and not B's, through every accessor.
+		if r, err := s.GetRun(ctx, a.ID, runA.ID); err != nil || r.Name != "r1" || r.Spec != "wsd(peak=0.1)" || string(r.ControllerState) != `{"n":0}` {
+			t.Errorf("own run: %+v, %v", r, err)
+		}
+		if _, err := s.GetRun(ctx, a.ID, runB.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("other project's run: %v", err)
+		}
+		if list, _ := s.ListRuns(ctx, a.ID); len(list) != 1 || list[0].ID != runA.ID {
+			t.Errorf("ListRuns(a) = %+v", list)
+		}
+		recs := []runlog.Record{{Step: 0, Loss: 1, Present: runlog.FieldLoss}}
+		if _, err := s.AppendMetrics(ctx, a.ID, runB.ID, "b1", recs, nil); !errors.Is(err, ErrNotFound) {
+			t.Errorf("metrics into another project's run: %v", err)
+		}
+		if _, err := s.Metrics(ctx, a.ID, runB.ID, 0, 0); !errors.Is(err, ErrNotFound) {
+			t.Errorf("metrics of another project's run: %v", err)
+		}
+		if _, err := s.AddEvent(ctx, a.ID, runB.ID, 0, "decay", nil); !errors.Is(err, ErrNotFound) {
+			t.Errorf("event on another project's run: %v", err)
+		}
+		s.AddEvent(ctx, b.ID, runB.ID, 3, "decay", json.RawMessage(`{"at":3}`))
+		if ev, err := s.Events(ctx, a.ID, runB.ID, 0); err != nil || len(ev) != 0 {
+			t.Errorf("events of another project's run: %+v, %v", ev, err)
+		}
+		if ev, err := s.Events(ctx, b.ID, runB.ID, 0); err != nil || len(ev) != 1 || ev[0].Kind != "decay" || string(ev[0].Detail) != `{"at":3}` || ev[0].Step != 3 {
+			t.Errorf("own events: %+v, %v", ev, err)
+		}
+		if _, err := s.UpdateRun(ctx, a.ID, runB.ID, func(r *Run) error { r.Budget = 1; return nil }); !errors.Is(err, ErrNotFound) {
+			t.Errorf("update of another project's run: %v", err)
+		}
+		if _, err := s.CompareAndSwapState(ctx, a.ID, runB.ID, 1, nil); !errors.Is(err, ErrNotFound) {
+			t.Errorf("state swap on another project's run: %v", err)
+		}
+		if r, _ := s.GetRun(ctx, b.ID, runB.ID); r.Budget != 500 || r.Version != 1 {
+			t.Errorf("B's run changed: %+v", r)
+		}
+		// Revoked tokens no longer look up.
+		if err := s.RevokeToken(ctx, b.ID, tokA.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("revoke of another project's token: %v", err)
+		}
+		if err := s.RevokeToken(ctx, a.ID, tokA.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.LookupToken(ctx, textA); !errors.Is(err, ErrNotFound) {
+			t.Errorf("revoked token: %v", err)
+		}
+	})
+}
+
+func TestMetricBatchIdempotency(t *testing.T) {
+	ctx := context.Background()
+	forEach(t, func(t *testing.T, s *Store, _ string) {
+		p, _ := s.CreateProject(ctx, "p")
+		run, _ := s.CreateRun(ctx, p.ID, "r", "constant(lr=0.1)", 100, []byte(`0`))
+		batch := func(from, to int64) []runlog.Record {
+			var out []runlog.Record
+			for st := from; st < to; st++ {
+				out = append(out, runlog.Record{Step: st, LR: 0.1, Loss: 3 - float64(st)/100, Present: runlog.FieldLR | runlog.FieldLoss})
+			}
+			return out
+		}
+		// count stores the number of records the controller has seen.
+		count := func(r *Run, fresh []runlog.Record) error {
+			var n int
+			json.Unmarshal(r.ControllerState, &n)
+			r.ControllerState = []byte(fmt.Sprint(n + len(fresh)))
+			return nil
+		}
+		res, err := s.AppendMetrics(ctx, p.ID, run.ID, "b1", batch(0, 10), count)
+		if err != nil || res.Duplicate || res.Inserted != 10 || res.Run.LastStep != 9 {
+			t.Fatalf("first batch: %+v, %v", res, err)
+		}
+		res, err = s.AppendMetrics(ctx, p.ID, run.ID, "b1", batch(0, 10), count)
+		if err != nil || !res.Duplicate || res.Inserted != 0 {
+			t.Fatalf("retried batch: %+v, %v", res, err)
+		}
+		// A new batch that overlaps stored steps stores only the new ones.
+		res, err = s.AppendMetrics(ctx, p.ID, run.ID, "b2", batch(5, 15), count)
+		if err != nil || res.Duplicate || res.Inserted != 5 || res.Skipped != 5 {
+			t.Fatalf("overlapping batch: %+v, %v", res, err)
+		}
+		// 8 clients retrying one batch at once: stored once.
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		fresh := 0
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res, err := s.AppendMetrics(ctx, p.ID, run.ID, "b3", batch(15, 40), count)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				if !res.Duplicate {
+					fresh++
+				}
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		if fresh != 1 {
+			t.Errorf("concurrent retries: %d stored the batch, want 1", fresh)
+		}
+		got, err := s.Metrics(ctx, p.ID, run.ID, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameRecords(t, got, batch(0, 40))
+		r, _ := s.GetRun(ctx, p.ID, run.ID)
+		if string(r.ControllerState) != "40" || r.LastStep != 39 {
+			t.Errorf("controller saw %s records (last step %d), want 40 (39)", r.ControllerState, r.LastStep)
+		}
+		page, _ := s.Metrics(ctx, p.ID, run.ID, 30, 5)
+		if len(page) != 5 || page[0].Step != 30 || page[4].Step != 34 {
+			t.Errorf("page %+v", page)
+		}
+		if _, err := s.AppendMetrics(ctx, p.ID, run.ID, "", batch(0, 1), nil); err == nil {
+			t.Errorf("empty batch ID accepted")
+		}
+		// A failing update stores nothing, not even the batch ID.
+		_, err = s.AppendMetrics(ctx, p.ID, run.ID, "b4", batch(40, 45), func(*Run, []runlog.Record) error { return errors.New("controller failed") })
+		if err == nil || !strings.Contains(err.Error(), "controller failed") {
+			t.Fatalf("failing update: %v", err)
+		}
+		if got, _ := s.Metrics(ctx, p.ID, run.ID, 40, 0); len(got) != 0 {
+			t.Errorf("failed batch stored %d records", len(got))
+		}
+		if res, _ := s.AppendMetrics(ctx, p.ID, run.ID, "b4", batch(40, 45), count); res.Duplicate || res.Inserted != 5 {
+			t.Errorf("batch retried after a failure: %+v", res)
+		}
+	})
+}
+
+func TestControllerStateNoLostUpdate(t *testing.T) {
+	ctx := context.Background()
+	forEach(t, func(t *testing.T, s *Store, _ string) {
+		p, _ := s.CreateProject(ctx, "p")
+		run, _ := s.CreateRun(ctx, p.ID, "r", "plateau()", 100, []byte(`{"n":0}`))
+		type state struct{ N int }
+		const goroutines, each = 8, 25
+		var wg sync.WaitGroup
+		for g := range goroutines {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range each {
+					if g%2 == 0 {
+						// Read-modify-write under the row lock.
+						_, err := s.UpdateRun(ctx, p.ID, run.ID, func(r *Run) error {
+							var st state
+							if err := json.Unmarshal(r.ControllerState, &st); err != nil {
+								return err
+							}
+							st.N++
+							r.ControllerState, _ = json.Marshal(st)
+							return nil
+						})
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						continue
+					}
+					// Optimistic compare-and-swap with retries.
+					for {
+						r, err := s.GetRun(ctx, p.ID, run.ID)
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						var st state
+						json.Unmarshal(r.ControllerState, &st)
+						st.N++
+						b, _ := json.Marshal(st)
+						_, err = s.CompareAndSwapState(ctx, p.ID, run.ID, r.Version, b)
+						if errors.Is(err, ErrConflict) {
+							continue
+						}
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						break
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		r, err := s.GetRun(ctx, p.ID, run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st state
+		json.Unmarshal(r.ControllerState, &st)
+		if st.N != goroutines*each || r.Version != 1+goroutines*each {
+			t.Errorf("counter %d at version %d, want %d at %d: an update was lost", st.N, r.Version, goroutines*each, 1+goroutines*each)
+		}
+		// A stale version is refused.
+		if _, err := s.CompareAndSwapState(ctx, p.ID, run.ID, 1, []byte(`{}`)); !errors.Is(err, ErrConflict) {
+			t.Errorf("stale swap: %v", err)
+		}
+		// UpdateRun changes status and budget; a bad status is refused.
+		r, err = s.UpdateRun(ctx, p.ID, run.ID, func(r *Run) error { r.Status, r.Budget = RunPaused, 200; return nil })
+		if err != nil || r.Status != RunPaused || r.Budget != 200 {
+			t.Errorf("UpdateRun: %+v, %v", r, err)
+		}
+		if _, err := s.UpdateRun(ctx, p.ID, run.ID, func(r *Run) error { r.Status = "sleeping"; return nil }); err == nil {
+			t.Errorf("unknown status accepted")
+		}
+	})
+}
+
+func TestOpenErrors(t *testing.T) {
+	ctx := context.Background()
+	if _, err := Open(ctx, ""); err == nil {
+		t.Error("empty path accepted")
+	}
+	if _, err := Open(ctx, "/nonexistent-dir/x/y.db"); err == nil || !strings.Contains(err.Error(), "/nonexistent-dir/x/y.db") {
+		t.Errorf("bad path: %v", err)
+	}
+	if _, err := Open(ctx, "postgres://u:pw@127.0.0.1:1/db?connect_timeout=2"); err == nil || strings.Contains(err.Error(), "pw") {
+		t.Errorf("unreachable server: %v (must fail and not show the password)", err)
+	}
+	s, err := Open(ctx, ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.CreateProject(ctx, "m"); err != nil {
+		t.Errorf("in-memory store: %v", err)
+	}
+}

@@ -1,0 +1,392 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/lrkit/lrkit/runlog"
+)
+
+// Study is a benchmark study: its name and the YAML spec it was run from.
+type Study struct {
+	ID      int64
+	Name    string
+	Spec    string
+	Created time.Time
+}
+
+// TrialStatus is where a trial stands.
+type TrialStatus string
+
+// The trial statuses.
+const (
+	TrialPending TrialStatus = "pending"
+	TrialRunning TrialStatus = "running"
+	TrialDone    TrialStatus = "done"
+	TrialFailed  TrialStatus = "failed"
+)
+
+// TrialSpec is what a trial is: its key (unique within the study), the
+// workload, the schedule or controller spec, hyperparameters (a JSON
+// object), seed and step budget.
+type TrialSpec struct {
+	Key      string
+	Workload string
+	Schedule string
+	HParams  json.RawMessage // nil means {}
+	Seed     int64
+	Budget   int64
+}
+
+// Trial is a stored trial.
+type Trial struct {
+	ID      int64
+	StudyID int64
+	TrialSpec
+	Status   TrialStatus
+	Worker   string
+	Attempts int
+	Result   json.RawMessage // nil until finished
+	Error    string          // last failure, if any
+	Created  time.Time
+	Started  time.Time // zero if never started
+	Finished time.Time // zero if not finished
+}
+
+// CreateStudy stores a new study; ErrExists if the name is taken.
+func (s *Store) CreateStudy(ctx context.Context, name, spec string) (Study, error) {
+	st := Study{Name: name, Spec: spec, Created: time.UnixMilli(s.ms())}
+	err := s.w.QueryRowContext(ctx, s.q("INSERT INTO studies (name, spec, created_ms) VALUES (?, ?, ?) RETURNING id"),
+		name, spec, st.Created.UnixMilli()).Scan(&st.ID)
+	if isUniqueViolation(err) {
+		return Study{}, fmt.Errorf("store: study %q: %w", name, ErrExists)
+	}
+	if err != nil {
+		return Study{}, fmt.Errorf("store: create study %q: %w", name, err)
+	}
+	return st, nil
+}
+
+// EnsureStudy returns the study called name, creating it with spec if it
+// does not exist; created says which. A resumed study keeps its stored
+// spec: compare it with spec to detect a changed study file.
+func (s *Store) EnsureStudy(ctx context.Context, name, spec string) (st Study, created bool, err error) {
+	st, err = s.CreateStudy(ctx, name, spec)
+	if err == nil {
+		return st, true, nil
+	}
+	if !errors.Is(err, ErrExists) {
+		return Study{}, false, err
+	}
+	st, err = s.StudyByName(ctx, name)
+	return st, false, err
+}
+
+// StudyByName returns the study called name.
+func (s *Store) StudyByName(ctx context.Context, name string) (Study, error) {
+	var st Study
+	var created int64
+	err := s.r.QueryRowContext(ctx, s.q("SELECT id, name, spec, created_ms FROM studies WHERE name = ?"), name).
+		Scan(&st.ID, &st.Name, &st.Spec, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Study{}, fmt.Errorf("store: study %q: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return Study{}, fmt.Errorf("store: study %q: %w", name, err)
+	}
+	st.Created = time.UnixMilli(created)
+	return st, nil
+}
+
+// Studies lists the studies, oldest first.
+func (s *Store) Studies(ctx context.Context) ([]Study, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT id, name, spec, created_ms FROM studies ORDER BY id")
+	if err != nil {
+		return nil, fmt.Errorf("store: studies: %w", err)
+	}
+	defer rows.Close()
+	var out []Study
+	for rows.Next() {
+		var st Study
+		var created int64
+		if err := rows.Scan(&st.ID, &st.Name, &st.Spec, &created); err != nil {
+			return nil, fmt.Errorf("store: studies: %w", err)
+		}
+		st.Created = time.UnixMilli(created)
+		out = append(out, st)
+	}
+	return out, rows.Err()
+}
+
+// AddTrials adds the trials of a study that are not there yet (by key)
+// and returns how many were new. Adding the same specs again, as a resumed
+// study does, changes nothing.
+func (s *Store) AddTrials(ctx context.Context, studyID int64, specs []TrialSpec) (int, error) {
+	added := 0
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, s.q(`INSERT INTO trials
+			(study_id, trial_key, workload, schedule, hparams, seed, budget, created_ms)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (study_id, trial_key) DO NOTHING`))
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		now := s.ms()
+		for _, sp := range specs {
+			if sp.Key == "" {
+				return errors.New("trial with an empty key")
+			}
+			hp := string(sp.HParams)
+			if hp == "" {
+				hp = "{}"
+			}
+			if !json.Valid([]byte(hp)) {
+				return fmt.Errorf("trial %q: hyperparameters are not valid JSON", sp.Key)
+			}
+			res, err := stmt.ExecContext(ctx, studyID, sp.Key, sp.Workload, sp.Schedule, hp, sp.Seed, sp.Budget, now)
+			if err != nil {
+				return fmt.Errorf("trial %q: %w", sp.Key, err)
+			}
+			n, _ := res.RowsAffected()
+			added += int(n)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: add trials to study %d: %w", studyID, err)
+	}
+	return added, nil
+}
+
+const trialCols = `id, study_id, trial_key, workload, schedule, hparams, seed, budget, status, worker,
+	attempts, result, error, created_ms, started_ms, finished_ms`
+
+func scanTrial(sc interface{ Scan(...any) error }) (Trial, error) {
+	var (
+		t                 Trial
+		hp                string
+		status            string
+		result            sql.NullString
+		created           int64
+		started, finished sql.NullInt64
+	)
+	err := sc.Scan(&t.ID, &t.StudyID, &t.Key, &t.Workload, &t.Schedule, &hp, &t.Seed, &t.Budget, &status,
+		&t.Worker, &t.Attempts, &result, &t.Error, &created, &started, &finished)
+	if err != nil {
+		return Trial{}, err
+	}
+	t.HParams = json.RawMessage(hp)
+	t.Status = TrialStatus(status)
+	if result.Valid {
+		t.Result = json.RawMessage(result.String)
+	}
+	t.Created = time.UnixMilli(created)
+	t.Started, t.Finished = fromMS(started), fromMS(finished)
+	return t, nil
+}
+
+// Trial returns the trial of a study with the given key.
+func (s *Store) Trial(ctx context.Context, studyID int64, key string) (Trial, error) {
+	t, err := scanTrial(s.r.QueryRowContext(ctx, s.q("SELECT "+trialCols+" FROM trials WHERE study_id = ? AND trial_key = ?"), studyID, key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Trial{}, fmt.Errorf("store: trial %q of study %d: %w", key, studyID, ErrNotFound)
+	}
+	if err != nil {
+		return Trial{}, fmt.Errorf("store: trial %q: %w", key, err)
+	}
+	return t, nil
+}
+
+// Trials lists a study's trials in the order they were added; with
+// statuses given, only trials in one of them.
+func (s *Store) Trials(ctx context.Context, studyID int64, statuses ...TrialStatus) ([]Trial, error) {
+	query := "SELECT " + trialCols + " FROM trials WHERE study_id = ?"
+	args := []any{studyID}
+	if len(statuses) > 0 {
+		query += " AND status IN ("
+		for i, st := range statuses {
+			if i > 0 {
+				query += ", "
+			}
+			query += "?"
+			args = append(args, string(st))
+		}
+		query += ")"
+	}
+	rows, err := s.r.QueryContext(ctx, s.q(query+" ORDER BY id"), args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: trials of study %d: %w", studyID, err)
+	}
+	defer rows.Close()
+	var out []Trial
+	for rows.Next() {
+		t, err := scanTrial(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: trials of study %d: %w", studyID, err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// StartTrial marks a trial running on worker and counts the attempt. A
+// finished trial is not started again: ErrTrialDone.
+func (s *Store) StartTrial(ctx context.Context, studyID int64, key, worker string) (Trial, error) {
+	var t Trial
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE trials SET status = 'running', worker = ?, attempts = attempts + 1,
+			started_ms = ? WHERE study_id = ? AND trial_key = ? AND status <> 'done'`), worker, s.ms(), studyID, key)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		t, err = scanTrial(tx.QueryRowContext(ctx, s.q("SELECT "+trialCols+" FROM trials WHERE study_id = ? AND trial_key = ?"), studyID, key))
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return ErrTrialDone
+		}
+		return nil
+	})
+	if err != nil {
+		return t, fmt.Errorf("store: start trial %q: %w", key, err)
+	}
+	return t, nil
+}
+
+// FinishTrial stores the result of a trial and marks it done, atomically
+// and exactly once: the first call for a key stores its result and
+// returns true; every later call (a redelivered job, a second worker)
+// changes nothing and returns false. ErrNotFound if there is no such
+// trial.
+func (s *Store) FinishTrial(ctx context.Context, studyID int64, key, worker string, result json.RawMessage) (bool, error) {
+	if !json.Valid(result) {
+		return false, fmt.Errorf("store: finish trial %q: result is not valid JSON", key)
+	}
+	stored := false
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		// A conditional UPDATE is atomic in both databases: on PostgreSQL
+		// a concurrent second UPDATE waits for the first's row lock, then
+		// re-checks status <> 'done' and matches nothing.
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE trials SET status = 'done', result = ?, worker = ?, error = '',
+			finished_ms = ? WHERE study_id = ? AND trial_key = ? AND status <> 'done'`),
+			string(result), worker, s.ms(), studyID, key)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 1 {
+			stored = true
+			return nil
+		}
+		var one int
+		err = tx.QueryRowContext(ctx, s.q("SELECT 1 FROM trials WHERE study_id = ? AND trial_key = ?"), studyID, key).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: finish trial %q: %w", key, err)
+	}
+	return stored, nil
+}
+
+// FailTrial records a failed attempt of a trial that has not finished
+// (a finished trial keeps its result and status).
+func (s *Store) FailTrial(ctx context.Context, studyID int64, key, worker, message string) error {
+	_, err := s.w.ExecContext(ctx, s.q(`UPDATE trials SET status = 'failed', worker = ?, error = ?, finished_ms = ?
+		WHERE study_id = ? AND trial_key = ? AND status <> 'done'`), worker, message, s.ms(), studyID, key)
+	if err != nil {
+		return fmt.Errorf("store: fail trial %q: %w", key, err)
+	}
+	return nil
+}
+
+// ResetRunning puts a study's running trials back to pending, for a study
+// resumed after an interruption, and returns how many there were.
+func (s *Store) ResetRunning(ctx context.Context, studyID int64) (int, error) {
+	res, err := s.w.ExecContext(ctx, s.q("UPDATE trials SET status = 'pending' WHERE study_id = ? AND status = 'running'"), studyID)
+	if err != nil {
+		return 0, fmt.Errorf("store: reset running trials of study %d: %w", studyID, err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// PutTrialRecords stores a trial's records; a step stored before is
+// replaced (a rerun attempt overwrites what a dead one left).
+func (s *Store) PutTrialRecords(ctx context.Context, trialID int64, recs []runlog.Record) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := s.insertRecords(ctx, tx, "trial_records", "trial_id", trialID, recs, "ON CONFLICT (trial_id, step) "+upsertAll)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: records of trial %d: %w", trialID, err)
+	}
+	return nil
+}
+
+// TrialRecords returns a trial's records in step order.
+func (s *Store) TrialRecords(ctx context.Context, trialID int64) ([]runlog.Record, error) {
+	rows, err := s.r.QueryContext(ctx, s.q("SELECT "+recordCols+" FROM trial_records WHERE trial_id = ? ORDER BY step"), trialID)
+	if err != nil {
+		return nil, fmt.Errorf("store: records of trial %d: %w", trialID, err)
+	}
+	defer rows.Close()
+	var out []runlog.Record
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: records of trial %d: %w", trialID, err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// PutScore stores (or replaces) a study's score under key; value is JSON.
+func (s *Store) PutScore(ctx context.Context, studyID int64, key string, value json.RawMessage) error {
+	if !json.Valid(value) {
+		return fmt.Errorf("store: score %q: value is not valid JSON", key)
+	}
+	_, err := s.w.ExecContext(ctx, s.q(`INSERT INTO study_scores (study_id, score_key, value, updated_ms) VALUES (?, ?, ?, ?)
+		ON CONFLICT (study_id, score_key) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms`),
+		studyID, key, string(value), s.ms())
+	if err != nil {
+		return fmt.Errorf("store: score %q: %w", key, err)
+	}
+	return nil
+}
+
+// Scores returns a study's scores by key.
+func (s *Store) Scores(ctx context.Context, studyID int64) (map[string]json.RawMessage, error) {
+	rows, err := s.r.QueryContext(ctx, s.q("SELECT score_key, value FROM study_scores WHERE study_id = ?"), studyID)
+	if err != nil {
+		return nil, fmt.Errorf("store: scores of study %d: %w", studyID, err)
+	}
+	defer rows.Close()
+	out := map[string]json.RawMessage{}
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, err
+		}
+		out[k] = json.RawMessage(v)
+	}
+	return out, rows.Err()
+}
