@@ -1,0 +1,76 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/lrkit/lrkit/runlog"
+)
+
+func benchStore(b *testing.B) (*Store, Project, Run, string) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	p, _ := s.CreateProject(ctx, "p")
+	token, _, _ := s.CreateToken(ctx, p.ID, "t")
+	run, _ := s.CreateRun(ctx, p.ID, "r", "cosine(peak=0.1)", 1<<40, []byte(`{}`))
+	return s, p, run, token
+}
+
+// BenchmarkAppendMetrics stores batches of 100 records on SQLite; one op
+// is one batch (one transaction).
+func BenchmarkAppendMetrics(b *testing.B) {
+	s, p, run, _ := benchStore(b)
+	ctx := context.Background()
+	batch := make([]runlog.Record, 100)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for j := range batch {
+			batch[j] = runlog.Record{Step: int64(i*100 + j), LR: 0.1, Loss: 2.5, GradNorm: 0.3,
+				Present: runlog.FieldLR | runlog.FieldLoss | runlog.FieldGradNorm}
+		}
+		if _, err := s.AppendMetrics(ctx, p.ID, run.ID, fmt.Sprint(i), batch, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(batch)), "ns/record")
+}
+
+// BenchmarkLookupTokenAndRun is the read path of an authenticated request
+// on SQLite: the token by hash, then the run, from parallel goroutines.
+func BenchmarkLookupTokenAndRun(b *testing.B) {
+	s, _, run, token := benchStore(b)
+	ctx := context.Background()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			tok, err := s.LookupToken(ctx, token)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			if _, err := s.GetRun(ctx, tok.ProjectID, run.ID); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkUpdateRun is a controller-state update on SQLite.
+func BenchmarkUpdateRun(b *testing.B) {
+	s, p, run, _ := benchStore(b)
+	ctx := context.Background()
+	state := []byte(`{"ema":0.123456789,"best":2.5,"bad_epochs":3}`)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := s.UpdateRun(ctx, p.ID, run.ID, func(r *Run) error { r.ControllerState = state; return nil }); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

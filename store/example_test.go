@@ -1,0 +1,69 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/lrkit/lrkit/runlog"
+	"github.com/lrkit/lrkit/store"
+)
+
+func Example_trials() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "lrkit-store")
+	defer os.RemoveAll(dir)
+	s, err := store.Open(ctx, filepath.Join(dir, "lrkit.db")) // or a postgres:// URL
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer s.Close()
+
+	study, _, _ := s.EnsureStudy(ctx, "quick", "workloads: [mnist-mlp]\n")
+	s.AddTrials(ctx, study.ID, []store.TrialSpec{
+		{Key: "mnist-mlp/cosine/seed0", Workload: "mnist-mlp", Schedule: "cosine(peak=0.1)", Budget: 2000},
+	})
+	s.StartTrial(ctx, study.ID, "mnist-mlp/cosine/seed0", "worker-1")
+	first, _ := s.FinishTrial(ctx, study.ID, "mnist-mlp/cosine/seed0", "worker-1", json.RawMessage(`{"final_metric":0.978}`))
+	again, _ := s.FinishTrial(ctx, study.ID, "mnist-mlp/cosine/seed0", "worker-2", json.RawMessage(`{"final_metric":0.5}`))
+	t, _ := s.Trial(ctx, study.ID, "mnist-mlp/cosine/seed0")
+	fmt.Println(first, again, t.Status, string(t.Result), t.Worker)
+	// Output: true false done {"final_metric":0.978} worker-1
+}
+
+func Example_runs() {
+	ctx := context.Background()
+	s, err := store.Open(ctx, ":memory:")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer s.Close()
+
+	p, _ := s.CreateProject(ctx, "vision")
+	token, _, _ := s.CreateToken(ctx, p.ID, "trainer") // shown once; only its hash is stored
+	tok, _ := s.LookupToken(ctx, token)
+	run, _ := s.CreateRun(ctx, tok.ProjectID, "resnet-1", "wsd(peak=0.1, decay=0.2)", 10000, []byte(`{"seen":0}`))
+
+	batch := []runlog.Record{
+		{Step: 0, LR: 0.01, Loss: 2.30, Present: runlog.FieldLR | runlog.FieldLoss},
+		{Step: 1, LR: 0.02, Loss: 2.25, Present: runlog.FieldLR | runlog.FieldLoss},
+	}
+	observe := func(r *store.Run, fresh []runlog.Record) error {
+		var st struct{ Seen int }
+		json.Unmarshal(r.ControllerState, &st)
+		st.Seen += len(fresh)
+		r.ControllerState, _ = json.Marshal(st)
+		return nil
+	}
+	res, _ := s.AppendMetrics(ctx, tok.ProjectID, run.ID, "batch-1", batch, observe)
+	fmt.Println(res.Inserted, res.Duplicate, string(res.Run.ControllerState))
+	res, _ = s.AppendMetrics(ctx, tok.ProjectID, run.ID, "batch-1", batch, observe) // a retry
+	fmt.Println(res.Inserted, res.Duplicate, string(res.Run.ControllerState))
+	// Output:
+	// 2 false {"Seen":2}
+	// 0 true {"Seen":2}
+}
