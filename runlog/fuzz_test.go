@@ -94,6 +94,19 @@ func FuzzReadJSONL(f *testing.F) {
 	f.Add([]byte(`{"step":0,"lr":0.1,"loss":2.5}`+"\n"+`{"step":1,"loss":NaN}`), false)
 	f.Add([]byte(`{"step":2,"x":{"y":[1]},"loss":"Infinity"}`), true)
 	f.Fuzz(func(t *testing.T, data []byte, ignore bool) {
+		// The fast path agrees with the general one wherever it answers.
+		j := NewJSONLReader(nil, ReadOptions{Name: "fz.jsonl", IgnoreUnknown: ignore})
+		for _, line := range bytes.Split(data, []byte("\n")) {
+			line = bytes.TrimSpace(line)
+			fast, ok := j.parseLineFast(line)
+			if !ok {
+				continue
+			}
+			slow, err := j.parseLine(line)
+			if err != nil || !sameRecord(fast, slow) {
+				t.Fatalf("line %q: fast path %+v, general path %+v, %v", line, fast, slow, err)
+			}
+		}
 		recs := checkStream(t, NewJSONLReader(bytes.NewReader(data), ReadOptions{Name: "fz.jsonl", IgnoreUnknown: ignore}))
 		var buf bytes.Buffer
 		roundTrip(t, recs, NewJSONLWriter(&buf), &buf, func(b *bytes.Buffer) Reader {

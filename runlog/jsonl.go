@@ -57,9 +57,12 @@ func (j *JSONLReader) Next() (Record, error) {
 		if len(line) == 0 {
 			continue
 		}
-		rec, err := j.parseLine(line)
-		if err != nil {
-			return Record{}, err
+		rec, ok := j.parseLineFast(line)
+		if !ok {
+			var err error
+			if rec, err = j.parseLine(line); err != nil {
+				return Record{}, err
+			}
 		}
 		if err := j.order.check(rec.Step, j.line); err != nil {
 			return Record{}, j.fail(NameStep, "%v", err)

@@ -182,3 +182,41 @@ func TestJSONLWriterRoundTrip(t *testing.T) {
 		t.Errorf("write after close: %v", err)
 	}
 }
+
+func TestJSONLFastPathAgrees(t *testing.T) {
+	j := NewJSONLReader(nil, ReadOptions{Name: "x"})
+	tests := []struct {
+		line string
+		fast bool // whether the fast path should take it
+	}{
+		{`{"step":1,"lr":0.001,"loss":2.5}`, true},
+		{` { "step" : 2 , "loss" : null , "val_loss":NaN, "lr":-Infinity } `, true},
+		{`{"step":"3","loss":" 1.5 ","examples_seen":128}`, true},
+		{`{"step":1e3,"loss":-0.0}`, true},
+		{`{"step":01}`, false},
+		{`{"step":1,"loss":1e400}`, false},
+		{`{"step":1,"loss":.5}`, false},
+		{`{"step":1,"loss":"a\"b"}`, false},
+		{`{"step":1,"x":{"a":1}}`, false},
+		{`{"step":1,"loss":1,}`, false},
+		{`{"step":1}{"step":2}`, false},
+		{`{}`, false},
+		{`{"loss":1}`, false},
+		{`{"step":1,"step":2}`, false},
+		{`{"step":1,"loss":Infinityx}`, false},
+		{`{"step":1,"épsilon":1}`, false},
+	}
+	for _, tc := range tests {
+		fast, ok := j.parseLineFast([]byte(tc.line))
+		if ok != tc.fast {
+			t.Errorf("%s: fast path took it: %v, want %v", tc.line, ok, tc.fast)
+		}
+		if !ok {
+			continue
+		}
+		slow, err := j.parseLine([]byte(tc.line))
+		if err != nil || !sameRecord(fast, slow) {
+			t.Errorf("%s: fast %+v, general %+v, %v", tc.line, fast, slow, err)
+		}
+	}
+}
