@@ -610,3 +610,35 @@ func TestOpenErrors(t *testing.T) {
 		t.Errorf("in-memory store: %v", err)
 	}
 }
+
+func TestSQLiteSettings(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "p.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, c := range []struct {
+		db           *sql.DB
+		pragma, want string
+	}{
+		{s.w, "journal_mode", "wal"},
+		{s.w, "busy_timeout", "10000"},
+		{s.w, "foreign_keys", "1"},
+		{s.w, "synchronous", "1"}, // NORMAL
+		{s.r, "journal_mode", "wal"},
+		{s.r, "query_only", "1"},
+		{s.r, "busy_timeout", "10000"},
+	} {
+		var got string
+		if err := c.db.QueryRowContext(ctx, "PRAGMA "+c.pragma).Scan(&got); err != nil || got != c.want {
+			t.Errorf("PRAGMA %s = %q (%v), want %q", c.pragma, got, err, c.want)
+		}
+	}
+	if n := s.w.Stats().MaxOpenConnections; n != 1 {
+		t.Errorf("writer pool allows %d connections, want 1", n)
+	}
+	if _, err := s.r.ExecContext(ctx, "INSERT INTO projects (name, created_ms) VALUES ('x', 0)"); err == nil {
+		t.Errorf("the read pool accepted a write")
+	}
+}
