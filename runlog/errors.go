@@ -31,7 +31,7 @@ func (e *ParseError) Error() string {
 type Warning struct {
 	File   string
 	Line   int   // 1-based line, 0 when not a text position
-	Offset int64 // byte offset in an event file, when Line is 0
+	Offset int64 // byte offset in an event file when Line is 0; -1: the whole file
 	Step   int64 // step of the record concerned; -1 if none
 	Field  Field // the field concerned, 0 if none
 	Msg    string
@@ -41,6 +41,9 @@ type Warning struct {
 func (w Warning) String() string {
 	if w.Line > 0 {
 		return fmt.Sprintf("%s:%d: %s", w.File, w.Line, w.Msg)
+	}
+	if w.Offset < 0 {
+		return fmt.Sprintf("%s: %s", w.File, w.Msg)
 	}
 	return fmt.Sprintf("%s: byte %d: %s", w.File, w.Offset, w.Msg)
 }

@@ -5,6 +5,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -95,7 +97,11 @@ func Open(path string, opts ReadOptions) (*FileReader, error) {
 
 // ReadFile reads every record of the run log at path (see Open). Warnings
 // go to opts.OnWarning; use Open and Reader.Warnings to collect them after.
+// A directory is read as a TensorBoard run directory (see ReadEventDir).
 func ReadFile(path string, opts ReadOptions) ([]Record, error) {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return ReadEventDir(path, opts)
+	}
 	r, err := Open(path, opts)
 	if err != nil {
 		return nil, err
@@ -130,4 +136,67 @@ func Create(path string, fields Field) (Writer, error) {
 		w.closeFn = f.Close
 		return w, nil
 	}
+}
+
+// ReadEventDir reads the TensorBoard event files of one run directory, as
+// a writer that was restarted leaves them: one file per writer, in the
+// order of the Unix time in their names (events.out.tfevents.<time>.<host>
+// ...). Where a later file starts at a step an earlier one already
+// reached, the earlier records from that step on are dropped, as
+// TensorBoard does when a run resumes from a checkpoint; a warning says how
+// many. Files in subdirectories are not read.
+func ReadEventDir(dir string, opts ReadOptions) ([]Record, error) {
+	paths, err := filepath.Glob(filepath.Join(dir, "*tfevents*"))
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	for _, p := range paths {
+		if st, err := os.Stat(p); err == nil && !st.IsDir() {
+			files = append(files, p)
+		}
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("%s: no TensorBoard event files (events.out.tfevents.*) in the directory", dir)
+	}
+	sort.SliceStable(files, func(i, j int) bool {
+		ti, tj := eventFileTime(files[i]), eventFileTime(files[j])
+		if ti != tj {
+			return ti < tj
+		}
+		return files[i] < files[j]
+	})
+	var out []Record
+	for _, path := range files {
+		o := opts
+		o.Name = ""
+		recs, err := ReadFile(path, o)
+		if err != nil {
+			return nil, err
+		}
+		if len(recs) > 0 && len(out) > 0 && recs[0].Step <= out[len(out)-1].Step {
+			cut := sort.Search(len(out), func(i int) bool { return out[i].Step >= recs[0].Step })
+			if opts.OnWarning != nil {
+				opts.OnWarning(Warning{File: path, Offset: -1, Step: recs[0].Step, Msg: fmt.Sprintf(
+					"restarts at step %d: %d records of earlier files from that step on are replaced", recs[0].Step, len(out)-cut)})
+			}
+			out = out[:cut]
+		}
+		out = append(out, recs...)
+	}
+	return out, nil
+}
+
+// eventFileTime is the Unix time in an event file's name, or 0.
+func eventFileTime(path string) int64 {
+	_, rest, ok := strings.Cut(filepath.Base(path), "tfevents.")
+	if !ok {
+		return 0
+	}
+	num, _, _ := strings.Cut(rest, ".")
+	t, err := strconv.ParseInt(num, 10, 64)
+	if err != nil {
+		return 0
+	}
+	return t
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"math"
 	"os"
@@ -479,5 +480,52 @@ func TestTFEventsRealWriterBytes(t *testing.T) {
 	r = NewTFEventsReader(bytes.NewReader(tensorflowRecords), ReadOptions{Name: "tf"})
 	if got, err := ReadAll(r); err != nil || len(got) != 0 || len(r.Warnings()) != 0 {
 		t.Fatalf("TensorFlow records: %v, %v, warnings %v", got, err, r.Warnings())
+	}
+}
+
+func TestReadEventDir(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, steps ...int64) {
+		t.Helper()
+		f, err := os.Create(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := NewTFEventWriter(f, TFEventOptions{WallTime: func() float64 { return 1 }})
+		for _, s := range steps {
+			if err := w.Write(Record{Step: s, Loss: float64(s) + 0.5, Present: FieldLoss}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	// Names sort by their Unix time, not as text: 999 comes before 1000.
+	write("events.out.tfevents.1000.host.2.0", 3, 4, 5)
+	write("events.out.tfevents.999.host.1.0", 0, 1, 2, 3, 4)
+	write("events.out.tfevents.1001.host.3.0") // a writer that logged nothing
+	var warns []string
+	got, err := ReadFile(dir, ReadOptions{OnWarning: func(w Warning) { warns = append(warns, w.String()) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var steps []int64
+	for _, r := range got {
+		steps = append(steps, r.Step)
+		if r.Loss != float64(r.Step)+0.5 {
+			t.Errorf("record %+v", r)
+		}
+	}
+	if fmt.Sprint(steps) != "[0 1 2 3 4 5]" {
+		t.Errorf("steps %v, want [0 1 2 3 4 5]", steps)
+	}
+	want := filepath.Join(dir, "events.out.tfevents.1000.host.2.0") + ": restarts at step 3: 2 records of earlier files from that step on are replaced"
+	if len(warns) != 1 || warns[0] != want {
+		t.Errorf("warnings %q, want %q", warns, want)
+	}
+	if _, err := ReadFile(t.TempDir(), ReadOptions{}); err == nil || !strings.Contains(err.Error(), "no TensorBoard event files") {
+		t.Errorf("empty directory: %v", err)
 	}
 }
