@@ -5,6 +5,9 @@
 #   LRKIT_TEST_POSTGRES=$url go test ./store/...
 #   store/testdata/pg.sh stop "$url"      # stops it and removes its directory
 #
+# Or let the tests do it: LRKIT_TEST_POSTGRES=auto go test ./store/... runs
+# "pg.sh start" before the tests and "pg.sh stop" after them.
+#
 # Installs Debian's postgresql if initdb is missing (needs root and apt).
 # The server runs as the postgres user when started by root (PostgreSQL
 # refuses to run as root), as the calling user otherwise; it listens on
