@@ -67,7 +67,7 @@ func (c *CSVReader) readHeader() error {
 	c.stepCol = -1
 	seen := make(map[string]int, len(row))
 	for i, raw := range row {
-		name := strings.ToLower(strings.TrimSpace(strings.TrimPrefix(raw, "\ufeff")))
+		name := strings.ToLower(c.opts.rename(strings.TrimSpace(strings.TrimPrefix(raw, "\ufeff"))))
 		if j, dup := seen[name]; dup {
 			return c.fail(line, name, "column %q appears twice (columns %d and %d)", name, j+1, i+1)
 		}

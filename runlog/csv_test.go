@@ -298,3 +298,38 @@ func TestEPFLLogs(t *testing.T) {
 		t.Errorf("first records %+v %+v", recs[0], recs[1])
 	}
 }
+
+func TestColumnMap(t *testing.T) {
+	cols, err := ParseColumnMap("step=_step, loss=train/loss, lr=LR")
+	if err != nil {
+		t.Fatal(err)
+	}
+	csvIn := "_step,train/loss,LR,epoch\n0,2.5,0.1,1\n10,2.25,0.1,1\n"
+	got, _, err := readCSVString(t, csvIn, ReadOptions{Columns: cols, IgnoreUnknown: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Record{rec(0, 0.1, 2.5), rec(10, 0.1, 2.25)}
+	if len(got) != 2 || !sameRecord(got[0], want[0]) || !sameRecord(got[1], want[1]) {
+		t.Errorf("CSV with renamed columns: %+v", got)
+	}
+	jsonIn := `{"_step":0,"train/loss":2.5,"LR":0.1}` + "\n" + `{"_step":10,"train/loss":"2.25","LR":0.1,"epoch":{"n":1}}`
+	got, _, err = readJSONLString(t, jsonIn, ReadOptions{Columns: cols, IgnoreUnknown: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || !sameRecord(got[0], want[0]) || !sameRecord(got[1], want[1]) {
+		t.Errorf("JSONL with renamed keys: %+v", got)
+	}
+	for _, tc := range []struct{ in, want string }{
+		{"", `column map "": empty, want name=column pairs such as step=_step`},
+		{"step", `column map pair 1 "step": want name=column`},
+		{"los=x", `column map pair 1 "los=x": unknown name "los" (did you mean "loss"?)`},
+		{"lr=", `column map pair 1 "lr=": empty column`},
+		{"lr=a,loss=a", `column map pair 2 "loss=a": column "a" is already renamed to lr`},
+	} {
+		if _, err := ParseColumnMap(tc.in); err == nil || err.Error() != tc.want {
+			t.Errorf("ParseColumnMap(%q): %v, want %q", tc.in, err, tc.want)
+		}
+	}
+}

@@ -101,6 +101,7 @@ func (j *JSONLReader) parseLine(line []byte) (Record, error) {
 			return Record{}, j.fail("", "invalid JSON: %v", err)
 		}
 		key, _ := tok.(string)
+		key = j.opts.rename(key)
 		val, err := dec.Token()
 		if err != nil {
 			return Record{}, j.fail(key, "invalid JSON: %v", err)

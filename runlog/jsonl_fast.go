@@ -92,7 +92,11 @@ func (j *JSONLReader) parseLineFast(line []byte) (Record, bool) {
 }
 
 // fastField applies one key and value the way parseLine does.
-func (j *JSONLReader) fastField(rec *Record, seen *Field, hasStep *bool, key, text []byte, isNull bool) bool {
+func (j *JSONLReader) fastField(rec *Record, seen *Field, hasStep *bool, rawKey, text []byte, isNull bool) bool {
+	key := rawKey
+	if j.opts.Columns != nil {
+		key = []byte(j.opts.rename(string(rawKey)))
+	}
 	if string(key) == NameStep {
 		if *hasStep || isNull {
 			return false

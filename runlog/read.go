@@ -30,8 +30,21 @@ type ReadOptions struct {
 	IgnoreUnknown bool
 	// Tags maps TensorBoard tags to fields; nil means DefaultTagMap().
 	Tags TagMap
+	// Columns renames CSV columns and JSONL keys before they are matched
+	// to record fields: file name -> lrkit name ("step" or a field name),
+	// for logs written by other tools, e.g. {"_step": "step", "train/loss":
+	// "loss"}. ParseColumnMap builds one from text.
+	Columns map[string]string
 	// OnWarning, if not nil, is called with each warning as it is found.
 	OnWarning func(Warning)
+}
+
+// rename applies Columns to a column or key name.
+func (o ReadOptions) rename(name string) string {
+	if to, ok := o.Columns[name]; ok {
+		return to
+	}
+	return name
 }
 
 func (o ReadOptions) name() string {

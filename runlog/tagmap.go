@@ -99,3 +99,34 @@ func DefaultTagMap() TagMap {
 	}
 	return m
 }
+
+// ParseColumnMap parses "name=column,name=column" into a ReadOptions.Columns
+// map, for CSV and JSONL logs whose columns have other names: for example
+// "step=_step,loss=train/loss" reads a log with columns _step and
+// train/loss. Each name is "step" or a field name; a column may be
+// renamed once.
+func ParseColumnMap(s string) (map[string]string, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, fmt.Errorf("column map %q: empty, want name=column pairs such as step=_step", s)
+	}
+	m := map[string]string{}
+	for i, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		name, col, ok := strings.Cut(part, "=")
+		if !ok {
+			return nil, fmt.Errorf("column map pair %d %q: want name=column", i+1, part)
+		}
+		name, col = strings.TrimSpace(name), strings.TrimSpace(col)
+		if _, known := FieldByName(name); !known && name != NameStep {
+			return nil, fmt.Errorf("column map pair %d %q: unknown name %q (did you mean %q?)", i+1, part, name, nearestName(name))
+		}
+		if col == "" {
+			return nil, fmt.Errorf("column map pair %d %q: empty column", i+1, part)
+		}
+		if old, dup := m[col]; dup {
+			return nil, fmt.Errorf("column map pair %d %q: column %q is already renamed to %s", i+1, part, col, old)
+		}
+		m[col] = name
+	}
+	return m, nil
+}
