@@ -41,6 +41,7 @@ type checkpoint struct {
 	RNG            []byte
 	InitNorms      []float64
 	Stats          []LayerStat
+	Dir            [][]float32 // the last update direction, when kept
 }
 
 // Save writes a checkpoint: parameters, optimizer state, step, data
@@ -70,7 +71,7 @@ func (t *Trainer) Rollback(snapshot []byte) error {
 func (t *Trainer) save(w io.Writer, withController bool) error {
 	c := checkpoint{Step: t.step, Examples: t.examples, Wall: t.wall,
 		OptimizerName: t.cfg.Optimizer.Name(), ControllerSpec: t.cfg.Controller.String(),
-		InitNorms: t.init, Stats: t.stats}
+		InitNorms: t.init, Stats: t.stats, Dir: t.dir}
 	if sw, ok := t.cfg.Optimizer.(optim.EvalSwapper); ok {
 		// Parameters hold the training point between steps; make sure.
 		sw.SwapToTrain(t.params)
@@ -187,6 +188,7 @@ func (t *Trainer) apply(payload []byte, withController bool) error {
 	if withController {
 		t.wall = c.Wall
 	}
+	t.dir = c.Dir
 	copy(t.init, c.InitNorms)
 	copy(t.stats, c.Stats)
 	return nil
@@ -211,6 +213,16 @@ func (t *Trainer) compatible(c *checkpoint) error {
 	}
 	if len(c.InitNorms) != len(t.init) || len(c.Stats) != len(t.stats) {
 		return fmt.Errorf("checkpoint: %d scale-invariant parameters, the model has %d", len(c.InitNorms), len(t.init))
+	}
+	if c.Dir != nil {
+		if len(c.Dir) != len(t.params) {
+			return fmt.Errorf("checkpoint: update direction for %d parameters, the model has %d", len(c.Dir), len(t.params))
+		}
+		for i, p := range t.params {
+			if len(c.Dir[i]) != p.W.Len() {
+				return fmt.Errorf("checkpoint: update direction %d has %d values, parameter %s has %d", i, len(c.Dir[i]), p.Name, p.W.Len())
+			}
+		}
 	}
 	if c.Step < 0 || c.Step > t.cfg.Steps {
 		return fmt.Errorf("checkpoint: step %d is outside this run's 0..%d", c.Step, t.cfg.Steps)

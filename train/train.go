@@ -99,6 +99,7 @@ type Trainer struct {
 	loss     Loss
 	params   []*nn.Param
 	prev     [][]float32 // parameters before the current update
+	dir      [][]float32 // last update per unit rate, for a GradientObserver
 	rng      *rand.Rand
 	pcg      *rand.PCG
 	batch    Batch
@@ -206,6 +207,13 @@ func (t *Trainer) Evaluate(ctx context.Context) (loss, metric float64, err error
 
 // Step performs one optimizer step and returns its record, which the
 // controller has observed and OnRecord has received.
+//
+// Controllers that implement control.Searcher (AutoLRS) get their Search
+// before the step, with the trainer as its control.Engine; controllers that
+// implement control.GradientObserver (hypergradient descent) get
+// ⟨g_t, u_{t−1}⟩ after the backward pass and before LR(t) is asked, where
+// g_t is the raw (unclipped) gradient and u_{t−1} the previous update per
+// unit rate, (θ_{t−1} − θ_t)/η_{t−1}, measured before any NaP projection.
 func (t *Trainer) Step(ctx context.Context) (runlog.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return runlog.Record{}, err
@@ -214,25 +222,16 @@ func (t *Trainer) Step(ctx context.Context) (runlog.Record, error) {
 		return runlog.Record{}, fmt.Errorf("train: all %d steps are done", t.cfg.Steps)
 	}
 	k := t.step
-	lr := t.cfg.Controller.LR(k)
-	if math.IsNaN(lr) || math.IsInf(lr, 0) || lr < 0 {
-		return runlog.Record{}, fmt.Errorf("train: controller %s gave learning rate %v at step %d", t.cfg.Controller, lr, k)
-	}
-	if err := t.cfg.Data.Next(&t.batch); err != nil {
-		return runlog.Record{}, fmt.Errorf("train: data for step %d: %w", k, err)
+	if s, ok := t.cfg.Controller.(control.Searcher); ok && s.NeedsSearch(k) {
+		if err := s.Search(ctx, k, engine{t}); err != nil {
+			return runlog.Record{}, fmt.Errorf("train: search before step %d: %w", k, err)
+		}
 	}
 	start := time.Now()
-	nn.ZeroGrads(t.params)
-	out, err := t.cfg.Model.Forward(t.batch.Inputs)
+	loss, err := t.forwardBackward(k)
 	if err != nil {
-		return runlog.Record{}, fmt.Errorf("train: step %d: %w", k, err)
+		return runlog.Record{}, err
 	}
-	loss, err := t.loss.Loss(out, t.batch.Labels)
-	if err != nil {
-		return runlog.Record{}, fmt.Errorf("train: step %d: %w", k, err)
-	}
-	t.cfg.Model.Backward(t.loss.Grad())
-
 	var l1, l2sq float64
 	for _, p := range t.params {
 		a, q := nn.SumAbsSquares(p.G.Data)
@@ -240,21 +239,24 @@ func (t *Trainer) Step(ctx context.Context) (runlog.Record, error) {
 		l2sq += q
 	}
 	l2 := math.Sqrt(l2sq)
-	if c := t.cfg.ClipNorm; c > 0 && l2 > c {
-		f := float32(c / l2)
-		for _, p := range t.params {
-			for i := range p.G.Data {
-				p.G.Data[i] *= f
+	gobs, hd := t.cfg.Controller.(control.GradientObserver)
+	if hd {
+		var h control.Hypergradient
+		if t.dir != nil {
+			for i, p := range t.params {
+				h.Accumulate(p.G.Data, t.dir[i])
 			}
 		}
+		gobs.ObserveGradient(k, h)
 	}
-	for i, p := range t.params {
-		copy(t.prev[i], p.W.Data)
+	lr := t.cfg.Controller.LR(k)
+	if math.IsNaN(lr) || math.IsInf(lr, 0) || lr < 0 {
+		return runlog.Record{}, fmt.Errorf("train: controller %s gave learning rate %v at step %d", t.cfg.Controller, lr, k)
 	}
-	if err := t.cfg.Optimizer.Step(t.params, lr); err != nil {
-		return runlog.Record{}, fmt.Errorf("train: step %d: %w", k, err)
+	effLR, err := t.update(k, lr, l2, hd)
+	if err != nil {
+		return runlog.Record{}, err
 	}
-	effLR := t.telemetry(lr)
 
 	var pn, un float64
 	for i, p := range t.params {
@@ -297,6 +299,101 @@ func (t *Trainer) Step(ctx context.Context) (runlog.Record, error) {
 		return rec, fmt.Errorf("train: step %d: loss %v: %w", k, loss, ErrDiverged)
 	}
 	return rec, nil
+}
+
+// forwardBackward takes the next batch and leaves the loss's gradient in
+// the parameters' G.
+func (t *Trainer) forwardBackward(k int64) (float64, error) {
+	if err := t.cfg.Data.Next(&t.batch); err != nil {
+		return 0, fmt.Errorf("train: data for step %d: %w", k, err)
+	}
+	nn.ZeroGrads(t.params)
+	out, err := t.cfg.Model.Forward(t.batch.Inputs)
+	if err != nil {
+		return 0, fmt.Errorf("train: step %d: %w", k, err)
+	}
+	loss, err := t.loss.Loss(out, t.batch.Labels)
+	if err != nil {
+		return 0, fmt.Errorf("train: step %d: %w", k, err)
+	}
+	t.cfg.Model.Backward(t.loss.Grad())
+	return loss, nil
+}
+
+// update clips the gradient (whose L2 norm is l2), applies the optimizer
+// with rate lr, records the update direction if keepDir, and runs NaP and
+// the telemetry. It returns the median effective rate.
+func (t *Trainer) update(k int64, lr, l2 float64, keepDir bool) (float64, error) {
+	if c := t.cfg.ClipNorm; c > 0 && l2 > c {
+		f := float32(c / l2)
+		for _, p := range t.params {
+			for i := range p.G.Data {
+				p.G.Data[i] *= f
+			}
+		}
+	}
+	for i, p := range t.params {
+		copy(t.prev[i], p.W.Data)
+	}
+	if err := t.cfg.Optimizer.Step(t.params, lr); err != nil {
+		return 0, fmt.Errorf("train: step %d: %w", k, err)
+	}
+	if keepDir {
+		if t.dir == nil {
+			t.dir = make([][]float32, len(t.params))
+			for i, p := range t.params {
+				t.dir[i] = make([]float32, p.W.Len())
+			}
+		}
+		inv := float32(0)
+		if lr > 0 {
+			inv = float32(1 / lr)
+		}
+		for i, p := range t.params {
+			d, old := t.dir[i], t.prev[i]
+			for j, w := range p.W.Data {
+				d[j] = (old[j] - w) * inv
+			}
+		}
+	}
+	return t.telemetry(lr), nil
+}
+
+// engine lets a control.Searcher drive the trainer: snapshots without the
+// controller's state, and steps at a given rate that emit no record, are
+// not counted as training steps and leave the controller alone. Their time
+// counts in WallSeconds.
+type engine struct{ t *Trainer }
+
+func (e engine) Snapshot() (any, error) { return e.t.Snapshot() }
+
+func (e engine) Restore(snapshot any) error {
+	b, ok := snapshot.([]byte)
+	if !ok {
+		return fmt.Errorf("train: restore: snapshot is %T, want the []byte from Snapshot", snapshot)
+	}
+	return e.t.Rollback(b)
+}
+
+func (e engine) Step(lr float64) (float64, error) {
+	t := e.t
+	if math.IsNaN(lr) || math.IsInf(lr, 0) || lr < 0 {
+		return 0, fmt.Errorf("train: search step at learning rate %v", lr)
+	}
+	start := time.Now()
+	defer func() { t.wall += time.Since(start).Seconds() }()
+	loss, err := t.forwardBackward(t.step)
+	if err != nil {
+		return 0, err
+	}
+	var l2sq float64
+	for _, p := range t.params {
+		l2sq += nn.SumSquares(p.G.Data)
+	}
+	if _, err := t.update(t.step, lr, math.Sqrt(l2sq), false); err != nil {
+		return 0, err
+	}
+	return loss, nil
 }
 
 // telemetry projects the scale-invariant parameters when NaP is on, fills
