@@ -23,6 +23,8 @@ type ClassSource struct {
 	epoch int64
 	pos   int
 	perm  []int
+	pcg   *rand.PCG
+	rng   *rand.Rand
 }
 
 // NewClassSource serves set in batches of batch examples shaped
@@ -45,7 +47,8 @@ func NewClassSource(set *data.Set, batch int, exampleShape []int, seed uint64) (
 		return nil, fmt.Errorf("%s: example shape %v holds %d values, the set has %d features", set.Name, exampleShape, n, set.D)
 	}
 	s := &ClassSource{set: set, batch: batch, shape: append([]int{batch}, exampleShape...), seed: seed,
-		perm: make([]int, set.Len())}
+		perm: make([]int, set.Len()), pcg: rand.NewPCG(seed, 0)}
+	s.rng = rand.New(s.pcg)
 	s.shuffle()
 	return s, nil
 }
@@ -54,8 +57,8 @@ func (s *ClassSource) shuffle() {
 	for i := range s.perm {
 		s.perm[i] = i
 	}
-	r := rand.New(rand.NewPCG(s.seed, uint64(s.epoch)))
-	r.Shuffle(len(s.perm), func(i, j int) { s.perm[i], s.perm[j] = s.perm[j], s.perm[i] })
+	s.pcg.Seed(s.seed, uint64(s.epoch))
+	s.rng.Shuffle(len(s.perm), func(i, j int) { s.perm[i], s.perm[j] = s.perm[j], s.perm[i] })
 }
 
 // Next fills b with the next batch, reusing its storage.
