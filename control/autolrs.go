@@ -55,7 +55,11 @@ type Searcher interface {
 //
 // Deviations from the released code, all documented here: the smoother is
 // RobustSmooth, not scipy's spline; the forecast's asymptote is bounded
-// below by loss_floor (default 0; see FitExp); the acquisition is minimised over 1,000
+// below by loss_floor (default 0; see FitExp); a candidate whose loss
+// climbs back to its first value or above within the window is scored by
+// its last loss instead of the forecast (the released code does this in its
+// validation phase only: an explosion followed by a fast fall otherwise
+// forecasts a very low loss); the acquisition is minimised over 1,000
 // evenly spaced points instead of skopt's sampling and L-BFGS; the
 // validation-loss phase (once τ′ reaches τ_max/10) is not implemented:
 // the objective stays the training loss. The random draws come from a PCG
@@ -96,6 +100,15 @@ type AutoLRSPick struct {
 	LR       float64 `json:"lr"`       // the rate chosen
 	Forecast float64 `json:"forecast"` // its forecast loss at τ
 	Tried    int     `json:"tried"`    // candidates trained (re-told ones excluded)
+	// Candidates are the rates evaluated and their forecasts, in order.
+	Candidates []AutoLRSCandidate `json:"candidates,omitempty"`
+}
+
+// AutoLRSCandidate is one evaluation of a stage's search.
+type AutoLRSCandidate struct {
+	LR       float64 `json:"lr"`
+	Forecast float64 `json:"forecast"`
+	Last     float64 `json:"last_loss"` // last training loss of the short run (0 when re-told)
 }
 
 // NewAutoLRS returns an AutoLRS controller searching [min, max] with the
@@ -176,6 +189,7 @@ func (a *AutoLRS) Search(ctx context.Context, step int64, e Engine) error {
 	lo, hi := math.Log(a.Min), math.Log(a.Max)
 	rng := rand.New(rand.NewPCG(uint64(a.Seed), uint64(a.st.Stage)))
 	var xs, ys []float64
+	var cands []AutoLRSCandidate
 	tried := 0
 	const grid = 1000
 	for i := range a.Evals {
@@ -199,6 +213,7 @@ func (a *AutoLRS) Search(ctx context.Context, step int64, e Engine) error {
 		}
 		if j := indexNear(xs, x); j >= 0 {
 			xs, ys = append(xs, x), append(ys, ys[j]) // re-tell
+			cands = append(cands, AutoLRSCandidate{LR: math.Exp(lo + x*(hi-lo)), Forecast: ys[j]})
 			continue
 		}
 		lr := math.Exp(lo + x*(hi-lo))
@@ -219,10 +234,25 @@ func (a *AutoLRS) Search(ctx context.Context, step int64, e Engine) error {
 		}
 		tried++
 		f := ForecastLoss(losses, float64(tau), a.Floor)
+		if noProgress(losses) {
+			// The released code uses this rule in its validation phase
+			// only; lrkit applies it always (a documented deviation): a
+			// window that climbed back to its first loss or above is not
+			// extrapolated, its last loss is the estimate.
+			f = losses[len(losses)-1]
+		}
 		if math.IsNaN(f) || math.IsInf(f, 0) {
 			f = 1e6
 		}
 		xs, ys = append(xs, x), append(ys, f)
+		last := math.NaN()
+		if len(losses) > 0 {
+			last = losses[len(losses)-1]
+		}
+		if math.IsNaN(last) || math.IsInf(last, 0) {
+			last = 1e6
+		}
+		cands = append(cands, AutoLRSCandidate{LR: lr, Forecast: f, Last: last})
 	}
 	if err := e.Restore(snap); err != nil {
 		return fmt.Errorf("autolrs: stage %d: restore: %w", a.st.Stage+1, err)
@@ -238,8 +268,19 @@ func (a *AutoLRS) Search(ctx context.Context, step int64, e Engine) error {
 	a.st.Start, a.st.End = step, step+tau
 	a.st.Rate = jfloat(lr)
 	a.st.NextTau = min(2*tau, a.TauMax)
-	a.st.History = append(a.st.History, AutoLRSPick{Start: step, Tau: tau, LR: lr, Forecast: ys[bi], Tried: tried})
+	a.st.History = append(a.st.History, AutoLRSPick{Start: step, Tau: tau, LR: lr, Forecast: ys[bi], Tried: tried, Candidates: cands})
 	return nil
+}
+
+// noProgress reports whether a candidate's losses after the first reached
+// the first (the loss at the snapshot) or went non-finite.
+func noProgress(losses []float64) bool {
+	for _, l := range losses[1:] {
+		if !(l < losses[0]) {
+			return true
+		}
+	}
+	return false
 }
 
 func indexNear(xs []float64, x float64) int {

@@ -108,7 +108,6 @@ func run(ctx context.Context, wname string, steps int64, seedList string, peak f
 		}
 		for _, seed := range seeds {
 			var ctrl control.Controller
-			var specText string
 			if m.spec == nil {
 				g, ok := linearNorms[seed]
 				if !ok {
@@ -122,9 +121,9 @@ func run(ctx context.Context, wname string, steps int64, seedList string, peak f
 				if err != nil {
 					return err
 				}
-				ctrl, specText = control.NewFixed(s), fmt.Sprintf("refined from the linear run's grad_norm_l1, peak %g", peak)
+				ctrl = control.NewFixed(s)
 			} else {
-				specText = m.spec(peak, steps)
+				specText := m.spec(peak, steps)
 				if ctrl, err = control.Parse(specText); err != nil {
 					return fmt.Errorf("%s: %w", m.name, err)
 				}
@@ -207,16 +206,18 @@ func trainOne(ctx context.Context, w *workload.Workload, optName string, ctrl co
 	}
 	sw := &switchable{Controller: ctrl}
 	var recs []runlog.Record
-	last := math.NaN()
+	last, lastVal := math.NaN(), int64(-1)
+	// The trainer's step limit leaves room for AutoLRS's candidate steps
+	// near the end; the loop below stops at steps and validates there.
 	tr, err := train.New(train.Config{Model: setup.Model, Data: setup.Data, Optimizer: opt, Controller: sw,
-		Steps: steps, ValEvery: max(1, steps/10), Validate: setup.Validate, ClipNorm: w.ClipNorm, Seed: seed,
+		Steps: steps + 1<<20, ValEvery: max(1, steps/10), Validate: setup.Validate, ClipNorm: w.ClipNorm, Seed: seed,
 		OnRecord: func(r runlog.Record) error {
 			if sw.searching {
 				return nil
 			}
 			recs = append(recs, r)
 			if r.Has(runlog.FieldValMetric) {
-				last = r.ValMetric
+				last, lastVal = r.ValMetric, r.Step
 			}
 			return nil
 		}})
@@ -241,6 +242,11 @@ func trainOne(ctx context.Context, w *workload.Workload, optName string, ctrl co
 				diverged = true
 				break
 			}
+			return result{}, nil, err
+		}
+	}
+	if !diverged && lastVal != steps-1 {
+		if _, last, err = tr.Evaluate(ctx); err != nil {
 			return result{}, nil, err
 		}
 	}
@@ -269,6 +275,11 @@ func trainOne(ctx context.Context, w *workload.Workload, optName string, ctrl co
 		var ps []string
 		for _, h := range a.History() {
 			ps = append(ps, fmt.Sprintf("%.2g", h.LR))
+			var cs []string
+			for _, c := range h.Candidates {
+				cs = append(cs, fmt.Sprintf("%.3g→%.3g (last %.3g)", c.LR, c.Forecast, c.Last))
+			}
+			fmt.Fprintf(os.Stderr, "  autolrs stage at %d: %s\n", h.Start, strings.Join(cs, ", "))
 		}
 		res.note = "(stage rates " + strings.Join(ps, ", ") + ")"
 	}
