@@ -87,41 +87,56 @@ func scanRecord(rows *sql.Rows) (runlog.Record, error) {
 	return r, nil
 }
 
-// recordBatch is the number of records per INSERT statement (13 values a
-// row stays well under both databases' parameter limits).
-const recordBatch = 200
+// recordChunks are the row counts of the multi-row INSERT statements that
+// store records: a batch is cut greedily into chunks of these sizes, so a
+// few prepared statements serve every batch (13 values a row stays well
+// under both databases' parameter limits).
+var recordChunks = [...]int{200, 50, 10, 1}
+
+// recordInsertSQL is the INSERT of n records into table.
+func recordInsertSQL(table, ownerCol string, n int, onConflict string) string {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", nRecordCols+1), ", ") + ")"
+	return "INSERT INTO " + table + " (" + ownerCol + ", " + recordCols + ") VALUES " +
+		strings.TrimSuffix(strings.Repeat(one+", ", n), ", ") + " " + onConflict
+}
 
 // insertRecords inserts recs into table (trial_records or run_metrics)
-// for owner, in multi-row statements; onConflict ends each statement. It
-// returns the number of rows inserted or changed.
+// for owner; onConflict ends each statement. It returns the number of rows
+// inserted or changed.
 func (s *Store) insertRecords(ctx context.Context, tx *sql.Tx, table, ownerCol string, owner int64, recs []runlog.Record, onConflict string) (int64, error) {
 	var total int64
-	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", nRecordCols+1), ", ") + ")"
-	for start := 0; start < len(recs); start += recordBatch {
-		chunk := recs[start:min(start+recordBatch, len(recs))]
-		var b strings.Builder
-		b.WriteString("INSERT INTO " + table + " (" + ownerCol + ", " + recordCols + ") VALUES ")
-		args := make([]any, 0, len(chunk)*(nRecordCols+1))
-		for i, r := range chunk {
-			if i > 0 {
-				b.WriteString(", ")
+	args := make([]any, 0, recordChunks[0]*(nRecordCols+1))
+	for len(recs) > 0 {
+		n := recordChunks[len(recordChunks)-1]
+		for _, c := range recordChunks {
+			if c <= len(recs) {
+				n = c
+				break
 			}
-			b.WriteString(one)
+		}
+		args = args[:0]
+		for _, r := range recs[:n] {
 			args = recordArgs(args, owner, r)
 		}
-		b.WriteString(" " + onConflict)
-		res, err := tx.ExecContext(ctx, s.q(b.String()), args...)
+		recs = recs[n:]
+		res, err := s.txExec(ctx, tx, recordInsertSQL(table, ownerCol, n, onConflict), args...)
 		if err != nil {
 			return total, err
 		}
-		n, err := res.RowsAffected()
+		k, err := res.RowsAffected()
 		if err != nil {
 			return total, err
 		}
-		total += n
+		total += k
 	}
 	return total, nil
 }
+
+// The ON CONFLICT clauses of the two record tables.
+const (
+	metricsConflict      = "ON CONFLICT (run_id, step) DO NOTHING"
+	trialRecordsConflict = "ON CONFLICT (trial_id, step) " + upsertAll
+)
 
 // upsertAll is the ON CONFLICT clause that replaces a record's values.
 const upsertAll = `DO UPDATE SET present = excluded.present, lr = excluded.lr, loss = excluded.loss,

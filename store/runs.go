@@ -72,6 +72,18 @@ type Event struct {
 	Created time.Time
 }
 
+// The statements of the hot paths (see Store.prepare).
+const (
+	lookupTokenSQL = `SELECT id, project_id, name, created_ms FROM api_tokens
+		WHERE token_hash = ? AND revoked_ms IS NULL`
+	getRunSQL  = "SELECT " + runCols + " FROM runs WHERE id = ? AND project_id = ?"
+	saveRunSQL = `UPDATE runs SET spec = ?, budget = ?, status = ?, controller_state = ?,
+		last_step = ?, version = version + 1, updated_ms = ? WHERE id = ? AND version = ?`
+	insertBatchSQL = `INSERT INTO run_batches (run_id, batch_id, records, received_ms)
+		VALUES (?, ?, ?, ?) ON CONFLICT (run_id, batch_id) DO NOTHING`
+	freshStepsSQL = "SELECT step FROM run_metrics WHERE run_id = ? AND step BETWEEN ? AND ?"
+)
+
 // CreateProject stores a new project; ErrExists if the name is taken.
 func (s *Store) CreateProject(ctx context.Context, name string) (Project, error) {
 	p := Project{Name: name, Created: time.UnixMilli(s.ms())}
@@ -136,8 +148,7 @@ func (s *Store) CreateToken(ctx context.Context, projectID int64, name string) (
 func (s *Store) LookupToken(ctx context.Context, token string) (Token, error) {
 	var t Token
 	var created int64
-	err := s.r.QueryRowContext(ctx, s.q(`SELECT id, project_id, name, created_ms FROM api_tokens
-		WHERE token_hash = ? AND revoked_ms IS NULL`), HashToken(token)).Scan(&t.ID, &t.ProjectID, &t.Name, &created)
+	err := s.readRow(ctx, lookupTokenSQL, HashToken(token)).Scan(&t.ID, &t.ProjectID, &t.Name, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Token{}, fmt.Errorf("store: token: %w", ErrNotFound)
 	}
@@ -205,7 +216,7 @@ func scanRun(sc interface{ Scan(...any) error }) (Run, error) {
 // GetRun returns a run of a project. A run of another project is
 // ErrNotFound, as if it did not exist.
 func (s *Store) GetRun(ctx context.Context, projectID, runID int64) (Run, error) {
-	r, err := scanRun(s.r.QueryRowContext(ctx, s.q("SELECT "+runCols+" FROM runs WHERE id = ? AND project_id = ?"), runID, projectID))
+	r, err := scanRun(s.readRow(ctx, getRunSQL, runID, projectID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Run{}, fmt.Errorf("store: run %d: %w", runID, ErrNotFound)
 	}
@@ -233,15 +244,18 @@ func (s *Store) ListRuns(ctx context.Context, projectID int64) ([]Run, error) {
 	return out, rows.Err()
 }
 
-// lockRun reads a run inside tx, locking its row on PostgreSQL (SELECT ...
-// FOR UPDATE); SQLite's single writer already serialises write
-// transactions.
-func (s *Store) lockRun(ctx context.Context, tx *sql.Tx, projectID, runID int64) (Run, error) {
-	query := "SELECT " + runCols + " FROM runs WHERE id = ? AND project_id = ?"
+// lockRunSQL reads a run inside a transaction, locking its row on
+// PostgreSQL (SELECT ... FOR UPDATE); SQLite's single writer already
+// serialises write transactions.
+func (s *Store) lockRunSQL() string {
 	if s.dialect == dialectPostgres {
-		query += " FOR UPDATE"
+		return getRunSQL + " FOR UPDATE"
 	}
-	r, err := scanRun(tx.QueryRowContext(ctx, s.q(query), runID, projectID))
+	return getRunSQL
+}
+
+func (s *Store) lockRun(ctx context.Context, tx *sql.Tx, projectID, runID int64) (Run, error) {
+	r, err := scanRun(s.txQueryRow(ctx, tx, s.lockRunSQL(), runID, projectID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Run{}, ErrNotFound
 	}
@@ -255,8 +269,7 @@ func (s *Store) saveRun(ctx context.Context, tx *sql.Tx, r *Run, expectVersion i
 		return fmt.Errorf("unknown run status %q", r.Status)
 	}
 	now := s.ms()
-	res, err := tx.ExecContext(ctx, s.q(`UPDATE runs SET spec = ?, budget = ?, status = ?, controller_state = ?,
-		last_step = ?, version = version + 1, updated_ms = ? WHERE id = ? AND version = ?`),
+	res, err := s.txExec(ctx, tx, saveRunSQL,
 		r.Spec, r.Budget, string(r.Status), string(r.ControllerState), r.LastStep, now, r.ID, expectVersion)
 	if err != nil {
 		return err
@@ -352,8 +365,7 @@ func (s *Store) AppendMetrics(ctx context.Context, projectID, runID int64, batch
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO run_batches (run_id, batch_id, records, received_ms)
-			VALUES (?, ?, ?, ?) ON CONFLICT (run_id, batch_id) DO NOTHING`), runID, batchID, len(recs), s.ms())
+		res, err := s.txExec(ctx, tx, insertBatchSQL, runID, batchID, len(recs), s.ms())
 		if err != nil {
 			return err
 		}
@@ -367,7 +379,7 @@ func (s *Store) AppendMetrics(ctx context.Context, projectID, runID int64, batch
 		if err != nil {
 			return err
 		}
-		n, err := s.insertRecords(ctx, tx, "run_metrics", "run_id", runID, fresh, "ON CONFLICT (run_id, step) DO NOTHING")
+		n, err := s.insertRecords(ctx, tx, "run_metrics", "run_id", runID, fresh, metricsConflict)
 		if err != nil {
 			return err
 		}
@@ -407,7 +419,7 @@ func (s *Store) freshRecords(ctx context.Context, tx *sql.Tx, runID int64, recs 
 	for _, r := range recs {
 		lo, hi = min(lo, r.Step), max(hi, r.Step)
 	}
-	rows, err := tx.QueryContext(ctx, s.q("SELECT step FROM run_metrics WHERE run_id = ? AND step BETWEEN ? AND ?"), runID, lo, hi)
+	rows, err := s.txQuery(ctx, tx, freshStepsSQL, runID, lo, hi)
 	if err != nil {
 		return nil, err
 	}

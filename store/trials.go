@@ -265,6 +265,15 @@ func (s *Store) StartTrial(ctx context.Context, studyID int64, key, worker strin
 	return t, nil
 }
 
+// The statements of FinishTrial. A conditional UPDATE is atomic in both
+// databases: on PostgreSQL a concurrent second UPDATE waits for the
+// first's row lock, then re-checks status <> 'done' and matches nothing.
+const (
+	finishTrialSQL = `UPDATE trials SET status = 'done', result = ?, worker = ?, error = '',
+		finished_ms = ? WHERE study_id = ? AND trial_key = ? AND status <> 'done'`
+	trialExistsSQL = "SELECT 1 FROM trials WHERE study_id = ? AND trial_key = ?"
+)
+
 // FinishTrial stores the result of a trial and marks it done, atomically
 // and exactly once: the first call for a key stores its result and
 // returns true; every later call (a redelivered job, a second worker)
@@ -276,12 +285,7 @@ func (s *Store) FinishTrial(ctx context.Context, studyID int64, key, worker stri
 	}
 	stored := false
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		// A conditional UPDATE is atomic in both databases: on PostgreSQL
-		// a concurrent second UPDATE waits for the first's row lock, then
-		// re-checks status <> 'done' and matches nothing.
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE trials SET status = 'done', result = ?, worker = ?, error = '',
-			finished_ms = ? WHERE study_id = ? AND trial_key = ? AND status <> 'done'`),
-			string(result), worker, s.ms(), studyID, key)
+		res, err := s.txExec(ctx, tx, finishTrialSQL, string(result), worker, s.ms(), studyID, key)
 		if err != nil {
 			return err
 		}
@@ -294,7 +298,7 @@ func (s *Store) FinishTrial(ctx context.Context, studyID int64, key, worker stri
 			return nil
 		}
 		var one int
-		err = tx.QueryRowContext(ctx, s.q("SELECT 1 FROM trials WHERE study_id = ? AND trial_key = ?"), studyID, key).Scan(&one)
+		err = s.txQueryRow(ctx, tx, trialExistsSQL, studyID, key).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
@@ -332,7 +336,7 @@ func (s *Store) ResetRunning(ctx context.Context, studyID int64) (int, error) {
 // replaced (a rerun attempt overwrites what a dead one left).
 func (s *Store) PutTrialRecords(ctx context.Context, trialID int64, recs []runlog.Record) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := s.insertRecords(ctx, tx, "trial_records", "trial_id", trialID, recs, "ON CONFLICT (trial_id, step) "+upsertAll)
+		_, err := s.insertRecords(ctx, tx, "trial_records", "trial_id", trialID, recs, trialRecordsConflict)
 		return err
 	})
 	if err != nil {
