@@ -30,8 +30,11 @@ type CausalSelfAttention struct {
 	att        Tensor // concatenated head outputs [B, T, Dim]
 	dqkv       Tensor
 	probs      []float32 // P for every example and head, [B, H, T, T]
-	dp         []float32 // scratch T×T
+	dp         []float32 // scratch T×T per chunk
+	datt       *Tensor
 	b, t       int
+	fwdFn      func(c, lo, hi int) // chunk kernels, made once (no per-call closure)
+	bwdFn      func(c, lo, hi int)
 }
 
 // NewCausalSelfAttention returns an attention layer; dim must be a
@@ -60,36 +63,12 @@ func (a *CausalSelfAttention) Forward(x *Tensor) (*Tensor, error) {
 	a.b, a.t = B, T
 	a.att.resizeLike(x)
 	a.probs = grow(a.probs, B*H*T*T)
-	scale := float32(1 / math.Sqrt(float64(dh)))
-	for b := 0; b < B; b++ {
-		base := b * T * 3 * D
-		for h := 0; h < H; h++ {
-			q := qkv.Data[base+h*dh:]
-			k := qkv.Data[base+D+h*dh:]
-			v := qkv.Data[base+2*D+h*dh:]
-			p := a.probs[(b*H+h)*T*T : (b*H+h+1)*T*T]
-			gemm(false, true, T, T, dh, scale, q, 3*D, k, 3*D, 0, p, T)
-			for i := 0; i < T; i++ {
-				row := p[i*T : (i+1)*T]
-				m := row[0]
-				for _, s := range row[1 : i+1] {
-					m = max(m, s)
-				}
-				var sum float32
-				for j := 0; j <= i; j++ {
-					e := exp32(row[j] - m)
-					row[j] = e
-					sum += e
-				}
-				inv := 1 / sum
-				for j := 0; j <= i; j++ {
-					row[j] *= inv
-				}
-				clear(row[i+1:])
-			}
-			gemm(false, false, T, dh, T, 1, p, T, v, 3*D, 0, a.att.Data[b*T*D+h*dh:], D)
-		}
+	// Each (example, head) pair is independent and writes its own block of
+	// probs and att: split the pairs across chunks.
+	if a.fwdFn == nil {
+		a.fwdFn, a.bwdFn = a.forwardChunk, a.backwardChunk
 	}
+	parallelChunks(B*H, B*H*T*T*dh, a.fwdFn)
 	return a.Out.Forward(&a.att)
 }
 
@@ -98,39 +77,88 @@ func (a *CausalSelfAttention) Backward(dy *Tensor) *Tensor {
 	datt := a.Out.Backward(dy)
 	B, T, D, H := a.b, a.t, a.Dim, a.Heads
 	dh := D / H
-	scale := float32(1 / math.Sqrt(float64(dh)))
 	a.dqkv.resizeLike(a.qkvOut)
-	a.dp = grow(a.dp, T*T)
-	qkv := a.qkvOut.Data
-	for b := 0; b < B; b++ {
-		base := b * T * 3 * D
-		for h := 0; h < H; h++ {
-			q, dq := qkv[base+h*dh:], a.dqkv.Data[base+h*dh:]
-			k, dk := qkv[base+D+h*dh:], a.dqkv.Data[base+D+h*dh:]
-			v, dv := qkv[base+2*D+h*dh:], a.dqkv.Data[base+2*D+h*dh:]
-			do := datt.Data[b*T*D+h*dh:]
-			p := a.probs[(b*H+h)*T*T : (b*H+h+1)*T*T]
-			// dP = dO·Vᵀ, dV = Pᵀ·dO
-			gemm(false, true, T, T, dh, 1, do, D, v, 3*D, 0, a.dp, T)
-			gemm(true, false, T, dh, T, 1, p, T, do, D, 0, dv, 3*D)
-			// dS = P⊙(dP − rowsum(dP⊙P)), in place in dp
-			for i := 0; i < T; i++ {
-				pr, dr := p[i*T:(i+1)*T], a.dp[i*T:(i+1)*T]
-				var dot float32
-				for j := 0; j <= i; j++ {
-					dot += pr[j] * dr[j]
-				}
-				for j := 0; j <= i; j++ {
-					dr[j] = pr[j] * (dr[j] - dot)
-				}
-				clear(dr[i+1:])
-			}
-			// dQ = s·dS·K, dK = s·dSᵀ·Q
-			gemm(false, false, T, dh, T, scale, a.dp, T, k, 3*D, 0, dq, 3*D)
-			gemm(true, false, T, dh, T, scale, a.dp, T, q, 3*D, 0, dk, 3*D)
-		}
+	a.dp = grow(a.dp, numChunks*T*T) // one T×T scratch per chunk
+	a.datt = datt
+	if a.bwdFn == nil {
+		a.fwdFn, a.bwdFn = a.forwardChunk, a.backwardChunk
 	}
+	parallelChunks(B*H, B*H*T*T*dh, a.bwdFn)
 	return a.QKV.Backward(&a.dqkv)
+}
+
+// forwardChunk computes attention for (example, head) pairs lo..hi−1.
+func (a *CausalSelfAttention) forwardChunk(_, lo, hi int) {
+	T, D, H := a.t, a.Dim, a.Heads
+	dh := D / H
+	scale := float32(1 / math.Sqrt(float64(dh)))
+	qkv := a.qkvOut
+	for bh := lo; bh < hi; bh++ {
+		b, h := bh/H, bh%H
+		base := b * T * 3 * D
+		q := qkv.Data[base+h*dh:]
+		k := qkv.Data[base+D+h*dh:]
+		v := qkv.Data[base+2*D+h*dh:]
+		p := a.probs[bh*T*T : (bh+1)*T*T]
+		gemm(false, true, T, T, dh, scale, q, 3*D, k, 3*D, 0, p, T)
+		for i := 0; i < T; i++ {
+			row := p[i*T : (i+1)*T]
+			m := row[0]
+			for _, s := range row[1 : i+1] {
+				m = max(m, s)
+			}
+			var sum float32
+			for j := 0; j <= i; j++ {
+				e := exp32(row[j] - m)
+				row[j] = e
+				sum += e
+			}
+			inv := 1 / sum
+			for j := 0; j <= i; j++ {
+				row[j] *= inv
+			}
+			clear(row[i+1:])
+		}
+		gemm(false, false, T, dh, T, 1, p, T, v, 3*D, 0, a.att.Data[b*T*D+h*dh:], D)
+	}
+}
+
+// backwardChunk differentiates attention for pairs lo..hi−1 using chunk
+// c's scratch.
+func (a *CausalSelfAttention) backwardChunk(c, lo, hi int) {
+	T, D, H := a.t, a.Dim, a.Heads
+	dh := D / H
+	scale := float32(1 / math.Sqrt(float64(dh)))
+	qkv := a.qkvOut.Data
+	datt := a.datt
+	dp := a.dp[c*T*T : (c+1)*T*T]
+	for bh := lo; bh < hi; bh++ {
+		b, h := bh/H, bh%H
+		base := b * T * 3 * D
+		q, dq := qkv[base+h*dh:], a.dqkv.Data[base+h*dh:]
+		k, dk := qkv[base+D+h*dh:], a.dqkv.Data[base+D+h*dh:]
+		v, dv := qkv[base+2*D+h*dh:], a.dqkv.Data[base+2*D+h*dh:]
+		do := datt.Data[b*T*D+h*dh:]
+		p := a.probs[bh*T*T : (bh+1)*T*T]
+		// dP = dO·Vᵀ, dV = Pᵀ·dO
+		gemm(false, true, T, T, dh, 1, do, D, v, 3*D, 0, dp, T)
+		gemm(true, false, T, dh, T, 1, p, T, do, D, 0, dv, 3*D)
+		// dS = P⊙(dP − rowsum(dP⊙P)), in place in dp
+		for i := 0; i < T; i++ {
+			pr, dr := p[i*T:(i+1)*T], dp[i*T:(i+1)*T]
+			var dot float32
+			for j := 0; j <= i; j++ {
+				dot += pr[j] * dr[j]
+			}
+			for j := 0; j <= i; j++ {
+				dr[j] = pr[j] * (dr[j] - dot)
+			}
+			clear(dr[i+1:])
+		}
+		// dQ = s·dS·K, dK = s·dSᵀ·Q
+		gemm(false, false, T, dh, T, scale, dp, T, k, 3*D, 0, dq, 3*D)
+		gemm(true, false, T, dh, T, scale, dp, T, q, 3*D, 0, dk, 3*D)
+	}
 }
 
 // Params returns Wqkv, bqkv, Wo, bo.

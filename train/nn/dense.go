@@ -108,9 +108,10 @@ func (r *ReLU) Params() []*Param { return nil }
 //	y = ½·x·(1 + tanh u),  u = c·(x + 0.044715·x³),  c = √(2/π)
 //	dy/dx = ½(1 + tanh u) + ½·x·(1 − tanh² u)·c·(1 + 3·0.044715·x²)
 type GELU struct {
-	x     *Tensor
-	th    []float32 // tanh u from the forward pass
-	y, dx Tensor
+	x, dy        *Tensor
+	th           []float32 // tanh u from the forward pass
+	y, dx        Tensor
+	fwdFn, bwdFn func(c, lo, hi int) // chunk kernels, made once (no per-call closure)
 }
 
 const geluC = 0.7978845608028654 // √(2/π)
@@ -120,26 +121,40 @@ func (g *GELU) Forward(x *Tensor) (*Tensor, error) {
 	g.x = x
 	g.y.resizeLike(x)
 	g.th = grow(g.th, x.Len())
-	th := g.th[:len(x.Data)]
-	y := g.y.Data[:len(x.Data)]
-	for i, v := range x.Data {
-		u := geluC * (v + 0.044715*v*v*v)
-		t := 1 - 2/(exp32(2*u)+1) // tanh u; exp32 saturates to 0 or +Inf, giving ∓1 exactly
-		th[i] = t
-		y[i] = 0.5 * v * (1 + t)
+	if g.fwdFn == nil {
+		g.fwdFn, g.bwdFn = g.forwardChunk, g.backwardChunk
 	}
+	parallelChunks(x.Len(), 8*x.Len(), g.fwdFn)
 	return &g.y, nil
 }
 
 // Backward multiplies dy by the GELU derivative stated on the type.
 func (g *GELU) Backward(dy *Tensor) *Tensor {
 	g.dx.resizeLike(dy)
-	for i, v := range g.x.Data {
-		t := g.th[i]
-		d := 0.5*(1+t) + 0.5*v*(1-t*t)*geluC*(1+3*0.044715*v*v)
-		g.dx.Data[i] = dy.Data[i] * d
+	g.dy = dy
+	if g.bwdFn == nil {
+		g.fwdFn, g.bwdFn = g.forwardChunk, g.backwardChunk
 	}
+	parallelChunks(dy.Len(), 4*dy.Len(), g.bwdFn)
 	return &g.dx
+}
+
+func (g *GELU) forwardChunk(_, lo, hi int) {
+	th, y := g.th[lo:hi], g.y.Data[lo:hi]
+	for i, v := range g.x.Data[lo:hi] {
+		u := geluC * (v + 0.044715*v*v*v)
+		t := 1 - 2/(exp32(2*u)+1) // tanh u; exp32 saturates to 0 or +Inf, giving ∓1 exactly
+		th[i] = t
+		y[i] = 0.5 * v * (1 + t)
+	}
+}
+
+func (g *GELU) backwardChunk(_, lo, hi int) {
+	th, d, dx := g.th[lo:hi], g.dy.Data[lo:hi], g.dx.Data[lo:hi]
+	for i, v := range g.x.Data[lo:hi] {
+		t := th[i]
+		dx[i] = d[i] * (0.5*(1+t) + 0.5*v*(1-t*t)*geluC*(1+3*0.044715*v*v))
+	}
 }
 
 // Params returns nil.

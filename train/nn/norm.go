@@ -22,6 +22,10 @@ type LayerNorm struct {
 	xhat       []float32
 	rstd       []float32 // 1/σ per row
 	y, dx      Tensor
+	x, dy      *Tensor
+	partial    []float32           // per-chunk partial dg (first Dim) and db (next Dim)
+	fwdFn      func(c, lo, hi int) // chunk kernels, made once (no per-call closure)
+	bwdFn      func(c, lo, hi int)
 }
 
 // NewLayerNorm returns a LayerNorm with gain 1, bias 0 and Eps 1e-5.
@@ -40,13 +44,47 @@ func (l *LayerNorm) Forward(x *Tensor) (*Tensor, error) {
 	if x.Cols() != l.Dim {
 		return nil, fmt.Errorf("layernorm %s: input %v has last dimension %d, want %d", l.Gain.Name, x.Shape, x.Cols(), l.Dim)
 	}
-	n, d := x.Rows(), l.Dim
+	n := x.Rows()
+	l.x = x
 	l.y.resizeLike(x)
 	l.xhat = grow(l.xhat, x.Len())
 	l.rstd = grow(l.rstd, n)
+	if l.fwdFn == nil {
+		l.fwdFn, l.bwdFn = l.forwardChunk, l.backwardChunk
+	}
+	parallelChunks(n, 6*x.Len(), l.fwdFn)
+	return &l.y, nil
+}
+
+// Backward accumulates dg, db and returns dx (formulas on the type).
+func (l *LayerNorm) Backward(dy *Tensor) *Tensor {
+	n, d := dy.Rows(), l.Dim
+	l.dx.resizeLike(dy)
+	l.dy = dy
+	l.partial = grow(l.partial, numChunks*2*d)
+	clear(l.partial)
+	if l.bwdFn == nil {
+		l.fwdFn, l.bwdFn = l.forwardChunk, l.backwardChunk
+	}
+	parallelChunks(n, 8*dy.Len(), l.bwdFn)
+	// Combine the chunks' dg and db in chunk order (deterministic).
+	gg, gb := l.Gain.G.Data, l.Bias.G.Data
+	for c := 0; c < numChunks; c++ {
+		pg, pb := l.partial[2*c*d:(2*c+1)*d], l.partial[(2*c+1)*d:(2*c+2)*d]
+		for j := range gg {
+			gg[j] += pg[j]
+			gb[j] += pb[j]
+		}
+	}
+	return &l.dx
+}
+
+// forwardChunk normalises rows lo..hi−1.
+func (l *LayerNorm) forwardChunk(_, lo, hi int) {
+	d := l.Dim
 	g, b := l.Gain.W.Data, l.Bias.W.Data
-	for r := 0; r < n; r++ {
-		row := x.Data[r*d : (r+1)*d]
+	for r := lo; r < hi; r++ {
+		row := l.x.Data[r*d : (r+1)*d]
 		var s float64
 		for _, v := range row {
 			s += float64(v)
@@ -67,21 +105,20 @@ func (l *LayerNorm) Forward(x *Tensor) (*Tensor, error) {
 			y[j] = g[j]*h + b[j]
 		}
 	}
-	return &l.y, nil
 }
 
-// Backward accumulates dg, db and returns dx (formulas on the type).
-func (l *LayerNorm) Backward(dy *Tensor) *Tensor {
-	n, d := dy.Rows(), l.Dim
-	l.dx.resizeLike(dy)
-	g, gg, gb := l.Gain.W.Data, l.Gain.G.Data, l.Bias.G.Data
-	for r := 0; r < n; r++ {
-		dyr := dy.Data[r*d : (r+1)*d]
+// backwardChunk computes dx for rows lo..hi−1 and chunk c's partial dg, db.
+func (l *LayerNorm) backwardChunk(c, lo, hi int) {
+	d := l.Dim
+	g := l.Gain.W.Data
+	pg, pb := l.partial[2*c*d:(2*c+1)*d], l.partial[(2*c+1)*d:(2*c+2)*d]
+	for r := lo; r < hi; r++ {
+		dyr := l.dy.Data[r*d : (r+1)*d]
 		xh := l.xhat[r*d : (r+1)*d]
 		var m1, m2 float64 // mean(dx̂), mean(dx̂⊙x̂)
 		for j, v := range dyr {
-			gg[j] += v * xh[j]
-			gb[j] += v
+			pg[j] += v * xh[j]
+			pb[j] += v
 			dxh := float64(v * g[j])
 			m1 += dxh
 			m2 += dxh * float64(xh[j])
@@ -95,7 +132,6 @@ func (l *LayerNorm) Backward(dy *Tensor) *Tensor {
 			dx[j] = float32((dxh - m1 - float64(xh[j])*m2) * rs)
 		}
 	}
-	return &l.dx
 }
 
 // Params returns the gain and the bias.
