@@ -476,7 +476,15 @@ func (t *TFEventsReader) Next() (Record, error) {
 		if err != nil {
 			return Record{}, err
 		}
-		if len(vals) == 0 {
+		kept := vals[:0]
+		for _, s := range vals {
+			if s.field == FieldExamplesSeen && !(s.value >= 0 && s.value < 1<<63 && s.value == math.Trunc(s.value)) {
+				t.warnAt(off, s.field, step, "tag %q: examples_seen %v is not a non-negative integer; skipped", s.tag, s.value)
+				continue
+			}
+			kept = append(kept, s)
+		}
+		if vals = kept; len(vals) == 0 {
 			continue
 		}
 		if step < 0 {
@@ -498,10 +506,6 @@ func (t *TFEventsReader) Next() (Record, error) {
 			clear(t.pendingTags)
 		}
 		for _, s := range vals {
-			if s.field == FieldExamplesSeen && !(s.value >= 0 && s.value < 1<<63 && s.value == math.Trunc(s.value)) {
-				t.warnAt(off, s.field, step, "tag %q: examples_seen %v is not a non-negative integer; skipped", s.tag, s.value)
-				continue
-			}
 			if old, ok := t.pendingTags[s.field]; ok && old != s.tag {
 				key := old + "\x00" + s.tag
 				if !t.reported[key] {

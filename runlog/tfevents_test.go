@@ -529,3 +529,23 @@ func TestReadEventDir(t *testing.T) {
 		t.Errorf("empty directory: %v", err)
 	}
 }
+
+func TestTFEventsBadExamplesSeen(t *testing.T) {
+	var buf bytes.Buffer
+	w := NewTFEventWriter(&buf, TFEventOptions{WallTime: func() float64 { return 0 }})
+	w.WriteScalar(1, "examples_seen", float32(math.NaN()))
+	w.WriteScalar(2, "examples_seen", 2.5)
+	w.WriteScalar(3, "examples_seen", 96)
+	w.Close()
+	r := NewTFEventsReader(&buf, ReadOptions{Name: "ev"})
+	got, err := ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Step != 3 || got[0].ExamplesSeen != 96 || got[0].Present != FieldExamplesSeen {
+		t.Fatalf("records %+v, want only step 3", got)
+	}
+	if len(r.Warnings()) != 2 || !strings.Contains(r.Warnings()[1].Msg, `tag "examples_seen": examples_seen 2.5 is not a non-negative integer; skipped`) {
+		t.Errorf("warnings %v", r.Warnings())
+	}
+}
