@@ -11,16 +11,20 @@ import (
 const parityParam = "parity"
 
 // WithParity returns a copy of s in which every schedule, nested ones
-// included, that has a parity parameter accepting the given value is set
-// to it, validated and prepared again. Schedules whose parity parameter
-// does not list the value, or that have none, are left as they are:
+// included, that has a parity parameter is set to the given library's
+// behaviour, validated and prepared again:
 //
 //	s, _ := schedule.Parse("warmup(cosine(steps=100), steps=10)")
 //	p, _ := schedule.WithParity(s, "pytorch") // warmup(cosine(steps=100, parity=pytorch), steps=10)
 //
-// It fails when no kind of the spec language knows the value, or when no
-// schedule in s offers it (so a request for a library's behaviour is
-// never silently ignored). "none" restores lrkit's own rules.
+// A kind has a parity parameter exactly when the libraries disagree about
+// it; a kind without one (step, multistep, linear, ...) already computes
+// what every library that has it computes, and is left as it is. WithParity
+// fails when no kind knows the value, and when s holds a kind whose
+// libraries disagree but whose parity parameter cannot reproduce the one
+// asked for (onecycle has no Hugging Face form), so a request for a
+// library's behaviour is never silently ignored. "none" restores lrkit's
+// own rules.
 func WithParity(s Schedule, parity string) (Schedule, error) {
 	r := builtin()
 	known := r.parityChoices()
@@ -31,15 +35,11 @@ func WithParity(s Schedule, parity string) (Schedule, error) {
 		}
 		return nil, fmt.Errorf("unknown parity %q%s: want one of %s", parity, hint, strings.Join(known, ", "))
 	}
+	if _, ok := r.byType[reflect.TypeOf(s)]; !ok {
+		return nil, fmt.Errorf("parity %s: %s is not a schedule of the spec language", parity, s)
+	}
 	changed := 0
-	out, err := r.withParity(s, parity, &changed, 0)
-	if err != nil {
-		return nil, err
-	}
-	if changed == 0 {
-		return nil, fmt.Errorf("parity %s: no schedule in %s offers it (%s)", parity, Format(s), r.parityKinds(parity))
-	}
-	return out, nil
+	return r.withParity(s, parity, &changed, 0)
 }
 
 // parityChoices lists every value a parity parameter of any kind accepts.
@@ -88,12 +88,14 @@ func (r *registry) withParity(s Schedule, parity string, changed *int, depth int
 		f := cp.Field(p.field)
 		switch {
 		case p.name == parityParam && p.typ == ptString:
-			if contains(p.choices, parity) {
-				*changed++
-				if f.String() != parity {
-					f.SetString(parity)
-					touched = true
-				}
+			if !contains(p.choices, parity) {
+				return nil, fmt.Errorf("parity %s: %s cannot reproduce it (its parity is one of %s; %s)",
+					parity, ks.kind.Name, strings.Join(p.choices, ", "), r.parityKinds(parity))
+			}
+			*changed++
+			if f.String() != parity {
+				f.SetString(parity)
+				touched = true
 			}
 		case p.typ == ptSchedule:
 			child, _ := f.Interface().(Schedule)
