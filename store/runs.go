@@ -525,3 +525,58 @@ func (s *Store) Events(ctx context.Context, projectID, runID, afterID int64) ([]
 	}
 	return out, rows.Err()
 }
+
+// RunByName returns a project's run called name, so that a restarted
+// training job can find its run again.
+func (s *Store) RunByName(ctx context.Context, projectID int64, name string) (Run, error) {
+	r, err := scanRun(s.r.QueryRowContext(ctx, s.q("SELECT "+runCols+" FROM runs WHERE project_id = ? AND name = ?"), projectID, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Run{}, fmt.Errorf("store: run %q: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return Run{}, fmt.Errorf("store: run %q: %w", name, err)
+	}
+	return r, nil
+}
+
+// Projects lists the projects, oldest first.
+func (s *Store) Projects(ctx context.Context) ([]Project, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT id, name, created_ms FROM projects ORDER BY id")
+	if err != nil {
+		return nil, fmt.Errorf("store: projects: %w", err)
+	}
+	defer rows.Close()
+	var out []Project
+	for rows.Next() {
+		var p Project
+		var created int64
+		if err := rows.Scan(&p.ID, &p.Name, &created); err != nil {
+			return nil, fmt.Errorf("store: projects: %w", err)
+		}
+		p.Created = time.UnixMilli(created)
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// Tokens lists a project's live tokens (never their text, which is not
+// stored), oldest first.
+func (s *Store) Tokens(ctx context.Context, projectID int64) ([]Token, error) {
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT id, project_id, name, created_ms FROM api_tokens
+		WHERE project_id = ? AND revoked_ms IS NULL ORDER BY id`), projectID)
+	if err != nil {
+		return nil, fmt.Errorf("store: tokens of project %d: %w", projectID, err)
+	}
+	defer rows.Close()
+	var out []Token
+	for rows.Next() {
+		var t Token
+		var created int64
+		if err := rows.Scan(&t.ID, &t.ProjectID, &t.Name, &created); err != nil {
+			return nil, fmt.Errorf("store: tokens of project %d: %w", projectID, err)
+		}
+		t.Created = time.UnixMilli(created)
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}

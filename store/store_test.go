@@ -219,6 +219,12 @@ func TestTrialLifecycle(t *testing.T) {
 		if n, err := s.ResetRunning(ctx, st.ID); err != nil || n != 1 {
 			t.Errorf("ResetRunning: %d, %v; want 1 (trial b)", n, err)
 		}
+		if counts, err := s.TrialCounts(ctx, st.ID); err != nil || counts[TrialPending] != 2 || counts[TrialDone] != 1 || counts[TrialFailed] != 1 || len(counts) != 3 {
+			t.Errorf("TrialCounts = %v, %v; want 2 pending, 1 done, 1 failed", counts, err)
+		}
+		if studies, err := s.Studies(ctx); err != nil || len(studies) != 1 || studies[0].Name != "s1" {
+			t.Errorf("Studies = %+v, %v", studies, err)
+		}
 		pending, _ := s.Trials(ctx, st.ID, TrialPending)
 		failed, _ := s.Trials(ctx, st.ID, TrialFailed)
 		all, _ := s.Trials(ctx, st.ID)
@@ -383,6 +389,18 @@ func TestTokensAndIsolation(t *testing.T) {
 		if _, err := s.GetRun(ctx, a.ID, runB.ID); !errors.Is(err, ErrNotFound) {
 			t.Errorf("other project's run: %v", err)
 		}
+		if r, err := s.RunByName(ctx, b.ID, "r1"); err != nil || r.ID != runB.ID {
+			t.Errorf("RunByName(b, r1) = %+v, %v", r, err)
+		}
+		if _, err := s.RunByName(ctx, a.ID, "r2"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("RunByName of a missing run: %v", err)
+		}
+		if ps, err := s.Projects(ctx); err != nil || len(ps) != 2 || ps[0].Name != "alpha" || ps[1].Name != "beta" {
+			t.Errorf("Projects = %+v, %v", ps, err)
+		}
+		if toks, err := s.Tokens(ctx, a.ID); err != nil || len(toks) != 1 || toks[0].ID != tokA.ID || toks[0].Name != "ci" {
+			t.Errorf("Tokens(a) = %+v, %v", toks, err)
+		}
 		if list, _ := s.ListRuns(ctx, a.ID); len(list) != 1 || list[0].ID != runA.ID {
 			t.Errorf("ListRuns(a) = %+v", list)
 		}
@@ -421,6 +439,9 @@ func TestTokensAndIsolation(t *testing.T) {
 		}
 		if _, err := s.LookupToken(ctx, textA); !errors.Is(err, ErrNotFound) {
 			t.Errorf("revoked token: %v", err)
+		}
+		if toks, _ := s.Tokens(ctx, a.ID); len(toks) != 0 {
+			t.Errorf("revoked token still listed: %+v", toks)
 		}
 	})
 }

@@ -394,3 +394,23 @@ func (s *Store) Scores(ctx context.Context, studyID int64) (map[string]json.RawM
 	}
 	return out, rows.Err()
 }
+
+// TrialCounts returns how many of a study's trials are in each status
+// (statuses with no trial are absent), for progress reports.
+func (s *Store) TrialCounts(ctx context.Context, studyID int64) (map[TrialStatus]int, error) {
+	rows, err := s.r.QueryContext(ctx, s.q("SELECT status, COUNT(*) FROM trials WHERE study_id = ? GROUP BY status"), studyID)
+	if err != nil {
+		return nil, fmt.Errorf("store: trial counts of study %d: %w", studyID, err)
+	}
+	defer rows.Close()
+	out := map[TrialStatus]int{}
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, fmt.Errorf("store: trial counts of study %d: %w", studyID, err)
+		}
+		out[TrialStatus(st)] = n
+	}
+	return out, rows.Err()
+}
