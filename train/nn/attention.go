@@ -68,7 +68,7 @@ func (a *CausalSelfAttention) Forward(x *Tensor) (*Tensor, error) {
 	if a.fwdFn == nil {
 		a.fwdFn, a.bwdFn = a.forwardChunk, a.backwardChunk
 	}
-	parallelChunks(B*H, B*H*T*T*dh, a.fwdFn)
+	ParallelChunks(B*H, B*H*T*T*dh, a.fwdFn)
 	return a.Out.Forward(&a.att)
 }
 
@@ -83,7 +83,7 @@ func (a *CausalSelfAttention) Backward(dy *Tensor) *Tensor {
 	if a.bwdFn == nil {
 		a.fwdFn, a.bwdFn = a.forwardChunk, a.backwardChunk
 	}
-	parallelChunks(B*H, B*H*T*T*dh, a.bwdFn)
+	ParallelChunks(B*H, B*H*T*T*dh, a.bwdFn)
 	return a.QKV.Backward(&a.dqkv)
 }
 

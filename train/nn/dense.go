@@ -124,7 +124,7 @@ func (g *GELU) Forward(x *Tensor) (*Tensor, error) {
 	if g.fwdFn == nil {
 		g.fwdFn, g.bwdFn = g.forwardChunk, g.backwardChunk
 	}
-	parallelChunks(x.Len(), 8*x.Len(), g.fwdFn)
+	ParallelChunks(x.Len(), 8*x.Len(), g.fwdFn)
 	return &g.y, nil
 }
 
@@ -135,7 +135,7 @@ func (g *GELU) Backward(dy *Tensor) *Tensor {
 	if g.bwdFn == nil {
 		g.fwdFn, g.bwdFn = g.forwardChunk, g.backwardChunk
 	}
-	parallelChunks(dy.Len(), 4*dy.Len(), g.bwdFn)
+	ParallelChunks(dy.Len(), 4*dy.Len(), g.bwdFn)
 	return &g.dx
 }
 

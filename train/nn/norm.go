@@ -52,7 +52,7 @@ func (l *LayerNorm) Forward(x *Tensor) (*Tensor, error) {
 	if l.fwdFn == nil {
 		l.fwdFn, l.bwdFn = l.forwardChunk, l.backwardChunk
 	}
-	parallelChunks(n, 6*x.Len(), l.fwdFn)
+	ParallelChunks(n, 6*x.Len(), l.fwdFn)
 	return &l.y, nil
 }
 
@@ -66,7 +66,7 @@ func (l *LayerNorm) Backward(dy *Tensor) *Tensor {
 	if l.bwdFn == nil {
 		l.fwdFn, l.bwdFn = l.forwardChunk, l.backwardChunk
 	}
-	parallelChunks(n, 8*dy.Len(), l.bwdFn)
+	ParallelChunks(n, 8*dy.Len(), l.bwdFn)
 	// Combine the chunks' dg and db in chunk order (deterministic).
 	gg, gb := l.Gain.G.Data, l.Bias.G.Data
 	for c := 0; c < numChunks; c++ {

@@ -16,11 +16,15 @@ const (
 	minParallelWork = 1 << 16 // scalar operations below which a job runs serially
 )
 
-// parallelChunks calls f(c, lo, hi) for the numChunks ranges that split
-// [0, n) into near-equal contiguous parts (some empty if n < numChunks),
-// concurrently when work (an operation count) is large and more than one
-// CPU is available.
-func parallelChunks(n, work int, f func(c, lo, hi int)) {
+// ParallelChunks calls f(c, lo, hi) for c = 0..7, the eight ranges that
+// split [0, n) into near-equal contiguous parts (some empty if n < 8),
+// concurrently when work (an operation count) is at least 65536 and more
+// than one CPU is available, else serially in order. f must write disjoint
+// outputs per chunk (or per-chunk partial results combined afterwards in
+// chunk order) so the result does not depend on the path. Pass a function
+// value made once (a stored method value), not a new closure per call, to
+// keep the serial path free of allocations.
+func ParallelChunks(n, work int, f func(c, lo, hi int)) {
 	if work < minParallelWork || runtime.GOMAXPROCS(0) == 1 || n < 2 {
 		for c := 0; c < numChunks; c++ {
 			f(c, c*n/numChunks, (c+1)*n/numChunks)

@@ -20,6 +20,16 @@ type Adam struct {
 	WeightDecay       float64
 	Decoupled         bool
 	state             adamState
+	cur               adamStep
+	chunkFn           func(c, lo, hi int) // made once: no per-step closure
+}
+
+// adamStep holds one tensor's update in progress, for the chunk kernel.
+type adamStep struct {
+	w, g, m, v                []float32
+	step, rb2, b1, b2, c1, c2 float32
+	eps, wd, decay            float32 // decay: the decoupled factor 1 − η·λ (1 when off)
+	coupled                   bool
 }
 
 type adamState struct {
@@ -62,36 +72,49 @@ func (o *Adam) Step(ps []*nn.Param, lr float64) error {
 	// w ← w − (η/bc1)·m / (√v/√bc2 + ε)
 	step := float32(lr / bc1)
 	rb2 := float32(1 / math.Sqrt(bc2))
-	b1, b2, eps := float32(o.Beta1), float32(o.Beta2), float32(o.Eps)
 	// 1−β in float64 first: float32(1−0.999) is exact to 1e-7, 1−float32(0.999) only to 1e-5.
-	c1, c2 := float32(1-o.Beta1), float32(1-o.Beta2)
+	k := adamStep{step: step, rb2: rb2, b1: float32(o.Beta1), b2: float32(o.Beta2),
+		c1: float32(1 - o.Beta1), c2: float32(1 - o.Beta2), eps: float32(o.Eps)}
+	if o.chunkFn == nil {
+		o.chunkFn = o.chunk
+	}
 	for i, p := range ps {
-		wd := float32(o.WeightDecay)
+		k.wd, k.decay, k.coupled = float32(o.WeightDecay), 1, false
 		if p.NoDecay {
-			wd = 0
+			k.wd = 0
 		}
-		w, m, v := p.W.Data, o.state.M[i], o.state.V[i]
-		if o.Decoupled && wd != 0 {
-			f := 1 - float32(lr)*wd
-			for j := range w {
-				w[j] *= f
-			}
+		if o.Decoupled {
+			k.decay = 1 - float32(lr)*k.wd
+		} else {
+			k.coupled = k.wd != 0
 		}
-		gs := p.G.Data
-		w, m, v = w[:len(gs)], m[:len(gs)], v[:len(gs)]
-		if !o.Decoupled && wd != 0 {
-			for j, g := range gs {
-				gs[j] = g + wd*w[j] // coupled decay: g ← ∇ + λ·w
-			}
-		}
-		for j, g := range gs {
-			mj := b1*m[j] + c1*g
-			vj := b2*v[j] + c2*g*g
-			m[j], v[j] = mj, vj
-			w[j] -= step * mj / (float32(math.Sqrt(float64(vj)))*rb2 + eps)
+		n := len(p.G.Data)
+		k.w, k.g, k.m, k.v = p.W.Data[:n], p.G.Data, o.state.M[i][:n], o.state.V[i][:n]
+		o.cur = k
+		nn.ParallelChunks(n, 16*n, o.chunkFn)
+	}
+	o.cur = adamStep{}
+	return nil
+}
+
+// chunk updates elements lo..hi−1 of the current tensor.
+func (o *Adam) chunk(_, lo, hi int) {
+	k := &o.cur
+	w, g, m, v := k.w[lo:hi], k.g[lo:hi], k.m[lo:hi], k.v[lo:hi]
+	if k.decay != 1 {
+		for j := range w {
+			w[j] *= k.decay // decoupled decay: w ← (1 − η·λ)·w
 		}
 	}
-	return nil
+	for j, gj := range g {
+		if k.coupled {
+			gj += k.wd * w[j] // coupled decay: g ← ∇ + λ·w
+		}
+		mj := k.b1*m[j] + k.c1*gj
+		vj := k.b2*v[j] + k.c2*gj*gj
+		m[j], v[j] = mj, vj
+		w[j] -= k.step * mj / (float32(math.Sqrt(float64(vj)))*k.rb2 + k.eps)
+	}
 }
 
 // MarshalBinary returns the step count and moment buffers.

@@ -2,6 +2,7 @@ package optim
 
 import (
 	"math"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -225,5 +226,31 @@ func TestStateRoundTrip(t *testing.T) {
 				t.Error("step with a different parameter list accepted")
 			}
 		})
+	}
+}
+
+// TestAdamParallelMatchesSerial: a tensor large enough for the parallel
+// path updates bit-identically with GOMAXPROCS 1 and 2.
+func TestAdamParallelMatchesSerial(t *testing.T) {
+	run := func(procs int) []float32 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		p := param(make([]float32, 10000)...)
+		for j := range p.W.Data {
+			p.W.Data[j] = float32(j%17) - 8
+		}
+		for _, o := range []Optimizer{NewAdamW(0.1), &Adam{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 0.1}} {
+			for k := 0; k < 3; k++ {
+				for j := range p.G.Data {
+					p.G.Data[j] = float32((j*7+k)%13) - 6
+				}
+				if err := o.Step([]*nn.Param{p}, 0.01); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		return p.W.Data
+	}
+	if !slices.Equal(run(1), run(2)) {
+		t.Error("parallel and serial Adam updates differ")
 	}
 }
