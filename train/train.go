@@ -307,6 +307,9 @@ func (t *Trainer) forwardBackward(k int64) (float64, error) {
 	if err := t.cfg.Data.Next(&t.batch); err != nil {
 		return 0, fmt.Errorf("train: data for step %d: %w", k, err)
 	}
+	if t.batch.Inputs == nil || t.batch.Inputs.Len() == 0 {
+		return 0, fmt.Errorf("train: data for step %d: empty batch", k)
+	}
 	nn.ZeroGrads(t.params)
 	out, err := t.cfg.Model.Forward(t.batch.Inputs)
 	if err != nil {

@@ -281,6 +281,22 @@ func TestDiverged(t *testing.T) {
 	}
 }
 
+// emptyData serves batches without inputs.
+type emptyData struct{ fixedData }
+
+func (*emptyData) Next(b *Batch) error { *b = Batch{}; return nil }
+
+func TestEmptyBatch(t *testing.T) {
+	tr, err := New(Config{Model: testModel(1, 4, 8, 2), Data: &emptyData{}, Optimizer: optim.NewAdam(),
+		Controller: control.NewFixed(linearDecay{0.1, 10}), Steps: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Step(context.Background()); err == nil || err.Error() != "train: data for step 0: empty batch" {
+		t.Errorf("got %v", err)
+	}
+}
+
 func TestConfigErrors(t *testing.T) {
 	data := newSynthetic(1, 16, 4, 2, 4)
 	ok := Config{Model: testModel(1, 4, 8, 2), Data: data, Optimizer: optim.NewAdam(),
