@@ -76,7 +76,7 @@ func TestValidateRejects(t *testing.T) {
 		{"power b positive", Power{Peak: 0.02, A: 4.6, B: 0.5, Batch: 1, TokensPerStep: 1}, "b", "negative"},
 		{"power no batch", Power{Peak: 0.02, A: 4.6, B: -0.51, TokensPerStep: 1}, "batch", "greater than 0"},
 		{"warmup nil base", Warmup{Steps: 10}, "base", "missing"},
-		{"warmup no steps", Warmup{Base: Constant{Peak: 1}}, "steps", "positive"},
+		{"exp warmup no steps", Warmup{Base: Constant{Peak: 1}, Shape: "exp"}, "steps", "positive"},
 		{"warmup untuned with steps", Warmup{Base: Constant{Peak: 1}, Steps: 5, Shape: "untuned_exp", Beta2: 0.999}, "steps", "remove steps"},
 		{"warmup radam beta2", Warmup{Base: Constant{Peak: 1}, Shape: "radam", Beta2: 0.5}, "beta2", "(0.6, 1)"},
 		{"warmup bad base", Warmup{Base: Linear{Peak: 1}, Steps: 10}, "steps", "positive"},
@@ -184,5 +184,19 @@ func TestNewPreparesChildren(t *testing.T) {
 	s := mustNew(t, Join{Parts: []Schedule{Warmup{Base: Table{File: p, Scale: 1}, Steps: 10}}, At: []int64{}})
 	if got := s.LR(15); !closeTo(got, 0.5, 1e-12) {
 		t.Errorf("LR(15) = %g, want 0.5", got)
+	}
+}
+
+// A linear warmup of zero steps is the identity: the base from step 0.
+func TestZeroLinearWarmupIsIdentity(t *testing.T) {
+	base := Cosine{Peak: 0.1, Steps: 100}
+	s, err := New(Warmup{Base: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []int64{0, 1, 50, 99, 100, 150} {
+		if s.LR(step) != base.LR(step) {
+			t.Errorf("LR(%d) = %v, want the base's %v", step, s.LR(step), base.LR(step))
+		}
 	}
 }

@@ -26,6 +26,8 @@ import (
 //     ρ∞ = 2/(1−β2) − 1, ρ(u) = ρ∞ − 2uβ2^u/(1−β2^u) and δ the smallest
 //     u >= 1 with ρ(u) > 4 (5 for β2 = 0.999).
 //
+// A linear warmup of 0 steps is no warmup: η(t) = base.LR(t).
+//
 // The first update gets factor 0 for every shape but radam (lrkit follows
 // HF here; pytorch_warmup gives 1/τ, spec §23.7).
 type Warmup struct {
@@ -101,7 +103,10 @@ func (s Warmup) Validate() error {
 		return err
 	}
 	switch s.Shape {
-	case "", "linear", "exp":
+	case "", "linear":
+		// W = 0 is no warmup: the base from step 0. A tuned warmup fraction
+		// that rounds to zero steps lands here.
+	case "exp":
 		if s.Steps == 0 {
 			return perr("steps", "must be a positive number of steps for shape=%s", s.shapeName())
 		}
