@@ -37,6 +37,10 @@ type CausalSelfAttention struct {
 	bwdFn      func(c, lo, hi int)
 }
 
+// attnBlock is the row-block size of the causal attention products: blocks
+// above the diagonal are skipped, about half the work at long contexts.
+const attnBlock = 32
+
 // NewCausalSelfAttention returns an attention layer; dim must be a
 // multiple of heads. Weights are drawn as in NewDense.
 func NewCausalSelfAttention(name string, dim, heads int, rng *rand.Rand) (*CausalSelfAttention, error) {
@@ -100,7 +104,12 @@ func (a *CausalSelfAttention) forwardChunk(_, lo, hi int) {
 		k := qkv.Data[base+D+h*dh:]
 		v := qkv.Data[base+2*D+h*dh:]
 		p := a.probs[bh*T*T : (bh+1)*T*T]
-		gemm(false, true, T, T, dh, scale, q, 3*D, k, 3*D, 0, p, T)
+		// S = s·Q·Kᵀ, only where the mask lets it through: row block
+		// [i0, i1) needs columns [0, i1).
+		for i0 := 0; i0 < T; i0 += attnBlock {
+			i1 := min(i0+attnBlock, T)
+			gemm(false, true, i1-i0, i1, dh, scale, q[i0*3*D:], 3*D, k, 3*D, 0, p[i0*T:], T)
+		}
 		for i := 0; i < T; i++ {
 			row := p[i*T : (i+1)*T]
 			m := row[0]
@@ -119,7 +128,12 @@ func (a *CausalSelfAttention) forwardChunk(_, lo, hi int) {
 			}
 			clear(row[i+1:])
 		}
-		gemm(false, false, T, dh, T, 1, p, T, v, 3*D, 0, a.att.Data[b*T*D+h*dh:], D)
+		// O = P·V; P is zero right of the diagonal.
+		o := a.att.Data[b*T*D+h*dh:]
+		for i0 := 0; i0 < T; i0 += attnBlock {
+			i1 := min(i0+attnBlock, T)
+			gemm(false, false, i1-i0, dh, i1, 1, p[i0*T:], T, v, 3*D, 0, o[i0*D:], D)
+		}
 	}
 }
 
@@ -141,8 +155,13 @@ func (a *CausalSelfAttention) backwardChunk(c, lo, hi int) {
 		do := datt.Data[b*T*D+h*dh:]
 		p := a.probs[bh*T*T : (bh+1)*T*T]
 		// dP = dO·Vᵀ, dV = Pᵀ·dO
-		gemm(false, true, T, T, dh, 1, do, D, v, 3*D, 0, dp, T)
-		gemm(true, false, T, dh, T, 1, p, T, do, D, 0, dv, 3*D)
+		// (blocks skip the zero upper triangle of P, as in Forward)
+		for i0 := 0; i0 < T; i0 += attnBlock {
+			i1 := min(i0+attnBlock, T)
+			gemm(false, true, i1-i0, i1, dh, 1, do[i0*D:], D, v, 3*D, 0, dp[i0*T:], T)
+			// dV rows [i0, i1) = P[i0:T, i0:i1]ᵀ·dO[i0:T]
+			gemm(true, false, i1-i0, dh, T-i0, 1, p[i0*T+i0:], T, do[i0*D:], D, 0, dv[i0*3*D:], 3*D)
+		}
 		// dS = P⊙(dP − rowsum(dP⊙P)), in place in dp
 		for i := 0; i < T; i++ {
 			pr, dr := p[i*T:(i+1)*T], dp[i*T:(i+1)*T]
@@ -156,8 +175,13 @@ func (a *CausalSelfAttention) backwardChunk(c, lo, hi int) {
 			clear(dr[i+1:])
 		}
 		// dQ = s·dS·K, dK = s·dSᵀ·Q
-		gemm(false, false, T, dh, T, scale, dp, T, k, 3*D, 0, dq, 3*D)
-		gemm(true, false, T, dh, T, scale, dp, T, q, 3*D, 0, dk, 3*D)
+		for i0 := 0; i0 < T; i0 += attnBlock {
+			i1 := min(i0+attnBlock, T)
+			// dQ rows [i0, i1) = s·dS[i0:i1, 0:i1]·K[0:i1]
+			gemm(false, false, i1-i0, dh, i1, scale, dp[i0*T:], T, k, 3*D, 0, dq[i0*3*D:], 3*D)
+			// dK rows [i0, i1) = s·dS[i0:T, i0:i1]ᵀ·Q[i0:T]
+			gemm(true, false, i1-i0, dh, T-i0, scale, dp[i0*T+i0:], T, q[i0*3*D:], 3*D, 0, dk[i0*3*D:], 3*D)
+		}
 	}
 }
 

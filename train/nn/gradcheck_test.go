@@ -163,6 +163,7 @@ func TestLayerGradients(t *testing.T) {
 		{"embedding", NewEmbedding("e", 7, 4, rng), tokens(rng, 7, 2, 5)},
 		{"positional", NewPositionalEmbedding("p", 6, 4, rng), randTensor(rng, 2, 5, 4)},
 		{"attention", mustAtt(NewCausalSelfAttention("a", 8, 2, rng)), randTensor(rng, 2, 5, 8)},
+		{"attention-blocks", mustAtt(NewCausalSelfAttention("a", 8, 2, rng)), randTensor(rng, 1, 2*attnBlock+7, 8)},
 		{"residual", NewResidual(NewDense("r", 4, 4, rng)), randTensor(rng, 3, 4)},
 		{"conv2d", NewConv2D("c", 2, 3, 3, 1, rng), randTensor(rng, 2, 2, 5, 6)},
 		{"conv2d-nopad", NewConv2D("c", 1, 2, 2, 0, rng), randTensor(rng, 2, 1, 4, 4)},
