@@ -1,0 +1,103 @@
+package bench
+
+import (
+	"encoding/json"
+	"math"
+	"strconv"
+)
+
+// Num is a float64 that survives JSON: NaN (a diverged run's metric) is
+// written as null and read back as NaN; infinities are written as the
+// strings "+Inf" and "-Inf".
+type Num float64
+
+// MarshalJSON writes n, NaN as null.
+func (n Num) MarshalJSON() ([]byte, error) {
+	f := float64(n)
+	switch {
+	case math.IsNaN(f):
+		return []byte("null"), nil
+	case math.IsInf(f, 1):
+		return []byte(`"+Inf"`), nil
+	case math.IsInf(f, -1):
+		return []byte(`"-Inf"`), nil
+	}
+	return strconv.AppendFloat(nil, f, 'g', -1, 64), nil
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (n *Num) UnmarshalJSON(b []byte) error {
+	switch string(b) {
+	case "null":
+		*n = Num(math.NaN())
+		return nil
+	case `"+Inf"`:
+		*n = Num(math.Inf(1))
+		return nil
+	case `"-Inf"`:
+		*n = Num(math.Inf(-1))
+		return nil
+	}
+	var f float64
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	*n = Num(f)
+	return nil
+}
+
+// EvalPoint is one untimed evaluation during a trial.
+type EvalPoint struct {
+	Step    int64   `json:"step"`
+	Seconds float64 `json:"seconds"` // training time so far, evaluation excluded
+	Metric  Num     `json:"metric"`  // the workload's validation metric
+	ValLoss Num     `json:"val_loss"`
+}
+
+// TrialResult is what one trial measured.
+type TrialResult struct {
+	Key          string      `json:"key"`
+	Evals        []EvalPoint `json:"evals"`
+	Steps        int64       `json:"steps"`         // steps trained
+	TrainSeconds float64     `json:"train_seconds"` // training time, evaluation excluded
+	FinalMetric  Num         `json:"final_metric"`  // metric at the last evaluation
+	Diverged     bool        `json:"diverged"`      // the loss became NaN or infinite
+	// LR holds the learning rate at LRSteps, a few hundred points of the
+	// schedule the trial followed, for plots.
+	LRSteps []int64   `json:"lr_steps,omitempty"`
+	LR      []float64 `json:"lr,omitempty"`
+	Worker  string    `json:"worker,omitempty"`
+}
+
+// StepsToTarget returns the step count at the first evaluation that
+// reached target, or +Inf.
+func (r TrialResult) StepsToTarget(target float64, higher bool) float64 {
+	ev := make([]Eval, len(r.Evals))
+	for i, e := range r.Evals {
+		ev[i] = Eval{Time: float64(e.Step), Metric: float64(e.Metric)}
+	}
+	return TimeToTarget(ev, target, higher)
+}
+
+// SecondsToTarget returns the training seconds at the first evaluation
+// that reached target, or +Inf.
+func (r TrialResult) SecondsToTarget(target float64, higher bool) float64 {
+	ev := make([]Eval, len(r.Evals))
+	for i, e := range r.Evals {
+		ev[i] = Eval{Time: e.Seconds, Metric: float64(e.Metric)}
+	}
+	return TimeToTarget(ev, target, higher)
+}
+
+// goodness turns a metric into "higher is better" so that results of
+// accuracy and loss workloads compare the same way. NaN (a diverged run)
+// is the worst possible.
+func goodness(metric float64, higher bool) float64 {
+	if math.IsNaN(metric) {
+		return math.Inf(-1)
+	}
+	if higher {
+		return metric
+	}
+	return -metric
+}

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/lrkit/lrkit/bench"
+	"github.com/lrkit/lrkit/store"
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+)
+
+func init() { registerCommand(newBenchCmd) }
+
+type benchOptions struct {
+	quick   bool
+	out     string
+	db      string
+	nats    string
+	queue   string
+	workers int
+	ackWait time.Duration
+	limit   int
+	quiet   bool
+}
+
+func newBenchCmd() *cobra.Command {
+	o := benchOptions{}
+	cmd := &cobra.Command{
+		Use:   "bench [STUDY.yaml]",
+		Short: "Run a schedule benchmark study (AlgoPerf-style) and write its report",
+		Long: `Run every trial of a study (workloads × budgets × schedules × seeds ×
+tuning points), score the schedules by time to target and performance
+profiles, and write a report (index.html, report.md, results.csv, SVG
+plots) to --out. Without a file, lrkit's default study runs; --quick runs a
+smaller one in a few minutes.
+
+Trials go through a NATS JetStream work queue: an embedded server with
+in-process workers by default, or an external server with --nats, whose
+workers are ` + "`lrkit worker --nats URL`" + ` processes on any machine. Results are
+kept in --db (an SQLite file, or a postgres:// URL): interrupt the study
+at any moment and run the same command again to resume it; finished
+trials are not run again.`,
+		Example: `  lrkit bench --quick
+  lrkit bench my-study.yaml --out out/my-study
+  lrkit bench my-study.yaml --nats nats://10.0.0.5:4222 --workers 0   # workers elsewhere`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			file := ""
+			if len(args) == 1 {
+				file = args[0]
+			}
+			return runBench(ctx, file, o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&o.quick, "quick", false, "run the quick built-in study instead of the default one")
+	f.StringVar(&o.out, "out", "", "report directory (default out/bench/<study name>)")
+	f.StringVar(&o.db, "db", "", "results database: an SQLite file or a postgres:// URL (default <out>/lrkit.db)")
+	f.StringVar(&o.nats, "nats", "", "external NATS server URL (default: an embedded server)")
+	f.StringVar(&o.queue, "queue", "LRKIT", "work queue name, shared with `lrkit worker --queue`")
+	f.IntVar(&o.workers, "workers", -1, "in-process workers (default: one per CPU with the embedded server, none with --nats)")
+	f.DurationVar(&o.ackWait, "ack-wait", 30*time.Second, "a silent worker's trial goes to another worker after this")
+	f.IntVar(&o.limit, "limit", 0, "use only the first N examples of each data set (smoke tests)")
+	f.BoolVar(&o.quiet, "quiet", false, "no progress output")
+	return cmd
+}
+
+func runBench(ctx context.Context, file string, o benchOptions, out, errOut io.Writer) error {
+	var text []byte
+	var err error
+	name := file
+	switch {
+	case file != "" && o.quick:
+		return badInput(errors.New("give a study file or --quick, not both"))
+	case file != "":
+		if text, err = os.ReadFile(file); err != nil {
+			return badInput(err)
+		}
+	case o.quick:
+		name = "quick.yaml"
+		text, err = bench.BuiltinStudy("quick")
+	default:
+		name = "default.yaml"
+		text, err = bench.BuiltinStudy("default")
+	}
+	if err != nil {
+		return err
+	}
+	study, err := bench.ParseStudy(name, text)
+	if err != nil {
+		return badInput(err)
+	}
+	if o.out == "" {
+		o.out = filepath.Join("out", "bench", study.Name)
+	}
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		return err
+	}
+	if o.db == "" {
+		o.db = filepath.Join(o.out, "lrkit.db")
+	}
+	db, err := store.Open(ctx, o.db)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	workers := o.workers
+	if workers < 0 {
+		workers = 0 // the default of RunOptions: per CPU when embedded, none with --nats
+	} else if workers == 0 && o.nats == "" {
+		return badInput(errors.New("--workers 0 needs --nats: with the embedded server nobody else can run the trials"))
+	}
+	var prog bench.Progress = bench.NewTextProgress(errOut)
+	if o.quiet {
+		prog = nil
+	} else if isTerminal(errOut) {
+		prog = &barProgress{w: errOut}
+	}
+	oc, err := bench.Run(ctx, study, string(text), bench.RunOptions{
+		Store: db, NATS: o.nats, Queue: o.queue, Workers: workers, AckWait: o.ackWait,
+		Trial: bench.TrialOptions{Limit: o.limit}, Progress: prog,
+	})
+	if err != nil {
+		return err
+	}
+	return writeReport(study, oc, o.out, out)
+}
+
+func writeReport(study *bench.Study, oc *bench.Outcome, dir string, out io.Writer) error {
+	sum, err := bench.Summarize(study, oc.Trials, oc.Results)
+	if err != nil {
+		return err
+	}
+	rep, err := bench.BuildReport(sum, oc, time.Now())
+	if err != nil {
+		return err
+	}
+	if err := rep.Write(dir); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s\nreport: %s (also report.md, results.csv)\n", rep.Recommendation, filepath.Join(dir, "index.html"))
+	return nil
+}
+
+// barProgress shows a study's progress as a progress bar on a terminal.
+type barProgress struct {
+	w   io.Writer
+	bar *progressbar.ProgressBar
+}
+
+func (p *barProgress) Start(total, done int) {
+	p.bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(p.w), progressbar.OptionShowCount(),
+		progressbar.OptionSetItsString("trials"), progressbar.OptionShowIts(), progressbar.OptionSetPredictTime(true),
+		progressbar.OptionSetDescription("trials"), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionSetWidth(30))
+	_ = p.bar.Set(done)
+}
+
+func (p *barProgress) Update(done, failed, inFlight int) {
+	desc := fmt.Sprintf("trials (%d queued or running", inFlight)
+	if failed > 0 {
+		desc += fmt.Sprintf(", %d failed", failed)
+	}
+	p.bar.Describe(desc + ")")
+	_ = p.bar.Set(done)
+}
+
+func (p *barProgress) Finish() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+		fmt.Fprintln(p.w)
+	}
+}

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"errors"
+	"path/filepath"
+
+	"github.com/lrkit/lrkit/bench"
+	"github.com/lrkit/lrkit/store"
+	"github.com/spf13/cobra"
+)
+
+func init() { registerCommand(newReportCmd) }
+
+func newReportCmd() *cobra.Command {
+	var db, out string
+	cmd := &cobra.Command{
+		Use:   "report STUDY --db PATH",
+		Short: "Rebuild a benchmark study's report from its results database",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			if db == "" {
+				db = filepath.Join("out", "bench", name, "lrkit.db")
+			}
+			if out == "" {
+				out = filepath.Join("out", "bench", name)
+			}
+			s, err := store.Open(cmd.Context(), db)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			study, oc, err := bench.Load(cmd.Context(), s, name)
+			if err != nil {
+				if errors.Is(err, store.ErrNotFound) {
+					return badInput(err)
+				}
+				return err
+			}
+			return writeReport(study, oc, out, cmd.OutOrStdout())
+		},
+	}
+	cmd.Flags().StringVar(&db, "db", "", "results database (default out/bench/STUDY/lrkit.db)")
+	cmd.Flags().StringVar(&out, "out", "", "report directory (default out/bench/STUDY)")
+	return cmd
+}
