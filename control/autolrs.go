@@ -55,11 +55,11 @@ type Searcher interface {
 //
 // Deviations from the released code, all documented here: the smoother is
 // RobustSmooth, not scipy's spline; the forecast's asymptote is bounded
-// below by loss_floor (default 0; see FitExp); a candidate whose loss
-// climbs back to its first value or above within the window is scored by
-// its last loss instead of the forecast (the released code does this in its
-// validation phase only: an explosion followed by a fast fall otherwise
-// forecasts a very low loss); the acquisition is minimised over 1,000
+// below by loss_floor (default 0; see FitExp); a candidate whose losses in
+// the last quarter of its window average at or above its first loss is
+// scored by that average instead of the forecast (the released code has a
+// similar rule in its validation phase only: an explosion followed by a
+// fast fall otherwise forecasts a very low loss); the acquisition is minimised over 1,000
 // evenly spaced points instead of skopt's sampling and L-BFGS; the
 // validation-loss phase (once τ′ reaches τ_max/10) is not implemented:
 // the objective stays the training loss. The random draws come from a PCG
@@ -234,12 +234,12 @@ func (a *AutoLRS) Search(ctx context.Context, step int64, e Engine) error {
 		}
 		tried++
 		f := ForecastLoss(losses, float64(tau), a.Floor)
-		if noProgress(losses) {
+		if tail, stuck := noProgress(losses); stuck {
 			// The released code uses this rule in its validation phase
 			// only; lrkit applies it always (a documented deviation): a
-			// window that climbed back to its first loss or above is not
-			// extrapolated, its last loss is the estimate.
-			f = losses[len(losses)-1]
+			// window whose last quarter averages at or above its first
+			// loss is not extrapolated; that average is the estimate.
+			f = tail
 		}
 		if math.IsNaN(f) || math.IsInf(f, 0) {
 			f = 1e6
@@ -272,15 +272,22 @@ func (a *AutoLRS) Search(ctx context.Context, step int64, e Engine) error {
 	return nil
 }
 
-// noProgress reports whether a candidate's losses after the first reached
-// the first (the loss at the snapshot) or went non-finite.
-func noProgress(losses []float64) bool {
-	for _, l := range losses[1:] {
-		if !(l < losses[0]) {
-			return true
-		}
+// noProgress reports whether a candidate's short run failed to improve:
+// the mean of the last quarter of its losses (at least one) is not below
+// the first loss (the loss at the snapshot), or is not finite. It returns
+// that mean. A training loss is noisy, so the tail mean is compared, not
+// the maximum the released code uses on its (smooth) validation losses.
+func noProgress(losses []float64) (float64, bool) {
+	if len(losses) < 2 {
+		return 0, false
 	}
-	return false
+	q := max(1, len(losses)/4)
+	var m float64
+	for _, l := range losses[len(losses)-q:] {
+		m += l
+	}
+	m /= float64(q)
+	return m, !(m < losses[0])
 }
 
 func indexNear(xs []float64, x float64) int {

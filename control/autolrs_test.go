@@ -167,3 +167,23 @@ func TestAutoLRSStagesAndSearchCount(t *testing.T) {
 		}
 	}
 }
+
+func TestNoProgress(t *testing.T) {
+	tests := []struct {
+		losses []float64
+		tail   float64
+		stuck  bool
+	}{
+		{[]float64{2, 1.5, 1.2, 1.0}, 1.0, false},
+		{[]float64{2, 20, 8, 2.5}, 2.5, true},                              // exploded, fell back above the start
+		{[]float64{2, 2.1, 1.9, 2.05, 1.95, 1.9, 1.8, 1.85}, 1.825, false}, // noisy but improving
+		{[]float64{2, 1, math.NaN()}, math.NaN(), true},
+		{[]float64{2}, 0, false},
+	}
+	for _, tc := range tests {
+		tail, stuck := noProgress(tc.losses)
+		if stuck != tc.stuck || (!math.IsNaN(tc.tail) && !closeTo(tail, tc.tail, 1e-12)) {
+			t.Errorf("%v: %v %v, want %v %v", tc.losses, tail, stuck, tc.tail, tc.stuck)
+		}
+	}
+}
