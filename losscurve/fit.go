@@ -578,6 +578,8 @@ func newMPLProblem(runs []Run, opts FitOptions) (*fitProblem, error) {
 			obs = append(obs, p.Loss)
 		}
 	}
+	// The expansion's error is at most eps·Σ|Δ|; LD/B is about β·Σ Δ for
+	// small β, so eps follows β (see MultiPower.eps).
 	const fitEps = 1e-6
 	var prior func(x []float64) float64
 	if w := opts.Prior; w > 0 {
@@ -590,14 +592,14 @@ func newMPLProblem(runs []Run, opts FitOptions) (*fitProblem, error) {
 		prior: prior,
 		obs:   obs, nonneg: []bool{false, true, true},
 		// α, C, β, γ.
-		grid:    grid([]float64{0.2, 0.45, 0.8}, []float64{0.5, 2, 8}, []float64{0.3, 0.6, 1.2}, []float64{0.3, 0.6}),
-		lo:      []float64{1e-3, 1e-6, 1e-3, 1e-3},
-		hi:      []float64{3, 1e4, 2.5, 3},
+		grid:    grid([]float64{0.2, 0.45, 0.8}, []float64{0.5, 2, 8}, []float64{0.01, 0.3, 0.6, 1.2}, []float64{0.3, 0.6, 1.2}),
+		lo:      []float64{1e-3, 1e-8, 1e-6, 1e-3},
+		hi:      []float64{3, 1e4, 2.5, 6},
 		nStarts: 3,
 		features: func(x []float64, rows *mat.Dense) {
 			i := 0
 			for _, d := range data {
-				ld := lossDropSegments(d.ref, d.eta, d.lens, x[1], x[2], x[3], fitEps)
+				ld := lossDropSegments(d.ref, d.eta, d.lens, x[1], x[2], x[3], max(min(fitEps, 1e-3*x[2]), 1e-13))
 				for j := 0; j < d.nPoints; j++ {
 					rows.Set(i, 0, 1)
 					rows.Set(i, 1, math.Pow(d.s1[j], -x[0]))

@@ -75,11 +75,15 @@ func (m *MultiPower) dropStart(lrs []float64) int {
 	return w + 1
 }
 
+// eps returns the expansion's error bound. The bound is relative to
+// Σ|Δ_k|, while the loss drop itself scales like β·Σ Δ_k for small β, so
+// eps is also kept below β/1000 (down to 1e-13).
 func (m *MultiPower) eps() float64 {
+	e := DefaultEps
 	if m.Eps > 0 {
-		return m.Eps
+		e = m.Eps
 	}
-	return DefaultEps
+	return max(min(e, 1e-3*m.Beta), 1e-13)
 }
 
 // Predict returns the predicted loss at every step, in O(T·J) time where J
@@ -117,7 +121,8 @@ func lossDropAt(lrs []float64, k0, t int, c, beta, gamma float64) float64 {
 		s += lrs[k]
 		d := lrs[k-1] - lrs[k]
 		if d != 0 {
-			sum += d * (1 - math.Pow(1+c*math.Pow(max(lrs[k], etaFloor), -gamma)*s, -beta))
+			// G = 1 − (1+Cx)^−β, written to keep its precision for small β.
+			sum += d * -math.Expm1(-beta*math.Log1p(c*math.Pow(max(lrs[k], etaFloor), -gamma)*s))
 		}
 	}
 	return sum

@@ -405,8 +405,9 @@ func (m *MultiPower) finalGrad(lrs []float64, grad []float64) float64 {
 		}
 		x := ep * sk[k]
 		base := m.C*x + 1
-		pb := math.Pow(base, -m.Beta)
-		G[k] = 1 - pb
+		lb := math.Log1p(m.C * x)
+		pb := math.Exp(-m.Beta * lb)
+		G[k] = -math.Expm1(-m.Beta * lb)
 		Gp[k] = m.Beta * m.C * pb / base * ep
 		ld += (lrs[k-1] - lrs[k]) * G[k]
 	}
