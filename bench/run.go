@@ -29,17 +29,20 @@ type RunOptions struct {
 	// with `lrkit worker` must use the same name. One study at a time per
 	// queue.
 	Queue string
-	// Workers is the number of in-process workers; 0 means one per CPU
-	// with an embedded server, and none with an external one (the workers
-	// are then other processes).
+	// Workers is the number of in-process workers; negative means one per
+	// CPU with an embedded server and none with an external one. With 0
+	// workers, other processes run the trials.
 	Workers int
 	// AckWait is how long a worker may be silent before its trial is
 	// given to another worker (30s by default).
 	AckWait time.Duration
 	// Trial options passed to every in-process worker.
 	Trial TrialOptions
-	// Progress receives progress; see NewProgress.
+	// Progress receives progress; see NewTextProgress.
 	Progress Progress
+	// OnQueue, if set, is told the work queue's URL once trials are
+	// queued, so that more workers can join (`lrkit worker --nats URL`).
+	OnQueue func(url string)
 }
 
 // Progress is told how a study advances.
@@ -168,10 +171,11 @@ func runPending(ctx context.Context, studyID int64, todo []store.Trial, byKey ma
 		}
 		defer srv.Close()
 		url = srv.URL()
-		if workers == 0 {
+		if workers < 0 {
 			workers = runtime.NumCPU()
 		}
 	}
+	workers = max(workers, 0)
 	cfg := dispatch.Config{Name: opts.Queue, AckWait: opts.AckWait, Worker: "coordinator"}
 	q, err := dispatch.Connect(ctx, url, cfg)
 	if err != nil {
@@ -192,6 +196,9 @@ func runPending(ctx context.Context, studyID int64, todo []store.Trial, byKey ma
 		}
 	}
 
+	if opts.OnQueue != nil {
+		opts.OnQueue(url)
+	}
 	wctx, stopWorkers := context.WithCancel(ctx)
 	defer stopWorkers()
 	var wg sync.WaitGroup

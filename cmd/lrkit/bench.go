@@ -68,7 +68,7 @@ trials are not run again.`,
 	f.StringVar(&o.db, "db", "", "results database: an SQLite file or a postgres:// URL (default <out>/lrkit.db)")
 	f.StringVar(&o.nats, "nats", "", "external NATS server URL (default: an embedded server)")
 	f.StringVar(&o.queue, "queue", "LRKIT", "work queue name, shared with `lrkit worker --queue`")
-	f.IntVar(&o.workers, "workers", -1, "in-process workers (default: one per CPU with the embedded server, none with --nats)")
+	f.IntVar(&o.workers, "workers", -1, "in-process workers (default: one per CPU with the embedded server, none with --nats); 0 leaves the trials to `lrkit worker` processes")
 	f.DurationVar(&o.ackWait, "ack-wait", 30*time.Second, "a silent worker's trial goes to another worker after this")
 	f.IntVar(&o.limit, "limit", 0, "use only the first N examples of each data set (smoke tests)")
 	f.BoolVar(&o.quiet, "quiet", false, "no progress output")
@@ -114,12 +114,6 @@ func runBench(ctx context.Context, file string, o benchOptions, out, errOut io.W
 		return err
 	}
 	defer db.Close()
-	workers := o.workers
-	if workers < 0 {
-		workers = 0 // the default of RunOptions: per CPU when embedded, none with --nats
-	} else if workers == 0 && o.nats == "" {
-		return badInput(errors.New("--workers 0 needs --nats: with the embedded server nobody else can run the trials"))
-	}
 	var prog bench.Progress = bench.NewTextProgress(errOut)
 	if o.quiet {
 		prog = nil
@@ -127,8 +121,13 @@ func runBench(ctx context.Context, file string, o benchOptions, out, errOut io.W
 		prog = &barProgress{w: errOut}
 	}
 	oc, err := bench.Run(ctx, study, string(text), bench.RunOptions{
-		Store: db, NATS: o.nats, Queue: o.queue, Workers: workers, AckWait: o.ackWait,
+		Store: db, NATS: o.nats, Queue: o.queue, Workers: o.workers, AckWait: o.ackWait,
 		Trial: bench.TrialOptions{Limit: o.limit}, Progress: prog,
+		OnQueue: func(url string) {
+			if !o.quiet || o.workers == 0 {
+				fmt.Fprintf(errOut, "queue: %s (more workers: lrkit worker --nats %s --queue %s)\n", url, url, o.queue)
+			}
+		},
 	})
 	if err != nil {
 		return err

@@ -1,0 +1,235 @@
+package bench
+
+import (
+	"context"
+	"encoding/xml"
+	"errors"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lrkit/lrkit/store"
+)
+
+// tinyStudy runs in seconds: logistic regression on iris, two schedules,
+// two studies of two tuning points.
+const tinyStudy = `name: tiny
+workloads: [logreg-iris]
+budgets: [0.5]
+seeds: [0, 1]
+tuning:
+  trials: 2
+  space:
+    peak: {min: 0.03, max: 0.3, scale: log}
+    warmup: {min: 0, max: 0.1}
+eval: {count: 10}
+schedules:
+  - name: cosine
+    spec: warmup(cosine(peak=${peak}, steps=${decay_steps}), steps=${warmup})
+  - name: linear
+    spec: warmup(linear(peak=${peak}, steps=${decay_steps}), steps=${warmup})
+`
+
+func openStore(t *testing.T) *store.Store {
+	t.Helper()
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "bench.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// cancelAfter cancels a study after n finished trials, as an interrupt
+// would.
+type cancelAfter struct {
+	mu     sync.Mutex
+	n      int
+	cancel context.CancelFunc
+	seen   int
+}
+
+func (c *cancelAfter) Start(int, int) {}
+func (c *cancelAfter) Finish()        {}
+func (c *cancelAfter) Update(int, int, int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seen++
+	if c.seen == c.n {
+		c.cancel()
+	}
+}
+
+func TestRunInterruptAndResume(t *testing.T) {
+	s, err := ParseStudy("tiny.yaml", []byte(tinyStudy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := openStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, err = Run(ctx, s, tinyStudy, RunOptions{Store: db, Workers: 1, Progress: &cancelAfter{n: 3, cancel: cancel}})
+	if err == nil || !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run: err %v, want context.Canceled", err)
+	}
+	st, err := db.StudyByName(context.Background(), "tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts, err := db.TrialCounts(context.Background(), st.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doneBefore := counts[store.TrialDone]
+	if doneBefore < 3 || doneBefore >= 8 {
+		t.Fatalf("after the interrupt %d trials are done, want 3 to 7 of 8 (counts %v)", doneBefore, counts)
+	}
+	before, err := db.Trials(context.Background(), st.ID, store.TrialDone)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	out, err := Run(context.Background(), s, tinyStudy, RunOptions{Store: db, Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Ran != 8-doneBefore {
+		t.Errorf("the resumed run ran %d trials, want %d (the ones not done)", out.Ran, 8-doneBefore)
+	}
+	if len(out.Results) != 8 || len(out.Failed) != 0 {
+		t.Fatalf("%d results and %d failures, want 8 and 0", len(out.Results), len(out.Failed))
+	}
+	// Trials finished before the interrupt keep their stored result.
+	after, err := db.Trials(context.Background(), st.ID, store.TrialDone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byKey := map[string]string{}
+	for _, tr := range after {
+		byKey[tr.Key] = string(tr.Result)
+	}
+	for _, tr := range before {
+		if byKey[tr.Key] != string(tr.Result) {
+			t.Errorf("trial %s: result changed by the resume", tr.Key)
+		}
+	}
+	// A third run has nothing to do.
+	again, err := Run(context.Background(), s, tinyStudy, RunOptions{Store: db, Workers: 1})
+	if err != nil || again.Ran != 0 || len(again.Results) != 8 {
+		t.Fatalf("third run: ran %d, %d results, %v", again.Ran, len(again.Results), err)
+	}
+
+	// The same trials run without interruption give the same results:
+	// training is deterministic for a seed.
+	fresh, err := Run(context.Background(), s, tinyStudy, RunOptions{Store: openStore(t), Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, r := range fresh.Results {
+		o := out.Results[k]
+		if !sameMetric(float64(r.FinalMetric), float64(o.FinalMetric)) || len(r.Evals) != len(o.Evals) {
+			t.Errorf("trial %s: final %v (%d evals) uninterrupted, %v (%d) resumed", k, r.FinalMetric, len(r.Evals), o.FinalMetric, len(o.Evals))
+		}
+	}
+
+	// Report from the resumed study: every file, parseable SVG.
+	sum, err := Summarize(s, out.Trials, out.Results)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := BuildReport(sum, out, time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"index.html", "report.md", "results.csv", "schedules.svg", "curves-logreg-iris.svg", "profile.svg", "ratios.svg"} {
+		data, ok := rep.Files[f]
+		if !ok || len(data) == 0 {
+			t.Errorf("report has no %s", f)
+			continue
+		}
+		if strings.HasSuffix(f, ".svg") {
+			if err := xml.Unmarshal(data, new(struct{})); err != nil {
+				t.Errorf("%s is not well-formed XML: %v", f, err)
+			}
+		}
+	}
+	if n := strings.Count(string(rep.Files["results.csv"]), "\n"); n != 9 {
+		t.Errorf("results.csv has %d lines, want a header and 8 trials", n)
+	}
+	if !strings.Contains(string(rep.Files["report.md"]), "Linear decay matches or beats cosine") {
+		t.Error("report.md lacks the claims table")
+	}
+}
+
+func sameMetric(a, b float64) bool { return a == b || (math.IsNaN(a) && math.IsNaN(b)) }
+
+// TestReportInChromium opens a report in Debian's headless chromium and
+// checks that the browser renders every figure as an SVG element with a
+// size, as a person opening index.html would see it.
+func TestReportInChromium(t *testing.T) {
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("chromium is not installed (scripts/setup.sh test installs it)")
+		}
+		t.Skip("chromium is not installed; `apt-get install chromium` runs this test")
+	}
+	s, err := ParseStudy("tiny.yaml", []byte(tinyStudy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := Run(context.Background(), s, tinyStudy, RunOptions{Store: openStore(t), Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := Summarize(s, out.Trials, out.Results)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := BuildReport(sum, out, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := rep.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	// The page measures its own figures after layout and writes the
+	// result into the DOM, which --dump-dom prints.
+	probe := `<script>window.addEventListener('load',()=>{const r=[...document.querySelectorAll('figure svg')].map(s=>{const b=s.getBoundingClientRect();return Math.round(b.width)+'x'+Math.round(b.height)});const p=document.createElement('pre');p.id='probe';p.textContent='FIGURES '+r.join(' ');document.body.appendChild(p)});</script>`
+	page := strings.Replace(string(rep.Files["index.html"]), "</body>", probe+"</body>", 1)
+	path := filepath.Join(dir, "probe.html")
+	if err := os.WriteFile(path, []byte(page), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--user-data-dir="+t.TempDir(),
+		"--virtual-time-budget=5000", "--dump-dom", "file://"+path)
+	dom, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	const mark = `<pre id="probe">FIGURES `
+	i := strings.Index(string(dom), mark)
+	if i < 0 {
+		t.Fatalf("the page's probe did not run; DOM starts %.300s", dom)
+	}
+	line := string(dom[i+len(mark):])
+	line = line[:strings.IndexAny(line, "<\n")]
+	sizes := strings.Fields(line)
+	if len(sizes) != 4 {
+		t.Fatalf("chromium laid out %d figures (%q), want 4", len(sizes), line)
+	}
+	for _, sz := range sizes {
+		if strings.HasPrefix(sz, "0x") || strings.HasSuffix(sz, "x0") {
+			t.Errorf("a figure has no size: %s", sz)
+		}
+	}
+}
