@@ -9,21 +9,52 @@ import (
 // a fixed number of chunks that does not depend on the machine; chunks
 // write disjoint outputs, and any per-chunk partial sums are combined in
 // chunk order, so results are bit-identical whether chunks run serially or
-// on any number of goroutines. Small jobs run serially (no goroutines, no
-// allocation).
+// on any number of goroutines. Small jobs run serially.
 const (
 	numChunks       = 8
 	minParallelWork = 1 << 16 // scalar operations below which a job runs serially
 )
+
+// chunkTask is one chunk sent to a worker.
+type chunkTask struct {
+	f         func(c, lo, hi int)
+	c, lo, hi int
+	wg        *sync.WaitGroup
+}
+
+// workers is a process-wide pool of GOMAXPROCS goroutines, started on the
+// first parallel job, that run chunks. It holds no data between jobs;
+// sending tasks by value and recycling WaitGroups keeps a parallel job
+// free of allocations, which a goroutine per chunk is not.
+var workers struct {
+	once  sync.Once
+	tasks chan chunkTask
+	wgs   chan *sync.WaitGroup // free list (a sync.Pool would drop them at GC)
+}
+
+func startWorkers() {
+	n := runtime.GOMAXPROCS(0)
+	workers.tasks = make(chan chunkTask, numChunks*n)
+	workers.wgs = make(chan *sync.WaitGroup, 64)
+	for i := 0; i < n; i++ {
+		go func() {
+			for t := range workers.tasks {
+				t.f(t.c, t.lo, t.hi)
+				t.wg.Done()
+			}
+		}()
+	}
+}
 
 // ParallelChunks calls f(c, lo, hi) for c = 0..7, the eight ranges that
 // split [0, n) into near-equal contiguous parts (some empty if n < 8),
 // concurrently when work (an operation count) is at least 65536 and more
 // than one CPU is available, else serially in order. f must write disjoint
 // outputs per chunk (or per-chunk partial results combined afterwards in
-// chunk order) so the result does not depend on the path. Pass a function
-// value made once (a stored method value), not a new closure per call, to
-// keep the serial path free of allocations.
+// chunk order) so the result does not depend on the path, and must not
+// call ParallelChunks itself. Pass a function value made once (a stored
+// method value), not a new closure per call, so that a call allocates
+// nothing.
 func ParallelChunks(n, work int, f func(c, lo, hi int)) {
 	if work < minParallelWork || runtime.GOMAXPROCS(0) == 1 || n < 2 {
 		for c := 0; c < numChunks; c++ {
@@ -31,13 +62,21 @@ func ParallelChunks(n, work int, f func(c, lo, hi int)) {
 		}
 		return
 	}
-	var wg sync.WaitGroup
-	wg.Add(numChunks)
-	for c := 0; c < numChunks; c++ {
-		go func(c int) {
-			defer wg.Done()
-			f(c, c*n/numChunks, (c+1)*n/numChunks)
-		}(c)
+	workers.once.Do(startWorkers)
+	var wg *sync.WaitGroup
+	select {
+	case wg = <-workers.wgs:
+	default:
+		wg = new(sync.WaitGroup)
 	}
+	wg.Add(numChunks - 1)
+	for c := 1; c < numChunks; c++ {
+		workers.tasks <- chunkTask{f: f, c: c, lo: c * n / numChunks, hi: (c + 1) * n / numChunks, wg: wg}
+	}
+	f(0, 0, n/numChunks) // the caller takes chunk 0
 	wg.Wait()
+	select {
+	case workers.wgs <- wg:
+	default:
+	}
 }
