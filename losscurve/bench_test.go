@@ -33,8 +33,22 @@ func BenchmarkMPLPredict(b *testing.B) {
 				m.Predict(lrs)
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(T), "ns/step")
+			b.ReportMetric(float64(soeNodes(m, lrs)), "nodes")
 		})
 	}
+}
+
+// soeNodes returns the number of exponentials the expansion uses for lrs
+// (it grows like the log of the range of y, so slowly with T).
+func soeNodes(m *MultiPower, lrs []float64) int {
+	k0 := m.dropStart(lrs)
+	ymin, ymax, s := math.Inf(1), 0.0, 0.0
+	for k := k0; k < len(lrs); k++ {
+		ia := math.Pow(max(lrs[k], etaFloor), m.Gamma) / m.C
+		ymin, ymax = min(ymin, ia), max(ymax, ia)
+		s += lrs[k]
+	}
+	return len(newPowerSOE(m.Beta, ymin, ymax+s, m.eps()).q)
 }
 
 // BenchmarkFitMPLThree50k fits the multi-power law to three 50k-step
