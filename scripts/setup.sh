@@ -7,7 +7,9 @@
 set -euo pipefail
 want=(libopenblas-dev bible-kjv dataset-fashion-mnist)
 if [ "${1:-}" = test ]; then
-  want+=(python3-torch)
+  # PyTorch for the parity references and the Python client's test,
+  # chromium for the browser tests, PostgreSQL for the store and server.
+  want+=(python3-torch chromium postgresql)
 fi
 missing=()
 for p in "${want[@]}"; do
