@@ -68,9 +68,13 @@ type curveResult struct {
 	m  losscurve.Metrics
 }
 
+// cosineTrainT is the horizon of the cosine training run (-cosine-t).
+var cosineTrainT = 25000
+
 func main() {
 	dir := flag.String("data", "", "EPFL collection folder (default: found above the working directory)")
 	out := flag.String("o", "docs/accuracy.md", "output Markdown file ('-' for stdout)")
+	flag.IntVar(&cosineTrainT, "cosine-t", 25000, "horizon T of the cos10 run used for fitting (25000 or 50000)")
 	flag.Parse()
 	if err := run(*dir, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "accuracy:", err)
@@ -110,7 +114,7 @@ func run(dir, out string) error {
 				return err
 			}
 			isTrain := (c.Sched == "const" || strings.Contains(c.ID, "__const_")) && c.T == 50000 ||
-				strings.Contains(c.ID, "__cos10_") && c.T == 25000
+				strings.Contains(c.ID, "__cos10_") && c.T == cosineTrainT
 			if isTrain {
 				train = append(train, r)
 				trainIDs = append(trainIDs, c.ID)
