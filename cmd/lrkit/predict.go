@@ -74,10 +74,13 @@ Without logs, print the predicted loss of --schedule SPEC at steps
 				pred := law.Predict(lrs)
 				fmt.Fprintln(w, "step,loss")
 				var xs, ys []float64
+				w0 := losscurve.DetectWarmup(lrs) // the plot starts after warm-up
 				for i, v := range pred {
 					if i%every == 0 || i == len(pred)-1 {
 						fmt.Fprintf(w, "%d,%s\n", i, strconv.FormatFloat(v, 'g', -1, 64))
-						xs, ys = append(xs, float64(i)), append(ys, v)
+						if i >= w0 {
+							xs, ys = append(xs, float64(i)), append(ys, v)
+						}
 					}
 				}
 				if plotPath != "" {
@@ -103,13 +106,17 @@ Without logs, print the predicted loss of --schedule SPEC at steps
 				rows = append(rows, lcCurveMetrics{File: r.Name, Metrics: m})
 				ms = append(ms, m)
 				if plotPath != "" {
+					// Draw from the end of warm-up on, the range that is scored.
 					pred := law.Predict(r.LRs)
+					w0 := losscurve.DetectWarmup(r.LRs)
 					var ox, oy, px, py []float64
 					for _, p := range r.Points {
-						ox, oy = append(ox, float64(p.Step)), append(oy, p.Loss)
+						if p.Step >= w0 {
+							ox, oy = append(ox, float64(p.Step)), append(oy, p.Loss)
+						}
 					}
 					stride := max(1, len(pred)/2000)
-					for i := 0; i < len(pred); i += stride {
+					for i := w0; i < len(pred); i += stride {
 						px, py = append(px, float64(i)), append(py, pred[i])
 					}
 					base := filepath.Base(r.Name)
