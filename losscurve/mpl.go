@@ -51,7 +51,8 @@ type MultiPower struct {
 	Convention                      Convention
 	Warmup                          int
 	// Eps is the relative error bound of the loss-drop evaluation; 0
-	// means DefaultEps.
+	// means DefaultEps. The bound used is min(Eps, β/1000), at least
+	// 1e-13, since the loss drop shrinks with β.
 	Eps float64
 }
 
