@@ -143,8 +143,8 @@ type table struct {
 func reportTables(sum *Summary) []table {
 	var ts []table
 	// Scores.
-	t := table{title: "Benchmark score", note: fmt.Sprintf("Over %d problems. Speedup: geometric mean over the problems both reached of the baseline's (%s) steps to target divided by the schedule's.\n", len(sum.Problems), sum.Study.Baseline),
-		head: []string{"schedule", "score", "speedup over " + orDash(sum.Study.Baseline), "problems compared", "problems reached"}}
+	t := table{title: "Benchmark score", note: fmt.Sprintf("Over %d problems. Speedup: geometric mean over the problems both reached of the baseline's (%s) steps to target divided by the schedule's. Compute: training steps spent per scored step (a refined schedule needs a first run whose gradient norms it is refined from; its steps to target do not count that run).\n", len(sum.Problems), sum.Study.Baseline),
+		head: []string{"schedule", "score", "speedup over " + orDash(sum.Study.Baseline), "problems compared", "problems reached", "compute"}}
 	order := append([]string(nil), sum.Entries...)
 	sort.SliceStable(order, func(i, j int) bool { return sum.Score[order[i]] > sum.Score[order[j]] })
 	for _, e := range order {
@@ -154,7 +154,8 @@ func reportTables(sum *Summary) []table {
 				reached++
 			}
 		}
-		t.rows = append(t.rows, []string{e, fmt.Sprintf("%.3f", sum.Score[e]), speedupText(sum.Speedup[e]), strconv.Itoa(sum.SpeedupCounted[e]), fmt.Sprintf("%d/%d", reached, len(sum.Problems))})
+		t.rows = append(t.rows, []string{e, fmt.Sprintf("%.3f", sum.Score[e]), speedupText(sum.Speedup[e]), strconv.Itoa(sum.SpeedupCounted[e]),
+			fmt.Sprintf("%d/%d", reached, len(sum.Problems)), fmt.Sprintf("%.1f×", sum.Compute[e])})
 	}
 	ts = append(ts, t)
 	// Steps to target.

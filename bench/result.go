@@ -62,6 +62,14 @@ type TrialResult struct {
 	TrainSeconds float64     `json:"train_seconds"` // training time, evaluation excluded
 	FinalMetric  Num         `json:"final_metric"`  // metric at the last evaluation
 	Diverged     bool        `json:"diverged"`      // the loss became NaN or infinite
+	// ExtraSteps is compute spent outside the scored run: the first run of
+	// a refined trial, whose gradient norms gave the refined schedule.
+	ExtraSteps int64 `json:"extra_steps,omitempty"`
+	// Refined summarises where warmup and annealing emerged in a refined
+	// schedule: the step of its peak and the fraction of steps above half
+	// the peak.
+	RefinedPeakStep    int64   `json:"refined_peak_step,omitempty"`
+	RefinedAboveHalf   float64 `json:"refined_above_half,omitempty"`
 	// LR holds the learning rate at LRSteps, a few hundred points of the
 	// schedule the trial followed, for plots.
 	LRSteps []int64   `json:"lr_steps,omitempty"`

@@ -71,7 +71,9 @@ type Outcome struct {
 // result for, through the work queue, and returns all results. It can be
 // interrupted (cancel ctx) at any moment and resumed by calling it again
 // with the same store: finished trials are kept and not run again, and a
-// trial that two workers finish is stored once.
+// trial that two workers finish is stored once. A study that grew since
+// its last run (a schedule or workload added) runs only its new trials; a
+// study that changed one of its trials is an error.
 func Run(ctx context.Context, s *Study, specText string, opts RunOptions) (*Outcome, error) {
 	if opts.Store == nil {
 		return nil, errors.New("bench: RunOptions.Store is nil")
@@ -85,9 +87,6 @@ func Run(ctx context.Context, s *Study, specText string, opts RunOptions) (*Outc
 	st, _, err := opts.Store.EnsureStudy(ctx, s.Name, specText)
 	if err != nil {
 		return nil, err
-	}
-	if st.Spec != specText {
-		return nil, fmt.Errorf("bench: the store already holds a study named %q with a different spec; rename the study or use another database", s.Name)
 	}
 	infos, err := WorkloadInfos(s.Workloads)
 	if err != nil {
@@ -106,6 +105,27 @@ func Run(ctx context.Context, s *Study, specText string, opts RunOptions) (*Outc
 		}
 		specs[i] = store.TrialSpec{Key: tr.Key, Workload: tr.Workload, Schedule: tr.Spec, HParams: hp, Seed: tr.Seed, Budget: tr.Steps}
 		byKey[tr.Key] = tr
+	}
+	if st.Spec != specText {
+		// A study may grow (new schedules, workloads, budgets, seeds) and
+		// keep its finished trials, but a trial it already has must stay
+		// the same trial.
+		stored, err := opts.Store.Trials(ctx, st.ID)
+		if err != nil {
+			return nil, err
+		}
+		want := make(map[string]string, len(specs))
+		for _, sp := range specs {
+			want[sp.Key] = string(sp.HParams)
+		}
+		for _, old := range stored {
+			if hp, ok := want[old.Key]; ok && hp != string(old.HParams) {
+				return nil, fmt.Errorf("bench: study %q changed trial %s (its spec, hyperparameters or budget); give the changed study a new name or use another database", s.Name, old.Key)
+			}
+		}
+		if err := opts.Store.UpdateStudySpec(ctx, st.ID, specText); err != nil {
+			return nil, err
+		}
 	}
 	if _, err := opts.Store.AddTrials(ctx, st.ID, specs); err != nil {
 		return nil, err

@@ -233,3 +233,62 @@ func TestReportInChromium(t *testing.T) {
 		}
 	}
 }
+
+// A study that grows runs only its new trials; one that changes a trial
+// it already ran is refused.
+func TestRunGrowAndRefine(t *testing.T) {
+	db := openStore(t)
+	s, err := ParseStudy("tiny.yaml", []byte(tinyStudy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := Run(context.Background(), s, tinyStudy, RunOptions{Store: db, Workers: 2})
+	if err != nil || first.Ran != 8 {
+		t.Fatalf("first run: ran %v, %v", first, err)
+	}
+	grown := tinyStudy + "  - name: refined\n    refine: linear\n"
+	g, err := ParseStudy("tiny.yaml", []byte(grown))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := Run(context.Background(), g, grown, RunOptions{Store: db, Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Ran != 4 || len(out.Results) != 12 {
+		t.Fatalf("grown study ran %d trials and has %d results, want 4 new and 12 in all", out.Ran, len(out.Results))
+	}
+	for _, tr := range out.Trials {
+		r := out.Results[tr.Key]
+		if tr.Entry != "refined" {
+			continue
+		}
+		if !tr.Refine || r.ExtraSteps != tr.Steps || r.Steps != tr.Steps {
+			t.Errorf("%s: refine %v, extra steps %d, steps %d; want the first run's %d steps as extra", tr.Key, tr.Refine, r.ExtraSteps, r.Steps, tr.Steps)
+		}
+		// The refined schedule starts low (warmup emerges) and ends at 0.
+		if len(r.LR) < 2 || r.LR[len(r.LR)-1] > 1e-3*tr.Params["peak"] || r.RefinedAboveHalf <= 0 || r.RefinedAboveHalf >= 1 {
+			t.Errorf("%s: refined schedule ends at %v (peak %v), %v of steps above half", tr.Key, r.LR[len(r.LR)-1], tr.Params["peak"], r.RefinedAboveHalf)
+		}
+	}
+	sum, err := Summarize(g, out.Trials, out.Results)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range sum.Claims {
+		if strings.HasPrefix(c.Text, "Refinement") && c.Pairs != 2 {
+			t.Errorf("refinement claim compared %d pairs, want 2 (1 problem × 2 seeds): %+v", c.Pairs, c)
+		}
+	}
+	if f := sum.Compute["refined"]; f != 2 {
+		t.Errorf("refined compute factor %v, want 2 (two runs per trial)", f)
+	}
+	changed := strings.Replace(grown, "min: 0.03", "min: 0.02", 1)
+	c, err := ParseStudy("tiny.yaml", []byte(changed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), c, changed, RunOptions{Store: db, Workers: 1}); err == nil || !strings.Contains(err.Error(), "changed trial") {
+		t.Errorf("changed search space: err %v, want a changed-trial error", err)
+	}
+}

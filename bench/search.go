@@ -98,6 +98,7 @@ type Trial struct {
 	Entry     string             `json:"entry"` // the schedule's name in the study
 	Spec      string             `json:"spec"`  // the expanded schedule or controller spec
 	Optimizer string             `json:"optimizer,omitempty"`
+	Refine    bool               `json:"refine,omitempty"` // refine Spec's run, then train the refined schedule
 	Budget    float64            `json:"budget"` // fraction of the step hint
 	Steps     int64              `json:"steps"`
 	Seed      int64              `json:"seed"`
@@ -143,6 +144,17 @@ func (s *Study) Trials(info map[string]WorkloadInfo) ([]Trial, error) {
 				evalEvery = 1
 			}
 			for _, e := range s.Schedules {
+				spec := e.Spec
+				if e.Refine != "" {
+					for _, o := range s.Schedules {
+						if o.Name == e.Refine {
+							spec = o.Spec
+							if e.Optimizer == "" {
+								e.Optimizer = o.Optimizer
+							}
+						}
+					}
+				}
 				n := perStudy
 				if e.SelfTuned {
 					n = 1
@@ -172,8 +184,9 @@ func (s *Study) Trials(info map[string]WorkloadInfo) ([]Trial, error) {
 							Key:       fmt.Sprintf("%s/%s/b%g/s%d/p%d", w, e.Name, b, seed, p),
 							Workload:  w,
 							Entry:     e.Name,
-							Spec:      Expand(e.Spec, vars),
+							Spec:      Expand(spec, vars),
 							Optimizer: e.Optimizer,
+							Refine:    e.Refine != "",
 							Budget:    b,
 							Steps:     steps,
 							Seed:      seed,

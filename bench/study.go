@@ -29,6 +29,8 @@ import (
 //	schedules:
 //	  - name: cosine
 //	    spec: warmup(cosine(peak=${peak}, steps=${decay_steps}), steps=${warmup})
+//	  - name: refined             # refinement of another entry's run
+//	    refine: linear
 //
 // A spec template may use ${peak}, ${steps} (the trial's step budget),
 // ${warmup} (warmup steps) and ${decay_steps} (steps − warmup), and any
@@ -55,6 +57,13 @@ type Entry struct {
 	// SelfTuned entries take no search: they run once per study with the
 	// workload's default peak.
 	SelfTuned bool `yaml:"self_tuned"`
+	// Refine names another entry: each trial first runs that entry with
+	// the same hyperparameters, then refines its schedule from the run's
+	// gradient norms (Defazio et al. 2023; L1 norms for Adam-type
+	// optimizers, L2 for SGD-type) and trains with the refined schedule at
+	// the same peak. The first run's steps are reported as extra compute.
+	// Such an entry has no spec of its own.
+	Refine string `yaml:"refine"`
 }
 
 // Tuning is the tuning protocol.
@@ -215,6 +224,21 @@ func (s *Study) validate(file string, root *yaml.Node) error {
 			return bad(fmt.Sprintf("schedule name %q used twice", e.Name), "schedules", idx, "name")
 		}
 		names[e.Name] = true
+		if e.Refine != "" {
+			if e.Spec != "" {
+				return bad("a refined entry takes the spec of the entry it refines; remove spec", "schedules", idx, "spec")
+			}
+			base := -1
+			for j, o := range s.Schedules {
+				if o.Name == e.Refine && o.Refine == "" && j != i {
+					base = j
+				}
+			}
+			if base < 0 {
+				return bad(fmt.Sprintf("%q is not a schedule of this study with a spec", e.Refine), "schedules", idx, "refine")
+			}
+			continue
+		}
 		if strings.TrimSpace(e.Spec) == "" {
 			return bad("every schedule needs a spec", "schedules", idx, "spec")
 		}

@@ -41,7 +41,10 @@ type Summary struct {
 	// over the baseline, over the problems both reached, and how many.
 	Speedup        map[string]float64
 	SpeedupCounted map[string]int
-	Missing        int // trials without a result
+	// Compute is each entry's training steps over its scored steps: 2 for
+	// refinement (a first run, then the refined one), 1 otherwise.
+	Compute map[string]float64
+	Missing int // trials without a result
 	Claims         []Claim
 	Higher         map[string]bool // per workload: is a higher metric better
 }
@@ -55,7 +58,9 @@ func Summarize(s *Study, trials []Trial, results map[string]TrialResult) (*Summa
 		Speedup:        map[string]float64{},
 		SpeedupCounted: map[string]int{},
 		Higher:         map[string]bool{},
+		Compute:        map[string]float64{},
 	}
+	scored, spent := map[string]int64{}, map[string]int64{}
 	for _, e := range s.Schedules {
 		sum.Entries = append(sum.Entries, e.Name)
 		sum.Cells[e.Name] = map[Problem]*Cell{}
@@ -78,6 +83,8 @@ func Summarize(s *Study, trials []Trial, results map[string]TrialResult) (*Summa
 			continue
 		}
 		sum.Higher[tr.Workload] = tr.Higher
+		scored[tr.Entry] += r.Steps
+		spent[tr.Entry] += r.Steps + r.ExtraSteps
 		p := Problem{tr.Workload, tr.Budget}
 		if groups[tr.Entry] == nil {
 			groups[tr.Entry] = map[Problem]*group{}
@@ -134,6 +141,11 @@ func Summarize(s *Study, trials []Trial, results map[string]TrialResult) (*Summa
 				c.Final = fromGoodness(medianFinite(sorted), higher)
 			}
 			sum.Cells[entry][p] = c
+		}
+	}
+	for e, n := range scored {
+		if n > 0 {
+			sum.Compute[e] = float64(spent[e]) / float64(n)
 		}
 	}
 	// Ratios and scores over problems.

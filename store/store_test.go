@@ -663,3 +663,26 @@ func TestSQLiteSettings(t *testing.T) {
 		t.Errorf("the read pool accepted a write")
 	}
 }
+
+func TestUpdateStudySpec(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	st, err := s.CreateStudy(ctx, "grow", "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UpdateStudySpec(ctx, st.ID, "v2"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.StudyByName(ctx, "grow")
+	if err != nil || got.Spec != "v2" {
+		t.Fatalf("spec %q, %v; want v2", got.Spec, err)
+	}
+	if err := s.UpdateStudySpec(ctx, st.ID+100, "x"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown study: %v, want ErrNotFound", err)
+	}
+}

@@ -86,6 +86,19 @@ func (s *Store) EnsureStudy(ctx context.Context, name, spec string) (st Study, c
 	return st, false, err
 }
 
+// UpdateStudySpec replaces a study's stored spec, for a study that grew
+// (new schedules or workloads); its trials are kept.
+func (s *Store) UpdateStudySpec(ctx context.Context, studyID int64, spec string) error {
+	res, err := s.w.ExecContext(ctx, s.q("UPDATE studies SET spec = ? WHERE id = ?"), spec, studyID)
+	if err != nil {
+		return fmt.Errorf("store: update spec of study %d: %w", studyID, err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return fmt.Errorf("store: update spec of study %d: %w", studyID, ErrNotFound)
+	}
+	return nil
+}
+
 // StudyByName returns the study called name.
 func (s *Store) StudyByName(ctx context.Context, name string) (Study, error) {
 	var st Study
