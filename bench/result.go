@@ -68,8 +68,8 @@ type TrialResult struct {
 	// Refined summarises where warmup and annealing emerged in a refined
 	// schedule: the step of its peak and the fraction of steps above half
 	// the peak.
-	RefinedPeakStep    int64   `json:"refined_peak_step,omitempty"`
-	RefinedAboveHalf   float64 `json:"refined_above_half,omitempty"`
+	RefinedPeakStep  int64   `json:"refined_peak_step,omitempty"`
+	RefinedAboveHalf float64 `json:"refined_above_half,omitempty"`
 	// LR holds the learning rate at LRSteps, a few hundred points of the
 	// schedule the trial followed, for plots.
 	LRSteps []int64   `json:"lr_steps,omitempty"`

@@ -99,7 +99,7 @@ type Trial struct {
 	Spec      string             `json:"spec"`  // the expanded schedule or controller spec
 	Optimizer string             `json:"optimizer,omitempty"`
 	Refine    bool               `json:"refine,omitempty"` // refine Spec's run, then train the refined schedule
-	Budget    float64            `json:"budget"` // fraction of the step hint
+	Budget    float64            `json:"budget"`           // fraction of the step hint
 	Steps     int64              `json:"steps"`
 	Seed      int64              `json:"seed"`
 	Study     int                `json:"study"` // index of the seed: AlgoPerf's study

@@ -45,8 +45,8 @@ type Summary struct {
 	// refinement (a first run, then the refined one), 1 otherwise.
 	Compute map[string]float64
 	Missing int // trials without a result
-	Claims         []Claim
-	Higher         map[string]bool // per workload: is a higher metric better
+	Claims  []Claim
+	Higher  map[string]bool // per workload: is a higher metric better
 }
 
 // Summarize scores the results of a study's trials.
