@@ -55,11 +55,12 @@ type Searcher interface {
 //
 // Deviations from the released code, all documented here: the smoother is
 // RobustSmooth, not scipy's spline; the forecast's asymptote is bounded
-// below by loss_floor (default 0; see FitExp); a candidate whose losses in
-// the last quarter of its window average at or above its first loss is
-// scored by that average instead of the forecast (the released code has a
-// similar rule in its validation phase only: an explosion followed by a
-// fast fall otherwise forecasts a very low loss); the acquisition is minimised over 1,000
+// below by loss_floor (default 0; see FitExp); a candidate whose loss
+// exceeds 1.5 times its first loss, or whose last quarter averages at or
+// above it, is scored by that average instead of the forecast (see
+// noProgress; the released code has a similar rule in its validation phase
+// only: an explosion followed by a fast fall otherwise forecasts a very low
+// loss, because the smoother drops the explosion as an outlier); the acquisition is minimised over 1,000
 // evenly spaced points instead of skopt's sampling and L-BFGS; the
 // validation-loss phase (once τ′ reaches τ_max/10) is not implemented:
 // the objective stays the training loss. The random draws come from a PCG
@@ -235,10 +236,10 @@ func (a *AutoLRS) Search(ctx context.Context, step int64, e Engine) error {
 		tried++
 		f := ForecastLoss(losses, float64(tau), a.Floor)
 		if tail, stuck := noProgress(losses); stuck {
-			// The released code uses this rule in its validation phase
+			// The released code has such a rule in its validation phase
 			// only; lrkit applies it always (a documented deviation): a
-			// window whose last quarter averages at or above its first
-			// loss is not extrapolated; that average is the estimate.
+			// window that exploded or did not improve is not
+			// extrapolated; its tail mean is the estimate.
 			f = tail
 		}
 		if math.IsNaN(f) || math.IsInf(f, 0) {
@@ -272,11 +273,14 @@ func (a *AutoLRS) Search(ctx context.Context, step int64, e Engine) error {
 	return nil
 }
 
-// noProgress reports whether a candidate's short run failed to improve:
-// the mean of the last quarter of its losses (at least one) is not below
-// the first loss (the loss at the snapshot), or is not finite. It returns
-// that mean. A training loss is noisy, so the tail mean is compared, not
-// the maximum the released code uses on its (smooth) validation losses.
+// noProgress reports whether a candidate's short run failed: a loss after
+// the first rose above 1.5 times the first loss (the loss at the
+// snapshot; an explosion, which the robust smoother would otherwise drop as
+// an outlier), or the mean of the last quarter of the losses (at least one)
+// is not below the first loss, or a loss is not finite. It returns that
+// tail mean, the candidate's score when it failed. A training loss is
+// noisy, so a margin and the tail mean are used where the released code
+// compares the maximum of its (smooth) validation losses with the start.
 func noProgress(losses []float64) (float64, bool) {
 	if len(losses) < 2 {
 		return 0, false
@@ -287,7 +291,13 @@ func noProgress(losses []float64) (float64, bool) {
 		m += l
 	}
 	m /= float64(q)
-	return m, !(m < losses[0])
+	spike := false
+	for _, l := range losses[1:] {
+		if !(l <= 1.5*losses[0]) {
+			spike = true
+		}
+	}
+	return m, spike || !(m < losses[0])
 }
 
 func indexNear(xs []float64, x float64) int {

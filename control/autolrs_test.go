@@ -177,6 +177,7 @@ func TestNoProgress(t *testing.T) {
 		{[]float64{2, 1.5, 1.2, 1.0}, 1.0, false},
 		{[]float64{2, 20, 8, 2.5}, 2.5, true},                              // exploded, fell back above the start
 		{[]float64{2, 2.1, 1.9, 2.05, 1.95, 1.9, 1.8, 1.85}, 1.825, false}, // noisy but improving
+		{[]float64{2, 30, 5, 1.5, 1.2, 1.0, 0.9, 0.8}, 0.85, true},         // exploded, then fell below the start
 		{[]float64{2, 1, math.NaN()}, math.NaN(), true},
 		{[]float64{2}, 0, false},
 	}
