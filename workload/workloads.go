@@ -138,7 +138,9 @@ func illCond(kappa float64) (*Workload, error) {
 }
 
 // mnistMLP is the 784-256-256-10 ReLU network on MNIST (validation: the
-// official 10,000-image test set).
+// official 10,000-image test set). Measured: `lrkit train --workload
+// mnist-mlp --schedule 'linear(steps=2000)' --steps 2000` (AdamW, peak
+// 1e-3, batch 128, seed 1) ends at 0.9802 validation accuracy.
 func mnistMLP() *Workload {
 	return &Workload{
 		Name: "mnist-mlp", Description: "784-256-256-10 ReLU MLP on MNIST (60,000 train, 10,000 test images as validation)",
@@ -176,6 +178,9 @@ func FashionCNN(rng *rand.Rand) nn.Layer {
 		&nn.Flatten{}, fc1, &nn.ReLU{}, nn.NewDense("fc2", 128, 10, rng))
 }
 
+// fashionCNN: measured with `--schedule 'linear(steps=3000)' --steps 3000`
+// (AdamW, peak 1e-3, batch 128, seed 1): 0.9006 validation accuracy at step
+// 1,800, 0.9057 at 3,000.
 func fashionCNN() *Workload {
 	return &Workload{
 		Name: "fashion-cnn", Description: "two-layer CNN (3×3 convs 16 and 32 channels, max pooling, dense 128 and 10) on Fashion-MNIST (60,000 train, 10,000 test as validation)",
@@ -230,6 +235,9 @@ func NewGPT(c GPTConfig, rng *rand.Rand) (nn.Layer, error) {
 // windows of 128 characters: 16,384 predictions).
 const kjvValWindows = 128
 
+// kjvGPT: measured with `--schedule 'warmup(cosine(steps=2000), steps=100)'
+// --steps 2000 --eval-every 100` (AdamW, peak 2e-3, batch 32, clip 1,
+// seed 1): validation loss 1.634 at step 500, 1.573 at 600, 1.276 at 2,000.
 func kjvGPT() *Workload {
 	return &Workload{
 		Name: "kjv-gpt", Description: fmt.Sprintf("character-level decoder-only transformer (%d pre-norm layers, width %d, %d heads, context %d, GELU MLP %d) on the King James Bible (4.4 MB; every 10th 16 KiB chunk is validation)",
