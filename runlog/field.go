@@ -2,6 +2,7 @@ package runlog
 
 import (
 	"fmt"
+	"github.com/lrkit/lrkit/internal/textmatch"
 	"math"
 	"strings"
 )
@@ -203,32 +204,11 @@ func nearestName(name string) string {
 	if a, ok := columnAliases[lower]; ok {
 		return a
 	}
-	best, bestD := NameStep, editDistance(lower, NameStep)
+	best, bestD := NameStep, textmatch.Distance(lower, NameStep)
 	for _, fi := range fieldInfo {
-		if d := editDistance(lower, fi.name); d < bestD {
+		if d := textmatch.Distance(lower, fi.name); d >= 0 && (bestD < 0 || d < bestD) {
 			best, bestD = fi.name, d
 		}
 	}
 	return best
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

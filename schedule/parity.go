@@ -2,6 +2,7 @@ package schedule
 
 import (
 	"fmt"
+	"github.com/lrkit/lrkit/internal/textmatch"
 	"reflect"
 	"sort"
 	"strings"
@@ -30,7 +31,7 @@ func WithParity(s Schedule, parity string) (Schedule, error) {
 	known := r.parityChoices()
 	if !contains(known, parity) {
 		hint := ""
-		if g := suggest(parity, known); g != "" {
+		if g := textmatch.Suggest(parity, known); g != "" {
 			hint = fmt.Sprintf(" (did you mean %q?)", g)
 		}
 		return nil, fmt.Errorf("unknown parity %q%s: want one of %s", parity, hint, strings.Join(known, ", "))

@@ -3,6 +3,7 @@ package schedule
 import (
 	"errors"
 	"fmt"
+	"github.com/lrkit/lrkit/internal/textmatch"
 	"reflect"
 	"strconv"
 	"strings"
@@ -510,7 +511,7 @@ func (b builder) convert(p *param, t reflect.Type, v Value, depth int) (reflect.
 		}
 		if len(p.choices) > 0 && !contains(p.choices, v.Text) {
 			hint := ""
-			if s := suggest(v.Text, p.choices); s != "" {
+			if s := textmatch.Suggest(v.Text, p.choices); s != "" {
 				hint = fmt.Sprintf(" (did you mean %q?)", s)
 			}
 			return out, valueErr(v, name, "want one of %s, got %s%s", strings.Join(p.choices, ", "), v.describe(), hint)
@@ -659,7 +660,7 @@ func (r *registry) kindHint(name string) string {
 	for i, ks := range r.kinds {
 		names[i] = ks.kind.Name
 	}
-	if s := suggest(name, names); s != "" {
+	if s := textmatch.Suggest(name, names); s != "" {
 		return fmt.Sprintf(" (did you mean %q?)", s)
 	}
 	return " (`lrkit schedules` lists them)"
@@ -671,7 +672,7 @@ func (ks *kindSpec) paramHint(name string) string {
 	for i, p := range ks.params {
 		names[i] = p.name
 	}
-	if s := suggest(name, names); s != "" {
+	if s := textmatch.Suggest(name, names); s != "" {
 		return fmt.Sprintf(" (did you mean %q?)", s)
 	}
 	return " (parameters: " + ks.paramList() + ")"

@@ -1,17 +1,20 @@
-package schedule
+// Package textmatch finds the name a user most likely meant: the nearest
+// candidate by edit distance, for "did you mean" hints in the spec
+// language, run-log columns and controller specs.
+package textmatch
 
 import "strings"
 
-// suggest returns the candidate nearest to name when it is close enough to
+// Suggest returns the candidate nearest to name when it is close enough to
 // be a likely typo, else "". Distance is the optimal string alignment
 // distance (Levenshtein plus adjacent transpositions) on lower-cased
 // names; a candidate that starts with name (at least 3 letters) also
 // counts, so "warm" suggests "warmup".
-func suggest(name string, candidates []string) string {
+func Suggest(name string, candidates []string) string {
 	lname := strings.ToLower(name)
 	best, bestD := "", -1
 	for _, c := range candidates {
-		d := editDistance(lname, strings.ToLower(c))
+		d := Distance(lname, strings.ToLower(c))
 		if d < 0 {
 			continue
 		}
@@ -47,10 +50,10 @@ func maxTypos(n int) int {
 	return 3
 }
 
-// editDistance is the optimal string alignment distance between a and b,
+// Distance is the optimal string alignment distance between a and b,
 // in bytes. It returns -1 for long inputs, where a typo is unlikely and the
 // quadratic table is not worth it.
-func editDistance(a, b string) int {
+func Distance(a, b string) int {
 	if len(a) > 64 || len(b) > 64 {
 		return -1
 	}

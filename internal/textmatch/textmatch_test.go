@@ -1,4 +1,4 @@
-package schedule
+package textmatch
 
 import "testing"
 
@@ -11,15 +11,15 @@ func TestEditDistance(t *testing.T) {
 		{"kitten", "sitting", 3}, {"paek", "peak", 1}, {"abcd", "badc", 2}, {"warmup", "warmup", 0},
 	}
 	for _, tt := range tests {
-		if got := editDistance(tt.a, tt.b); got != tt.want {
-			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		if got := Distance(tt.a, tt.b); got != tt.want {
+			t.Errorf("Distance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
 		}
-		if got := editDistance(tt.b, tt.a); got != tt.want {
-			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.b, tt.a, got, tt.want)
+		if got := Distance(tt.b, tt.a); got != tt.want {
+			t.Errorf("Distance(%q, %q) = %d, want %d", tt.b, tt.a, got, tt.want)
 		}
 	}
 	long := string(make([]byte, 65))
-	if editDistance(long, "a") != -1 {
+	if Distance(long, "a") != -1 {
 		t.Error("long input not refused")
 	}
 }
@@ -32,8 +32,8 @@ func TestSuggest(t *testing.T) {
 		{"foo", ""}, {"x", ""}, {"b", ""}, {"zzzzzz", ""}, {"totally_different", ""},
 	}
 	for _, tt := range tests {
-		if got := suggest(tt.in, names); got != tt.want {
-			t.Errorf("suggest(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := Suggest(tt.in, names); got != tt.want {
+			t.Errorf("Suggest(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
