@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/lrkit/lrkit/internal/textmatch"
 	"github.com/lrkit/lrkit/schedule"
 )
 
@@ -280,51 +281,8 @@ func convertValue(f reflect.StructField, v schedule.Value) (reflect.Value, error
 	return reflect.Value{}, bad("unsupported parameter type %s", f.Type)
 }
 
-// suggest returns the candidate within a small edit distance of name (a
-// likely typo), or one that starts with name (3 letters or more), or "".
+// suggest returns the nearest likely-typo candidate, or "" (the spec
+// language's shared suggester).
 func suggest(name string, candidates []string) string {
-	l := strings.ToLower(name)
-	best, bestD := "", 1<<30
-	for _, c := range candidates {
-		d := editDistance(l, strings.ToLower(c))
-		limit := 1
-		if len(c) > 3 {
-			limit = 2
-		}
-		if len(c) > 6 {
-			limit = 3
-		}
-		if d <= limit && 2*d <= len(l) && d < bestD {
-			best, bestD = c, d
-		}
-	}
-	if best == "" && len(l) >= 3 {
-		for _, c := range candidates {
-			if strings.HasPrefix(strings.ToLower(c), l) {
-				return c
-			}
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return textmatch.Suggest(name, candidates)
 }
