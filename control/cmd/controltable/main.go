@@ -178,6 +178,15 @@ func (s *switchable) Observe(r runlog.Record) {
 	}
 }
 
+// ObserveGradient forwards the trainer's hypergradient to a controller
+// that learns from it (HD); without it the wrapper would hide that the
+// wrapped controller is a control.GradientObserver.
+func (s *switchable) ObserveGradient(step int64, h control.Hypergradient) {
+	if g, ok := s.Controller.(control.GradientObserver); ok && !s.searching {
+		g.ObserveGradient(step, h)
+	}
+}
+
 type engine struct {
 	ctx context.Context
 	tr  *train.Trainer
