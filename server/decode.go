@@ -1,0 +1,139 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// apiError is an error the client caused, answered with its status.
+type apiError struct {
+	code int
+	msg  string
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+func badRequest(format string, args ...any) error {
+	return &apiError{code: http.StatusBadRequest, msg: fmt.Sprintf(format, args...)}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		code, b = http.StatusInternalServerError, []byte(`{"error":"internal error: response not encodable"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	w.Write(b)
+	w.Write([]byte("\n"))
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}
+
+// decodeBody reads a JSON request body into v strictly: one object, no
+// unknown fields, at most MaxBodyBytes. Errors say what was wrong and
+// where.
+func decodeBody(r *http.Request, v any) error {
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			return &apiError{code: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("request body larger than %d bytes", mb.Limit)}
+		}
+		return badRequest("reading request body: %v", err)
+	}
+	return decodeJSON(data, v)
+}
+
+// decodeJSON decodes data into v strictly (see decodeBody).
+func decodeJSON(data []byte, v any) error {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return badRequest("empty request body: a JSON object is required")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return badRequest("%s", describeJSONError(data, err))
+	}
+	if dec.More() {
+		return badRequest("invalid JSON: more than one value in the body (at byte %d)", dec.InputOffset())
+	}
+	return nil
+}
+
+func describeJSONError(data []byte, err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		off := min(int(se.Offset), len(data))
+		rest := data[max(off-1, 0):]
+		for _, w := range []string{"NaN", "Infinity", "-Infinity", "nan", "inf"} {
+			if bytes.HasPrefix(rest, []byte(w)) || bytes.HasPrefix(data[max(off-2, 0):], []byte(w)) {
+				return fmt.Sprintf("invalid JSON at byte %d: %s is not a number; values must be finite (JSON has no NaN or Infinity; in Python use json.dumps(..., allow_nan=False) and drop non-finite values)", se.Offset, w)
+			}
+		}
+		return fmt.Sprintf("invalid JSON at byte %d: %v", se.Offset, err)
+	case errors.As(err, &te):
+		if te.Field != "" {
+			return fmt.Sprintf("field %q: %s does not fit a %s (at byte %d)", te.Field, te.Value, te.Type, te.Offset)
+		}
+		return fmt.Sprintf("the body must be a JSON object, not %s", te.Value)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "invalid JSON: the body ends early"
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ")
+	}
+	return "invalid JSON: " + err.Error()
+}
+
+// queryInt reads an optional integer query parameter in [lo, hi].
+func queryInt(r *http.Request, name string, def, lo, hi int64) (int64, bool, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, false, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, true, badRequest("query parameter %s=%q is not an integer", name, v)
+	}
+	if n < lo || n > hi {
+		return 0, true, badRequest("query parameter %s=%d is out of range [%d, %d]", name, n, lo, hi)
+	}
+	return n, true, nil
+}
+
+// checkStep checks a step number named by where.
+func checkStep(where string, step int64) error {
+	if step < 0 {
+		return badRequest("%s: step %d is negative", where, step)
+	}
+	if step > MaxStep {
+		return badRequest("%s: step %d is absurd (the limit is %d)", where, step, MaxStep)
+	}
+	return nil
+}
+
+// checkFinite checks an optional metric value named by where.
+func checkFinite(where string, v *float64, nonNeg bool) error {
+	if v == nil {
+		return nil
+	}
+	if math.IsNaN(*v) || math.IsInf(*v, 0) {
+		return badRequest("%s: value %v is not finite", where, *v)
+	}
+	if nonNeg && *v < 0 {
+		return badRequest("%s: value %v is negative", where, *v)
+	}
+	return nil
+}
