@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/lrkit/lrkit/control"
 	"github.com/lrkit/lrkit/schedule"
 	"github.com/spf13/cobra"
 )
@@ -16,6 +17,7 @@ func init() { registerCommand(newSchedulesCmd) }
 // kindInfo is one schedule kind as `lrkit schedules` prints it.
 type kindInfo struct {
 	Name       string      `json:"name"`
+	Controller bool        `json:"controller,omitempty"` // learns from the run (package control)
 	Summary    string      `json:"summary"`
 	Source     string      `json:"source"`
 	Unverified string      `json:"unverified,omitempty"`
@@ -37,11 +39,13 @@ func newSchedulesCmd() *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
 		Use:   "schedules [--format text|json]",
-		Short: "List every schedule kind with its parameters, defaults and source",
-		Long: `List every schedule kind of the spec language: what it does, the paper or
-library it follows, each parameter with its type, default (or "required"),
-allowed words and meaning, and a note on what could not be verified
-against the source where there is one.`,
+		Short: "List every schedule and controller kind with its parameters, defaults and source",
+		Long: `List every schedule kind of the spec language, then every controller kind
+(schedules that learn from the run: plateau, hypergradient descent,
+AutoLRS, refined, ...): what it does, the paper or library it follows, each
+parameter with its type, default (or "required"), allowed words and
+meaning, and a note on what could not be verified against the source
+where there is one.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			kinds := kindInfos()
@@ -74,6 +78,18 @@ func kindInfos() []kindInfo {
 		}
 		out = append(out, ki)
 	}
+	for _, k := range control.Kinds() {
+		ki := kindInfo{Name: k.Name, Controller: true, Summary: k.Summary, Source: k.Source, Unverified: k.Unverified, Params: []paramInfo{}}
+		for _, p := range k.Params() {
+			pi := paramInfo{Name: p.Name, Type: p.Type, Choices: p.Choices, Doc: p.Doc}
+			if !p.Required {
+				d := p.Default
+				pi.Default = &d
+			}
+			ki.Params = append(ki.Params, pi)
+		}
+		out = append(out, ki)
+	}
 	return out
 }
 
@@ -86,7 +102,11 @@ func writeKindsText(w io.Writer, kinds []kindInfo) error {
 		if i > 0 {
 			fmt.Fprintln(tw)
 		}
-		fmt.Fprintf(tw, "%s: %s\n", k.Name, k.Summary)
+		if k.Controller {
+			fmt.Fprintf(tw, "%s (controller): %s\n", k.Name, k.Summary)
+		} else {
+			fmt.Fprintf(tw, "%s: %s\n", k.Name, k.Summary)
+		}
 		fmt.Fprintf(tw, "  source: %s\n", k.Source)
 		if k.Unverified != "" {
 			fmt.Fprintf(tw, "  unverified: %s\n", k.Unverified)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lrkit/lrkit/control"
 	"github.com/lrkit/lrkit/schedule"
 )
 
@@ -74,11 +75,22 @@ func TestSchedulesJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	kinds := schedule.Kinds()
-	if len(got) != len(kinds) {
-		t.Fatalf("%d kinds in JSON, want %d", len(got), len(kinds))
+	ctrls := control.Kinds()
+	if len(got) != len(kinds)+len(ctrls) {
+		t.Fatalf("%d kinds in JSON, want %d schedules and %d controllers", len(got), len(kinds), len(ctrls))
 	}
+	for i, c := range ctrls {
+		k := got[len(kinds)+i]
+		if k.Name != c.Name || !k.Controller || len(k.Params) != len(c.Params()) {
+			t.Errorf("controller %d: %+v does not match %s", i, k, c.Name)
+		}
+	}
+	got = got[:len(kinds)]
 	byName := map[string]kindInfo{}
 	for i, k := range got {
+		if k.Controller {
+			t.Errorf("schedule %s marked as a controller", k.Name)
+		}
 		if k.Name != kinds[i].Name || k.Source != kinds[i].Source || len(k.Params) != len(schedule.Params(kinds[i])) {
 			t.Errorf("kind %d: %+v does not match %s", i, k, kinds[i].Name)
 		}
