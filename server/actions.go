@@ -175,24 +175,7 @@ func (s *Server) actionDecay(w http.ResponseWriter, r *http.Request, tok store.T
 		s.fail(w, r, err)
 		return
 	}
-	run, err := s.respec(r.Context(), tok, id, "decay", func(run *store.Run, c control.Controller) (map[string]any, error) {
-		at := run.LastStep + 1
-		if req.At != nil {
-			if err := checkStep("at", *req.At); err != nil {
-				return nil, err
-			}
-			if *req.At <= run.LastStep {
-				return nil, badRequest("at: step %d is not after the last reported step %d", *req.At, run.LastStep)
-			}
-			at = *req.At
-		}
-		spec, err := DecaySpec(c, at, req.Steps, req.Floor, req.Shape)
-		if err != nil {
-			return nil, err
-		}
-		run.Spec, run.Budget = spec, at+req.Steps
-		return map[string]any{"at": at, "steps": req.Steps, "floor": req.Floor, "from_lr": c.LR(at), "budget": run.Budget}, nil
-	})
+	run, err := s.decay(r.Context(), tok, id, req)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -211,7 +194,70 @@ func (s *Server) actionExtend(w http.ResponseWriter, r *http.Request, tok store.
 		s.fail(w, r, err)
 		return
 	}
-	run, err := s.respec(r.Context(), tok, id, "extend", func(run *store.Run, c control.Controller) (map[string]any, error) {
+	run, err := s.extend(r.Context(), tok, id, req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, runJSON(run))
+}
+
+func (s *Server) setStatus(w http.ResponseWriter, r *http.Request, tok store.Token, kind string, to store.RunStatus) {
+	id, err := s.runID(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if r.ContentLength != 0 {
+		var req struct{}
+		if err := decodeBody(r, &req); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	run, err := s.setStatusOf(r.Context(), tok, id, kind, to)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, runJSON(run))
+}
+
+// actionPause stops the controller observing metrics (they are still
+// stored); its rates stay those of its current state.
+func (s *Server) actionPause(w http.ResponseWriter, r *http.Request, tok store.Token) {
+	s.setStatus(w, r, tok, "pause", store.RunPaused)
+}
+
+func (s *Server) actionResume(w http.ResponseWriter, r *http.Request, tok store.Token) {
+	s.setStatus(w, r, tok, "resume", store.RunRunning)
+}
+
+// decay applies a DecayRequest to a run.
+func (s *Server) decay(ctx context.Context, tok store.Token, id int64, req DecayRequest) (store.Run, error) {
+	return s.respec(ctx, tok, id, "decay", func(run *store.Run, c control.Controller) (map[string]any, error) {
+		at := run.LastStep + 1
+		if req.At != nil {
+			if err := checkStep("at", *req.At); err != nil {
+				return nil, err
+			}
+			if *req.At <= run.LastStep {
+				return nil, badRequest("at: step %d is not after the last reported step %d", *req.At, run.LastStep)
+			}
+			at = *req.At
+		}
+		spec, err := DecaySpec(c, at, req.Steps, req.Floor, req.Shape)
+		if err != nil {
+			return nil, err
+		}
+		run.Spec, run.Budget = spec, at+req.Steps
+		return map[string]any{"at": at, "steps": req.Steps, "floor": req.Floor, "from_lr": c.LR(at), "budget": run.Budget}, nil
+	})
+}
+
+// extend applies an ExtendRequest to a run.
+func (s *Server) extend(ctx context.Context, tok store.Token, id int64, req ExtendRequest) (store.Run, error) {
+	return s.respec(ctx, tok, id, "extend", func(run *store.Run, c control.Controller) (map[string]any, error) {
 		if req.Budget <= run.Budget || req.Budget > MaxStep {
 			return nil, badRequest("budget: %d, want more than the current %d (and at most %d)", req.Budget, run.Budget, MaxStep)
 		}
@@ -234,44 +280,13 @@ func (s *Server) actionExtend(w http.ResponseWriter, r *http.Request, tok store.
 		run.Budget = req.Budget
 		return d, nil
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, runJSON(run))
 }
 
-func (s *Server) setStatus(w http.ResponseWriter, r *http.Request, tok store.Token, kind string, to store.RunStatus) {
-	id, err := s.runID(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if r.ContentLength != 0 {
-		var req struct{}
-		if err := decodeBody(r, &req); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-	}
-	run, err := s.respec(r.Context(), tok, id, kind, func(run *store.Run, _ control.Controller) (map[string]any, error) {
+// setStatusOf pauses or resumes a run's controller.
+func (s *Server) setStatusOf(ctx context.Context, tok store.Token, id int64, kind string, to store.RunStatus) (store.Run, error) {
+	return s.respec(ctx, tok, id, kind, func(run *store.Run, _ control.Controller) (map[string]any, error) {
 		d := map[string]any{"from_status": string(run.Status), "status": string(to)}
 		run.Status = to
 		return d, nil
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, runJSON(run))
-}
-
-// actionPause stops the controller observing metrics (they are still
-// stored); its rates stay those of its current state.
-func (s *Server) actionPause(w http.ResponseWriter, r *http.Request, tok store.Token) {
-	s.setStatus(w, r, tok, "pause", store.RunPaused)
-}
-
-func (s *Server) actionResume(w http.ResponseWriter, r *http.Request, tok store.Token) {
-	s.setStatus(w, r, tok, "resume", store.RunRunning)
 }
