@@ -299,3 +299,25 @@ func TestServeTwoReplicasPostgres(t *testing.T) {
 		t.Errorf("replicas disagree: %v and %v", la.LR, lb.LR)
 	}
 }
+
+// TestPythonClient runs clients/python's unittest suite (Debian's
+// python3, and python3-torch where installed) against real servers
+// started from the binary built here.
+func TestPythonClient(t *testing.T) {
+	py := "/usr/bin/python3"
+	if _, err := os.Stat(py); err != nil {
+		t.Skip("/usr/bin/python3 not installed (Debian package python3)")
+	}
+	bin := buildLrkit(t)
+	cmd := exec.Command(py, "-m", "unittest", "-v", "test_lrkit_client")
+	cmd.Dir = "../../clients/python"
+	cmd.Env = append(os.Environ(), "LRKIT_BIN="+bin, "PYTHONDONTWRITEBYTECODE=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("python client tests: %v\n%s", err, out)
+	}
+	if !bytes.Contains(out, []byte("test_tiny_model")) {
+		t.Errorf("torch test did not run:\n%s", out)
+	}
+	t.Logf("%s", out)
+}

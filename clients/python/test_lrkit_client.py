@@ -1,0 +1,223 @@
+"""Tests of lrkit_client against a real ``lrkit serve``.
+
+LRKIT_BIN names the lrkit binary (the Go test TestPythonClient sets it);
+without it the binary is built with ``go build``. Run:
+    /usr/bin/python3 -m unittest -v test_lrkit_client
+"""
+
+import math
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import warnings
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lrkit_client import LrkitClient, LrkitError, LrkitScheduler  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def lrkit_bin(tmp):
+    b = os.environ.get("LRKIT_BIN")
+    if b:
+        return b
+    b = os.path.join(tmp, "lrkit")
+    subprocess.run(["go", "build", "-o", b, "./cmd/lrkit"], cwd=os.path.join(HERE, "..", ".."), check=True)
+    return b
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A real lrkit serve process on a fixed port and database."""
+
+    def __init__(self, binary, db, port):
+        self.binary, self.db, self.port = binary, db, port
+        self.url = "http://127.0.0.1:%d" % port
+        self.proc = None
+        self.token = None
+
+    def start(self):
+        if self.proc is not None:
+            self.proc.stderr.close()
+        self.proc = subprocess.Popen([self.binary, "serve", "--addr", "127.0.0.1:%d" % self.port, "--db", self.db],
+                                     stderr=subprocess.PIPE, text=True)
+        while True:
+            line = self.proc.stderr.readline()
+            if not line:
+                raise RuntimeError("lrkit serve exited")
+            m = re.search(r"\(shown once\): (\S+)", line)
+            if m:
+                self.token = m.group(1)
+            if "listening on" in line:
+                break
+        threading.Thread(target=self.proc.stderr.read, daemon=True).start()
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(15)
+
+
+class ClientTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp()
+        cls.bin = lrkit_bin(cls.tmp)
+        cls.srv = Server(cls.bin, os.path.join(cls.tmp, "lrkit.db"), free_port())
+        cls.srv.start()
+        cls.client = LrkitClient(cls.srv.url, cls.srv.token)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_rates_cached_in_blocks(self):
+        run = self.client.create_run("cos", "cosine(peak=0.1, floor=0.01, steps=1000)", 1000)
+        s = LrkitScheduler(self.client, run["id"], block=256)
+        before = self.client.requests
+        for t in range(1000):
+            want = 0.01 + 0.09 * (1 + math.cos(math.pi * t / 1000)) / 2
+            self.assertAlmostEqual(s.rate(t), want, places=15)
+        self.assertLessEqual(self.client.requests - before, 4)  # 4 blocks of 256
+        self.assertAlmostEqual(s.multiplier(500), s.rate(500) / 0.1)
+        self.assertTrue(s.close())
+
+    def test_skipped_steps_and_metrics(self):
+        run = self.client.create_run("skip", "linear(peak=1, steps=100)", 100)
+        s = LrkitScheduler(self.client, run["id"], flush_every=8)
+        for i in range(20):
+            s.step(loss=3.0 - i / 100)
+            if i % 5 == 0:
+                s.step(skipped=True, loss=99.0)
+        self.assertEqual(s.step_count, 20)
+        self.assertEqual(s.skipped, 4)
+        s.step(loss=float("nan"))  # a non-finite value is dropped, the step counts
+        self.assertTrue(s.close())
+        ms = self.client.metrics(run["id"])
+        self.assertEqual([m["step"] for m in ms], list(range(21)))
+        self.assertNotIn(99.0, [m.get("loss") for m in ms])
+        self.assertNotIn("loss", ms[20])
+        for m in ms:
+            self.assertAlmostEqual(m["lr"], 1 - m["step"] / 100)
+
+    def test_errors(self):
+        with self.assertRaises(LrkitError) as c:
+            self.client.create_run("bad", "cosin(steps=10)", 10)
+        self.assertEqual(c.exception.status, 400)
+        self.assertIn('did you mean "cosine"', c.exception.message)
+        bad = LrkitClient(self.srv.url, "lrk_nope")
+        with self.assertRaises(LrkitError) as c:
+            bad.run(1)
+        self.assertEqual(c.exception.status, 401)
+
+    def test_decay_reaches_running_job(self):
+        run = self.client.create_run("dec", "constant(peak=0.5)", 1000)
+        s = LrkitScheduler(self.client, run["id"], refresh=0.0, flush_every=1)
+        for _ in range(10):
+            s.step(loss=1.0)
+        self.assertTrue(s.flush())
+        self.client.request("POST", "/v1/runs/%d/actions/decay" % run["id"], {"steps": 10})
+        self.assertAlmostEqual(s.rate(15), 0.25)
+        self.assertEqual(s.rate(25), 0.0)
+        s.close()
+
+
+class OfflineTest(unittest.TestCase):
+    def test_unreachable_server(self):
+        tmp = tempfile.mkdtemp()
+        try:
+            srv = Server(lrkit_bin(tmp), os.path.join(tmp, "lrkit.db"), free_port())
+            srv.start()
+            client = LrkitClient(srv.url, srv.token, timeout=2)
+            run = client.create_run("off", "linear(peak=1, steps=1000)", 1000)
+            s = LrkitScheduler(client, run["id"], block=16, flush_every=4, flush_interval=0.1, retry_interval=0.2)
+            for _ in range(10):
+                s.step(loss=2.0)
+            with warnings.catch_warnings(record=True) as w:
+                warnings.simplefilter("always")
+                srv.stop()
+                for _ in range(30):  # past the cached block of 16 steps
+                    s.step(loss=2.0)
+                time.sleep(0.5)
+            msgs = [str(x.message) for x in w if "unreachable" in str(x.message)]
+            self.assertEqual(len(msgs), 1, msgs)
+            self.assertEqual(s.rate(39), 1 - 15 / 1000)  # the last known rate
+            self.assertGreater(s.unsent, 0)
+            srv.start()
+            self.assertTrue(s.flush(20))
+            ms = client.metrics(run["id"])
+            self.assertEqual([m["step"] for m in ms], list(range(40)))
+            time.sleep(0.3)
+            self.assertAlmostEqual(s.rate(40), 1 - 40 / 1000)  # caught up
+            s.close()
+            srv.stop()
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+try:
+    import torch
+except ImportError:
+    torch = None
+
+
+@unittest.skipIf(torch is None, "python3-torch not installed")
+class TorchTest(unittest.TestCase):
+    def test_tiny_model(self):
+        tmp = tempfile.mkdtemp()
+        srv = Server(lrkit_bin(tmp), os.path.join(tmp, "lrkit.db"), free_port())
+        srv.start()
+        try:
+            client = LrkitClient(srv.url, srv.token)
+            run = client.create_run("torch", "warmup(cosine(peak=0.05, steps=60), steps=5)", 60)
+            torch.manual_seed(0)
+            model = torch.nn.Linear(4, 1)
+            opt = torch.optim.SGD(model.parameters(), lr=1.0)
+            s = LrkitScheduler(client, run["id"], optimizer=opt)
+            x = torch.randn(64, 4)
+            y = x @ torch.tensor([[1.0], [-2.0], [0.5], [3.0]]) + 0.1
+            accum = 2
+            first = None
+            for it in range(60 * accum + 3):
+                loss = ((model(x) - y) ** 2).mean()
+                (loss / accum).backward()
+                first = first or loss.item()
+                if it % accum == accum - 1:
+                    if it == 11:  # an overflow: the optimizer step is skipped
+                        opt.zero_grad()
+                        s.step(loss=loss.item())
+                        continue
+                    lr = opt.param_groups[0]["lr"]
+                    self.assertEqual(lr, s.rate(s.step_count))
+                    opt.step()
+                    s.step(loss=loss.item())
+                    opt.zero_grad()
+                else:
+                    s.step()  # a micro-batch: no optimizer.step, not counted
+            self.assertEqual(s.step_count, 60)
+            self.assertEqual(s.skipped, 60 * accum + 3 - 60)
+            self.assertTrue(s.close())
+            ms = client.metrics(run["id"])
+            self.assertEqual(len(ms), 60)
+            self.assertLess(ms[-1]["loss"], first / 10)
+            sched = torch.optim.lr_scheduler.LambdaLR(torch.optim.SGD(model.parameters(), lr=s.base_lr), s.multiplier)
+            self.assertAlmostEqual(sched.get_last_lr()[0], s.rate(0))
+        finally:
+            srv.stop()
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    unittest.main()
