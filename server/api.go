@@ -187,7 +187,8 @@ func (s *Server) getLR(w http.ResponseWriter, r *http.Request, tok store.Token) 
 		s.fail(w, r, err)
 		return
 	}
-	step, hasStep, err := queryInt(r, "step", 0, math.MinInt64, math.MaxInt64)
+	q := r.URL.Query()
+	step, hasStep, err := queryInt(q, "step", 0, math.MinInt64, math.MaxInt64)
 	if err == nil && hasStep {
 		err = checkStep("query parameter step", step)
 	}
@@ -195,12 +196,12 @@ func (s *Server) getLR(w http.ResponseWriter, r *http.Request, tok store.Token) 
 		s.fail(w, r, err)
 		return
 	}
-	from, hasFrom, err := queryInt(r, "from", 0, math.MinInt64, math.MaxInt64)
+	from, hasFrom, err := queryInt(q, "from", 0, math.MinInt64, math.MaxInt64)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	to, hasTo, err := queryInt(r, "to", 0, math.MinInt64, math.MaxInt64)
+	to, hasTo, err := queryInt(q, "to", 0, math.MinInt64, math.MaxInt64)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -411,12 +412,13 @@ func (s *Server) getMetrics(w http.ResponseWriter, r *http.Request, tok store.To
 		s.fail(w, r, err)
 		return
 	}
-	from, _, err := queryInt(r, "from", 0, 0, MaxStep)
+	q := r.URL.Query()
+	from, _, err := queryInt(q, "from", 0, 0, MaxStep)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	limit, _, err := queryInt(r, "limit", 10000, 1, MaxRange)
+	limit, _, err := queryInt(q, "limit", 10000, 1, MaxRange)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -448,7 +450,8 @@ func (s *Server) getEvents(w http.ResponseWriter, r *http.Request, tok store.Tok
 		s.fail(w, r, err)
 		return
 	}
-	after, _, err := queryInt(r, "after", 0, 0, math.MaxInt64)
+	q := r.URL.Query()
+	after, _, err := queryInt(q, "after", 0, 0, math.MaxInt64)
 	if err != nil {
 		s.fail(w, r, err)
 		return

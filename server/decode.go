@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -98,8 +99,8 @@ func describeJSONError(data []byte, err error) string {
 }
 
 // queryInt reads an optional integer query parameter in [lo, hi].
-func queryInt(r *http.Request, name string, def, lo, hi int64) (int64, bool, error) {
-	v := r.URL.Query().Get(name)
+func queryInt(q url.Values, name string, def, lo, hi int64) (int64, bool, error) {
+	v := q.Get(name)
 	if v == "" {
 		return def, false, nil
 	}
