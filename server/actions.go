@@ -57,6 +57,15 @@ func branch(c control.Controller, at int64, tail string) string {
 	return fmt.Sprintf("join([constant(peak=%s), %s], at=[%d])", num(c.LR(at)), tail, at)
 }
 
+// canonical checks a built spec and returns its canonical text.
+func canonical(spec string) (string, error) {
+	c, err := control.Parse(spec)
+	if err != nil {
+		return "", badRequest("the action gives an invalid spec %s: %v", spec, err)
+	}
+	return c.String(), nil
+}
+
 // DecaySpec returns the spec of "decay now" for a run following c: its
 // rate up to step at, then a decay from its rate at step at to floor over
 // steps steps.
@@ -80,7 +89,7 @@ func DecaySpec(c control.Controller, at, steps int64, floor float64, shape strin
 		return "", badRequest("floor %v is above the current rate %v at step %d", floor, cur, at)
 	}
 	tail := fmt.Sprintf("wsd(peak=%s, floor=%s, steps=%d, decay=%d, shape=%s)", num(cur), num(floor), steps, steps, shape)
-	return branch(c, at, tail), nil
+	return canonical(branch(c, at, tail))
 }
 
 // ExtendSpec returns the spec of a re-warm and re-decay from step at to
@@ -118,7 +127,7 @@ func ExtendSpec(c control.Controller, at int64, req ExtendRequest) (string, erro
 		start := min(max(c.LR(at)/peak, 0), 1)
 		tail = fmt.Sprintf("warmup(%s, steps=%d, start=%s)", tail, req.Warmup, num(start))
 	}
-	return branch(c, at, tail), nil
+	return canonical(branch(c, at, tail))
 }
 
 // respec replaces a run's spec in one transaction, recording an event.
