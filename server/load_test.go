@@ -19,9 +19,10 @@ import (
 )
 
 // TestLoad simulates trainers over loopback: each asks for the rate of its
-// next step and posts a metrics batch every 10 steps, against a server on
+// next step and queues a metrics batch every 10 steps for its poster, against a server on
 // an SQLite file. LRKIT_LOAD=full runs 1,000 trainers for 10 s (the
-// figures in docs/server.md); otherwise 20 trainers for 1 s. It reports
+// figures in docs/server.md); otherwise 20 trainers for 1 s.
+// LRKIT_LOAD_TRAINERS=N changes the number of trainers (at most 5,000). It reports
 // requests per second and p50/p99 latency; it fails only on errors.
 func TestLoad(t *testing.T) {
 	trainers, dur := 20, time.Second
@@ -29,6 +30,9 @@ func TestLoad(t *testing.T) {
 		trainers, dur = 1000, 10*time.Second
 	} else if testing.Short() {
 		t.Skip("load test skipped in -short mode")
+	}
+	if n, err := strconv.Atoi(os.Getenv("LRKIT_LOAD_TRAINERS")); err == nil && n > 0 && n <= 5000 {
+		trainers = n
 	}
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "load.db"))
@@ -81,12 +85,28 @@ func TestLoad(t *testing.T) {
 			run := runIDs[w%nruns]
 			rank := int64(w / nruns)
 			var myLR, myPost []time.Duration
-			var err error
+			var err, postErr error
+			// Metrics go from a second goroutine, as the Python client's
+			// background thread sends them: rate requests do not wait for
+			// them (up to 100 queued batches).
+			batches := make(chan []byte, 100)
+			posted := make(chan struct{})
+			go func() {
+				defer close(posted)
+				for b := range batches {
+					if postErr != nil {
+						continue
+					}
+					var d time.Duration
+					d, postErr = do("POST", fmt.Sprintf("%s/v1/runs/%d/metrics", srv, run), b)
+					myPost = append(myPost, d)
+				}
+			}()
 			for s := int64(0); time.Now().Before(deadline) && err == nil; s++ {
 				var d time.Duration
 				d, err = do("GET", fmt.Sprintf("%s/v1/runs/%d/lr?step=%d", srv, run, s), nil)
 				myLR = append(myLR, d)
-				if s%10 == 9 && err == nil {
+				if s%10 == 9 {
 					var b bytes.Buffer
 					fmt.Fprintf(&b, `{"batch_id":"%d-%d","metrics":[`, w, s)
 					for i := range int64(10) {
@@ -97,9 +117,13 @@ func TestLoad(t *testing.T) {
 						fmt.Fprintf(&b, `{"step":%d,"loss":%g}`, (s-9+i)*1000+rank, 3.0/float64(s+1))
 					}
 					b.WriteString("]}")
-					d, err = do("POST", fmt.Sprintf("%s/v1/runs/%d/metrics", srv, run), b.Bytes())
-					myPost = append(myPost, d)
+					batches <- b.Bytes()
 				}
+			}
+			close(batches)
+			<-posted
+			if err == nil {
+				err = postErr
 			}
 			mu.Lock()
 			lrLat, postLat = append(lrLat, myLR...), append(postLat, myPost...)
@@ -120,7 +144,7 @@ func TestLoad(t *testing.T) {
 		slices.Sort(ds)
 		return ds[int(f*float64(len(ds)-1))]
 	}
-	secs := dur.Seconds()
+	secs := time.Since(deadline.Add(-dur)).Seconds() // until the last batch was posted
 	t.Logf("%d trainers, %d runs, %v: LR requests %d (%.0f/s) p50 %v p99 %v; metric batches %d (%.0f/s, %.0f records/s) p50 %v p99 %v",
 		trainers, nruns, dur, len(lrLat), float64(len(lrLat))/secs, q(lrLat, .5), q(lrLat, .99),
 		len(postLat), float64(len(postLat))/secs, 10*float64(len(postLat))/secs, q(postLat, .5), q(postLat, .99))
