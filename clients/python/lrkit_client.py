@@ -167,6 +167,11 @@ class LrkitScheduler:
             warnings.warn("lrkit: server unreachable (%s); training continues with the last known "
                           "schedule and metrics are kept until it is back" % err, RuntimeWarning, stacklevel=3)
 
+    def _mark_stale(self):
+        # Cached blocks are refetched at their next use but kept: while the
+        # server is unreachable they are still the last known schedule.
+        self._cache = {k: (v[0], float("-inf")) for k, v in list(self._cache.items())}
+
     def rate(self, step):
         """The learning rate of a step (cached by blocks)."""
         k = step // self.block
@@ -177,7 +182,7 @@ class LrkitScheduler:
                 try:
                     lrs, version = self.client.lrs(self.run_id, k * self.block, (k + 1) * self.block)
                     if self._version is not None and version != self._version:
-                        self._cache.clear()
+                        self._mark_stale()
                     self._version = version
                     hit = (lrs, now)
                     self._cache[k] = hit
@@ -269,7 +274,7 @@ class LrkitScheduler:
             else:
                 if self._version is not None and r.get("version") != self._version:
                     self._version = None  # the schedule may have changed: refetch
-                    self._cache.clear()
+                    self._mark_stale()
             with self._lock:
                 self._pending.pop(0)
         return True

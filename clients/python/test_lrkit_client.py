@@ -49,8 +49,6 @@ class Server:
         self.token = None
 
     def start(self):
-        if self.proc is not None:
-            self.proc.stderr.close()
         self.proc = subprocess.Popen([self.binary, "serve", "--addr", "127.0.0.1:%d" % self.port, "--db", self.db],
                                      stderr=subprocess.PIPE, text=True)
         while True:
@@ -62,11 +60,14 @@ class Server:
                 self.token = m.group(1)
             if "listening on" in line:
                 break
-        threading.Thread(target=self.proc.stderr.read, daemon=True).start()
+        self.drain = threading.Thread(target=self.proc.stderr.read, daemon=True)
+        self.drain.start()
 
     def stop(self):
         self.proc.terminate()
         self.proc.wait(15)
+        self.drain.join(15)  # the pipe is at its end once the process exited
+        self.proc.stderr.close()
 
 
 class ClientTest(unittest.TestCase):
