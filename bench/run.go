@@ -72,8 +72,9 @@ type Outcome struct {
 // interrupted (cancel ctx) at any moment and resumed by calling it again
 // with the same store: finished trials are kept and not run again, and a
 // trial that two workers finish is stored once. A study that grew since
-// its last run (a schedule or workload added) runs only its new trials; a
-// study that changed one of its trials is an error.
+// its last run (a schedule or workload added) runs only its new trials; one
+// that shrank ignores the trials it no longer has; a study that changed one
+// of its trials is an error.
 func Run(ctx context.Context, s *Study, specText string, opts RunOptions) (*Outcome, error) {
 	if opts.Store == nil {
 		return nil, errors.New("bench: RunOptions.Store is nil")
@@ -133,9 +134,18 @@ func Run(ctx context.Context, s *Study, specText string, opts RunOptions) (*Outc
 	if _, err := opts.Store.ResetRunning(ctx, st.ID); err != nil {
 		return nil, err
 	}
-	todo, err := opts.Store.Trials(ctx, st.ID, store.TrialPending, store.TrialFailed)
+	stale, err := opts.Store.Trials(ctx, st.ID, store.TrialPending, store.TrialFailed)
 	if err != nil {
 		return nil, err
+	}
+	// A study that shrank (a schedule, seed or tuning trial removed) keeps
+	// the rows of its removed trials, finished or not; they are neither run
+	// nor reported.
+	var todo []store.Trial
+	for _, t := range stale {
+		if _, ok := byKey[t.Key]; ok {
+			todo = append(todo, t)
+		}
 	}
 	out := &Outcome{StudyID: st.ID, Trials: trials, Failed: map[string]string{}}
 	if len(todo) > 0 {
@@ -157,7 +167,14 @@ func loadResults(ctx context.Context, db *store.Store, studyID int64, out *Outco
 		return err
 	}
 	out.Results = map[string]TrialResult{}
+	current := make(map[string]bool, len(out.Trials))
+	for _, t := range out.Trials {
+		current[t.Key] = true
+	}
 	for _, t := range stored {
+		if !current[t.Key] {
+			continue // a trial the study no longer has
+		}
 		switch t.Status {
 		case store.TrialDone:
 			var r TrialResult
@@ -205,7 +222,7 @@ func runPending(ctx context.Context, studyID int64, todo []store.Trial, byKey ma
 	for _, t := range todo {
 		tr, ok := byKey[t.Key]
 		if !ok {
-			continue // a trial of an earlier version of the spec
+			return fmt.Errorf("bench: trial %s is not in the study", t.Key)
 		}
 		payload, err := json.Marshal(tr)
 		if err != nil {

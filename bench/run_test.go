@@ -292,3 +292,42 @@ func TestRunGrowAndRefine(t *testing.T) {
 		t.Errorf("changed search space: err %v, want a changed-trial error", err)
 	}
 }
+
+// A study that shrinks after an interrupt (a schedule removed while some of
+// its trials were still pending) runs only the trials it still has and
+// reports only those; the removed schedule's pending trials must not make
+// it wait for results that will never come.
+func TestRunShrunkAfterInterrupt(t *testing.T) {
+	db := openStore(t)
+	s, err := ParseStudy("tiny.yaml", []byte(tinyStudy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if _, err := Run(ctx, s, tinyStudy, RunOptions{Store: db, Workers: 1, Progress: &cancelAfter{n: 2, cancel: cancel}}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run: err %v, want context.Canceled", err)
+	}
+	shrunk := strings.Replace(tinyStudy, "  - name: linear\n    spec: warmup(linear(peak=${peak}, steps=${decay_steps}), steps=${warmup})\n", "", 1)
+	if shrunk == tinyStudy {
+		t.Fatal("test study has no linear entry to remove")
+	}
+	sh, err := ParseStudy("tiny.yaml", []byte(shrunk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tctx, stop := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer stop()
+	out, err := Run(tctx, sh, shrunk, RunOptions{Store: db, Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Trials) != 4 || len(out.Results) != 4 {
+		t.Fatalf("shrunk study: %d trials, %d results, want 4 and 4", len(out.Trials), len(out.Results))
+	}
+	for key := range out.Results {
+		if strings.Contains(key, "/linear/") {
+			t.Errorf("result of removed schedule reported: %s", key)
+		}
+	}
+}
