@@ -48,14 +48,15 @@ func main() {
 	steps := flag.Int("steps", 50, "timed steps")
 	lr := flag.Float64("lr", 1e-3, "AdamW learning rate")
 	prof := flag.String("cpuprofile", "", "write a CPU profile of the timed steps to this file")
+	memProf := flag.String("memprofile", "", "write a heap profile after the timed steps to this file")
 	flag.Parse()
-	if err := run(*model, *batch, *warm, *steps, *lr, *prof); err != nil {
+	if err := run(*model, *batch, *warm, *steps, *lr, *prof, *memProf); err != nil {
 		fmt.Fprintln(os.Stderr, "engine:", err)
 		os.Exit(1)
 	}
 }
 
-func run(name string, batch, warm, steps int, lr float64, prof string) error {
+func run(name string, batch, warm, steps int, lr float64, prof, memProf string) error {
 	if steps <= 0 || warm < 0 {
 		return fmt.Errorf("--steps %d and --warmup %d, want > 0 and ≥ 0", steps, warm)
 	}
@@ -114,6 +115,16 @@ func run(name string, batch, warm, steps int, lr float64, prof string) error {
 		last = r.Loss
 	}
 	el := time.Since(start).Seconds()
+	if memProf != "" {
+		f, err := os.Create(memProf)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.WriteHeapProfile(f); err != nil {
+			return err
+		}
+	}
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return err

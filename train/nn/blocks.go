@@ -44,7 +44,7 @@ func NewTransformerBlock(name string, dim, heads, ffn int, rng *rand.Rand) (*Seq
 		NewResidual(NewSequential(
 			NewLayerNorm(name+".ln2", dim),
 			NewDense(name+".ff1", dim, ffn, rng),
-			&GELU{},
+			&GELU{Overwrite: true}, // its dy is the next Dense's own input gradient
 			NewDense(name+".ff2", ffn, dim, rng))),
 	), nil
 }

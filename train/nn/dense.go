@@ -107,9 +107,20 @@ func (r *ReLU) Params() []*Param { return nil }
 //
 //	y = ½·x·(1 + tanh u),  u = c·(x + 0.044715·x³),  c = √(2/π)
 //	dy/dx = ½(1 + tanh u) + ½·x·(1 − tanh² u)·c·(1 + 3·0.044715·x²)
+//
+// Backward recomputes tanh u from the input rather than keeping it from
+// the forward pass: one exponential per element buys the memory of a
+// tensor as large as the layer's input (8 MB per MLP in kjv-gpt at batch
+// 32).
+//
+// With Overwrite set, Backward writes the input gradient over dy and
+// returns dy instead of a tensor of its own, saving another such tensor.
+// Set it only where nothing reads dy after this layer's Backward: in a
+// Sequential, when dy is the next layer's own returned buffer (as in the
+// transformer MLP, where it is the second Dense's input gradient).
 type GELU struct {
-	x, dy        *Tensor
-	th           []float32 // tanh u from the forward pass
+	Overwrite    bool
+	x, dy, out   *Tensor
 	y, dx        Tensor
 	fwdFn, bwdFn func(c, lo, hi int) // chunk kernels, made once (no per-call closure)
 }
@@ -120,7 +131,6 @@ const geluC = 0.7978845608028654 // √(2/π)
 func (g *GELU) Forward(x *Tensor) (*Tensor, error) {
 	g.x = x
 	g.y.resizeLike(x)
-	g.th = grow(g.th, x.Len())
 	if g.fwdFn == nil {
 		g.fwdFn, g.bwdFn = g.forwardChunk, g.backwardChunk
 	}
@@ -130,29 +140,39 @@ func (g *GELU) Forward(x *Tensor) (*Tensor, error) {
 
 // Backward multiplies dy by the GELU derivative stated on the type.
 func (g *GELU) Backward(dy *Tensor) *Tensor {
-	g.dx.resizeLike(dy)
+	out := &g.dx
+	if g.Overwrite {
+		out = dy
+	} else {
+		g.dx.resizeLike(dy)
+	}
 	g.dy = dy
 	if g.bwdFn == nil {
 		g.fwdFn, g.bwdFn = g.forwardChunk, g.backwardChunk
 	}
+	g.out = out
 	ParallelChunks(dy.Len(), 4*dy.Len(), g.bwdFn)
-	return &g.dx
+	return out
+}
+
+// geluTanh is tanh(c·(v + 0.044715·v³)), computed the same way in both
+// passes; exp32 saturates to 0 or +Inf, giving ∓1 exactly.
+func geluTanh(v float32) float32 {
+	u := geluC * (v + 0.044715*v*v*v)
+	return 1 - 2/(exp32(2*u)+1)
 }
 
 func (g *GELU) forwardChunk(_, lo, hi int) {
-	th, y := g.th[lo:hi], g.y.Data[lo:hi]
+	y := g.y.Data[lo:hi]
 	for i, v := range g.x.Data[lo:hi] {
-		u := geluC * (v + 0.044715*v*v*v)
-		t := 1 - 2/(exp32(2*u)+1) // tanh u; exp32 saturates to 0 or +Inf, giving ∓1 exactly
-		th[i] = t
-		y[i] = 0.5 * v * (1 + t)
+		y[i] = 0.5 * v * (1 + geluTanh(v))
 	}
 }
 
 func (g *GELU) backwardChunk(_, lo, hi int) {
-	th, d, dx := g.th[lo:hi], g.dy.Data[lo:hi], g.dx.Data[lo:hi]
+	d, dx := g.dy.Data[lo:hi], g.out.Data[lo:hi] // dx may be d itself: read d[i] before writing dx[i]
 	for i, v := range g.x.Data[lo:hi] {
-		t := th[i]
+		t := geluTanh(v)
 		dx[i] = d[i] * (0.5*(1+t) + 0.5*v*(1-t*t)*geluC*(1+3*0.044715*v*v))
 	}
 }

@@ -322,3 +322,32 @@ func TestShapeErrors(t *testing.T) {
 	}
 	_ = fmt.Sprint()
 }
+
+// GELU with Overwrite returns dy itself, holding exactly the gradient the
+// default GELU returns in a tensor of its own.
+func TestGELUOverwriteSameGradient(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	x := randTensor(rng, 4, 33)
+	dy := randTensor(rng, 4, 33)
+	plain, over := &GELU{}, &GELU{Overwrite: true}
+	if _, err := plain.Forward(x); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := over.Forward(x); err != nil {
+		t.Fatal(err)
+	}
+	want := plain.Backward(dy)
+	if want == dy {
+		t.Fatal("default GELU returned dy")
+	}
+	want = &Tensor{Data: append([]float32(nil), want.Data...), Shape: want.Shape}
+	got := over.Backward(dy)
+	if got != dy {
+		t.Fatal("GELU with Overwrite did not return dy")
+	}
+	for i := range want.Data {
+		if got.Data[i] != want.Data[i] {
+			t.Fatalf("element %d: %v with Overwrite, %v without", i, got.Data[i], want.Data[i])
+		}
+	}
+}
