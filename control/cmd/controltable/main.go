@@ -316,7 +316,11 @@ func writeTable(w io.Writer, wl *workload.Workload, ms []method, res [][]result,
 	if limit > 0 {
 		fmt.Fprintf(w, ", first %d examples", limit)
 	}
-	fmt.Fprintf(w, "\n\nFinal validation %s (mean ± sd over seeds; higher is better: %v). Peak rate of the scheduled methods %g. Compute is optimizer steps per run, AutoLRS's rolled-back search steps included.\n\n", wl.Metric.Name, wl.Metric.HigherIsBetter, peak)
+	better := "lower is better"
+	if wl.Metric.HigherIsBetter {
+		better = "higher is better"
+	}
+	fmt.Fprintf(w, "\n\nFinal validation %s (mean ± sd over seeds; %s). Peak rate of the scheduled methods %g. Compute is optimizer steps per run, AutoLRS's rolled-back search steps included.\n\n", wl.Metric.Name, better, peak)
 	fmt.Fprintln(w, "| method | optimizer | spec | final val "+wl.Metric.Name+" | per seed | compute (steps/run) | notes |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
 	for mi, m := range ms {
