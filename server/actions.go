@@ -173,58 +173,18 @@ func (s *Server) respec(ctx context.Context, tok store.Token, id int64, kind str
 	return run, nil
 }
 
-func (s *Server) actionDecay(w http.ResponseWriter, r *http.Request, tok store.Token) {
-	id, err := s.runID(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	var req DecayRequest
-	if err := decodeBody(r, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	run, err := s.decay(r.Context(), tok, id, req)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, runJSON(run))
-}
-
-func (s *Server) actionExtend(w http.ResponseWriter, r *http.Request, tok store.Token) {
-	id, err := s.runID(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	var req ExtendRequest
-	if err := decodeBody(r, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	run, err := s.extend(r.Context(), tok, id, req)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, runJSON(run))
-}
-
-func (s *Server) setStatus(w http.ResponseWriter, r *http.Request, tok store.Token, kind string, to store.RunStatus) {
-	id, err := s.runID(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if r.ContentLength != 0 {
-		var req struct{}
+// applyAction decodes an action's JSON body (which may be empty when
+// optional is set) and answers the run that apply returns.
+func applyAction[Req any](s *Server, w http.ResponseWriter, r *http.Request, tok store.Token, id int64, optional bool,
+	apply func(context.Context, store.Token, int64, Req) (store.Run, error)) {
+	var req Req
+	if !optional || r.ContentLength != 0 {
 		if err := decodeBody(r, &req); err != nil {
 			s.fail(w, r, err)
 			return
 		}
 	}
-	run, err := s.setStatusOf(r.Context(), tok, id, kind, to)
+	run, err := apply(r.Context(), tok, id, req)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -232,14 +192,26 @@ func (s *Server) setStatus(w http.ResponseWriter, r *http.Request, tok store.Tok
 	writeJSON(w, http.StatusOK, runJSON(run))
 }
 
-// actionPause stops the controller observing metrics (they are still
-// stored); its rates stay those of its current state.
-func (s *Server) actionPause(w http.ResponseWriter, r *http.Request, tok store.Token) {
-	s.setStatus(w, r, tok, "pause", store.RunPaused)
+func (s *Server) actionDecay(w http.ResponseWriter, r *http.Request, tok store.Token, id int64) {
+	applyAction(s, w, r, tok, id, false, s.decay)
 }
 
-func (s *Server) actionResume(w http.ResponseWriter, r *http.Request, tok store.Token) {
-	s.setStatus(w, r, tok, "resume", store.RunRunning)
+func (s *Server) actionExtend(w http.ResponseWriter, r *http.Request, tok store.Token, id int64) {
+	applyAction(s, w, r, tok, id, false, s.extend)
+}
+
+// actionPause stops the controller observing metrics (they are still
+// stored); its rates stay those of its current state.
+func (s *Server) actionPause(w http.ResponseWriter, r *http.Request, tok store.Token, id int64) {
+	applyAction(s, w, r, tok, id, true, func(ctx context.Context, tok store.Token, id int64, _ struct{}) (store.Run, error) {
+		return s.setStatusOf(ctx, tok, id, "pause", store.RunPaused)
+	})
+}
+
+func (s *Server) actionResume(w http.ResponseWriter, r *http.Request, tok store.Token, id int64) {
+	applyAction(s, w, r, tok, id, true, func(ctx context.Context, tok store.Token, id int64, _ struct{}) (store.Run, error) {
+		return s.setStatusOf(ctx, tok, id, "resume", store.RunRunning)
+	})
 }
 
 // decay applies a DecayRequest to a run.

@@ -155,12 +155,7 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, tok store.Toke
 	writeJSON(w, http.StatusOK, map[string]any{"runs": out})
 }
 
-func (s *Server) getRun(w http.ResponseWriter, r *http.Request, tok store.Token) {
-	id, err := s.runID(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+func (s *Server) getRun(w http.ResponseWriter, r *http.Request, tok store.Token, id int64) {
 	run, err := s.st.GetRun(r.Context(), tok.ProjectID, id)
 	if err != nil {
 		s.fail(w, r, err)
@@ -181,12 +176,7 @@ type LRResponse struct {
 	Budget  int64     `json:"budget"`
 }
 
-func (s *Server) getLR(w http.ResponseWriter, r *http.Request, tok store.Token) {
-	id, err := s.runID(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+func (s *Server) getLR(w http.ResponseWriter, r *http.Request, tok store.Token, id int64) {
 	q := r.URL.Query()
 	step, hasStep, err := queryInt(q, "step", 0, math.MinInt64, math.MaxInt64)
 	if err == nil && hasStep {
@@ -304,12 +294,7 @@ type decision struct {
 	Observed int     `json:"observed"`
 }
 
-func (s *Server) postMetrics(w http.ResponseWriter, r *http.Request, tok store.Token) {
-	id, err := s.runID(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+func (s *Server) postMetrics(w http.ResponseWriter, r *http.Request, tok store.Token, id int64) {
 	var req MetricsRequest
 	if err := decodeBody(r, &req); err != nil {
 		s.fail(w, r, err)
@@ -406,12 +391,7 @@ func metricJSON(rec runlog.Record) MetricJSON {
 	return m
 }
 
-func (s *Server) getMetrics(w http.ResponseWriter, r *http.Request, tok store.Token) {
-	id, err := s.runID(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+func (s *Server) getMetrics(w http.ResponseWriter, r *http.Request, tok store.Token, id int64) {
 	q := r.URL.Query()
 	from, _, err := queryInt(q, "from", 0, 0, MaxStep)
 	if err != nil {
@@ -444,12 +424,7 @@ type EventJSON struct {
 	Created time.Time       `json:"created"`
 }
 
-func (s *Server) getEvents(w http.ResponseWriter, r *http.Request, tok store.Token) {
-	id, err := s.runID(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+func (s *Server) getEvents(w http.ResponseWriter, r *http.Request, tok store.Token, id int64) {
 	q := r.URL.Query()
 	after, _, err := queryInt(q, "after", 0, 0, math.MaxInt64)
 	if err != nil {

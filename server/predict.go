@@ -52,12 +52,7 @@ type cachedPrediction struct {
 	p       Prediction
 }
 
-func (s *Server) getPrediction(w http.ResponseWriter, r *http.Request, tok store.Token) {
-	id, err := s.runID(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+func (s *Server) getPrediction(w http.ResponseWriter, r *http.Request, tok store.Token, id int64) {
 	law := r.URL.Query().Get("law")
 	if law == "" {
 		law = losscurve.KindMPL

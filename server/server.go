@@ -129,36 +129,48 @@ func Routes() []string {
 	return out
 }
 
+// route is an API route: h for project-level routes, or run for those
+// under /v1/runs/{run}, which get the run's ID parsed (an ID that is not a
+// positive integer is a 404 before the handler runs).
 type route struct {
 	pattern string
 	h       func(*Server, http.ResponseWriter, *http.Request, store.Token)
+	run     func(*Server, http.ResponseWriter, *http.Request, store.Token, int64)
 }
 
 var apiRoutes = []route{
-	{"GET /v1/project", (*Server).getProject},
-	{"POST /v1/runs", (*Server).createRun},
-	{"GET /v1/runs", (*Server).listRuns},
-	{"GET /v1/runs/{run}", (*Server).getRun},
-	{"GET /v1/runs/{run}/lr", (*Server).getLR},
-	{"POST /v1/runs/{run}/metrics", (*Server).postMetrics},
-	{"GET /v1/runs/{run}/metrics", (*Server).getMetrics},
-	{"GET /v1/runs/{run}/events", (*Server).getEvents},
-	{"POST /v1/runs/{run}/actions/decay", (*Server).actionDecay},
-	{"POST /v1/runs/{run}/actions/extend", (*Server).actionExtend},
-	{"POST /v1/runs/{run}/actions/pause", (*Server).actionPause},
-	{"POST /v1/runs/{run}/actions/resume", (*Server).actionResume},
-	{"GET /v1/runs/{run}/prediction", (*Server).getPrediction},
+	{pattern: "GET /v1/project", h: (*Server).getProject},
+	{pattern: "POST /v1/runs", h: (*Server).createRun},
+	{pattern: "GET /v1/runs", h: (*Server).listRuns},
+	{pattern: "GET /v1/runs/{run}", run: (*Server).getRun},
+	{pattern: "GET /v1/runs/{run}/lr", run: (*Server).getLR},
+	{pattern: "POST /v1/runs/{run}/metrics", run: (*Server).postMetrics},
+	{pattern: "GET /v1/runs/{run}/metrics", run: (*Server).getMetrics},
+	{pattern: "GET /v1/runs/{run}/events", run: (*Server).getEvents},
+	{pattern: "POST /v1/runs/{run}/actions/decay", run: (*Server).actionDecay},
+	{pattern: "POST /v1/runs/{run}/actions/extend", run: (*Server).actionExtend},
+	{pattern: "POST /v1/runs/{run}/actions/pause", run: (*Server).actionPause},
+	{pattern: "POST /v1/runs/{run}/actions/resume", run: (*Server).actionResume},
+	{pattern: "GET /v1/runs/{run}/prediction", run: (*Server).getPrediction},
 }
 
 func (s *Server) routes() {
-	for _, r := range apiRoutes {
-		h := r.h
-		s.handle(r.pattern, func(w http.ResponseWriter, req *http.Request) {
+	for _, rt := range apiRoutes {
+		s.handle(rt.pattern, func(w http.ResponseWriter, req *http.Request) {
 			tok, ok := s.auth(w, req)
 			if !ok {
 				return
 			}
-			h(s, w, req, tok)
+			if rt.run == nil {
+				rt.h(s, w, req, tok)
+				return
+			}
+			id, err := s.runID(req)
+			if err != nil {
+				s.fail(w, req, err)
+				return
+			}
+			rt.run(s, w, req, tok, id)
 		})
 	}
 	s.handle("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
