@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -323,31 +324,36 @@ func TestShapeErrors(t *testing.T) {
 	_ = fmt.Sprint()
 }
 
-// GELU with Overwrite returns dy itself, holding exactly the gradient the
-// default GELU returns in a tensor of its own.
+// GELU with Overwrite computes exactly what the default GELU computes, but
+// keeps its derivative over its input and returns dy itself, holding the
+// gradient, instead of tensors of its own.
 func TestGELUOverwriteSameGradient(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	x := randTensor(rng, 4, 33)
-	dy := randTensor(rng, 4, 33)
+	clone := func(v *Tensor) *Tensor {
+		return &Tensor{Data: append([]float32(nil), v.Data...), Shape: append([]int(nil), v.Shape...)}
+	}
+	x, dy := randTensor(rng, 4, 33), randTensor(rng, 4, 33)
+	xo, dyo := clone(x), clone(dy)
 	plain, over := &GELU{}, &GELU{Overwrite: true}
-	if _, err := plain.Forward(x); err != nil {
+	y, err := plain.Forward(x)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := over.Forward(x); err != nil {
+	yo, err := over.Forward(xo)
+	if err != nil {
 		t.Fatal(err)
 	}
-	want := plain.Backward(dy)
-	if want == dy {
-		t.Fatal("default GELU returned dy")
-	}
-	want = &Tensor{Data: append([]float32(nil), want.Data...), Shape: want.Shape}
-	got := over.Backward(dy)
-	if got != dy {
-		t.Fatal("GELU with Overwrite did not return dy")
+	want, got := plain.Backward(dy), over.Backward(dyo)
+	if want == dy || got != dyo {
+		t.Fatalf("returned dy: %v without Overwrite (want false), %v with (want true)", want == dy, got == dyo)
 	}
 	for i := range want.Data {
-		if got.Data[i] != want.Data[i] {
-			t.Fatalf("element %d: %v with Overwrite, %v without", i, got.Data[i], want.Data[i])
+		if yo.Data[i] != y.Data[i] || got.Data[i] != want.Data[i] {
+			t.Fatalf("element %d: output %v and gradient %v with Overwrite, %v and %v without",
+				i, yo.Data[i], got.Data[i], y.Data[i], want.Data[i])
 		}
+	}
+	if slices.Equal(xo.Data, x.Data) {
+		t.Error("GELU with Overwrite left its input unchanged; it should hold the derivative")
 	}
 }
