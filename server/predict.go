@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/lrkit/lrkit/control"
@@ -57,8 +59,8 @@ func (s *Server) getPrediction(w http.ResponseWriter, r *http.Request, tok store
 	if law == "" {
 		law = losscurve.KindMPL
 	}
-	if law != losscurve.KindMPL && law != losscurve.KindAnnealing && law != losscurve.KindPower {
-		s.fail(w, r, badRequest("law=%q: want mpl, annealing or power", law))
+	if !slices.Contains(losscurve.Kinds(), law) {
+		s.fail(w, r, badRequest("law=%q: want one of %s", law, strings.Join(losscurve.Kinds(), ", ")))
 		return
 	}
 	p, err := s.predict(r.Context(), tok.ProjectID, id, law)
