@@ -7,7 +7,6 @@ import (
 	"math"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/lrkit/lrkit/control"
 	"github.com/lrkit/lrkit/store"
@@ -162,8 +161,7 @@ func (s *Server) respec(ctx context.Context, tok store.Token, id int64, kind str
 	if err != nil {
 		return store.Run{}, err
 	}
-	e := &runEntry{run: run, ctrl: ctrl}
-	e.loaded.Store(time.Now().UnixNano())
+	e := newRunEntry(run, ctrl)
 	s.store(e)
 	b, _ := json.Marshal(detail)
 	if _, err := s.st.AddEvent(ctx, tok.ProjectID, id, run.LastStep+1, kind, b); err != nil {

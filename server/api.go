@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"net/http"
 	"slices"
@@ -17,20 +18,36 @@ import (
 
 // RunJSON is a run as the API returns it.
 type RunJSON struct {
-	ID       int64     `json:"id"`
-	Name     string    `json:"name"`
-	Spec     string    `json:"spec"`
-	Budget   int64     `json:"budget"`
-	Status   string    `json:"status"`
-	Version  int64     `json:"version"`
-	LastStep int64     `json:"last_step"`
-	Created  time.Time `json:"created"`
-	Updated  time.Time `json:"updated"`
+	ID      int64  `json:"id"`
+	Name    string `json:"name"`
+	Spec    string `json:"spec"`
+	Budget  int64  `json:"budget"`
+	Status  string `json:"status"`
+	Version int64  `json:"version"`
+	// ScheduleVersion changes exactly when the run's rates may have
+	// changed (see scheduleVersion); Version also changes with every
+	// stored metrics batch.
+	ScheduleVersion string    `json:"schedule_version"`
+	LastStep        int64     `json:"last_step"`
+	Created         time.Time `json:"created"`
+	Updated         time.Time `json:"updated"`
 }
 
 func runJSON(r store.Run) RunJSON {
 	return RunJSON{ID: r.ID, Name: r.Name, Spec: r.Spec, Budget: r.Budget, Status: string(r.Status),
-		Version: r.Version, LastStep: r.LastStep, Created: r.Created, Updated: r.Updated}
+		Version: r.Version, ScheduleVersion: scheduleVersion(r), LastStep: r.LastStep, Created: r.Created, Updated: r.Updated}
+}
+
+// scheduleVersion identifies the rates a run gives: a hash of its spec and
+// its controller's state, the two things its rates are a function of. A
+// fixed schedule keeps it while metrics arrive; a controller that learns
+// from them changes it as its state changes.
+func scheduleVersion(r store.Run) string {
+	h := fnv.New64a()
+	h.Write([]byte(r.Spec))
+	h.Write([]byte{0})
+	h.Write(r.ControllerState)
+	return strconv.FormatUint(h.Sum64(), 16)
 }
 
 // CreateRunRequest is the body of POST /v1/runs.
@@ -60,12 +77,13 @@ type MetricsRequest struct {
 
 // MetricsResponse says what a metrics batch stored.
 type MetricsResponse struct {
-	Duplicate bool    `json:"duplicate"`
-	Inserted  int     `json:"inserted"`
-	Skipped   int     `json:"skipped"`
-	Version   int64   `json:"version"`
-	LastStep  int64   `json:"last_step"`
-	NextLR    float64 `json:"next_lr"` // the rate of step last_step+1
+	Duplicate       bool    `json:"duplicate"`
+	Inserted        int     `json:"inserted"`
+	Skipped         int     `json:"skipped"`
+	Version         int64   `json:"version"`
+	ScheduleVersion string  `json:"schedule_version"`
+	LastStep        int64   `json:"last_step"`
+	NextLR          float64 `json:"next_lr"` // the rate of step last_step+1
 }
 
 func (s *Server) runID(r *http.Request) (int64, error) {
@@ -167,13 +185,14 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request, tok store.Token,
 // LRResponse answers GET /v1/runs/{run}/lr: one step's rate, or the rates
 // of steps from..to-1.
 type LRResponse struct {
-	Step    *int64    `json:"step,omitempty"`
-	LR      *float64  `json:"lr,omitempty"`
-	From    *int64    `json:"from,omitempty"`
-	LRs     []float64 `json:"lrs,omitempty"`
-	Version int64     `json:"version"`
-	Status  string    `json:"status"`
-	Budget  int64     `json:"budget"`
+	Step            *int64    `json:"step,omitempty"`
+	LR              *float64  `json:"lr,omitempty"`
+	From            *int64    `json:"from,omitempty"`
+	LRs             []float64 `json:"lrs,omitempty"`
+	Version         int64     `json:"version"`
+	ScheduleVersion string    `json:"schedule_version"`
+	Status          string    `json:"status"`
+	Budget          int64     `json:"budget"`
 }
 
 func (s *Server) getLR(w http.ResponseWriter, r *http.Request, tok store.Token, id int64) {
@@ -219,7 +238,7 @@ func (s *Server) getLR(w http.ResponseWriter, r *http.Request, tok store.Token, 
 		s.fail(w, r, err)
 		return
 	}
-	resp := LRResponse{Version: e.run.Version, Status: string(e.run.Status), Budget: e.run.Budget}
+	resp := LRResponse{Version: e.run.Version, ScheduleVersion: e.schedVersion, Status: string(e.run.Status), Budget: e.run.Budget}
 	e.mu.Lock()
 	if hasStep {
 		v := e.ctrl.LR(step)
@@ -351,8 +370,7 @@ func (s *Server) postMetrics(w http.ResponseWriter, r *http.Request, tok store.T
 	}
 	var next float64
 	if ctrl != nil {
-		e := &runEntry{run: res.Run, ctrl: ctrl}
-		e.loaded.Store(time.Now().UnixNano())
+		e := newRunEntry(res.Run, ctrl)
 		s.store(e)
 		next = ctrl.LR(res.Run.LastStep + 1)
 	} else if e, err := s.entry(r.Context(), tok.ProjectID, id); err == nil {
@@ -361,7 +379,7 @@ func (s *Server) postMetrics(w http.ResponseWriter, r *http.Request, tok store.T
 		e.mu.Unlock()
 	}
 	writeJSON(w, http.StatusOK, MetricsResponse{Duplicate: res.Duplicate, Inserted: res.Inserted, Skipped: res.Skipped,
-		Version: res.Run.Version, LastStep: res.Run.LastStep, NextLR: next})
+		Version: res.Run.Version, ScheduleVersion: scheduleVersion(res.Run), LastStep: res.Run.LastStep, NextLR: next})
 }
 
 // store caches e unless a newer version of its run is cached.

@@ -88,10 +88,19 @@ type cachedToken struct {
 // runEntry is a run with its controller built, as served by the LR
 // endpoints.
 type runEntry struct {
-	mu     sync.Mutex // guards ctrl (controllers are not safe for concurrent use)
-	run    store.Run
-	ctrl   control.Controller
-	loaded atomic.Int64 // UnixNano of the last check against the database
+	mu           sync.Mutex // guards ctrl (controllers are not safe for concurrent use)
+	run          store.Run
+	ctrl         control.Controller
+	schedVersion string       // scheduleVersion(run), computed once
+	loaded       atomic.Int64 // UnixNano of the last check against the database
+}
+
+// newRunEntry caches run with its controller, checked against the
+// database now.
+func newRunEntry(run store.Run, ctrl control.Controller) *runEntry {
+	e := &runEntry{run: run, ctrl: ctrl, schedVersion: scheduleVersion(run)}
+	e.loaded.Store(time.Now().UnixNano())
+	return e
 }
 
 // New returns a Server over st.
@@ -313,8 +322,7 @@ func (s *Server) remember(r store.Run) (*runEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &runEntry{run: r, ctrl: c}
-	e.loaded.Store(time.Now().UnixNano())
+	e := newRunEntry(r, c)
 	s.runMu.Lock()
 	defer s.runMu.Unlock()
 	if old := s.runs[r.ID]; old != nil && old.run.Version > r.Version {

@@ -417,3 +417,38 @@ func TestHealthzAndMetrics(t *testing.T) {
 		t.Errorf("metrics: %d %s", code, body)
 	}
 }
+
+// schedule_version stays while a fixed schedule takes metrics (version, the
+// row's, moves on), changes when an action changes the spec, and changes
+// with the state of a controller that learns; the LR route reports the
+// same value as the metrics route.
+func TestScheduleVersion(t *testing.T) {
+	f := newFixture(t)
+	lrVersion := func(run int64) string {
+		var r LRResponse
+		f.ok(f.tokA, "GET", fmt.Sprintf("/v1/runs/%d/lr?step=0", run), "", &r)
+		return r.ScheduleVersion
+	}
+	fixed := f.createRun(f.tokA, "fixed", "cosine(peak=0.1, steps=1000)", 1000)
+	v0 := lrVersion(fixed.ID)
+	if v0 == "" || v0 != fixed.ScheduleVersion {
+		t.Fatalf("new run: schedule_version %q from lr, %q from create", v0, fixed.ScheduleVersion)
+	}
+	a := postBatch(f, fixed.ID, "a", 0, 5, func(int) float64 { return 2 })
+	b := postBatch(f, fixed.ID, "b", 5, 5, func(int) float64 { return 2 })
+	if a.ScheduleVersion != v0 || b.ScheduleVersion != v0 || b.Version == a.Version {
+		t.Errorf("fixed schedule after metrics: schedule_version %q, %q (want %q); version %d then %d (want a change)",
+			a.ScheduleVersion, b.ScheduleVersion, v0, a.Version, b.Version)
+	}
+	var got RunJSON
+	f.ok(f.tokA, "POST", fmt.Sprintf("/v1/runs/%d/actions/decay", fixed.ID), `{"steps":100}`, &got)
+	if got.ScheduleVersion == v0 || lrVersion(fixed.ID) != got.ScheduleVersion {
+		t.Errorf("after decay: schedule_version %q (before %q), lr route %q", got.ScheduleVersion, v0, lrVersion(fixed.ID))
+	}
+
+	pl := f.createRun(f.tokA, "pl", "plateau(base=constant(peak=0.1), metric=loss, factor=0.5, patience=2)", 1000)
+	p := postBatch(f, pl.ID, "a", 0, 4, func(int) float64 { return 2 }) // the rate halves at step 3
+	if p.NextLR != 0.05 || p.ScheduleVersion == pl.ScheduleVersion {
+		t.Errorf("plateau: next lr %v, schedule_version %q (created with %q): want 0.05 and a change", p.NextLR, p.ScheduleVersion, pl.ScheduleVersion)
+	}
+}

@@ -90,9 +90,10 @@ class LrkitClient:
         return self.request("GET", "/v1/runs/%d" % run_id)
 
     def lrs(self, run_id, start, stop):
-        """The rates of steps start..stop-1 and the run's version."""
+        """The rates of steps start..stop-1 and the run's schedule version
+        (which changes exactly when the run's rates may have changed)."""
         r = self.request("GET", "/v1/runs/%d/lr?from=%d&to=%d" % (run_id, start, stop))
-        return r["lrs"], r["version"]
+        return r["lrs"], r["schedule_version"]
 
     def post_metrics(self, run_id, batch_id, metrics):
         return self.request("POST", "/v1/runs/%d/metrics" % run_id, {"batch_id": batch_id, "metrics": metrics})
@@ -272,7 +273,7 @@ class LrkitScheduler:
                 self._warn(e)
                 return False
             else:
-                if self._version is not None and r.get("version") != self._version:
+                if self._version is not None and r.get("schedule_version") != self._version:
                     self._version = None  # the schedule may have changed: refetch
                     self._mark_stale()
             with self._lock:

@@ -123,6 +123,26 @@ class ClientTest(unittest.TestCase):
             bad.run(1)
         self.assertEqual(c.exception.status, 401)
 
+    def test_metrics_do_not_refetch_rates(self):
+        # Stored metrics move the run's row version but not its schedule
+        # version: a fixed schedule is fetched once per block.
+        run = self.client.create_run("once", "linear(peak=1, steps=1000)", 1000)
+        calls = []
+
+        class Counting(LrkitClient):
+            def lrs(self, *args):
+                calls.append(args)
+                return super().lrs(*args)
+
+        s = LrkitScheduler(Counting(self.srv.url, self.srv.token), run["id"], flush_every=4, flush_interval=0.05)
+        for _ in range(40):
+            s.step(loss=1.0)
+        self.assertTrue(s.flush())
+        for _ in range(40):
+            s.step(loss=1.0)
+        self.assertTrue(s.close())
+        self.assertEqual(calls, [(run["id"], 0, 512)])
+
     def test_decay_reaches_running_job(self):
         run = self.client.create_run("dec", "constant(peak=0.5)", 1000)
         s = LrkitScheduler(self.client, run["id"], refresh=0.0, flush_every=1)
