@@ -41,6 +41,9 @@ makes more. SIGINT or SIGTERM stops it gracefully.`,
 			if err != nil {
 				return badInput(err)
 			}
+			if refresh <= 0 {
+				return badInput(fmt.Errorf("--refresh %v: want a positive duration, e.g. 1s", refresh))
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return runServe(ctx, cmd, addr, db, project, refresh, logger)

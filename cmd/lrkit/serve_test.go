@@ -321,3 +321,25 @@ func TestPythonClient(t *testing.T) {
 	}
 	t.Logf("%s", out)
 }
+
+// Bad serve flags are rejected before anything is opened or listened on.
+func TestServeBadFlags(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "never.db")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serve", "--db", db, "--refresh", "-1s"}, "--refresh -1s: want a positive duration"},
+		{[]string{"serve", "--db", db, "--refresh", "0s"}, "--refresh 0s: want a positive duration"},
+		{[]string{"serve", "--db", db, "--log-format", "xml"}, `--log-format "xml": want text or json`},
+		{[]string{"serve", "token", "--db", db}, "--project is required"},
+	} {
+		r := runLrkit(tc.args...)
+		if r.code != 2 || !strings.Contains(r.stderr, tc.want) || r.stdout != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 2 and %q", tc.args, r.code, r.stdout, r.stderr, tc.want)
+		}
+	}
+	if _, err := os.Stat(db); !os.IsNotExist(err) {
+		t.Errorf("a rejected serve created its database: %v", err)
+	}
+}
