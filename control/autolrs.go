@@ -79,7 +79,7 @@ type AutoLRS struct {
 	Warmup   int64   `spec:"warmup" default:"0" doc:"linear warmup steps before the first stage"`
 	WarmupLR float64 `spec:"warmup_lr" default:"0" doc:"rate reached at the end of the warmup"`
 	Seed     int64   `spec:"seed" default:"0" doc:"seed of the random first candidate"`
-	Floor    float64 `spec:"loss_floor" default:"0" doc:"lower bound of the forecast's asymptote (lrkit's addition; -inf: none)"`
+	Floor    float64 `spec:"loss_floor,inf" default:"0" doc:"lower bound of the forecast's asymptote (lrkit's addition; -inf: none)"`
 
 	st autoState
 }
@@ -89,7 +89,7 @@ type autoState struct {
 	Start       int64         `json:"stage_start"` // first step of the current stage
 	End         int64         `json:"stage_end"`   // first step after it; 0 before the first stage
 	NextTau     int64         `json:"next_tau"`    // τ of the next stage
-	Rate        jfloat        `json:"lr"`          // current stage's rate
+	Rate        runlog.Num    `json:"lr"`          // current stage's rate
 	SearchSteps int64         `json:"search_steps"`
 	History     []AutoLRSPick `json:"history"`
 }
@@ -122,7 +122,7 @@ func NewAutoLRS(minLR, maxLR float64) *AutoLRS {
 
 // Reset returns to the state before any stage.
 func (a *AutoLRS) Reset() {
-	a.st = autoState{NextTau: a.Tau, Rate: jfloat(math.Sqrt(a.Min * a.Max))}
+	a.st = autoState{NextTau: a.Tau, Rate: runlog.Num(math.Sqrt(a.Min * a.Max))}
 }
 
 // Validate checks the parameters.
@@ -267,7 +267,7 @@ func (a *AutoLRS) Search(ctx context.Context, step int64, e Engine) error {
 	lr := math.Exp(lo + xs[bi]*(hi-lo))
 	a.st.Stage++
 	a.st.Start, a.st.End = step, step+tau
-	a.st.Rate = jfloat(lr)
+	a.st.Rate = runlog.Num(lr)
 	a.st.NextTau = min(2*tau, a.TauMax)
 	a.st.History = append(a.st.History, AutoLRSPick{Start: step, Tau: tau, LR: lr, Forecast: ys[bi], Tried: tried, Candidates: cands})
 	return nil
@@ -330,9 +330,13 @@ func (a *AutoLRS) Restore(data []byte) error {
 }
 
 // String returns the spec text.
-func (a *AutoLRS) String() string { return formatController(a) }
+func (a *AutoLRS) String() string { return schedule.Format(a) }
 
-func (a *AutoLRS) kindName() string { return "autolrs" }
+// Prepare puts the controller in its initial state; Parse calls it.
+func (a *AutoLRS) Prepare() (schedule.Schedule, error) {
+	a.Reset()
+	return a, nil
+}
 
 // Drive runs a controller for `steps` updates on an engine: before each
 // step it lets a Searcher search, then steps at LR(t) and observes the

@@ -41,8 +41,8 @@ type FedHyper struct {
 }
 
 type fedState struct {
-	A      jfloat `json:"a"`
-	Rounds int64  `json:"rounds"`
+	A      runlog.Num `json:"a"`
+	Rounds int64      `json:"rounds"`
 }
 
 // NewFedHyper returns a FedHyper controller in mode g, gm or sl.
@@ -76,7 +76,7 @@ func (f *FedHyper) ObserveRound(round int64, dot float64) {
 		return
 	}
 	lo, hi := f.clipRange()
-	f.state.A = jfloat(math.Min(hi, math.Max(lo, float64(f.state.A)+dot)))
+	f.state.A = runlog.Num(math.Min(hi, math.Max(lo, float64(f.state.A)+dot)))
 }
 
 // A returns the current hypergradient variable a.
@@ -116,6 +116,4 @@ func (f *FedHyper) Restore(data []byte) error {
 }
 
 // String returns the spec text.
-func (f *FedHyper) String() string { return formatController(f) }
-
-func (f *FedHyper) kindName() string { return "fedhyper" }
+func (f *FedHyper) String() string { return schedule.Format(f) }

@@ -93,9 +93,9 @@ type HD struct {
 }
 
 type hdState struct {
-	Alpha jfloat `json:"alpha"`
-	Steps int64  `json:"steps"` // gradients observed
-	Last  int64  `json:"last_step"`
+	Alpha runlog.Num `json:"alpha"`
+	Steps int64      `json:"steps"` // gradients observed
+	Last  int64      `json:"last_step"`
 }
 
 // NewHD returns an SGD-HD controller starting at lr with hyper-rate beta.
@@ -113,7 +113,7 @@ func NewAdamHD(lr, beta float64) *HD {
 }
 
 // Reset sets α back to its initial value.
-func (h *HD) Reset() { h.state = hdState{Alpha: jfloat(h.clamp(h.Init)), Last: -1} }
+func (h *HD) Reset() { h.state = hdState{Alpha: runlog.Num(h.clamp(h.Init)), Last: -1} }
 
 // Validate checks the parameters.
 func (h *HD) Validate() error {
@@ -154,7 +154,7 @@ func (h *HD) ObserveGradient(step int64, g Hypergradient) {
 		next = a + h.Beta*g.Dot
 	}
 	if !math.IsNaN(next) && !math.IsInf(next, 0) {
-		h.state.Alpha = jfloat(h.clamp(next))
+		h.state.Alpha = runlog.Num(h.clamp(next))
 	}
 	h.state.Steps++
 	h.state.Last = step
@@ -172,30 +172,29 @@ func (h *HD) State() ([]byte, error) { return json.Marshal(h.state) }
 // Restore sets the state State returned.
 func (h *HD) Restore(data []byte) error {
 	var st hdState
-	if err := restoreJSON(h.kindName(), data, &st); err != nil {
+	if err := restoreJSON(h.SpecKind(), data, &st); err != nil {
 		return err
 	}
 	if a := float64(st.Alpha); !(a >= 0) || math.IsInf(a, 0) {
-		return fmt.Errorf("%s: restore state: alpha %v is not a finite number >= 0", h.kindName(), a)
+		return fmt.Errorf("%s: restore state: alpha %v is not a finite number >= 0", h.SpecKind(), a)
 	}
 	h.state = st
 	return nil
 }
 
 // String returns the spec text.
-func (h *HD) String() string { return formatController(h) }
+func (h *HD) String() string { return schedule.Format(h) }
 
-func (h *HD) kindName() string {
+// SpecKind names the kind: hd, or adam_hd when Adam is set.
+func (h *HD) SpecKind() string {
 	if h.Adam {
 		return "adam_hd"
 	}
 	return "hd"
 }
 
-// paramDefaults gives adam_hd its own default β (adam_hd.py: 1e-8).
-func (h *HD) paramDefaults() map[string]string {
-	if h.Adam {
-		return map[string]string{"beta": "1e-08"}
-	}
-	return nil
+// Prepare puts the controller in its initial state; Parse calls it.
+func (h *HD) Prepare() (schedule.Schedule, error) {
+	h.Reset()
+	return h, nil
 }

@@ -48,12 +48,12 @@ type Plateau struct {
 }
 
 type plateauState struct {
-	Scale       jfloat `json:"scale"`
-	Best        jfloat `json:"best"`
-	NumBad      int64  `json:"num_bad"`
-	CooldownCtr int64  `json:"cooldown_counter"`
-	Epochs      int64  `json:"epochs"`
-	Reductions  int64  `json:"reductions"`
+	Scale       runlog.Num `json:"scale"`
+	Best        runlog.Num `json:"best"`
+	NumBad      int64      `json:"num_bad"`
+	CooldownCtr int64      `json:"cooldown_counter"`
+	Epochs      int64      `json:"epochs"`
+	Reductions  int64      `json:"reductions"`
 }
 
 // NewPlateau returns a plateau controller over base with PyTorch's defaults
@@ -72,7 +72,7 @@ func (p *Plateau) Reset() {
 	if p.Mode == "max" {
 		best = math.Inf(-1)
 	}
-	p.st = plateauState{Scale: 1, Best: jfloat(best)}
+	p.st = plateauState{Scale: 1, Best: runlog.Num(best)}
 }
 
 // Validate checks the parameters as PyTorch does (factor < 1) and more.
@@ -151,7 +151,7 @@ func (p *Plateau) StepMetric(step int64, metric float64) {
 	s := &p.st
 	s.Epochs++
 	if p.isBetter(metric, float64(s.Best)) {
-		s.Best = jfloat(metric)
+		s.Best = runlog.Num(metric)
 		s.NumBad = 0
 	} else {
 		s.NumBad++
@@ -165,7 +165,7 @@ func (p *Plateau) StepMetric(step int64, metric float64) {
 		old := b * float64(s.Scale)
 		nw := math.Max(old*p.Factor, p.MinLR)
 		if old-nw > p.Eps {
-			s.Scale = jfloat(nw / b)
+			s.Scale = runlog.Num(nw / b)
 			s.Reductions++
 		}
 		s.CooldownCtr = p.Cooldown
@@ -190,4 +190,10 @@ func (p *Plateau) Restore(data []byte) error {
 }
 
 // String returns the controller's spec text.
-func (p *Plateau) String() string { return formatController(p) }
+func (p *Plateau) String() string { return schedule.Format(p) }
+
+// Prepare puts the controller in its initial state; Parse calls it.
+func (p *Plateau) Prepare() (schedule.Schedule, error) {
+	p.Reset()
+	return p, nil
+}

@@ -63,7 +63,7 @@ func TestStateRoundTripEveryController(t *testing.T) {
 		"fedhyper(mode=g)",
 		"fedhyper(mode=sl, lr=0.05)",
 		"autolrs(min=1e-3, max=1, tau=20, tau_max=40, evals=4, warmup=5, warmup_lr=0.1)",
-		`refined(file="` + writeRefinedCSV(t) + `", peak=0.1)`,
+		`table(file="` + writeRefinedCSV(t) + `", peak=0.1)`,
 	}
 	const total = 150
 	for _, spec := range specs {

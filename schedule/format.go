@@ -31,14 +31,10 @@ func (r *registry) appendSchedule(b []byte, s Schedule, depth int) []byte {
 	if s == nil {
 		return append(b, "nil"...)
 	}
-	v := reflect.ValueOf(s)
-	for v.Kind() == reflect.Pointer {
-		if v.IsNil() {
-			return append(b, "nil"...)
-		}
-		v = v.Elem()
+	ks, v, ok := r.kindOf(s)
+	if !ok && v.Kind() == reflect.Pointer {
+		return append(b, "nil"...)
 	}
-	ks, ok := r.byType[v.Type()]
 	if !ok {
 		if hasSpecTags(v.Type()) {
 			// A parameter struct that is not registered: its String most

@@ -35,11 +35,7 @@ func (r *registry) writeJSON(buf *bytes.Buffer, s Schedule, path string, depth i
 	if s == nil {
 		return fmt.Errorf("schedule: ToJSON: %s is a nil schedule", path)
 	}
-	v := reflect.ValueOf(s)
-	for v.Kind() == reflect.Pointer && !v.IsNil() {
-		v = v.Elem()
-	}
-	ks, ok := r.byType[v.Type()]
+	ks, v, ok := r.kindOf(s)
 	if !ok {
 		return fmt.Errorf("schedule: ToJSON: %s: %T is not a kind of the spec language", path, s)
 	}
@@ -136,16 +132,19 @@ func writeJSONString(buf *bytes.Buffer, s string) {
 // is the JSON path of the bad value: `$.base.steps: want an integer step
 // count, got 0.5`.
 func ParseJSON(data []byte) (Schedule, error) {
+	return ParseJSONWith(data, Options{})
+}
+
+// ParseJSONWith is ParseJSON under the given options.
+func ParseJSONWith(data []byte, o Options) (Schedule, error) {
+	if o.Untrusted && len(data) > MaxUntrustedSpec {
+		return nil, &SpecError{Pos: Pos{Path: "$"}, Msg: fmt.Sprintf("JSON spec is %d bytes; at most %d are accepted here", len(data), MaxUntrustedSpec)}
+	}
 	e, err := exprFromJSON(data)
 	if err != nil {
 		return nil, err
 	}
-	b := builder{reg: builtin()}
-	s, serr := b.build(e, 0)
-	if serr != nil {
-		return nil, serr
-	}
-	return s, nil
+	return BuildExprWith(e, o)
 }
 
 // exprFromJSON turns a JSON object into the call it stands for, each value

@@ -36,7 +36,7 @@ func WithParity(s Schedule, parity string) (Schedule, error) {
 		}
 		return nil, fmt.Errorf("unknown parity %q%s: want one of %s", parity, hint, strings.Join(known, ", "))
 	}
-	if _, ok := r.byType[reflect.TypeOf(s)]; !ok {
+	if ks, _, ok := r.kindOf(s); !ok || ks.kind.Stateful {
 		return nil, fmt.Errorf("parity %s: %s is not a schedule of the spec language", parity, s)
 	}
 	changed := 0
@@ -77,8 +77,8 @@ func (r *registry) withParity(s Schedule, parity string, changed *int, depth int
 		return s, nil
 	}
 	v := reflect.ValueOf(s)
-	ks, ok := r.byType[v.Type()]
-	if !ok {
+	ks, _, ok := r.kindOf(s)
+	if !ok || ks.ptr {
 		return s, nil
 	}
 	cp := reflect.New(ks.typ).Elem()

@@ -3,11 +3,14 @@ package schedule
 import (
 	"errors"
 	"fmt"
-	"github.com/lrkit/lrkit/internal/textmatch"
+	"math"
 	"reflect"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+
+	"github.com/lrkit/lrkit/internal/textmatch"
 )
 
 // This file reads the struct tags of the schedule kinds (see Kind) and
@@ -17,7 +20,7 @@ import (
 // as `lrkit schedules`.
 type ParamInfo struct {
 	Name       string   // name in spec text
-	Type       string   // "number", "integer", "bool", "word", "length", "list of numbers", "list of integers", "schedule", "list of schedules"
+	Type       string   // "number", "integer", "bool", "word", "path", "length", "list of numbers", "list of integers", "schedule", "list of schedules"
 	Default    string   // default as spec text; "" when Required (or when the default is the empty string)
 	Required   bool     // true when the parameter has no default
 	Choices    []string // allowed words of an enumerated parameter, else nil
@@ -87,28 +90,62 @@ type param struct {
 	choices    []string
 	doc        string
 	positional bool
+	path       bool // a file name: refused in untrusted text
+	inf        bool // a number that may be inf or -inf
 }
 
 // kindSpec is a Kind with its parameters.
 type kindSpec struct {
 	kind       Kind
-	typ        reflect.Type
+	typ        reflect.Type // the struct type
+	ptr        bool         // Proto is a pointer to the struct
 	params     []param
 	byName     map[string]int
 	positional int // index in params, or -1
 }
 
 // registry is an immutable set of kinds, looked up by name and by type.
+// Several kinds may share one type (hd and adam_hd): their values tell
+// which kind they are by a SpecKind method.
 type registry struct {
 	kinds  []*kindSpec
 	byName map[string]*kindSpec
-	byType map[reflect.Type]*kindSpec
+	byType map[reflect.Type][]*kindSpec
+}
+
+// SpecKinder is implemented by values of a type that several kinds share:
+// SpecKind returns the name of the kind the value is.
+type SpecKinder interface {
+	SpecKind() string
+}
+
+// kindOf returns the kind of a value of the spec language, or false.
+func (r *registry) kindOf(s any) (*kindSpec, reflect.Value, bool) {
+	v := reflect.ValueOf(s)
+	for v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return nil, v, false
+		}
+		v = v.Elem()
+	}
+	kss := r.byType[v.Type()]
+	switch {
+	case len(kss) == 1:
+		return kss[0], v, true
+	case len(kss) > 1:
+		if k, ok := s.(SpecKinder); ok {
+			if ks, ok := r.byName[k.SpecKind()]; ok && ks.typ == v.Type() {
+				return ks, v, true
+			}
+		}
+	}
+	return nil, v, false
 }
 
 // newRegistry reads the tags of every kind. It fails on a tag the spec
 // language cannot honour: a programming error in the kind list.
 func newRegistry(kinds []Kind) (*registry, error) {
-	r := &registry{byName: map[string]*kindSpec{}, byType: map[reflect.Type]*kindSpec{}}
+	r := &registry{byName: map[string]*kindSpec{}, byType: map[reflect.Type][]*kindSpec{}}
 	for _, k := range kinds {
 		if k.Proto == nil {
 			return nil, fmt.Errorf("kind %q: Proto is nil", k.Name)
@@ -117,19 +154,28 @@ func newRegistry(kinds []Kind) (*registry, error) {
 			return nil, fmt.Errorf("kind %q: name is not a word", k.Name)
 		}
 		t := reflect.TypeOf(k.Proto)
+		ptr := false
+		if t.Kind() == reflect.Pointer {
+			if reflect.ValueOf(k.Proto).IsNil() {
+				return nil, fmt.Errorf("kind %q: Proto is a nil pointer", k.Name)
+			}
+			t, ptr = t.Elem(), true
+		}
 		if t.Kind() != reflect.Struct {
-			return nil, fmt.Errorf("kind %q: Proto %v is not a struct value", k.Name, t)
+			return nil, fmt.Errorf("kind %q: Proto %v is not a struct or a pointer to one", k.Name, t)
 		}
 		if _, dup := r.byName[k.Name]; dup {
 			return nil, fmt.Errorf("kind %q listed twice", k.Name)
 		}
-		if other, dup := r.byType[t]; dup {
-			return nil, fmt.Errorf("kinds %q and %q share the type %v", other.kind.Name, k.Name, t)
+		if others := r.byType[t]; len(others) > 0 {
+			if _, ok := k.Proto.(SpecKinder); !ok {
+				return nil, fmt.Errorf("kinds %q and %q share the type %v, which has no SpecKind method", others[0].kind.Name, k.Name, t)
+			}
 		}
-		ks := &kindSpec{kind: k, typ: t, byName: map[string]int{}, positional: -1}
+		ks := &kindSpec{kind: k, typ: t, ptr: ptr, byName: map[string]int{}, positional: -1}
 		r.kinds = append(r.kinds, ks)
 		r.byName[k.Name] = ks
-		r.byType[t] = ks
+		r.byType[t] = append(r.byType[t], ks)
 	}
 	// Defaults may name other kinds (a schedule default), so read the
 	// parameters once every kind is known.
@@ -152,7 +198,7 @@ func (r *registry) readParams(ks *kindSpec) error {
 		if !f.IsExported() {
 			return fmt.Errorf("field %s has a spec tag but is not exported", f.Name)
 		}
-		name, opt, _ := strings.Cut(tag, ",")
+		name, opts, _ := strings.Cut(tag, ",")
 		if !isWord(name) {
 			return fmt.Errorf("field %s: spec name %q is not a word", f.Name, name)
 		}
@@ -167,19 +213,31 @@ func (r *registry) readParams(ks *kindSpec) error {
 			return fmt.Errorf("field %s: type %v is not a spec parameter type", f.Name, f.Type)
 		}
 		p := param{name: name, field: i, typ: pt, doc: f.Tag.Get("doc")}
-		switch opt {
-		case "":
-		case "positional":
-			if pt != ptSchedule && pt != ptSchedules {
-				return fmt.Errorf("field %s: only a schedule or a list of schedules can be positional", f.Name)
+		for _, opt := range strings.Split(opts, ",") {
+			switch opt {
+			case "":
+			case "positional":
+				if pt != ptSchedule && pt != ptSchedules {
+					return fmt.Errorf("field %s: only a schedule or a list of schedules can be positional", f.Name)
+				}
+				if ks.positional >= 0 {
+					return fmt.Errorf("field %s: a second positional parameter", f.Name)
+				}
+				p.positional = true
+				ks.positional = len(ks.params)
+			case "path":
+				if pt != ptString {
+					return fmt.Errorf("field %s: only a string can be a path", f.Name)
+				}
+				p.path = true
+			case "inf":
+				if pt != ptFloat {
+					return fmt.Errorf("field %s: only a number can allow inf", f.Name)
+				}
+				p.inf = true
+			default:
+				return fmt.Errorf("field %s: unknown spec option %q", f.Name, opt)
 			}
-			if ks.positional >= 0 {
-				return fmt.Errorf("field %s: a second positional parameter", f.Name)
-			}
-			p.positional = true
-			ks.positional = len(ks.params)
-		default:
-			return fmt.Errorf("field %s: unknown spec option %q", f.Name, opt)
 		}
 		if c, ok := f.Tag.Lookup("choices"); ok {
 			if pt != ptString {
@@ -193,6 +251,9 @@ func (r *registry) readParams(ks *kindSpec) error {
 			}
 		}
 		d, hasDef := f.Tag.Lookup("default")
+		if o, ok := ks.kind.Defaults[name]; ok {
+			d, hasDef = o, true
+		}
 		p.required = !hasDef
 		if hasDef {
 			p.defText = d
@@ -204,6 +265,11 @@ func (r *registry) readParams(ks *kindSpec) error {
 		}
 		ks.byName[name] = len(ks.params)
 		ks.params = append(ks.params, p)
+	}
+	for name := range ks.kind.Defaults {
+		if _, ok := ks.byName[name]; !ok {
+			return fmt.Errorf("Defaults names %q, which is not a parameter", name)
+		}
 	}
 	return nil
 }
@@ -228,19 +294,61 @@ func (r *registry) defaultValue(p *param, t reflect.Type, text string) (reflect.
 	return v, nil
 }
 
-// builtin is the registry of builtinKinds, read once.
-var builtin = sync.OnceValue(func() *registry {
+// The registry every parse and format uses: the built-in kinds, read once,
+// plus the kinds other packages add with Register (the controllers of
+// package control), the way database/sql drivers register. Register
+// replaces the registry with a new immutable one, so a parse never sees a
+// half-built registry.
+var (
+	registryMu  sync.Mutex
+	registryCur atomic.Pointer[registry]
+)
+
+// builtin returns the current registry.
+func builtin() *registry {
+	if r := registryCur.Load(); r != nil {
+		return r
+	}
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	if r := registryCur.Load(); r != nil {
+		return r
+	}
 	r, err := newRegistry(builtinKinds)
 	if err != nil {
 		// A bad struct tag is a programming error that the package's
 		// tests catch; there is no input that can cause it.
 		panic("schedule: " + err.Error())
 	}
+	registryCur.Store(r)
 	return r
-})
+}
 
-// Kinds returns every schedule kind of the spec language, in the order
-// `lrkit schedules` lists them.
+// Register adds a kind to the spec language, for a package that defines
+// kinds of its own (package control registers its controllers in its
+// init). Parse, Format, ParseJSON and Kinds see it from then on. Register
+// panics when the kind is malformed (a bad struct tag, a missing Proto)
+// or its name is taken: both are programming errors, found by the
+// registering package's tests.
+func Register(k Kind) {
+	cur := builtin()
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	cur = registryCur.Load()
+	kinds := make([]Kind, 0, len(cur.kinds)+1)
+	for _, ks := range cur.kinds {
+		kinds = append(kinds, ks.kind)
+	}
+	r, err := newRegistry(append(kinds, k))
+	if err != nil {
+		panic("schedule: Register: " + err.Error())
+	}
+	registryCur.Store(r)
+}
+
+// Kinds returns every kind of the spec language, in the order `lrkit
+// schedules` lists them: the schedules, then the kinds other packages
+// registered (the controllers, whose Stateful is true).
 func Kinds() []Kind {
 	r := builtin()
 	out := make([]Kind, len(r.kinds))
@@ -250,7 +358,7 @@ func Kinds() []Kind {
 	return out
 }
 
-// KindNames returns the names of every schedule kind, in Kinds order.
+// KindNames returns the names of every kind, in Kinds order.
 func KindNames() []string {
 	r := builtin()
 	out := make([]string, len(r.kinds))
@@ -275,7 +383,7 @@ func KindOf(name string) (Kind, bool) {
 func Params(kind Kind) []ParamInfo {
 	r := builtin()
 	ks, ok := r.byName[kind.Name]
-	if !ok || ks.typ != reflect.TypeOf(kind.Proto) {
+	if !ok || reflect.TypeOf(ks.kind.Proto) != reflect.TypeOf(kind.Proto) {
 		r2, err := newRegistry([]Kind{kind})
 		if err != nil {
 			return nil
@@ -293,6 +401,9 @@ func (ks *kindSpec) info() []ParamInfo {
 			Name: p.name, Type: paramTypeNames[p.typ], Default: p.defText, Required: p.required,
 			Choices: append([]string(nil), p.choices...), Doc: p.doc, Positional: p.positional,
 		}
+		if p.path {
+			out[i].Type = "path"
+		}
 		if len(p.choices) == 0 {
 			out[i].Choices = nil
 		}
@@ -306,20 +417,70 @@ func (ks *kindSpec) info() []ParamInfo {
 //
 // Parameters left out take their defaults. Errors are *SpecError and name
 // the line and column: `spec:1:17: unknown parameter "peek" for cosine
-// (did you mean "peak"?)`.
+// (did you mean "peak"?)`. Parse reads the files a spec names
+// (table(file=...)) through a bounded reader; text from an untrusted
+// source goes through ParseUntrusted. A stateful kind (a controller) is
+// refused: control.Parse reads those.
 func Parse(spec string) (Schedule, error) {
-	return parseWith(builtin(), spec)
+	return ParseWith(spec, Options{})
+}
+
+// ParseUntrusted is Parse for text from an untrusted source (a request to
+// the server, a study file): a spec that names a file is refused, and the
+// text and its lists are bounded (MaxUntrustedSpec, MaxUntrustedList).
+func ParseUntrusted(spec string) (Schedule, error) {
+	return ParseWith(spec, Options{Untrusted: true})
+}
+
+// Limits on untrusted spec text.
+const (
+	MaxUntrustedSpec = 1 << 20 // bytes of spec text
+	MaxUntrustedList = 100_000 // elements of one list (a table's points)
+)
+
+// Options say how ParseWith reads a spec.
+type Options struct {
+	// Untrusted refuses file parameters and bounds the text's size (see
+	// ParseUntrusted).
+	Untrusted bool
+	// Stateful accepts a stateful kind (a controller) at the top of the
+	// spec. Nested schedules are always stateless.
+	Stateful bool
+}
+
+// ParseWith reads spec text as Parse does, under the given options.
+func ParseWith(spec string, o Options) (Schedule, error) {
+	return parseIn(builtin(), spec, o)
+}
+
+func parseIn(r *registry, spec string, o Options) (Schedule, error) {
+	if o.Untrusted && len(spec) > MaxUntrustedSpec {
+		return nil, &SpecError{Pos: Pos{Line: 1, Col: 1}, Msg: fmt.Sprintf("spec is %d bytes; at most %d are accepted here", len(spec), MaxUntrustedSpec)}
+	}
+	e, err := ParseExpr(spec)
+	if err != nil {
+		return nil, err
+	}
+	return buildIn(r, e, o)
 }
 
 // BuildExpr turns a parsed call into a validated, prepared schedule. Use
-// it on a nested call of an expression read with ParseExpr, for example a
-// controller's base schedule. Errors are *SpecError positioned in the text
-// the expression was read from.
+// it on a nested call of an expression read with ParseExpr. Errors are
+// *SpecError positioned in the text the expression was read from.
 func BuildExpr(e *Expr) (Schedule, error) {
+	return BuildExprWith(e, Options{})
+}
+
+// BuildExprWith is BuildExpr under the given options.
+func BuildExprWith(e *Expr, o Options) (Schedule, error) {
+	return buildIn(builtin(), e, o)
+}
+
+func buildIn(r *registry, e *Expr, o Options) (Schedule, error) {
 	if e == nil {
 		return nil, errors.New("schedule: BuildExpr of a nil expression")
 	}
-	b := builder{reg: builtin()}
+	b := builder{reg: r, opts: o}
 	s, err := b.build(e, 0)
 	if err != nil {
 		return nil, err
@@ -327,22 +488,10 @@ func BuildExpr(e *Expr) (Schedule, error) {
 	return s, nil
 }
 
-func parseWith(r *registry, spec string) (Schedule, error) {
-	e, err := ParseExpr(spec)
-	if err != nil {
-		return nil, err
-	}
-	b := builder{reg: r}
-	s, serr := b.build(e, 0)
-	if serr != nil {
-		return nil, serr
-	}
-	return s, nil
-}
-
 // builder turns calls into schedules.
 type builder struct {
-	reg *registry
+	reg  *registry
+	opts Options
 }
 
 // build makes the schedule of a call: defaults, then the arguments, then
@@ -353,9 +502,26 @@ func (b builder) build(e *Expr, depth int) (Schedule, *SpecError) {
 	}
 	ks, ok := b.reg.byName[e.Name]
 	if !ok {
-		return nil, errorAt(e.Pos, "unknown schedule %q%s", e.Name, b.reg.kindHint(e.Name))
+		what := "schedule"
+		if b.opts.Stateful && depth == 0 {
+			what = "schedule or controller"
+		}
+		return nil, errorAt(e.Pos, "unknown %s %q%s", what, e.Name, b.reg.kindHint(e.Name, b.opts.Stateful && depth == 0))
 	}
-	v := reflect.New(ks.typ).Elem()
+	if ks.kind.Stateful && (depth > 0 || !b.opts.Stateful) {
+		where := "here, where a schedule (a pure function of the step) is wanted"
+		if depth > 0 {
+			where = "inside another schedule"
+		}
+		return nil, errorAt(e.Pos, "%s is a controller (it learns from the run) and cannot stand %s; a trainer or the server takes it as the whole spec", e.Name, where)
+	}
+	pv := reflect.New(ks.typ)
+	v := pv.Elem()
+	proto := reflect.ValueOf(ks.kind.Proto)
+	if ks.ptr {
+		proto = proto.Elem()
+	}
+	v.Set(proto) // the kind's preset fields, if any
 	for _, p := range ks.params {
 		if !p.required {
 			v.Field(p.field).Set(p.def)
@@ -388,7 +554,12 @@ func (b builder) build(e *Expr, depth int) (Schedule, *SpecError) {
 			return nil, &SpecError{Pos: e.Pos, Msg: msg}
 		}
 	}
-	s := v.Interface().(Schedule)
+	var s Schedule
+	if ks.ptr {
+		s = pv.Interface().(Schedule)
+	} else {
+		s = v.Interface().(Schedule)
+	}
 	if val, ok := s.(Validator); ok {
 		if err := val.Validate(); err != nil {
 			return nil, b.scheduleErr(ks, e, given, err)
@@ -489,7 +660,7 @@ func (b builder) convert(p *param, t reflect.Type, v Value, depth int) (reflect.
 	name := elem{p.name, -1}
 	switch p.typ {
 	case ptFloat:
-		f, err := floatValue(v, name)
+		f, err := floatValue(v, name, p.inf)
 		if err != nil {
 			return out, err
 		}
@@ -516,6 +687,9 @@ func (b builder) convert(p *param, t reflect.Type, v Value, depth int) (reflect.
 			}
 			return out, valueErr(v, name, "want one of %s, got %s%s", strings.Join(p.choices, ", "), v.describe(), hint)
 		}
+		if p.path && v.Text != "" && b.opts.Untrusted {
+			return out, valueErr(v, name, "naming a file is not allowed in a spec from this source (no file is read for it); give the values inline")
+		}
 		out.SetString(v.Text)
 	case ptLength:
 		l, err := lengthValue(v, name)
@@ -530,11 +704,14 @@ func (b builder) convert(p *param, t reflect.Type, v Value, depth int) (reflect.
 		if len(v.List) == 0 {
 			return out, nil // nil: an empty list is the zero value
 		}
+		if b.opts.Untrusted && len(v.List) > MaxUntrustedList {
+			return out, valueErr(v, name, "list has %d elements; at most %d are accepted here", len(v.List), MaxUntrustedList)
+		}
 		out = reflect.MakeSlice(t, len(v.List), len(v.List))
 		for i, e := range v.List {
 			name := elem{p.name, i}
 			if p.typ == ptFloats {
-				f, err := floatValue(e, name)
+				f, err := floatValue(e, name, false)
 				if err != nil {
 					return out, err
 				}
@@ -585,11 +762,20 @@ func (b builder) scheduleValue(v Value, name elem, depth int) (Schedule, *SpecEr
 	return b.build(v.Call, depth+1)
 }
 
-// floatValue reads a finite number.
-func floatValue(v Value, name elem) (float64, *SpecError) {
-	if v.Kind == WordValue {
-		switch strings.ToLower(strings.TrimLeft(v.Text, "-")) {
-		case "inf", "infinity", "nan":
+// floatValue reads a finite number, or with inf also inf and -inf.
+func floatValue(v Value, name elem, inf bool) (float64, *SpecError) {
+	if v.Kind == WordValue || (inf && v.Kind == StringValue) {
+		w := strings.ToLower(v.Text)
+		switch strings.TrimLeft(w, "+-") {
+		case "inf", "infinity":
+			if inf {
+				if strings.HasPrefix(w, "-") {
+					return math.Inf(-1), nil
+				}
+				return math.Inf(1), nil
+			}
+			return 0, valueErr(v, name, "want a finite number, got %s (NaN and infinities are not allowed)", v.Text)
+		case "nan":
 			return 0, valueErr(v, name, "want a finite number, got %s (NaN and infinities are not allowed)", v.Text)
 		}
 	}
@@ -654,11 +840,14 @@ func contains(xs []string, s string) bool {
 	return false
 }
 
-// kindHint suggests a kind name close to name.
-func (r *registry) kindHint(name string) string {
-	names := make([]string, len(r.kinds))
-	for i, ks := range r.kinds {
-		names[i] = ks.kind.Name
+// kindHint suggests a kind name close to name, among the stateless
+// kinds, or every kind when stateful ones are accepted.
+func (r *registry) kindHint(name string, stateful bool) string {
+	var names []string
+	for _, ks := range r.kinds {
+		if stateful || !ks.kind.Stateful {
+			names = append(names, ks.kind.Name)
+		}
 	}
 	if s := textmatch.Suggest(name, names); s != "" {
 		return fmt.Sprintf(" (did you mean %q?)", s)

@@ -1,6 +1,8 @@
 package schedule
 
 import (
+	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -67,7 +69,7 @@ func testRegistry(t *testing.T) *registry {
 
 func TestRegistryBuildsTestKinds(t *testing.T) {
 	r := testRegistry(t)
-	s, err := parseWith(r, `tall(tc(), n=7, b=true, w=1-sqrt, s="x y", l=500, fs=[], ns=[4, 5], extra=[tc(), tc(v=3)])`)
+	s, err := parseIn(r, `tall(tc(), n=7, b=true, w=1-sqrt, s="x y", l=500, fs=[], ns=[4, 5], extra=[tc(), tc(v=3)])`, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +79,7 @@ func TestRegistryBuildsTestKinds(t *testing.T) {
 		t.Fatalf("got\n%#v\nwant\n%#v", s, want)
 	}
 	// Defaults, the unexported field filled by Prepare.
-	s, err = parseWith(r, `tall(base=tc(v=0), n=1)`)
+	s, err = parseIn(r, `tall(base=tc(v=0), n=1)`, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +110,7 @@ func TestRegistryErrorsTestKinds(t *testing.T) {
 		{"tall(tc(), n=1, fs=[1, x])", `spec:1:24: fs[1]: want a number, got x`},
 	}
 	for _, tt := range tests {
-		_, err := parseWith(r, tt.spec)
+		_, err := parseIn(r, tt.spec, Options{})
 		if err == nil || err.Error() != tt.want {
 			t.Errorf("parse %q: got %v, want %s", tt.spec, err, tt.want)
 		}
@@ -179,10 +181,14 @@ func TestRegistryRejectsBadTags(t *testing.T) {
 		{[]Kind{{Name: "x", Proto: tKindParam{}}}, `kind "x": field Kind: the name "kind" is reserved for the JSON form`},
 		{[]Kind{{Name: "x", Proto: tDupName{}}}, `kind "x": field B: parameter "a" declared twice`},
 		{[]Kind{{Name: "x", Proto: tConst{}}, {Name: "x", Proto: tAll{}}}, `kind "x" listed twice`},
-		{[]Kind{{Name: "x", Proto: tConst{}}, {Name: "y", Proto: tConst{}}}, `kinds "x" and "y" share the type schedule.tConst`},
+		{[]Kind{{Name: "x", Proto: tConst{}}, {Name: "y", Proto: tConst{}}}, `kinds "x" and "y" share the type schedule.tConst, which has no SpecKind method`},
 		{[]Kind{{Name: "a b", Proto: tConst{}}}, `kind "a b": name is not a word`},
 		{[]Kind{{Name: "x"}}, `kind "x": Proto is nil`},
-		{[]Kind{{Name: "x", Proto: Func(nil)}}, `kind "x": Proto schedule.Func is not a struct value`},
+		{[]Kind{{Name: "x", Proto: Func(nil)}}, `kind "x": Proto schedule.Func is not a struct or a pointer to one`},
+		{[]Kind{{Name: "x", Proto: (*tCtl)(nil)}}, `kind "x": Proto is a nil pointer`},
+		{[]Kind{{Name: "x", Proto: tPathNumber{}}}, `kind "x": field A: only a string can be a path`},
+		{[]Kind{{Name: "x", Proto: tInfWord{}}}, `kind "x": field A: only a number can allow inf`},
+		{[]Kind{{Name: "x", Proto: tConst{}, Defaults: map[string]string{"w": "1"}}}, `kind "x": Defaults names "w", which is not a parameter`},
 	}
 	for _, tt := range tests {
 		_, err := newRegistry(tt.kinds)
@@ -255,5 +261,129 @@ func TestParams(t *testing.T) {
 	}
 	if Params(Kind{Name: "bad", Proto: tBadType{}}) != nil {
 		t.Error("Params of a kind with a bad tag is not nil")
+	}
+}
+
+type tPathNumber struct {
+	A float64 `spec:"a,path"`
+}
+
+func (tPathNumber) LR(int64) float64 { return 0 }
+func (tPathNumber) String() string   { return "" }
+
+type tInfWord struct {
+	A string `spec:"a,inf"`
+}
+
+func (tInfWord) LR(int64) float64 { return 0 }
+func (tInfWord) String() string   { return "" }
+
+// tCtl is a test controller: a stateful kind with a pointer Proto, a
+// preset field that two kinds share the type by, a path and an inf.
+type tCtl struct {
+	Base  Schedule `spec:"base" doc:"inner"`
+	Beta  float64  `spec:"beta" default:"1" doc:"a rate"`
+	Low   float64  `spec:"low,inf" default:"0" doc:"a bound that may be -inf"`
+	File  string   `spec:"file,path" default:"" doc:"a file"`
+	Twin  bool     // set by the kind tctl2
+	state int
+}
+
+func (c *tCtl) LR(int64) float64 { return float64(c.state) }
+func (c *tCtl) String() string   { return "tctl" }
+func (c *tCtl) SpecKind() string {
+	if c.Twin {
+		return "tctl2"
+	}
+	return "tctl"
+}
+
+// Prepare starts the state, as controllers reset in Prepare.
+func (c *tCtl) Prepare() (Schedule, error) {
+	c.state = 7
+	return c, nil
+}
+
+var testCtlKinds = append(append([]Kind(nil), testKinds...),
+	Kind{Name: "tctl", Proto: &tCtl{}, Stateful: true},
+	Kind{Name: "tctl2", Proto: &tCtl{Twin: true}, Stateful: true, Defaults: map[string]string{"beta": "2"}},
+)
+
+func TestRegistryStatefulKinds(t *testing.T) {
+	r, err := newRegistry(testCtlKinds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stateful := Options{Stateful: true}
+	s, err := parseIn(r, "tctl2(base=tc(v=3), low=-inf)", stateful)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, ok := s.(*tCtl)
+	if !ok {
+		t.Fatalf("got %T, want *tCtl", s)
+	}
+	want := tCtl{Base: tConst{V: 3}, Beta: 2, Low: math.Inf(-1), Twin: true, state: 7}
+	if !reflect.DeepEqual(*c, want) {
+		t.Fatalf("got %#v, want %#v", *c, want)
+	}
+	if got := string(r.appendSchedule(nil, s, 0)); got != "tctl2(base=tc(v=3), low=-Inf)" {
+		t.Errorf("format = %s", got)
+	}
+	// The canonical text reads back to an equal value.
+	back, err := parseIn(r, string(r.appendSchedule(nil, s, 0)), stateful)
+	if err != nil || !reflect.DeepEqual(back, s) {
+		t.Errorf("round trip: got %#v, %v", back, err)
+	}
+	if got := string(r.appendSchedule(nil, &tCtl{Base: tConst{V: 1}, Beta: 1}, 0)); got != "tctl(base=tc())" {
+		t.Errorf("format of the first kind = %s", got)
+	}
+
+	tests := []struct {
+		spec string
+		o    Options
+		want string
+	}{
+		{"tctl(base=tc())", Options{}, "spec:1:1: tctl is a controller (it learns from the run) and cannot stand here, where a schedule (a pure function of the step) is wanted; a trainer or the server takes it as the whole spec"},
+		{"tall(tctl(base=tc()), n=1)", stateful, "spec:1:6: tctl is a controller (it learns from the run) and cannot stand inside another schedule; a trainer or the server takes it as the whole spec"},
+		{"tctl(base=tctl2(base=tc()))", stateful, "spec:1:11: tctl2 is a controller (it learns from the run) and cannot stand inside another schedule; a trainer or the server takes it as the whole spec"},
+		{`tctl(base=tc(), file="/etc/passwd")`, Options{Stateful: true, Untrusted: true}, "spec:1:22: file: naming a file is not allowed in a spec from this source (no file is read for it); give the values inline"},
+		{"tctl(base=tc(), low=nan)", stateful, "spec:1:21: low: want a finite number, got nan (NaN and infinities are not allowed)"},
+		{"tctl(base=tc(), beta=inf)", stateful, "spec:1:22: beta: want a finite number, got inf (NaN and infinities are not allowed)"},
+		{"tctx(base=tc())", stateful, `spec:1:1: unknown schedule or controller "tctx" (did you mean "tctl"?)`},
+	}
+	for _, tt := range tests {
+		_, err := parseIn(r, tt.spec, tt.o)
+		if err == nil || err.Error() != tt.want {
+			t.Errorf("parse %q: got %v, want %s", tt.spec, err, tt.want)
+		}
+	}
+	// A file named in trusted text is accepted (the test kind reads none).
+	if _, err := parseIn(r, `tctl(base=tc(), file="x.csv")`, stateful); err != nil {
+		t.Errorf("trusted file: %v", err)
+	}
+}
+
+func TestUntrustedLimits(t *testing.T) {
+	big := "tall(tc(), n=1, fs=[" + strings.Repeat("1, ", MaxUntrustedList) + "1])"
+	_, err := ParseWith(big, Options{Untrusted: true})
+	want := fmt.Sprintf("spec:1:20: fs: list has %d elements; at most %d are accepted here", MaxUntrustedList+1, MaxUntrustedList)
+	r, rerr := newRegistry(testKinds)
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	if _, err = parseIn(r, big, Options{Untrusted: true}); err == nil || err.Error() != want {
+		t.Errorf("long list: got %v, want %s", err, want)
+	}
+	if _, err := parseIn(r, big, Options{}); err != nil {
+		t.Errorf("long list, trusted: %v", err)
+	}
+	huge := "constant(peak=1" + strings.Repeat(" ", MaxUntrustedSpec) + ")"
+	want = fmt.Sprintf("spec:1:1: spec is %d bytes; at most %d are accepted here", len(huge), MaxUntrustedSpec)
+	if _, err := ParseUntrusted(huge); err == nil || err.Error() != want {
+		t.Errorf("huge spec: got %v, want %s", err, want)
+	}
+	if _, err := ParseJSONWith([]byte(`{"kind":"table","file":"/proc/self/environ"}`), Options{Untrusted: true}); err == nil || !strings.Contains(err.Error(), "naming a file is not allowed") {
+		t.Errorf("untrusted JSON with a file: got %v", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/lrkit/lrkit/control"
 	"github.com/lrkit/lrkit/plot"
 	"github.com/lrkit/lrkit/runlog"
+	"github.com/lrkit/lrkit/schedule"
 	"github.com/spf13/cobra"
 )
 
@@ -38,7 +39,7 @@ spec that follows it and where warmup and annealing emerged: the peak's
 position and the share of steps at or above half the peak. Refine the
 same optimizer and horizon that produced the log, and re-tune the peak.`,
 		Example: `  lrkit refine run.csv --rule l1 --peak 3e-3 -o refined.csv --plot refined.svg
-  lrkit train --workload mnist-mlp --schedule 'refined(file=refined.csv, peak=3e-3)' --steps 2000`,
+  lrkit train --workload mnist-mlp --schedule 'table(file=refined.csv, peak=3e-3)' --steps 2000`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := control.ParseRule(rule)
@@ -65,12 +66,13 @@ same optimizer and horizon that produced the log, and re-tune the peak.`,
 			if err != nil {
 				return badInput(fmt.Errorf("%s: %w", args[0], err))
 			}
+			steps := make([]int64, len(lrs))
 			scaled := make([]float64, len(lrs))
 			for i, v := range lrs {
-				scaled[i] = v * peak
+				steps[i], scaled[i] = int64(i), v*peak
 			}
 			var csv bytes.Buffer
-			if err := control.WriteStepLR(&csv, scaled); err != nil {
+			if err := schedule.WriteStepLR(&csv, steps, scaled); err != nil {
 				return err
 			}
 			w := cmd.OutOrStdout()
@@ -100,7 +102,7 @@ same optimizer and horizon that produced the log, and re-tune the peak.`,
 				fmt.Fprintf(info, ", median window %d of %d samples)\n", 2*int(control.RefineTau*control.RefineSamples/2)+1, control.RefineSamples)
 			}
 			if out != "" {
-				fmt.Fprintf(info, "spec: %s\n", (&control.Refined{File: out, Peak: peak}).String())
+				fmt.Fprintf(info, "spec: %s\n", schedule.Table{File: out, Peak: peak, Scale: 1})
 				fmt.Fprintf(info, "wrote %s\n", out)
 			}
 			fmt.Fprintf(info, "peak at step %d (%.1f%% of the run)", s.PeakStep, 100*s.PeakFrac)

@@ -56,7 +56,7 @@ func TestRefineWarmupEmergesAndFiles(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	for _, want := range []string{"grad_norm_l1, rule l1", "spec: refined(file=", "peak=0.003)", "warmup emerged", "at or above half the peak"} {
+	for _, want := range []string{"grad_norm_l1, rule l1", "spec: table(file=", "peak=0.003)", "warmup emerged", "at or above half the peak"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, r.stdout)
 		}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/lrkit/lrkit/control"
+	_ "github.com/lrkit/lrkit/control" // registers the controller kinds
 	"github.com/lrkit/lrkit/schedule"
 	"github.com/spf13/cobra"
 )
@@ -42,7 +42,7 @@ func newSchedulesCmd() *cobra.Command {
 		Short: "List every schedule and controller kind with its parameters, defaults and source",
 		Long: `List every schedule kind of the spec language, then every controller kind
 (schedules that learn from the run: plateau, hypergradient descent,
-AutoLRS, refined, ...): what it does, the paper or library it follows, each
+AutoLRS, ...): what it does, the paper or library it follows, each
 parameter with its type, default (or "required"), allowed words and
 meaning, and a note on what could not be verified against the source
 where there is one.`,
@@ -67,21 +67,9 @@ where there is one.`,
 func kindInfos() []kindInfo {
 	var out []kindInfo
 	for _, k := range schedule.Kinds() {
-		ki := kindInfo{Name: k.Name, Summary: k.Summary, Source: k.Source, Unverified: k.Unverified, Params: []paramInfo{}}
+		ki := kindInfo{Name: k.Name, Controller: k.Stateful, Summary: k.Summary, Source: k.Source, Unverified: k.Unverified, Params: []paramInfo{}}
 		for _, p := range schedule.Params(k) {
 			pi := paramInfo{Name: p.Name, Type: p.Type, Choices: p.Choices, Positional: p.Positional, Doc: p.Doc}
-			if !p.Required {
-				d := p.Default
-				pi.Default = &d
-			}
-			ki.Params = append(ki.Params, pi)
-		}
-		out = append(out, ki)
-	}
-	for _, k := range control.Kinds() {
-		ki := kindInfo{Name: k.Name, Controller: true, Summary: k.Summary, Source: k.Source, Unverified: k.Unverified, Params: []paramInfo{}}
-		for _, p := range k.Params() {
-			pi := paramInfo{Name: p.Name, Type: p.Type, Choices: p.Choices, Doc: p.Doc}
 			if !p.Required {
 				d := p.Default
 				pi.Default = &d

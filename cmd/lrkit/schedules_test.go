@@ -25,7 +25,11 @@ func TestSchedulesText(t *testing.T) {
 		t.Fatalf("only %d kinds", len(kinds))
 	}
 	for _, k := range kinds {
-		if !strings.Contains(r.stdout, "\n"+k.Name+": "+k.Summary+"\n") && !strings.HasPrefix(r.stdout, k.Name+": ") {
+		head := k.Name + ": "
+		if k.Stateful {
+			head = k.Name + " (controller): "
+		}
+		if !strings.Contains(r.stdout, "\n"+head+k.Summary+"\n") && !strings.HasPrefix(r.stdout, head) {
 			t.Errorf("no header line for %s", k.Name)
 		}
 		if !strings.Contains(r.stdout, "  source: "+k.Source+"\n") {
@@ -74,14 +78,14 @@ func TestSchedulesJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
 		t.Fatal(err)
 	}
-	kinds := schedule.Kinds()
 	ctrls := control.Kinds()
+	kinds := schedule.Kinds()[:len(schedule.Kinds())-len(ctrls)]
 	if len(got) != len(kinds)+len(ctrls) {
 		t.Fatalf("%d kinds in JSON, want %d schedules and %d controllers", len(got), len(kinds), len(ctrls))
 	}
 	for i, c := range ctrls {
 		k := got[len(kinds)+i]
-		if k.Name != c.Name || !k.Controller || len(k.Params) != len(c.Params()) {
+		if k.Name != c.Name || !k.Controller || len(k.Params) != len(schedule.Params(c)) {
 			t.Errorf("controller %d: %+v does not match %s", i, k, c.Name)
 		}
 	}
