@@ -268,7 +268,7 @@ func (r *registry) readParams(ks *kindSpec) error {
 	}
 	for name := range ks.kind.Defaults {
 		if _, ok := ks.byName[name]; !ok {
-			return fmt.Errorf("Defaults names %q, which is not a parameter", name)
+			return fmt.Errorf("the kind's Defaults name %q, which is not a parameter", name)
 		}
 	}
 	return nil
@@ -331,10 +331,10 @@ func builtin() *registry {
 // or its name is taken: both are programming errors, found by the
 // registering package's tests.
 func Register(k Kind) {
-	cur := builtin()
+	builtin() // the built-in kinds are in place
 	registryMu.Lock()
 	defer registryMu.Unlock()
-	cur = registryCur.Load()
+	cur := registryCur.Load()
 	kinds := make([]Kind, 0, len(cur.kinds)+1)
 	for _, ks := range cur.kinds {
 		kinds = append(kinds, ks.kind)

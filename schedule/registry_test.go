@@ -188,7 +188,7 @@ func TestRegistryRejectsBadTags(t *testing.T) {
 		{[]Kind{{Name: "x", Proto: (*tCtl)(nil)}}, `kind "x": Proto is a nil pointer`},
 		{[]Kind{{Name: "x", Proto: tPathNumber{}}}, `kind "x": field A: only a string can be a path`},
 		{[]Kind{{Name: "x", Proto: tInfWord{}}}, `kind "x": field A: only a number can allow inf`},
-		{[]Kind{{Name: "x", Proto: tConst{}, Defaults: map[string]string{"w": "1"}}}, `kind "x": Defaults names "w", which is not a parameter`},
+		{[]Kind{{Name: "x", Proto: tConst{}, Defaults: map[string]string{"w": "1"}}}, `kind "x": the kind's Defaults name "w", which is not a parameter`},
 	}
 	for _, tt := range tests {
 		_, err := newRegistry(tt.kinds)
@@ -366,13 +366,12 @@ func TestRegistryStatefulKinds(t *testing.T) {
 
 func TestUntrustedLimits(t *testing.T) {
 	big := "tall(tc(), n=1, fs=[" + strings.Repeat("1, ", MaxUntrustedList) + "1])"
-	_, err := ParseWith(big, Options{Untrusted: true})
 	want := fmt.Sprintf("spec:1:20: fs: list has %d elements; at most %d are accepted here", MaxUntrustedList+1, MaxUntrustedList)
 	r, rerr := newRegistry(testKinds)
 	if rerr != nil {
 		t.Fatal(rerr)
 	}
-	if _, err = parseIn(r, big, Options{Untrusted: true}); err == nil || err.Error() != want {
+	if _, err := parseIn(r, big, Options{Untrusted: true}); err == nil || err.Error() != want {
 		t.Errorf("long list: got %v, want %s", err, want)
 	}
 	if _, err := parseIn(r, big, Options{}); err != nil {
