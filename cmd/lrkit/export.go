@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 
+	"github.com/lrkit/lrkit/schedule"
 	"github.com/spf13/cobra"
 )
 
@@ -52,19 +52,16 @@ with -o.`,
 			if n > maxExportSteps {
 				return badInput(fmt.Errorf("--steps %d is more than lrkit exports (%d); export a coarser table with lrkit values --every", n, maxExportSteps))
 			}
-			stepList := make([]int64, n)
-			for i := range stepList {
-				stepList[i] = int64(i)
-			}
-			lrs, err := rates(s, stepList)
+			stepList := schedule.Range(0, n-1, 1)
+			lrs, err := schedule.Sample(s, stepList)
 			if err != nil {
-				return err
+				return badInput(err)
 			}
 			write := func(w io.Writer) error {
 				if format == "json" {
 					return writeJSONTable(w, s.String(), lrs)
 				}
-				return writeCSVTable(w, lrs)
+				return schedule.WriteStepLR(w, stepList, lrs)
 			}
 			if out == "" {
 				return write(cmd.OutOrStdout())
@@ -77,18 +74,6 @@ with -o.`,
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write to this file instead of standard output")
 	cmd.Flags().StringVar(&parity, "parity", "", "reproduce a library's behaviour: pytorch, hf or optax (none: lrkit's own rules)")
 	return cmd
-}
-
-func writeCSVTable(w io.Writer, lrs []float64) error {
-	b := bufio.NewWriter(w)
-	b.WriteString("step,lr\n")
-	for t, v := range lrs {
-		b.WriteString(strconv.Itoa(t))
-		b.WriteByte(',')
-		b.WriteString(formatRate(v))
-		b.WriteByte('\n')
-	}
-	return b.Flush()
 }
 
 // writeJSONTable streams {"spec": ..., "steps": N, "lr": [...]}. The rates

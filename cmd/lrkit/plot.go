@@ -152,9 +152,9 @@ func sampleAll(names []string, scheds []schedule.Schedule, n int64) ([]plot.Seri
 	}
 	series := make([]plot.Series, len(scheds))
 	for i, s := range scheds {
-		y, err := rates(s, steps)
+		y, err := schedule.Sample(s, steps)
 		if err != nil {
-			return nil, err
+			return nil, badInput(err)
 		}
 		series[i] = plot.Series{Name: strings.Join(strings.Fields(names[i]), " "), X: x, Y: y}
 	}

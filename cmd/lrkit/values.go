@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
-	"math"
-	"reflect"
 	"strconv"
 	"strings"
 
@@ -65,20 +62,15 @@ SPEC is spec text or, when it starts with "{", the JSON form of a schedule
 				if rows := n/every + 1; rows > maxExportSteps {
 					return badInput(fmt.Errorf("--every %d up to step %d is %d rows, more than lrkit prints (%d); use a larger --every", every, n, rows, maxExportSteps))
 				}
-				for t := int64(0); t <= n; t += every {
-					stepList = append(stepList, t)
-					if t > math.MaxInt64-every {
-						break
-					}
-				}
+				stepList = schedule.Range(0, n, every)
 			default:
 				return badInput(fmt.Errorf("say which steps to print: --at 0,1,250 or --every K"))
 			}
-			lrs, err := rates(s, stepList)
+			lrs, err := schedule.Sample(s, stepList)
 			if err != nil {
-				return err
+				return badInput(err)
 			}
-			return writeCSV(cmd, stepList, lrs)
+			return schedule.WriteStepLR(cmd.OutOrStdout(), stepList, lrs)
 		},
 	}
 	cmd.Flags().StringVar(&at, "at", "", "comma-separated steps, e.g. 0,1,250")
@@ -146,7 +138,7 @@ func stepsFor(cmd *cobra.Command, flag int64, ss ...schedule.Schedule) (int64, e
 	}
 	n, found := int64(0), false
 	for _, s := range ss {
-		if h, ok := horizon(s); ok && h > 0 {
+		if h, ok := schedule.Horizon(s); ok && h > 0 {
 			n, found = max(n, h), true
 		}
 	}
@@ -160,98 +152,6 @@ func stepsFor(cmd *cobra.Command, flag int64, ss ...schedule.Schedule) (int64, e
 	return n, nil
 }
 
-// horizon returns the step at which a schedule has run its course: its
-// steps parameter, a composition's total, or the last budget or table
-// point. Periodic and open-ended schedules (sgdr, cyclic, cycle, step,
-// exponential, constant, ...) have none.
-func horizon(s schedule.Schedule) (int64, bool) {
-	switch v := s.(type) {
-	case schedule.Warmup:
-		h, ok := horizon(v.Base)
-		switch v.Shape {
-		case "linear", "":
-			h += v.Steps
-		case "untuned_linear":
-			h += int64(math.Round(2 / (1 - v.Beta2)))
-		}
-		return h, ok
-	case schedule.Join:
-		last := len(v.Parts) - 1
-		if last < 0 || len(v.At) != last {
-			return 0, false
-		}
-		h, ok := horizon(v.Parts[last])
-		if last > 0 {
-			h += v.At[last-1]
-		}
-		return h, ok
-	case schedule.Scale:
-		return horizon(v.Base)
-	case schedule.Clamp:
-		return horizon(v.Base)
-	case schedule.Floor:
-		return horizon(v.Base)
-	case schedule.WSDS:
-		if n := len(v.Budgets); n > 0 {
-			return v.Budgets[n-1], true
-		}
-	case schedule.WSDC:
-		if v.Steps > 0 {
-			return v.Steps, true
-		}
-		if !v.Warmup.IsFrac && !v.Stable.IsFrac && !v.Decay.IsFrac {
-			return v.Warmup.Count + v.Stable.Count + v.Decay.Count, true
-		}
-	case schedule.Table:
-		if n := len(v.At); n > 0 {
-			return v.At[n-1], true
-		}
-	}
-	// Every other kind: a positive integer parameter named steps.
-	rv := reflect.ValueOf(s)
-	if rv.Kind() == reflect.Pointer {
-		rv = rv.Elem()
-	}
-	if rv.Kind() != reflect.Struct {
-		return 0, false
-	}
-	for i := 0; i < rv.NumField(); i++ {
-		f := rv.Type().Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("spec"), ",")
-		if name == "steps" && f.Type.Kind() == reflect.Int64 && rv.Field(i).Int() > 0 {
-			return rv.Field(i).Int(), true
-		}
-	}
-	return 0, false
-}
-
-// rates evaluates s at every step and rejects a rate that is not finite:
-// such a value would make every consumer of the table wrong.
-func rates(s schedule.Schedule, steps []int64) ([]float64, error) {
-	out := make([]float64, len(steps))
-	for i, t := range steps {
-		v := s.LR(t)
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, badInput(fmt.Errorf("%s: the learning rate at step %d is %v", s.String(), t, v))
-		}
-		out[i] = v
-	}
-	return out, nil
-}
-
 // formatRate prints a rate in full precision: the shortest text that
 // reads back to the same float64.
 func formatRate(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
-
-// writeCSV prints the step,lr table on the command's standard output.
-func writeCSV(cmd *cobra.Command, steps []int64, lrs []float64) error {
-	w := bufio.NewWriter(cmd.OutOrStdout())
-	fmt.Fprintln(w, "step,lr")
-	for i, t := range steps {
-		w.WriteString(strconv.FormatInt(t, 10))
-		w.WriteByte(',')
-		w.WriteString(formatRate(lrs[i]))
-		w.WriteByte('\n')
-	}
-	return w.Flush()
-}

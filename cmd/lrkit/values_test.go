@@ -268,29 +268,6 @@ func TestValuesErrors(t *testing.T) {
 	}
 }
 
-// TestRatesRejectNonFinite: a schedule that yields NaN or ±Inf (the spec
-// language's validation prevents it, a Go Func need not) is reported as
-// bad input naming the step, never printed.
-func TestRatesRejectNonFinite(t *testing.T) {
-	for _, bad := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
-		f := schedule.Func(func(step int64) float64 {
-			if step == 7 {
-				return bad
-			}
-			return 1
-		})
-		_, err := rates(f, []int64{0, 5, 7, 9})
-		var ue usageError
-		if !errors.As(err, &ue) || !strings.Contains(err.Error(), fmt.Sprintf("the learning rate at step 7 is %v", bad)) {
-			t.Errorf("%v: error %v", bad, err)
-		}
-	}
-	got, err := rates(schedule.Func(func(step int64) float64 { return float64(step) / 2 }), []int64{0, 3})
-	if err != nil || fmt.Sprint(got) != "[0 1.5]" {
-		t.Errorf("rates = %v, %v", got, err)
-	}
-}
-
 // checkBadInput asserts the bad-input contract: exit status 2, nothing on
 // stdout, and exactly one line on stderr holding want.
 func checkBadInput(t *testing.T, r cliResult, want string) {
