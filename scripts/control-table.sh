@@ -12,7 +12,7 @@ tags=()
 if [ -e /usr/include/x86_64-linux-gnu/cblas.h ] || [ -e /usr/include/openblas/cblas.h ]; then
 	tags=(-tags openblas)
 fi
-go build "${tags[@]}" -o "$tmp/controltable" ./control/cmd/controltable
+go build "${tags[@]}" -o "$tmp/controltable" ./cmd/controltable
 "$tmp/controltable" -workload mnist-mlp -steps 600 -seeds 1,2,3 -out "$tmp/all.md"
 "$tmp/controltable" -workload mnist-mlp -steps 600 -seeds 1,2,3 -peak 0.003 \
 	-only "refined from linear (L1)" -out "$tmp/peak3.md"

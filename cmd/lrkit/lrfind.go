@@ -8,10 +8,12 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/lrkit/lrkit/control"
 	"github.com/lrkit/lrkit/plot"
-	"github.com/lrkit/lrkit/runlog"
+	"github.com/lrkit/lrkit/schedule"
 	"github.com/lrkit/lrkit/train"
 	"github.com/lrkit/lrkit/workload"
 	"github.com/spf13/cobra"
@@ -89,25 +91,22 @@ func runLRFind(ctx context.Context, o lrfindOptions, out, errOut io.Writer) erro
 	if err != nil {
 		return badInput(err)
 	}
-	if o.optimizer == "" {
-		o.optimizer = w.DefaultOptimizer
+	if o.optimizer != "" && !slices.Contains(workload.Optimizers, o.optimizer) {
+		return badInput(fmt.Errorf("--optimizer: unknown optimizer %q (have %s)", o.optimizer, strings.Join(workload.Optimizers, ", ")))
 	}
-	opt, err := workload.NewOptimizer(o.optimizer, w.WeightDecay)
-	if err != nil {
-		return badInput(fmt.Errorf("--optimizer: %w", err))
-	}
-	setup, err := w.Build(ctx, workload.Options{Seed: o.seed, Batch: o.batch, Limit: o.limit})
+	cfg, setup, err := w.TrainConfig(ctx, workload.TrainOptions{Options: workload.Options{Seed: o.seed, Batch: o.batch, Limit: o.limit},
+		Optimizer: o.optimizer, EvalEvery: -1})
 	if err != nil {
 		return err
 	}
-	rate := &sweepRate{}
-	tr, err := train.New(train.Config{Model: setup.Model, Data: setup.Data, Optimizer: opt,
-		Controller: rate, Steps: int64(o.steps), ClipNorm: w.ClipNorm, Seed: o.seed})
+	// The sweep drives the trainer's engine at its own rates; the
+	// controller and step budget of the config are never consulted.
+	cfg.Controller, cfg.Steps = control.NewFixed(schedule.Constant{}), int64(o.steps)
+	tr, err := train.New(cfg)
 	if err != nil {
 		return err
 	}
-	eng := &trainerEngine{ctx: ctx, tr: tr, rate: rate}
-	res, err := control.LRFind(ctx, eng, o.minLR, o.maxLR, o.steps)
+	res, err := control.LRFind(ctx, tr.Engine(), o.minLR, o.maxLR, o.steps)
 	if err != nil {
 		return err
 	}
@@ -115,7 +114,7 @@ func runLRFind(ctx context.Context, o lrfindOptions, out, errOut io.Writer) erro
 		return err
 	}
 	fmt.Fprintf(errOut, "lrfind %s (%s, batch %d): %d of %d steps, rates %.3g to %.3g\n",
-		w.Name, o.optimizer, setup.Batch, len(res.LRs), o.steps, res.LRs[0], res.LRs[len(res.LRs)-1])
+		w.Name, cfg.Optimizer.Name(), setup.Batch, len(res.LRs), o.steps, res.LRs[0], res.LRs[len(res.LRs)-1])
 	if res.Stopped != "" {
 		fmt.Fprintf(errOut, "stopped: %s\n", res.Stopped)
 	}
@@ -181,43 +180,4 @@ func maxOf(xs []float64) float64 {
 		m = math.Max(m, x)
 	}
 	return m
-}
-
-// sweepRate is the controller of a trainer driven through trainerEngine:
-// its rate is whatever the engine was last asked to step at.
-type sweepRate struct{ lr float64 }
-
-func (s *sweepRate) LR(int64) float64           { return s.lr }
-func (s *sweepRate) Observe(runlog.Record)      {}
-func (s *sweepRate) State() ([]byte, error)     { return []byte("{}"), nil }
-func (s *sweepRate) Restore(state []byte) error { return nil }
-func (s *sweepRate) String() string             { return "sweep()" }
-
-// trainerEngine drives a train.Trainer as a control.Engine: snapshots are
-// the trainer's Snapshot (model, optimizer, data position, RNG), Step sets
-// the sweep rate and takes one step. A diverged step reports its loss
-// (NaN or infinite) rather than an error, so the caller can stop on it.
-type trainerEngine struct {
-	ctx  context.Context
-	tr   *train.Trainer
-	rate *sweepRate
-}
-
-func (e *trainerEngine) Snapshot() (any, error) { return e.tr.Snapshot() }
-
-func (e *trainerEngine) Restore(s any) error {
-	b, ok := s.([]byte)
-	if !ok {
-		return fmt.Errorf("trainer engine: snapshot of type %T", s)
-	}
-	return e.tr.Rollback(b)
-}
-
-func (e *trainerEngine) Step(lr float64) (float64, error) {
-	e.rate.lr = lr
-	rec, err := e.tr.Step(e.ctx)
-	if err != nil && errors.Is(err, train.ErrDiverged) {
-		return rec.Loss, nil
-	}
-	return rec.Loss, err
 }

@@ -6,11 +6,12 @@ import (
 	"errors"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/lrkit/lrkit/control"
 	"github.com/lrkit/lrkit/runlog"
 )
 
@@ -45,7 +46,7 @@ func sameRecords(t *testing.T, got, want []runlog.Record) {
 	}
 }
 
-func TestTrainKilledAndResumedEqualsUninterrupted(t *testing.T) {
+func TestTrainInterruptedAndResumedEqualsUninterrupted(t *testing.T) {
 	dir := t.TempDir()
 	var out, errOut bytes.Buffer
 	full := quickTrain(dir)
@@ -55,49 +56,51 @@ func TestTrainKilledAndResumedEqualsUninterrupted(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := readRecords(t, full.logPath)
-	if len(want) != 300 || sum.Steps != 300 || math.IsNaN(sum.ValMetric) {
+	if len(want) != 300 || sum.Steps != 300 || math.IsNaN(sum.LastVal.ValMetric) {
 		t.Fatalf("uninterrupted: %d records, summary %+v", len(want), sum)
 	}
 	if !strings.Contains(out.String(), "logreg-illcond-100: 300 steps") || !strings.Contains(out.String(), "steps/s") {
 		t.Errorf("summary %q", out.String())
 	}
 
-	t.Run("interrupt", func(t *testing.T) {
-		o := quickTrain(dir)
-		o.checkpoint = filepath.Join(dir, "a.ckpt")
-		o.logPath = filepath.Join(dir, "a.csv")
-		o.stopAfter = 123
-		_, err := runTrain(context.Background(), o, &out, &errOut)
-		if err == nil || !strings.Contains(err.Error(), "interrupted after step 123 of 300; checkpoint saved to") {
-			t.Fatalf("err = %v, want an interruption", err)
+	// SIGINT mid-run saves the checkpoint and says how to go on; --resume
+	// then finishes the run, and the log equals the uninterrupted one.
+	bin := buildLrkit(t)
+	o := quickTrain(dir)
+	ckpt, logPath := filepath.Join(dir, "a.ckpt"), filepath.Join(dir, "a.csv")
+	args := []string{"train", "--workload", o.workload, "--schedule", o.spec, "--steps", "300", "--optimizer", o.optimizer,
+		"--peak", "0.05", "--batch", "32", "--seed", "7", "--eval-every", "40", "--log", logPath, "--checkpoint", ckpt,
+		"--checkpoint-every", "1", "--quiet"}
+	cmd := exec.Command(bin, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait for the first periodic checkpoint, then interrupt.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if _, err := os.Stat(ckpt); err == nil {
+			break
 		}
-		if n := len(readRecords(t, o.logPath)); n != 123 {
-			t.Fatalf("interrupted log holds %d records, want 123", n)
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("no checkpoint after 30 s")
 		}
-		o.stopAfter = 0
-		o.resume = true
-		if _, err := runTrain(context.Background(), o, &out, &errOut); err != nil {
-			t.Fatal(err)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(stderr.String(), "; checkpoint saved to "+ckpt+" (continue with --resume)") {
+		// The run may have finished before the signal arrived on a fast
+		// machine: then it exits 0 and the resume below has nothing to do.
+		if err != nil {
+			t.Fatalf("interrupted run: %v, stderr %q", err, stderr.String())
 		}
-		sameRecords(t, readRecords(t, o.logPath), want)
-	})
-
-	t.Run("crash after a periodic checkpoint", func(t *testing.T) {
-		o := quickTrain(dir)
-		o.checkpoint = filepath.Join(dir, "b.ckpt")
-		o.logPath = filepath.Join(dir, "b.csv")
-		o.ckptEvery = 50
-		o.crashAfter = 130 // the checkpoint is at 100; records 100..129 are redone
-		if _, err := runTrain(context.Background(), o, &out, &errOut); !errors.Is(err, errCrash) {
-			t.Fatalf("err = %v, want the simulated crash", err)
-		}
-		o.crashAfter = 0
-		o.resume = true
-		if _, err := runTrain(context.Background(), o, &out, &errOut); err != nil {
-			t.Fatal(err)
-		}
-		sameRecords(t, readRecords(t, o.logPath), want)
-	})
+	}
+	if out, err := exec.Command(bin, append(args, "--resume")...).CombinedOutput(); err != nil {
+		t.Fatalf("resume: %v: %s", err, out)
+	}
+	sameRecords(t, readRecords(t, logPath), want)
 }
 
 func TestTrainBadInput(t *testing.T) {
@@ -117,7 +120,7 @@ func TestTrainBadInput(t *testing.T) {
 		{"resume without checkpoint", func(o *trainOptions) { o.resume = true }, "--resume needs --checkpoint"},
 		{"optimizer", func(o *trainOptions) { o.optimizer = "lion" }, `--optimizer: unknown optimizer "lion"`},
 		{"peak twice", func(o *trainOptions) { o.spec = "linear(peak=0.1, steps=300)" }, "already peaks at 0.1"},
-		{"peak on controller", func(o *trainOptions) { o.spec = "hd(lr=0.01, beta=1e-4)" }, "--peak scales schedules"},
+		{"peak on controller", func(o *trainOptions) { o.spec = "hd(lr=0.01, beta=1e-4)" }, "--peak: a peak scales schedules"},
 		{"missing checkpoint", func(o *trainOptions) { o.checkpoint = filepath.Join(dir, "none"); o.resume = true }, "--resume:"},
 	}
 	for _, tc := range tests {
@@ -133,37 +136,6 @@ func TestTrainBadInput(t *testing.T) {
 				t.Errorf("%v is not a usage error (exit status 2)", err)
 			}
 		})
-	}
-}
-
-func TestTrainControllerPeakRule(t *testing.T) {
-	tests := []struct {
-		spec       string
-		peak, def  float64
-		at         int64
-		want       float64
-		wantString string
-	}{
-		{"linear(steps=100)", 0, 0.01, 0, 0.01, "scale(linear(steps=100), by=0.01)"},
-		{"linear(steps=100)", 0.5, 0.01, 50, 0.25, "scale(linear(steps=100), by=0.5)"},
-		{"linear(peak=0.2, steps=100)", 0, 0.01, 50, 0.1, "linear(peak=0.2, steps=100)"},
-		{"warmup(cosine(steps=100), steps=10)", 0, 3e-3, 10, 3e-3, ""},
-	}
-	for _, tc := range tests {
-		c, err := trainController(tc.spec, tc.peak, tc.def, 100)
-		if err != nil {
-			t.Errorf("%s: %v", tc.spec, err)
-			continue
-		}
-		if got := c.LR(tc.at); math.Abs(got-tc.want) > 1e-15 {
-			t.Errorf("%s --peak %g: LR(%d) = %v, want %v", tc.spec, tc.peak, tc.at, got, tc.want)
-		}
-		if tc.wantString != "" && c.String() != tc.wantString {
-			t.Errorf("%s: controller %q, want %q", tc.spec, c.String(), tc.wantString)
-		}
-		if _, ok := c.(*control.Fixed); !ok {
-			t.Errorf("%s: %T, want a fixed schedule", tc.spec, c)
-		}
 	}
 }
 

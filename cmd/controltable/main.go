@@ -5,7 +5,7 @@
 // several seeds, with the compute each spent (AutoLRS's rolled-back search
 // steps counted).
 //
-//	go run ./control/cmd/controltable -workload mnist-mlp -steps 600 -seeds 1,2,3 -out docs/control-table.md
+//	go run ./cmd/controltable -workload mnist-mlp -steps 600 -seeds 1,2,3 -out docs/control-table.md
 //
 // Refined-from-linear uses the L1 gradient norms (AdamW is Adam-type) of
 // the linear run with the same seed, the same horizon and the same peak.
@@ -26,31 +26,53 @@ import (
 
 	"github.com/lrkit/lrkit/control"
 	"github.com/lrkit/lrkit/runlog"
+	"github.com/lrkit/lrkit/schedule"
 	"github.com/lrkit/lrkit/train"
 	"github.com/lrkit/lrkit/workload"
 )
 
-// method is one row of the table.
+// method is one row of the table: a controller built for a peak rate and
+// a run length (nil for refined, which is built from the linear run).
 type method struct {
 	name, optimizer string
-	spec            func(peak float64, steps int64) string // "" for refined
+	ctrl            func(peak float64, steps int64) (control.Controller, error)
+}
+
+// fixed returns a method's controller that follows a schedule value.
+func fixed(s schedule.Schedule) (control.Controller, error) {
+	s, err := schedule.New(s)
+	if err != nil {
+		return nil, err
+	}
+	return control.NewFixed(s), nil
 }
 
 func methods() []method {
 	return []method{
-		{"linear decay", "adamw", func(p float64, n int64) string { return fmt.Sprintf("linear(peak=%g, steps=%d)", p, n) }},
-		{"cosine", "adamw", func(p float64, n int64) string { return fmt.Sprintf("cosine(peak=%g, steps=%d)", p, n) }},
+		{"linear decay", "adamw", func(p float64, n int64) (control.Controller, error) {
+			return fixed(schedule.Linear{Peak: p, Steps: n})
+		}},
+		{"cosine", "adamw", func(p float64, n int64) (control.Controller, error) {
+			return fixed(schedule.Cosine{Peak: p, Steps: n})
+		}},
 		{"refined from linear (L1)", "adamw", nil},
-		{"plateau", "adamw", func(p float64, n int64) string {
-			return fmt.Sprintf("plateau(base=constant(peak=%g), factor=0.5, patience=1)", p)
+		{"plateau", "adamw", func(p float64, n int64) (control.Controller, error) {
+			c := control.NewPlateau(schedule.Constant{Peak: p})
+			c.Factor, c.Patience = 0.5, 1
+			return c, nil
 		}},
-		{"Adam-HD", "adam", func(p float64, n int64) string { return fmt.Sprintf("adam_hd(lr=%g, beta=1e-07)", p) }},
-		{"AutoLRS", "adamw", func(p float64, n int64) string {
+		{"Adam-HD", "adam", func(p float64, n int64) (control.Controller, error) { return control.NewAdamHD(p, 1e-7), nil }},
+		{"AutoLRS", "adamw", func(p float64, n int64) (control.Controller, error) {
 			tau := max(10, n/3) // candidates train tau/10 steps
-			return fmt.Sprintf("autolrs(min=%g, max=%g, tau=%d, tau_max=%d)", p/100, p*100, tau, 2*tau)
+			c := control.NewAutoLRS(p/100, p*100)
+			c.Tau, c.TauMax = tau, 2*tau
+			c.Reset()
+			return c, nil
 		}},
-		{"Schedule-Free AdamW", "sfadamw", func(float64, int64) string { return "constant(peak=0.0025)" }},
-		{"Prodigy", "prodigy", func(float64, int64) string { return "constant(peak=1)" }},
+		{"Schedule-Free AdamW", "sfadamw", func(float64, int64) (control.Controller, error) {
+			return fixed(schedule.Constant{Peak: 0.0025})
+		}},
+		{"Prodigy", "prodigy", func(float64, int64) (control.Controller, error) { return fixed(schedule.Constant{Peak: 1}) }},
 	}
 }
 
@@ -108,7 +130,7 @@ func run(ctx context.Context, wname string, steps int64, seedList string, peak f
 		}
 		for _, seed := range seeds {
 			var ctrl control.Controller
-			if m.spec == nil {
+			if m.ctrl == nil {
 				g, ok := linearNorms[seed]
 				if !ok {
 					return errors.New("refined needs the linear run of the same seed first")
@@ -122,11 +144,8 @@ func run(ctx context.Context, wname string, steps int64, seedList string, peak f
 					return err
 				}
 				ctrl = control.NewFixed(s)
-			} else {
-				specText := m.spec(peak, steps)
-				if ctrl, err = control.Parse(specText); err != nil {
-					return fmt.Errorf("%s: %w", m.name, err)
-				}
+			} else if ctrl, err = m.ctrl(peak, steps); err != nil {
+				return fmt.Errorf("%s: %w", m.name, err)
 			}
 			r, recs, err := trainOne(ctx, w, m.optimizer, ctrl, steps, seed, limit)
 			if err != nil {
@@ -156,121 +175,44 @@ func run(ctx context.Context, wname string, steps int64, seedList string, peak f
 	return writeTable(dst, w, ms, res, seeds, steps, peak, limit)
 }
 
-// switchable is the trainer's controller during an AutoLRS run: it follows
-// the AutoLRS controller, except during a search, when it gives the
-// candidate rate and hides the candidate steps' records.
-type switchable struct {
-	control.Controller
-	searching bool
-	lr        float64
-}
-
-func (s *switchable) LR(step int64) float64 {
-	if s.searching {
-		return s.lr
-	}
-	return s.Controller.LR(step)
-}
-
-func (s *switchable) Observe(r runlog.Record) {
-	if !s.searching {
-		s.Controller.Observe(r)
-	}
-}
-
-// ObserveGradient forwards the trainer's hypergradient to a controller
-// that learns from it (HD); without it the wrapper would hide that the
-// wrapped controller is a control.GradientObserver.
-func (s *switchable) ObserveGradient(step int64, h control.Hypergradient) {
-	if g, ok := s.Controller.(control.GradientObserver); ok && !s.searching {
-		g.ObserveGradient(step, h)
-	}
-}
-
-type engine struct {
-	ctx context.Context
-	tr  *train.Trainer
-	sw  *switchable
-}
-
-func (e *engine) Snapshot() (any, error) { return e.tr.Snapshot() }
-func (e *engine) Restore(s any) error    { return e.tr.Rollback(s.([]byte)) }
-func (e *engine) Step(lr float64) (float64, error) {
-	e.sw.lr = lr
-	rec, err := e.tr.Step(e.ctx)
-	if err != nil && errors.Is(err, train.ErrDiverged) {
-		return rec.Loss, nil
-	}
-	return rec.Loss, err
-}
-
+// trainOne trains one run of the table; the trainer runs a searching
+// controller's (AutoLRS's) candidate steps itself and rolls them back, and
+// compute counts them.
 func trainOne(ctx context.Context, w *workload.Workload, optName string, ctrl control.Controller, steps int64, seed uint64, limit int) (result, []runlog.Record, error) {
-	opt, err := workload.NewOptimizer(optName, w.WeightDecay)
+	cfg, _, err := w.TrainConfig(ctx, workload.TrainOptions{Options: workload.Options{Seed: seed, Limit: limit},
+		Optimizer: optName, EvalEvery: max(1, steps/10)})
 	if err != nil {
 		return result{}, nil, err
 	}
-	setup, err := w.Build(ctx, workload.Options{Seed: seed, Limit: limit})
-	if err != nil {
-		return result{}, nil, err
-	}
-	sw := &switchable{Controller: ctrl}
 	var recs []runlog.Record
-	last, lastVal := math.NaN(), int64(-1)
-	// The trainer's step limit leaves room for AutoLRS's candidate steps
-	// near the end; the loop below stops at steps and validates there.
-	tr, err := train.New(train.Config{Model: setup.Model, Data: setup.Data, Optimizer: opt, Controller: sw,
-		Steps: steps + 1<<20, ValEvery: max(1, steps/10), Validate: setup.Validate, ClipNorm: w.ClipNorm, Seed: seed,
-		OnRecord: func(r runlog.Record) error {
-			if sw.searching {
-				return nil
-			}
-			recs = append(recs, r)
-			if r.Has(runlog.FieldValMetric) {
-				last, lastVal = r.ValMetric, r.Step
-			}
-			return nil
-		}})
+	cfg.Controller, cfg.Steps = ctrl, steps
+	cfg.OnRecord = func(r runlog.Record) error { recs = append(recs, r); return nil }
+	tr, err := train.New(cfg)
 	if err != nil {
 		return result{}, nil, err
 	}
-	searcher, _ := ctrl.(control.Searcher)
-	eng := &engine{ctx: ctx, tr: tr, sw: sw}
-	res := result{}
-	diverged := false
-	for t := int64(0); t < steps; t++ {
-		if searcher != nil && searcher.NeedsSearch(t) {
-			sw.searching = true
-			err := searcher.Search(ctx, t, eng)
-			sw.searching = false
-			if err != nil {
-				return result{}, nil, err
-			}
-		}
-		if _, err := tr.Step(ctx); err != nil {
-			if errors.Is(err, train.ErrDiverged) {
-				diverged = true
-				break
-			}
+	res := result{metric: math.NaN()}
+	if err := tr.Run(ctx); err != nil {
+		if !errors.Is(err, train.ErrDiverged) {
 			return result{}, nil, err
 		}
+		res.note = "(diverged)"
+	} else if last := recs[len(recs)-1]; last.Has(runlog.FieldValMetric) {
+		res.metric = last.ValMetric
 	}
-	if !diverged && lastVal != steps-1 {
-		if _, last, err = tr.Evaluate(ctx); err != nil {
-			return result{}, nil, err
-		}
-	}
-	res.metric = last
 	res.compute = int64(len(recs))
-	if searcher != nil {
+	if searcher, ok := ctrl.(control.Searcher); ok {
 		res.compute += searcher.SearchSteps()
 	}
 	if len(recs) > 0 {
 		res.wall = recs[len(recs)-1].WallSeconds
 	}
-	if diverged {
-		res.note = "(diverged)"
-		res.metric = math.NaN()
-	}
+	describe(ctrl, &res)
+	return res, recs, nil
+}
+
+// describe notes what a learning controller did.
+func describe(ctrl control.Controller, res *result) {
 	if hd, ok := ctrl.(*control.HD); ok {
 		st, _ := hd.State()
 		if strings.Contains(string(st), `"steps":0`) {
@@ -292,7 +234,6 @@ func trainOne(ctx context.Context, w *workload.Workload, optName string, ctrl co
 		}
 		res.note = "(stage rates " + strings.Join(ps, ", ") + ")"
 	}
-	return res, recs, nil
 }
 
 func meanSD(xs []float64) (float64, float64) {
@@ -327,9 +268,13 @@ func writeTable(w io.Writer, wl *workload.Workload, ms []method, res [][]result,
 		if res[mi] == nil {
 			continue
 		}
-		spec := "refined(...) from the linear run"
-		if m.spec != nil {
-			spec = "`" + m.spec(peak, steps) + "`"
+		spec := "table(...) refined from the linear run"
+		if m.ctrl != nil {
+			c, err := m.ctrl(peak, steps)
+			if err != nil {
+				return err
+			}
+			spec = "`" + c.String() + "`"
 		}
 		var vals []float64
 		var per []string
