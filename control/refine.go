@@ -64,7 +64,15 @@ type RefineOptions struct {
 	// Horizon is the number of steps of the schedule returned; zero means
 	// the number of norms given (the previous run's horizon).
 	Horizon int
+	// MaxSteps bounds the schedule RefineLog builds (one value per step of
+	// the log); zero means DefaultMaxRefineSteps.
+	MaxSteps int64
 }
+
+// DefaultMaxRefineSteps is RefineLog's default bound on a log's last step:
+// a table of ten million steps takes about 80 MB per array, and a longer
+// run is better refined from a log with coarser steps.
+const DefaultMaxRefineSteps = 10_000_000
 
 // Refine turns the per-step gradient norms G_1..G_T of a previous run into
 // a refined schedule (Defazio, Cutkosky, Mehta, Mishchenko 2023, "When,
@@ -346,6 +354,10 @@ func RefinedTable(lrs []float64, peak float64) (schedule.Schedule, error) {
 // It returns the per-step norms, which run-log column it read, and an error
 // naming the column when it is absent or holds fewer than 2 values.
 func GradNormsOf(recs []runlog.Record, rule Rule) ([]float64, string, error) {
+	return gradNormsOf(recs, rule, math.MaxInt64-1)
+}
+
+func gradNormsOf(recs []runlog.Record, rule Rule, maxSteps int64) ([]float64, string, error) {
 	field, col := runlog.FieldGradNorm, "grad_norm"
 	if rule == RuleL1 {
 		field, col = runlog.FieldGradNormL1, "grad_norm_l1"
@@ -372,6 +384,9 @@ func GradNormsOf(recs []runlog.Record, rule Rule) ([]float64, string, error) {
 		}
 		return nil, col, fmt.Errorf("the log has %d %s values; refinement with rule %v needs one per step (does it have %s?)", len(vals), col, rule, other)
 	}
+	if last >= maxSteps {
+		return nil, col, fmt.Errorf("the log's last step is %d; refinement builds one value per step and stops at %d steps (raise the limit to go further)", last, maxSteps)
+	}
 	out := make([]float64, last+1)
 	k := 0
 	for t := range out {
@@ -389,4 +404,43 @@ func GradNormsOf(recs []runlog.Record, rule Rule) ([]float64, string, error) {
 		}
 	}
 	return out, col, nil
+}
+
+// Refinement is a refined schedule with what it came from.
+type Refinement struct {
+	Norms   []float64 // the per-step gradient norms read from the log
+	Column  string    // the run-log column they came from
+	LRs     []float64 // the refined schedule, peak 1, one value per step
+	Summary RefineSummary
+}
+
+// RefineLog refines the schedule of a run from its run log's records: the
+// norms of the rule's column (GradNormsOf), Refine, and Summarize. A log
+// whose last step is opts.MaxSteps or more (DefaultMaxRefineSteps when 0)
+// is refused before anything is allocated for it.
+func RefineLog(recs []runlog.Record, rule Rule, opts RefineOptions) (Refinement, error) {
+	limit := opts.MaxSteps
+	if limit <= 0 {
+		limit = DefaultMaxRefineSteps
+	}
+	norms, col, err := gradNormsOf(recs, rule, limit)
+	if err != nil {
+		return Refinement{Column: col}, err
+	}
+	lrs, err := Refine(norms, rule, opts)
+	if err != nil {
+		return Refinement{Column: col}, err
+	}
+	return Refinement{Norms: norms, Column: col, LRs: lrs, Summary: Summarize(lrs)}, nil
+}
+
+// Table returns the refinement scaled to peak as a step,lr table: steps 0
+// to T−1 and their rates.
+func (r Refinement) Table(peak float64) ([]int64, []float64) {
+	steps := make([]int64, len(r.LRs))
+	lrs := make([]float64, len(r.LRs))
+	for i, v := range r.LRs {
+		steps[i], lrs[i] = int64(i), v*peak
+	}
+	return steps, lrs
 }

@@ -1,6 +1,7 @@
 package control
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"sort"
@@ -292,5 +293,32 @@ func TestRefinedTable(t *testing.T) {
 		if got := s.LR(int64(i)); !closeTo(got, want, 1e-15) {
 			t.Errorf("step %d: %v, want %v", i, got, want)
 		}
+	}
+}
+
+// TestRefineLogBoundsSteps: a log whose last step is huge is refused before
+// a table of that many steps is allocated (it used to panic in makeslice at
+// 2^63-1 and take 8.7 GB at 99,999,999).
+func TestRefineLogBoundsSteps(t *testing.T) {
+	rec := func(step int64, g float64) runlog.Record {
+		return runlog.Record{Step: step, GradNorm: g, Present: runlog.FieldGradNorm}
+	}
+	for _, last := range []int64{math.MaxInt64, 99_999_999, DefaultMaxRefineSteps} {
+		_, err := RefineLog([]runlog.Record{rec(0, 1), rec(last, 2)}, RuleL2, RefineOptions{})
+		want := fmt.Sprintf("the log's last step is %d; refinement builds one value per step and stops at %d steps (raise the limit to go further)", last, DefaultMaxRefineSteps)
+		if err == nil || err.Error() != want {
+			t.Errorf("last step %d: %v", last, err)
+		}
+	}
+	ref, err := RefineLog([]runlog.Record{rec(0, 1), rec(9, 1)}, RuleL2, RefineOptions{MaxSteps: 10, NoSmooth: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps, lrs := ref.Table(2)
+	if len(steps) != 10 || steps[9] != 9 || lrs[0] != 2 || lrs[9] != 0 || ref.Column != "grad_norm" || ref.Summary.PeakStep != 0 {
+		t.Errorf("refinement %+v, table %v %v", ref, steps, lrs)
+	}
+	if _, err := RefineLog([]runlog.Record{rec(0, 1), rec(10, 1)}, RuleL2, RefineOptions{MaxSteps: 10}); err == nil {
+		t.Error("a log reaching MaxSteps was accepted")
 	}
 }

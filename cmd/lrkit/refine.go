@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/lrkit/lrkit/control"
@@ -21,6 +22,7 @@ func newRefineCmd() *cobra.Command {
 		out      string
 		plotPath string
 		noSmooth bool
+		maxSteps int64
 	)
 	cmd := &cobra.Command{
 		Use:   "refine LOG [--rule l2|l1] [--peak P] [-o refined.csv] [--plot out.svg]",
@@ -58,60 +60,26 @@ same optimizer and horizon that produced the log, and re-tune the peak.`,
 			if err != nil {
 				return badInput(err)
 			}
-			norms, col, err := control.GradNormsOf(recs, r)
+			ref, err := control.RefineLog(recs, r, control.RefineOptions{NoSmooth: noSmooth, MaxSteps: maxSteps})
 			if err != nil {
 				return badInput(fmt.Errorf("%s: %w", args[0], err))
 			}
-			lrs, err := control.Refine(norms, r, control.RefineOptions{NoSmooth: noSmooth})
-			if err != nil {
-				return badInput(fmt.Errorf("%s: %w", args[0], err))
-			}
-			steps := make([]int64, len(lrs))
-			scaled := make([]float64, len(lrs))
-			for i, v := range lrs {
-				steps[i], scaled[i] = int64(i), v*peak
-			}
-			var csv bytes.Buffer
-			if err := schedule.WriteStepLR(&csv, steps, scaled); err != nil {
-				return err
-			}
-			w := cmd.OutOrStdout()
-			if out == "" {
-				if _, err := w.Write(csv.Bytes()); err != nil {
-					return err
-				}
-			} else {
-				if err := os.WriteFile(out, csv.Bytes(), 0o644); err != nil {
-					return err
-				}
-			}
-			if plotPath != "" {
-				if err := writeRefinePlot(plotPath, norms, lrs, peak, col); err != nil {
-					return err
-				}
-			}
-			info := w
+			steps, lrs := ref.Table(peak)
+			info := cmd.OutOrStdout()
 			if out == "" {
 				info = cmd.ErrOrStderr() // keep standard output pure CSV
+				if err := schedule.WriteStepLR(cmd.OutOrStdout(), steps, lrs); err != nil {
+					return err
+				}
+			} else if err := writeFile(out, func(w io.Writer) error { return schedule.WriteStepLR(w, steps, lrs) }); err != nil {
+				return err
 			}
-			s := control.Summarize(lrs)
-			fmt.Fprintf(info, "refined %d steps from %s (%s, rule %s", len(lrs), args[0], col, r)
-			if noSmooth {
-				fmt.Fprintf(info, ", unsmoothed)\n")
-			} else {
-				fmt.Fprintf(info, ", median window %d of %d samples)\n", 2*int(control.RefineTau*control.RefineSamples/2)+1, control.RefineSamples)
+			if plotPath != "" {
+				if err := writeRefinePlot(plotPath, ref, peak); err != nil {
+					return err
+				}
 			}
-			if out != "" {
-				fmt.Fprintf(info, "spec: %s\n", schedule.Table{File: out, Peak: peak, Scale: 1})
-				fmt.Fprintf(info, "wrote %s\n", out)
-			}
-			fmt.Fprintf(info, "peak at step %d (%.1f%% of the run)", s.PeakStep, 100*s.PeakFrac)
-			if s.PeakStep > 0 {
-				fmt.Fprintf(info, ": warmup emerged, rate %.3g×peak at step 0", lrs[0])
-			}
-			fmt.Fprintln(info)
-			fmt.Fprintf(info, "at or above half the peak: %.1f%% of steps (steps %d to %d); anneal to 0 at step %d\n",
-				100*s.AboveHalfFrac, s.FirstHalf, s.LastHalf, len(lrs)-1)
+			printRefinement(info, args[0], ref, r, noSmooth, out, peak)
 			if plotPath != "" {
 				fmt.Fprintf(info, "plot: %s\n", plotPath)
 			}
@@ -123,12 +91,37 @@ same optimizer and horizon that produced the log, and re-tune the peak.`,
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write the step,lr CSV here instead of standard output")
 	cmd.Flags().StringVar(&plotPath, "plot", "", "also draw the norms and the schedule (.svg or .png)")
 	cmd.Flags().BoolVar(&noSmooth, "no-smooth", false, "skip the median-filter smoothing")
+	cmd.Flags().Int64Var(&maxSteps, "max-steps", control.DefaultMaxRefineSteps, "refuse a log whose last step is this or more (the table has one row per step)")
 	return cmd
+}
+
+// printRefinement says how the schedule was refined, the spec that
+// follows it, and where warmup and annealing emerged.
+func printRefinement(info io.Writer, log string, ref control.Refinement, r control.Rule, noSmooth bool, out string, peak float64) {
+	fmt.Fprintf(info, "refined %d steps from %s (%s, rule %s", len(ref.LRs), log, ref.Column, r)
+	if noSmooth {
+		fmt.Fprintf(info, ", unsmoothed)\n")
+	} else {
+		fmt.Fprintf(info, ", median window %d of %d samples)\n", 2*int(control.RefineTau*control.RefineSamples/2)+1, control.RefineSamples)
+	}
+	if out != "" {
+		fmt.Fprintf(info, "spec: %s\n", schedule.Table{File: out, Peak: peak, Scale: 1})
+		fmt.Fprintf(info, "wrote %s\n", out)
+	}
+	s := ref.Summary
+	fmt.Fprintf(info, "peak at step %d (%.1f%% of the run)", s.PeakStep, 100*s.PeakFrac)
+	if s.PeakStep > 0 {
+		fmt.Fprintf(info, ": warmup emerged, rate %.3g×peak at step 0", ref.LRs[0])
+	}
+	fmt.Fprintln(info)
+	fmt.Fprintf(info, "at or above half the peak: %.1f%% of steps (steps %d to %d); anneal to 0 at step %d\n",
+		100*s.AboveHalfFrac, s.FirstHalf, s.LastHalf, len(ref.LRs)-1)
 }
 
 // writeRefinePlot draws the gradient norms (scaled to peak 1) and the
 // refined schedule against the step.
-func writeRefinePlot(path string, norms, lrs []float64, peak float64, col string) error {
+func writeRefinePlot(path string, ref control.Refinement, peak float64) error {
+	norms, lrs, col := ref.Norms, ref.LRs, ref.Column
 	format, err := plot.FormatOf(path)
 	if err != nil {
 		return err
