@@ -15,19 +15,7 @@ import (
 
 func init() { registerCommand(newRefineCmd) }
 
-func newRefineCmd() *cobra.Command {
-	var (
-		rule     string
-		peak     float64
-		out      string
-		plotPath string
-		noSmooth bool
-		maxSteps int64
-	)
-	cmd := &cobra.Command{
-		Use:   "refine LOG [--rule l2|l1] [--peak P] [-o refined.csv] [--plot out.svg]",
-		Short: "Refine a schedule from the gradient norms of a previous run (Defazio et al. 2023)",
-		Long: `Read the per-step gradient norms of the run log LOG (.csv, .jsonl or a
+const refineLong = `Read the per-step gradient norms of the run log LOG (.csv, .jsonl or a
 TensorBoard event file) and compute the refined schedule of Defazio,
 Cutkosky, Mehta and Mishchenko (arXiv 2310.07831) for the same horizon:
 the released median-filter smoothing, weights G^-2 (--rule l2, the
@@ -39,60 +27,78 @@ The schedule is written as step,lr CSV, one row per step from 0 to the
 log's last step (to -o, or to standard output). With -o, lrkit prints the
 spec that follows it and where warmup and annealing emerged: the peak's
 position and the share of steps at or above half the peak. Refine the
-same optimizer and horizon that produced the log, and re-tune the peak.`,
+same optimizer and horizon that produced the log, and re-tune the peak.`
+
+func newRefineCmd() *cobra.Command {
+	var o refineOptions
+	cmd := &cobra.Command{
+		Use:   "refine LOG [--rule l2|l1] [--peak P] [-o refined.csv] [--plot out.svg]",
+		Short: "Refine a schedule from the gradient norms of a previous run (Defazio et al. 2023)",
+		Long:  refineLong,
 		Example: `  lrkit refine run.csv --rule l1 --peak 3e-3 -o refined.csv --plot refined.svg
   lrkit train --workload mnist-mlp --schedule 'table(file=refined.csv, peak=3e-3)' --steps 2000`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := control.ParseRule(rule)
-			if err != nil {
-				return badInput(err)
-			}
-			if !(peak > 0) {
-				return badInput(fmt.Errorf("--peak must be a number > 0, got %g", peak))
-			}
-			if plotPath != "" {
-				if _, err := plot.FormatOf(plotPath); err != nil {
-					return badInput(err)
-				}
-			}
-			recs, err := runlog.ReadFile(args[0], runlog.ReadOptions{})
-			if err != nil {
-				return badInput(err)
-			}
-			ref, err := control.RefineLog(recs, r, control.RefineOptions{NoSmooth: noSmooth, MaxSteps: maxSteps})
-			if err != nil {
-				return badInput(fmt.Errorf("%s: %w", args[0], err))
-			}
-			steps, lrs := ref.Table(peak)
-			info := cmd.OutOrStdout()
-			if out == "" {
-				info = cmd.ErrOrStderr() // keep standard output pure CSV
-				if err := schedule.WriteStepLR(cmd.OutOrStdout(), steps, lrs); err != nil {
-					return err
-				}
-			} else if err := writeFile(out, func(w io.Writer) error { return schedule.WriteStepLR(w, steps, lrs) }); err != nil {
-				return err
-			}
-			if plotPath != "" {
-				if err := writeRefinePlot(plotPath, ref, peak); err != nil {
-					return err
-				}
-			}
-			printRefinement(info, args[0], ref, r, noSmooth, out, peak)
-			if plotPath != "" {
-				fmt.Fprintf(info, "plot: %s\n", plotPath)
-			}
-			return nil
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runRefine(cmd, args[0], o) },
 	}
-	cmd.Flags().StringVar(&rule, "rule", "l2", "l2 (SGD-type; grad_norm) or l1 (Adam-type; grad_norm_l1)")
-	cmd.Flags().Float64Var(&peak, "peak", 1, "peak learning rate of the refined schedule")
-	cmd.Flags().StringVarP(&out, "output", "o", "", "write the step,lr CSV here instead of standard output")
-	cmd.Flags().StringVar(&plotPath, "plot", "", "also draw the norms and the schedule (.svg or .png)")
-	cmd.Flags().BoolVar(&noSmooth, "no-smooth", false, "skip the median-filter smoothing")
-	cmd.Flags().Int64Var(&maxSteps, "max-steps", control.DefaultMaxRefineSteps, "refuse a log whose last step is this or more (the table has one row per step)")
+	cmd.Flags().StringVar(&o.rule, "rule", "l2", "l2 (SGD-type; grad_norm) or l1 (Adam-type; grad_norm_l1)")
+	cmd.Flags().Float64Var(&o.peak, "peak", 1, "peak learning rate of the refined schedule")
+	cmd.Flags().StringVarP(&o.out, "output", "o", "", "write the step,lr CSV here instead of standard output")
+	cmd.Flags().StringVar(&o.plotPath, "plot", "", "also draw the norms and the schedule (.svg or .png)")
+	cmd.Flags().BoolVar(&o.noSmooth, "no-smooth", false, "skip the median-filter smoothing")
+	cmd.Flags().Int64Var(&o.maxSteps, "max-steps", control.DefaultMaxRefineSteps, "refuse a log whose last step is this or more (the table has one row per step)")
 	return cmd
+}
+
+// refineOptions are the flags of lrkit refine.
+type refineOptions struct {
+	rule, out, plotPath string
+	peak                float64
+	noSmooth            bool
+	maxSteps            int64
+}
+
+// runRefine performs lrkit refine on the run log at path.
+func runRefine(cmd *cobra.Command, path string, o refineOptions) error {
+	r, err := control.ParseRule(o.rule)
+	if err != nil {
+		return badInput(err)
+	}
+	if !(o.peak > 0) {
+		return badInput(fmt.Errorf("--peak must be a number > 0, got %g", o.peak))
+	}
+	if o.plotPath != "" {
+		if _, err := plot.FormatOf(o.plotPath); err != nil {
+			return badInput(err)
+		}
+	}
+	recs, err := runlog.ReadFile(path, runlog.ReadOptions{})
+	if err != nil {
+		return badInput(err)
+	}
+	ref, err := control.RefineLog(recs, r, control.RefineOptions{NoSmooth: o.noSmooth, MaxSteps: o.maxSteps})
+	if err != nil {
+		return badInput(fmt.Errorf("%s: %w", path, err))
+	}
+	steps, lrs := ref.Table(o.peak)
+	info := cmd.OutOrStdout()
+	if o.out == "" {
+		info = cmd.ErrOrStderr() // keep standard output pure CSV
+		if err := schedule.WriteStepLR(cmd.OutOrStdout(), steps, lrs); err != nil {
+			return err
+		}
+	} else if err := writeFile(o.out, func(w io.Writer) error { return schedule.WriteStepLR(w, steps, lrs) }); err != nil {
+		return err
+	}
+	if o.plotPath != "" {
+		if err := writeRefinePlot(o.plotPath, ref, o.peak); err != nil {
+			return err
+		}
+	}
+	printRefinement(info, path, ref, r, o.noSmooth, o.out, o.peak)
+	if o.plotPath != "" {
+		fmt.Fprintf(info, "plot: %s\n", o.plotPath)
+	}
+	return nil
 }
 
 // printRefinement says how the schedule was refined, the spec that

@@ -11,73 +11,83 @@ import (
 
 func init() { registerCommand(newValuesCmd) }
 
-func newValuesCmd() *cobra.Command {
-	var (
-		at     string
-		every  int64
-		steps  int64
-		parity string
-	)
-	cmd := &cobra.Command{
-		Use:   "values SPEC (--at 0,1,250 | --every K [--steps N])",
-		Short: "Print the learning rate of a schedule at chosen steps as step,lr CSV",
-		Long: `Print the learning rate of the schedule SPEC as CSV with the header
+const valuesLong = `Print the learning rate of the schedule SPEC as CSV with the header
 "step,lr", one row per step, the rate in full float64 precision (it reads
 back to the identical number).
 
---at lists the steps; --every K prints steps 0, K, 2K, ... up to and
-including N, where N is --steps or, by default, the schedule's horizon.
+--at lists the steps; --every K prints steps 0, K, 2K, ... below N, where
+N is --steps or, by default, the schedule's horizon: the same N updates,
+steps 0 to N-1, that lrkit export writes and lrkit train --steps N runs.
 --parity pytorch|hf|optax switches every schedule in SPEC that has a
 parity option to that library's behaviour (spec section 23).
 
 SPEC is spec text or, when it starts with "{", the JSON form of a schedule
-(every command that takes a SPEC accepts both).`,
+(every command that takes a SPEC accepts both).`
+
+// valuesOptions are the flags of lrkit values.
+type valuesOptions struct {
+	at     string
+	every  int64
+	steps  int64
+	parity string
+}
+
+func newValuesCmd() *cobra.Command {
+	var o valuesOptions
+	cmd := &cobra.Command{
+		Use:   "values SPEC (--at 0,1,250 | --every K [--steps N])",
+		Short: "Print the learning rate of a schedule at chosen steps as step,lr CSV",
+		Long:  valuesLong,
 		Example: `  lrkit values 'cosine(peak=0.1, steps=100)' --at 0,1,50,100,150 --parity pytorch
   lrkit values 'wsd(peak=3e-4, steps=10000, decay=0.2, shape=1-sqrt)' --every 500`,
 		Args: exactSpecs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := parseSpec(args[0], parity)
+			s, err := parseSpec(args[0], o.parity)
 			if err != nil {
 				return err
 			}
-			var stepList []int64
-			switch {
-			case at != "" && cmd.Flags().Changed("every"):
-				return badInput(fmt.Errorf("give either --at or --every, not both"))
-			case at != "":
-				if cmd.Flags().Changed("steps") {
-					return badInput(fmt.Errorf("--steps goes with --every, not with --at"))
-				}
-				if stepList, err = parseSteps(at); err != nil {
-					return err
-				}
-			case cmd.Flags().Changed("every"):
-				if every <= 0 {
-					return badInput(fmt.Errorf("--every must be a positive number of steps, got %d", every))
-				}
-				n, err := stepsFor(cmd, steps, s)
-				if err != nil {
-					return err
-				}
-				if rows := n/every + 1; rows > maxExportSteps {
-					return badInput(fmt.Errorf("--every %d up to step %d is %d rows, more than lrkit prints (%d); use a larger --every", every, n, rows, maxExportSteps))
-				}
-				stepList = schedule.Range(0, n, every)
-			default:
-				return badInput(fmt.Errorf("say which steps to print: --at 0,1,250 or --every K"))
+			steps, err := o.stepList(cmd, s)
+			if err != nil {
+				return err
 			}
-			lrs, err := schedule.Sample(s, stepList)
+			lrs, err := schedule.Sample(s, steps)
 			if err != nil {
 				return badInput(err)
 			}
-			return schedule.WriteStepLR(cmd.OutOrStdout(), stepList, lrs)
+			return schedule.WriteStepLR(cmd.OutOrStdout(), steps, lrs)
 		},
 	}
-	cmd.Flags().StringVar(&at, "at", "", "comma-separated steps, e.g. 0,1,250")
-	cmd.Flags().Int64Var(&every, "every", 0, "print every K-th step from 0 to N")
-	cmd.Flags().Int64Var(&steps, "steps", 0, "last step N for --every (default: the schedule's horizon)")
-	cmd.Flags().StringVar(&parity, "parity", "", "reproduce a library's behaviour: pytorch, hf or optax (none: lrkit's own rules)")
+	cmd.Flags().StringVar(&o.at, "at", "", "comma-separated steps, e.g. 0,1,250")
+	cmd.Flags().Int64Var(&o.every, "every", 0, "print every K-th step from 0 below N")
+	cmd.Flags().Int64Var(&o.steps, "steps", 0, "number of updates N: steps 0..N-1 (default: the schedule's horizon)")
+	cmd.Flags().StringVar(&o.parity, "parity", "", "reproduce a library's behaviour: pytorch, hf or optax (none: lrkit's own rules)")
 	return cmd
+}
+
+// stepList returns the steps the flags ask for.
+func (o valuesOptions) stepList(cmd *cobra.Command, s schedule.Schedule) ([]int64, error) {
+	switch {
+	case o.at != "" && cmd.Flags().Changed("every"):
+		return nil, badInput(fmt.Errorf("give either --at or --every, not both"))
+	case o.at != "":
+		if cmd.Flags().Changed("steps") {
+			return nil, badInput(fmt.Errorf("--steps goes with --every, not with --at"))
+		}
+		return parseSteps(o.at)
+	case cmd.Flags().Changed("every"):
+		if o.every <= 0 {
+			return nil, badInput(fmt.Errorf("--every must be a positive number of steps, got %d", o.every))
+		}
+		n, err := stepsFor(cmd, o.steps, s)
+		if err != nil {
+			return nil, err
+		}
+		if rows := (n-1)/o.every + 1; rows > maxExportSteps {
+			return nil, badInput(fmt.Errorf("--every %d below step %d is %d rows, more than lrkit prints (%d); use a larger --every", o.every, n, rows, maxExportSteps))
+		}
+		return schedule.Range(0, n-1, o.every), nil
+	}
+	return nil, badInput(fmt.Errorf("say which steps to print: --at 0,1,250 or --every K"))
 }
 
 // exactSpecs accepts exactly n positional SPEC arguments.

@@ -131,7 +131,8 @@ func TestValuesEvery(t *testing.T) {
 		args  []string
 		steps []int64
 	}{
-		{"horizon", []string{"values", "cosine(peak=1, steps=1000)", "--every", "250"}, []int64{0, 250, 500, 750, 1000}},
+		{"horizon", []string{"values", "cosine(peak=1, steps=1000)", "--every", "250"}, []int64{0, 250, 500, 750}},
+		{"horizon plus one", []string{"values", "cosine(peak=1, steps=1000)", "--every", "250", "--steps", "1001"}, []int64{0, 250, 500, 750, 1000}},
 		{"steps flag", []string{"values", "sgdr(period=10)", "--every", "3", "--steps", "10"}, []int64{0, 3, 6, 9}},
 		{"every past end", []string{"values", "linear(steps=5)", "--every", "7"}, []int64{0}},
 	}
@@ -160,10 +161,10 @@ func TestValuesParityPyTorch(t *testing.T) {
 	}{
 		// CosineAnnealingLR(T_max=100, eta_min=0.001): past T_max the rate
 		// rises again, which lrkit's default does not do.
-		{"cosine_eta_min_long.csv", "cosine(peak=0.1, floor=0.001, steps=100)", "450"},
+		{"cosine_eta_min_long.csv", "cosine(peak=0.1, floor=0.001, steps=100)", "451"},
 		// OneCycleLR(anneal_strategy='linear'): PyTorch extrapolates at
 		// step T to a negative rate.
-		{"onecycle_linear.csv", "onecycle(peak=0.1, steps=200, shape=linear)", "200"},
+		{"onecycle_linear.csv", "onecycle(peak=0.1, steps=200, shape=linear)", "201"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
@@ -221,7 +222,7 @@ func TestValuesEveryTorchCase(t *testing.T) {
 				t.Fatal(err)
 			}
 			steps, want := readTable(t, string(ref))
-			args := []string{"values", spec, "--every", "1", "--steps", strconv.FormatInt(steps[len(steps)-1], 10)}
+			args := []string{"values", spec, "--every", "1", "--steps", strconv.FormatInt(steps[len(steps)-1]+1, 10)}
 			if strings.Contains(spec, ", parity=pytorch") {
 				args[1] = strings.Replace(spec, ", parity=pytorch", "", 1)
 				args = append(args, "--parity", "pytorch")
@@ -255,7 +256,7 @@ func TestValuesErrors(t *testing.T) {
 		{"negative at", []string{"values", "cosine(steps=10)", "--at", "-1"}, `item 1 "-1"`},
 		{"zero every", []string{"values", "cosine(steps=10)", "--every", "0"}, "--every must be a positive"},
 		{"no horizon", []string{"values", "sgdr(period=10)", "--every", "2"}, "no horizon"},
-		{"too many rows", []string{"values", "cosine(steps=10)", "--every", "1", "--steps", "1000000000"}, "1000000001 rows, more than lrkit prints"},
+		{"too many rows", []string{"values", "cosine(steps=10)", "--every", "1", "--steps", "1000000001"}, "1000000001 rows, more than lrkit prints"},
 		{"bad parity", []string{"values", "cosine(steps=10)", "--at", "1", "--parity", "keras"}, `--parity: unknown parity "keras"`},
 		{"two specs", []string{"values", "cosine(steps=10)", "linear(steps=10)", "--at", "1"}, "want 1 schedule SPEC"},
 		{"unknown flag", []string{"values", "cosine(steps=10)", "--att", "1"}, "unknown flag: --att"},
