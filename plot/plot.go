@@ -11,9 +11,11 @@
 package plot
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"io"
 	"math"
 	"path/filepath"
@@ -33,7 +35,23 @@ import (
 type Series struct {
 	Name string
 	X, Y []float64
+	// Style says how the points are drawn: a solid line (the default), a
+	// dashed line (a prediction) or small dots (observations).
+	Style Style
+	// Lower and Upper, when given (one per point), shade a band around
+	// the series: a prediction interval, say.
+	Lower, Upper []float64
 }
+
+// Style is how a series is drawn.
+type Style int
+
+// The styles of a series.
+const (
+	Solid  Style = iota // a solid line
+	Dashed              // a dashed line: predicted or derived values
+	Dots                // small dots and a thin line: observed values
+)
 
 // Image sizes when a Chart leaves Width or Height at zero, in pixels.
 const (
@@ -50,9 +68,14 @@ type Chart struct {
 	Title  string
 	XLabel string
 	YLabel string
-	// LogY draws the y axis on a log scale; every y value must then be
-	// positive.
+	// LogY draws the y axis on a log scale. Points whose y is not
+	// positive cannot be drawn there: they are left out, and a note under
+	// the title says how many.
 	LogY bool
+	// YRange, when YRange[1] > YRange[0], fixes the y axis to the values
+	// that matter (RangeOf computes one from chosen series); points
+	// beyond it are drawn as triangles on the edge, pointing outwards.
+	YRange [2]float64
 	// Width and Height are the image size in pixels (PNG) or in CSS pixels
 	// (SVG, where 1px = 0.75pt). Zero means DefaultWidth or DefaultHeight.
 	Width, Height int
@@ -81,37 +104,47 @@ func Lines(w io.Writer, format, title, xlabel, ylabel string, series ...Series) 
 }
 
 // Lines writes a line chart of series to w as an SVG or PNG image (format
-// "svg" or "png"), one colour and dash pattern per series, with a legend
-// of the series names.
+// "svg" or "png"), one colour per series, with a legend of the series
+// names.
 func (c Chart) Lines(w io.Writer, format string, series ...Series) error {
+	p, err := c.linePlot(series)
+	if err != nil {
+		return err
+	}
+	return c.write(w, format, p)
+}
+
+// linePlot builds the plot of a line chart.
+func (c Chart) linePlot(series []Series) (*gplot.Plot, error) {
 	if len(series) == 0 {
-		return errors.New("plot: no series to draw")
+		return nil, errors.New("plot: no series to draw")
 	}
 	for _, s := range series {
 		if err := s.check(); err != nil {
-			return err
+			return nil, err
 		}
-		if c.LogY {
-			for i, y := range s.Y {
-				if y <= 0 {
-					return fmt.Errorf("plot: series %q: y[%d] = %g cannot be drawn on a log scale (it must be positive)", s.Name, i, y)
-				}
-			}
+	}
+	dropped, note := 0, ""
+	if c.LogY {
+		kept, n := positiveOnly(series)
+		if RangeOf(true, kept...) == [2]float64{} {
+			c.LogY, note = false, "(no positive value: a linear axis)"
+		} else if series, dropped = kept, n; dropped > 0 {
+			note = fmt.Sprintf("(%d values <= 0 not drawn on the log axis)", dropped)
 		}
 	}
 	p := c.newPlot()
+	if note != "" {
+		p.Title.Text = strings.TrimSpace(p.Title.Text + "\n" + note)
+	}
 	p.Add(plotter.NewGrid())
+	clipped := c.YRange[1] > c.YRange[0]
 	for i, s := range series {
-		l, err := plotter.NewLine(xys(s))
-		if err != nil {
-			return fmt.Errorf("plot: series %q: %w", s.Name, err)
+		if err := addSeries(p, i, s); err != nil {
+			return nil, err
 		}
-		l.Color = plotutil.Color(i)
-		l.Dashes = plotutil.Dashes(i / len(plotutil.SoftColors))
-		l.Width = vg.Points(1.5)
-		p.Add(l)
-		if s.Name != "" {
-			p.Legend.Add(s.Name, l)
+		if clipped {
+			addOffScale(p, i, s, c.YRange)
 		}
 	}
 	p.X.Tick.Marker = niceTicks{}
@@ -120,8 +153,152 @@ func (c Chart) Lines(w io.Writer, format string, series ...Series) error {
 		p.Y.Scale = gplot.LogScale{}
 		p.Y.Tick.Marker = logTicks{}
 	}
+	if clipped {
+		p.Y.Min, p.Y.Max = c.YRange[0], c.YRange[1]
+	}
 	c.legendRoom(p, len(series))
-	return c.write(w, format, p)
+	return p, nil
+}
+
+// addSeries draws series i in its style, with its band, into p.
+func addSeries(p *gplot.Plot, i int, s Series) error {
+	if len(s.X) == 0 {
+		return nil // every point was dropped from a log axis
+	}
+	col := plotutil.Color(i)
+	if s.Lower != nil {
+		band, err := plotter.NewPolygon(bandXYs(s))
+		if err != nil {
+			return fmt.Errorf("plot: series %q: band: %w", s.Name, err)
+		}
+		r, g, b, _ := col.RGBA()
+		band.Color = color.NRGBA{R: uint8(r >> 8), G: uint8(g >> 8), B: uint8(b >> 8), A: 48}
+		band.LineStyle.Width = 0
+		p.Add(band)
+	}
+	l, err := plotter.NewLine(xys(s))
+	if err != nil {
+		return fmt.Errorf("plot: series %q: %w", s.Name, err)
+	}
+	l.Color = col
+	l.Width = vg.Points(1.5)
+	var legend []gplot.Thumbnailer = []gplot.Thumbnailer{l}
+	switch s.Style {
+	case Dashed:
+		l.Dashes = []vg.Length{vg.Points(6), vg.Points(3)}
+	case Dots:
+		l.Width = vg.Points(0.5)
+		dots, err := plotter.NewScatter(xys(s))
+		if err != nil {
+			return fmt.Errorf("plot: series %q: %w", s.Name, err)
+		}
+		dots.GlyphStyle = draw.GlyphStyle{Color: col, Radius: vg.Points(1.6), Shape: draw.CircleGlyph{}}
+		p.Add(dots)
+		legend = append(legend, dots)
+	}
+	p.Add(l)
+	if s.Name != "" {
+		p.Legend.Add(s.Name, legend...)
+	}
+	return nil
+}
+
+// addOffScale marks the points of s beyond the y range with triangles on
+// the edge, pointing outwards.
+func addOffScale(p *gplot.Plot, i int, s Series, r [2]float64) {
+	var above, below plotter.XYs
+	for k := range s.X {
+		switch {
+		case s.Y[k] > r[1]:
+			above = append(above, plotter.XY{X: s.X[k], Y: r[1]})
+		case s.Y[k] < r[0]:
+			below = append(below, plotter.XY{X: s.X[k], Y: r[0]})
+		}
+	}
+	for _, m := range []struct {
+		pts   plotter.XYs
+		shape draw.GlyphDrawer
+	}{{above, draw.TriangleGlyph{}}, {below, downTriangle{}}} {
+		if len(m.pts) == 0 {
+			continue
+		}
+		sc, err := plotter.NewScatter(m.pts)
+		if err != nil {
+			continue // the points are finite: cannot happen
+		}
+		sc.GlyphStyle = draw.GlyphStyle{Color: plotutil.Color(i), Radius: vg.Points(3), Shape: m.shape}
+		p.Add(sc)
+	}
+}
+
+// downTriangle is a triangle pointing down.
+type downTriangle struct{}
+
+// DrawGlyph draws the glyph.
+func (downTriangle) DrawGlyph(c *draw.Canvas, sty draw.GlyphStyle, pt vg.Point) {
+	c.SetLineStyle(draw.LineStyle{Color: sty.Color, Width: vg.Points(0.5)})
+	r := sty.Radius
+	cos, sin := vg.Length(math.Cos(math.Pi/6)), vg.Length(math.Sin(math.Pi/6))
+	var path vg.Path
+	path.Move(vg.Point{X: pt.X, Y: pt.Y - r})
+	path.Line(vg.Point{X: pt.X - r*cos, Y: pt.Y + r*sin})
+	path.Line(vg.Point{X: pt.X + r*cos, Y: pt.Y + r*sin})
+	path.Close()
+	c.Fill(path)
+}
+
+// positiveOnly drops the points whose y (or band) is not positive, for a
+// log axis, and returns how many it dropped.
+func positiveOnly(series []Series) ([]Series, int) {
+	out := make([]Series, len(series))
+	dropped := 0
+	for i, s := range series {
+		t := Series{Name: s.Name, Style: s.Style}
+		band := s.Lower != nil
+		for k := range s.X {
+			if s.Y[k] <= 0 || band && s.Lower[k] <= 0 {
+				dropped++
+				continue
+			}
+			t.X, t.Y = append(t.X, s.X[k]), append(t.Y, s.Y[k])
+			if band {
+				t.Lower, t.Upper = append(t.Lower, s.Lower[k]), append(t.Upper, s.Upper[k])
+			}
+		}
+		out[i] = t
+	}
+	return out, dropped
+}
+
+// RangeOf returns a y range that holds every point of the given series
+// (the values that matter, the observed ones, say) with a margin of a
+// twentieth of the span each side (a factor on a log axis), for
+// Chart.YRange. It returns the zero range when the series hold no point.
+func RangeOf(logY bool, series ...Series) [2]float64 {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, s := range series {
+		for _, y := range s.Y {
+			if bad(y) || logY && y <= 0 {
+				continue
+			}
+			lo, hi = math.Min(lo, y), math.Max(hi, y)
+		}
+	}
+	switch {
+	case lo > hi:
+		return [2]float64{}
+	case logY:
+		f := math.Pow(hi/lo, 0.05)
+		if f == 1 {
+			f = 1.1
+		}
+		return [2]float64{lo / f, hi * f}
+	case lo == hi:
+		d := math.Max(math.Abs(lo)/10, 1e-12)
+		return [2]float64{lo - d, hi + d}
+	}
+	d := (hi - lo) / 20
+	return [2]float64{lo - d, hi + d}
 }
 
 // legendRoom raises the top of the y axis so that the legend, drawn in
@@ -132,6 +309,9 @@ func (c Chart) legendRoom(p *gplot.Plot, entries int) {
 	row := p.Legend.TextStyle.Height("Xy").Points() + 1
 	f := math.Min(0.6, (float64(entries)*row+10)/math.Max(dataPt, 1))
 	lo, hi := p.Y.Min, p.Y.Max
+	if math.IsInf(lo, 0) || math.IsInf(hi, 0) { // nothing drawn
+		return
+	}
 	if c.LogY {
 		if hi == lo { // a constant: a factor of 2 either side
 			lo, hi = lo/2, hi*2
@@ -230,6 +410,18 @@ func (c Chart) write(w io.Writer, format string, p *gplot.Plot) error {
 		return fmt.Errorf("plot: unsupported image format %q (want svg or png)", format)
 	}
 	p.Draw(draw.New(cw))
+	if format == "svg" {
+		var b bytes.Buffer
+		if _, err := cw.WriteTo(&b); err != nil {
+			return fmt.Errorf("plot: writing svg: %w", err)
+		}
+		doc, err := embedFont(b.Bytes())
+		if err != nil {
+			return err
+		}
+		w.Write(doc)
+		return nil
+	}
 	if _, err := cw.WriteTo(w); err != nil {
 		return fmt.Errorf("plot: writing %s: %w", format, err)
 	}
@@ -240,6 +432,14 @@ func (c Chart) write(w io.Writer, format string, p *gplot.Plot) error {
 func (s Series) check() error {
 	if len(s.X) != len(s.Y) {
 		return fmt.Errorf("plot: series %q has %d x values and %d y values", s.Name, len(s.X), len(s.Y))
+	}
+	if (s.Lower == nil) != (s.Upper == nil) || s.Lower != nil && (len(s.Lower) != len(s.X) || len(s.Upper) != len(s.X)) {
+		return fmt.Errorf("plot: series %q: a band needs one lower and one upper value per point", s.Name)
+	}
+	for i := range s.Lower {
+		if bad(s.Lower[i]) || bad(s.Upper[i]) || s.Lower[i] > s.Upper[i] {
+			return fmt.Errorf("plot: series %q: band [%g, %g] at x = %g is not a finite interval", s.Name, s.Lower[i], s.Upper[i], s.X[i])
+		}
 	}
 	if len(s.X) == 0 {
 		return fmt.Errorf("plot: series %q has no points", s.Name)
@@ -262,3 +462,17 @@ type xys Series
 
 func (s xys) Len() int                    { return len(s.X) }
 func (s xys) XY(i int) (float64, float64) { return s.X[i], s.Y[i] }
+
+// bandXYs is the outline of a series' band: along the upper values, back
+// along the lower ones.
+func bandXYs(s Series) plotter.XYs {
+	n := len(s.X)
+	out := make(plotter.XYs, 0, 2*n)
+	for i := 0; i < n; i++ {
+		out = append(out, plotter.XY{X: s.X[i], Y: s.Upper[i]})
+	}
+	for i := n - 1; i >= 0; i-- {
+		out = append(out, plotter.XY{X: s.X[i], Y: s.Lower[i]})
+	}
+	return out
+}

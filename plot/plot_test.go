@@ -6,9 +6,13 @@ import (
 	"image/png"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/lrkit/lrkit/internal/browsertest"
 )
 
 // cosine returns n+1 points of a cosine decay from peak to 0 over n steps.
@@ -175,7 +179,8 @@ func TestLinesErrors(t *testing.T) {
 		{"empty", Chart{}, "svg", []Series{{Name: "e"}}, `series "e" has no points`},
 		{"nan", Chart{}, "png", []Series{{Name: "n", X: []float64{0, 1}, Y: []float64{1, math.NaN()}}}, `series "n": y[1] is NaN (at x = 1)`},
 		{"inf x", Chart{}, "png", []Series{{Name: "n", X: []float64{math.Inf(1)}, Y: []float64{1}}}, `series "n": x[0] is +Inf`},
-		{"log of zero", Chart{LogY: true}, "svg", []Series{linear("lin", 1, 4)}, `series "lin": y[4] = 0 cannot be drawn on a log scale`},
+		{"band length", Chart{}, "svg", []Series{{Name: "b", X: []float64{0, 1}, Y: []float64{1, 2}, Lower: []float64{0}, Upper: []float64{1}}}, `series "b": a band needs one lower and one upper value per point`},
+		{"band order", Chart{}, "svg", []Series{{Name: "b", X: []float64{0}, Y: []float64{1}, Lower: []float64{2}, Upper: []float64{1}}}, `series "b": band [2, 1] at x = 0 is not a finite interval`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -557,4 +562,98 @@ func FuzzTerminal(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestLogAxisSkipsNonPositive: a schedule that reaches 0 plots on a log
+// axis; the zero is left out and the title says so.
+func TestLogAxisSkipsNonPositive(t *testing.T) {
+	var buf bytes.Buffer
+	if err := (Chart{Title: "linear", LogY: true}).Lines(&buf, "svg", linear("lin", 1, 4), cosine("cos", 1, 4)); err != nil {
+		t.Fatal(err)
+	}
+	text := svgText(t, buf.Bytes())
+	if !strings.Contains(text, "(2 values <= 0 not drawn on the log axis)") {
+		t.Errorf("no note on the dropped points in %q", text)
+	}
+	// Every value non-positive: still a chart, not an error.
+	buf.Reset()
+	zero := Series{Name: "z", X: []float64{0, 1}, Y: []float64{0, 0}}
+	if err := (Chart{LogY: true}).Lines(&buf, "svg", zero); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSVGEmbedsFont: the font is inside the SVG, so a browser draws the
+// text with the metrics the layout was computed with.
+func TestSVGEmbedsFont(t *testing.T) {
+	var buf bytes.Buffer
+	if err := (Chart{Title: "t"}).Lines(&buf, "svg", linear("lin", 1, 4)); err != nil {
+		t.Fatal(err)
+	}
+	doc := buf.String()
+	if !strings.Contains(doc, "@font-face") || !strings.Contains(doc, "base64,") {
+		t.Errorf("SVG does not embed its font (%d bytes)", len(doc))
+	}
+}
+
+// TestStylesBandsAndClipping: observed dots, a dashed prediction with a
+// band, and a y range taken from the observations with the blow-up marked.
+func TestStylesBandsAndClipping(t *testing.T) {
+	obs := Series{Name: "observed", X: []float64{0, 1, 2, 3}, Y: []float64{3, 2.5, 2.2, 2.1}, Style: Dots}
+	pred := Series{Name: "predicted", X: []float64{0, 1, 2, 3}, Y: []float64{40, 2.4, 2.15, 2.05}, Style: Dashed,
+		Lower: []float64{30, 2.3, 2.1, 2.0}, Upper: []float64{50, 2.5, 2.2, 2.1}}
+	r := RangeOf(false, obs)
+	if math.Abs(r[0]-2.055) > 1e-12 || math.Abs(r[1]-3.045) > 1e-12 {
+		t.Fatalf("RangeOf = %v, want [2.055 3.045]", r)
+	}
+	var buf bytes.Buffer
+	if err := (Chart{YRange: r}).Lines(&buf, "svg", obs, pred); err != nil {
+		t.Fatal(err)
+	}
+	doc := buf.String()
+	svgText(t, buf.Bytes())
+	if !strings.Contains(doc, "stroke-dasharray") {
+		t.Error("no dashed line")
+	}
+	if !strings.Contains(doc, "fill-opacity") && !strings.Contains(doc, "fill=\"#") {
+		t.Error("no band fill")
+	}
+	if lr := RangeOf(true, Series{Y: []float64{0, 1, 100}}); math.Abs(lr[0]-1/math.Pow(100, 0.05)) > 1e-12 || math.Abs(lr[1]-100*math.Pow(100, 0.05)) > 1e-9 {
+		t.Errorf("log RangeOf = %v", lr)
+	}
+	if z := RangeOf(false, Series{Y: []float64{math.NaN()}}); z != [2]float64{} {
+		t.Errorf("RangeOf of nothing = %v", z)
+	}
+}
+
+// TestSVGFontInChromium: Chromium accepts the embedded subset (its font
+// sanitizer rejects malformed fonts silently) and draws the chart's text
+// with it. LRKIT_SCREENSHOT names a PNG to keep.
+func TestSVGFontInChromium(t *testing.T) {
+	chrome := browsertest.Chromium(t)
+	var buf bytes.Buffer
+	c := Chart{Title: "Schedules: cosine and WSD (1-sqrt)", XLabel: "step", YLabel: "learning rate", Width: 640, Height: 400}
+	if err := c.Lines(&buf, "svg", cosine("cosine(peak=3e-4, steps=10000)", 3e-4, 200), linear("linear(peak=3e-4, steps=10000)", 3e-4, 200)); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	page := filepath.Join(dir, "page.html")
+	html := `<!doctype html><html><body style="margin:0">` + buf.String() + `<pre id="out">pending</pre><script>
+document.fonts.ready.then(() => {
+  const s = [];
+  document.fonts.forEach(f => s.push(f.family + ":" + f.status));
+  document.getElementById("out").textContent = s.join(",");
+});
+</script></body></html>`
+	if err := os.WriteFile(page, []byte(html), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dom := chrome("--virtual-time-budget=5000", "--dump-dom", "file://"+page)
+	if !strings.Contains(dom, `"Liberation Serif":loaded`) && !strings.Contains(dom, `Liberation Serif:loaded`) {
+		i := strings.Index(dom, `id="out"`)
+		t.Fatalf("the embedded font did not load: %.200s", dom[max(i, 0):])
+	}
+	if shot := os.Getenv("LRKIT_SCREENSHOT"); shot != "" {
+		chrome("--window-size=640,400", "--screenshot="+shot, "file://"+page)
+	}
 }
