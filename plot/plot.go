@@ -399,6 +399,11 @@ func (c Chart) size() (int, int) {
 // write renders p to w in format at the chart's size.
 func (c Chart) write(w io.Writer, format string, p *gplot.Plot) error {
 	wpx, hpx := c.size()
+	return render(w, format, wpx, hpx, func(dc draw.Canvas) { p.Draw(dc) })
+}
+
+// render draws onto a canvas of wpx×hpx pixels in format and writes it.
+func render(w io.Writer, format string, wpx, hpx int, paint func(draw.Canvas)) error {
 	var cw vg.CanvasWriterTo
 	switch strings.ToLower(format) {
 	case "svg":
@@ -409,23 +414,71 @@ func (c Chart) write(w io.Writer, format string, p *gplot.Plot) error {
 	default:
 		return fmt.Errorf("plot: unsupported image format %q (want svg or png)", format)
 	}
-	p.Draw(draw.New(cw))
-	if format == "svg" {
-		var b bytes.Buffer
-		if _, err := cw.WriteTo(&b); err != nil {
-			return fmt.Errorf("plot: writing svg: %w", err)
-		}
-		doc, err := embedFont(b.Bytes())
-		if err != nil {
+	paint(draw.New(cw))
+	var b bytes.Buffer
+	if _, err := cw.WriteTo(&b); err != nil {
+		return fmt.Errorf("plot: writing %s: %w", format, err)
+	}
+	doc := b.Bytes()
+	if strings.ToLower(format) == "svg" {
+		var err error
+		if doc, err = embedFont(doc); err != nil {
 			return err
 		}
-		w.Write(doc)
-		return nil
 	}
-	if _, err := cw.WriteTo(w); err != nil {
+	if _, err := w.Write(doc); err != nil {
 		return fmt.Errorf("plot: writing %s: %w", format, err)
 	}
 	return nil
+}
+
+// Panel is one chart of a figure of several: its decorations (its Width
+// and Height are ignored) and its series.
+type Panel struct {
+	Chart  Chart
+	Series []Series
+}
+
+// Panels writes several line charts as one SVG or PNG image, cols charts
+// per row, the whole figure width×height pixels (0: DefaultWidth, and
+// DefaultHeight·2/3 per row). The panels' plot areas are aligned.
+func Panels(w io.Writer, format string, cols, width, height int, panels ...Panel) error {
+	if len(panels) == 0 {
+		return errors.New("plot: no panels to draw")
+	}
+	cols = max(1, min(cols, len(panels)))
+	rows := (len(panels) + cols - 1) / cols
+	if width <= 0 {
+		width = DefaultWidth
+	}
+	if height <= 0 {
+		height = rows * DefaultHeight * 2 / 3
+	}
+	grid := make([][]*gplot.Plot, rows)
+	for r := range grid {
+		grid[r] = make([]*gplot.Plot, cols)
+	}
+	for i, pn := range panels {
+		c := pn.Chart
+		c.Width, c.Height = width/cols, height/rows
+		p, err := c.linePlot(pn.Series)
+		if err != nil {
+			return fmt.Errorf("%w (in panel %q)", err, c.Title)
+		}
+		grid[i/cols][i%cols] = p
+	}
+	tiles := draw.Tiles{Rows: rows, Cols: cols, PadX: vg.Points(12), PadY: vg.Points(12),
+		PadTop: vg.Points(4), PadBottom: vg.Points(4), PadLeft: vg.Points(4), PadRight: vg.Points(8)}
+	return render(w, format, width, height, func(dc draw.Canvas) {
+		canvases := gplot.Align(grid, tiles, dc)
+		for r := range grid {
+			for c, p := range grid[r] {
+				if p != nil {
+					p.Draw(canvases[r][c])
+				}
+			}
+		}
+	})
 }
 
 // check reports mismatched lengths and non-finite values.

@@ -3,11 +3,14 @@ package runlog
 import (
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/lrkit/lrkit/internal/safefile"
 )
 
 // Format is a run-log file format.
@@ -67,7 +70,7 @@ func NewReader(r io.Reader, format Format, opts ReadOptions) (Reader, error) {
 // FileReader is a Reader of an open file; Close closes the file.
 type FileReader struct {
 	Reader
-	f *os.File
+	f io.Closer
 }
 
 // Close closes the file.
@@ -80,7 +83,9 @@ func Open(path string, opts ReadOptions) (*FileReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.Open(path)
+	// Regular files only: a device or a named pipe would hang the reader.
+	// Logs are streamed, so they have no size cap.
+	f, err := safefile.Open(path, math.MaxInt64)
 	if err != nil {
 		return nil, err
 	}

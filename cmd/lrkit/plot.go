@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/lrkit/lrkit/plot"
+	"github.com/lrkit/lrkit/runlog"
 	"github.com/lrkit/lrkit/schedule"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -32,89 +33,165 @@ const (
 // screen or image, evenly spaced steps beyond that.
 const maxPlotPoints = 20000
 
-func newPlotCmd() *cobra.Command {
-	var (
-		out           string
-		steps         int64
-		width, height int
-		logY          bool
-		title         string
-	)
-	cmd := &cobra.Command{
-		Use:   "plot SPEC... [-o FILE.png|FILE.svg] [--steps N] [--width W --height H]",
-		Short: "Draw one or more schedules in the terminal or as an image",
-		Long: `Draw the learning rate of each schedule SPEC from step 0 to step N, in the
-terminal (one marker per schedule, y tick labels, the x range and a legend
-of the spec texts) or, with -o, as an SVG or PNG image with labelled axes
-and a legend.
+const plotLong = `Draw schedules or run logs, in the terminal or, with -o, as an SVG or PNG
+image with labelled axes and a legend.
 
-N is --steps or, by default, the longest horizon (steps parameter) among
-the specs; a spec without one (sgdr, cyclic, step, ...) needs --steps.
+Schedules: the learning rate of each schedule SPEC over the N updates,
+steps 0 to N-1, where N is --steps or, by default, the longest horizon
+among the specs (a spec without one, such as sgdr, cyclic or step, needs
+--steps).
+
+Run logs: each argument that names a file or directory (.csv, .jsonl, a
+TensorBoard event file or run directory) is a run log. One panel per
+field (--fields; by default those of loss, val_loss, val_metric, lr and
+grad_norm that the logs hold) against the step, the runs overlaid in one
+colour each. --smooth W smooths loss and grad_norm with TensorBoard's
+debiased moving average of weight W.
+
 --width and --height are in characters for the terminal (default: the
-terminal's size, or 80x24) and in pixels for an image (default 900x560).`,
+terminal's size, or 80x24) and in pixels for an image (default 900x560
+for a schedule chart). --log-y draws log-scale y axes; values <= 0 are
+left out with a note.`
+
+// plotOptions are the flags of lrkit plot.
+type plotOptions struct {
+	out           string
+	steps         int64
+	width, height int
+	logY          bool
+	title         string
+	fields        string
+	smooth        float64
+}
+
+func newPlotCmd() *cobra.Command {
+	var o plotOptions
+	cmd := &cobra.Command{
+		Use:   "plot (SPEC... | LOG...) [-o FILE.svg|FILE.png] [flags]",
+		Short: "Draw schedules or training run logs in the terminal or as an image",
+		Long:  plotLong,
 		Example: `  lrkit plot 'cosine(peak=3e-4, steps=10000)' 'wsd(peak=3e-4, steps=10000, decay=0.2, shape=1-sqrt)'
-  lrkit plot 'sgdr(peak=0.1, period=100, mult=2)' --steps 1500 -o sgdr.png`,
+  lrkit plot 'sgdr(peak=0.1, period=100, mult=2)' --steps 1500 -o sgdr.png
+  lrkit plot runs/linear.csv runs/cosine.csv --smooth 0.9 -o runs.svg`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return badInput(fmt.Errorf("give at least one schedule SPEC to plot"))
+			if err := o.check(len(args)); err != nil {
+				return err
 			}
-			scheds, err := parseSpecs(args)
+			logs, err := runLogArgs(args)
 			if err != nil {
 				return err
 			}
-			n, err := stepsFor(cmd, steps, scheds...)
-			if err != nil {
-				return err
+			if logs {
+				return plotRunLogs(cmd, args, o)
 			}
-			series, err := sampleAll(args, scheds, n)
-			if err != nil {
-				return err
-			}
-			if width < 0 || height < 0 {
-				return badInput(fmt.Errorf("--width and --height must be positive, got %dx%d", width, height))
-			}
-			limit := maxTermCells
-			if out != "" {
-				limit = maxImagePixels
-			}
-			if width > limit || height > limit {
-				return badInput(fmt.Errorf("--width and --height must be at most %d, got %dx%d", limit, width, height))
-			}
-			if out != "" {
-				format, err := plot.FormatOf(out)
-				if err != nil {
-					return badInput(err)
-				}
-				c := plot.Chart{Title: title, XLabel: "step", YLabel: "learning rate", LogY: logY, Width: width, Height: height}
-				var img bytes.Buffer // drawn before the file is created
-				if err := c.Lines(&img, format, series...); err != nil {
-					return badInput(err)
-				}
-				return writeFile(out, func(w io.Writer) error { _, err := img.WriteTo(w); return err })
-			}
-			if logY {
-				return badInput(fmt.Errorf("--log-y needs an image (-o FILE.svg or FILE.png)"))
-			}
-			w, h := termSize(cmd.OutOrStdout())
-			if width > 0 {
-				w = width
-			}
-			if height > 0 {
-				h = height
-			}
-			if err := plot.Terminal(cmd.OutOrStdout(), w, h, series...); err != nil {
-				return badInput(err)
-			}
-			return nil
+			return plotSchedules(cmd, args, o)
 		},
 	}
-	cmd.Flags().StringVarP(&out, "output", "o", "", "write an image instead: FILE.svg or FILE.png")
-	cmd.Flags().Int64Var(&steps, "steps", 0, "last step N to draw (default: the longest horizon among the specs)")
-	cmd.Flags().IntVar(&width, "width", 0, "chart width: characters in the terminal, pixels for -o")
-	cmd.Flags().IntVar(&height, "height", 0, "chart height: lines in the terminal, pixels for -o")
-	cmd.Flags().BoolVar(&logY, "log-y", false, "log-scale y axis (images only)")
-	cmd.Flags().StringVar(&title, "title", "", "image title")
+	f := cmd.Flags()
+	f.StringVarP(&o.out, "output", "o", "", "write an image instead: FILE.svg or FILE.png")
+	f.Int64Var(&o.steps, "steps", 0, "schedules: number of updates N to draw, steps 0..N-1 (default: the longest horizon)")
+	f.IntVar(&o.width, "width", 0, "chart width: characters in the terminal, pixels for -o")
+	f.IntVar(&o.height, "height", 0, "chart height: lines in the terminal, pixels for -o")
+	f.BoolVar(&o.logY, "log-y", false, "log-scale y axis (images only)")
+	f.StringVar(&o.title, "title", "", "image title")
+	f.StringVar(&o.fields, "fields", "", "run logs: comma-separated fields to draw, e.g. loss,lr")
+	f.Float64Var(&o.smooth, "smooth", 0, "run logs: smoothing weight in [0, 1) for loss and grad_norm")
 	return cmd
+}
+
+// check rejects bad flag values before anything is read.
+func (o plotOptions) check(args int) error {
+	limit := maxTermCells
+	if o.out != "" {
+		limit = maxImagePixels
+		if _, err := plot.FormatOf(o.out); err != nil {
+			return badInput(err)
+		}
+	}
+	switch {
+	case args == 0:
+		return badInput(fmt.Errorf("give at least one schedule SPEC or run LOG to plot"))
+	case o.width < 0 || o.height < 0:
+		return badInput(fmt.Errorf("--width and --height must be positive, got %dx%d", o.width, o.height))
+	case o.width > limit || o.height > limit:
+		return badInput(fmt.Errorf("--width and --height must be at most %d, got %dx%d", limit, o.width, o.height))
+	case o.logY && o.out == "":
+		return badInput(fmt.Errorf("--log-y needs an image (-o FILE.svg or FILE.png)"))
+	case !(o.smooth >= 0 && o.smooth < 1):
+		return badInput(fmt.Errorf("--smooth must be in [0, 1), got %g", o.smooth))
+	}
+	return nil
+}
+
+// runLogArgs tells whether the arguments are run logs (files, directories
+// or names with a run-log extension) or schedule specs; a mix is an error.
+func runLogArgs(args []string) (bool, error) {
+	logs := 0
+	for _, a := range args {
+		_, statErr := os.Stat(a)
+		_, fmtErr := runlog.FormatOf(a)
+		if statErr == nil || fmtErr == nil && !strings.Contains(a, "(") {
+			logs++
+		}
+	}
+	if logs > 0 && logs < len(args) {
+		return false, badInput(fmt.Errorf("give schedule specs or run logs, not both (%d of %d arguments are run logs)", logs, len(args)))
+	}
+	return logs > 0, nil
+}
+
+// plotSchedules draws schedule specs.
+func plotSchedules(cmd *cobra.Command, args []string, o plotOptions) error {
+	if cmd.Flags().Changed("fields") || cmd.Flags().Changed("smooth") {
+		return badInput(fmt.Errorf("--fields and --smooth are for run logs"))
+	}
+	scheds, err := parseSpecs(args)
+	if err != nil {
+		return err
+	}
+	n, err := stepsFor(cmd, o.steps, scheds...)
+	if err != nil {
+		return err
+	}
+	series, err := sampleAll(args, scheds, n-1)
+	if err != nil {
+		return err
+	}
+	if o.out != "" {
+		c := plot.Chart{Title: o.title, XLabel: "step", YLabel: "learning rate", LogY: o.logY, Width: o.width, Height: o.height}
+		return writeImage(o.out, func(w io.Writer, format string) error { return c.Lines(w, format, series...) })
+	}
+	return drawTerminal(cmd.OutOrStdout(), o, series)
+}
+
+// writeImage draws an image in memory, in the format of path's
+// extension, and writes the file only when drawing succeeded.
+func writeImage(path string, draw func(w io.Writer, format string) error) error {
+	format, err := plot.FormatOf(path)
+	if err != nil {
+		return badInput(err)
+	}
+	var img bytes.Buffer
+	if err := draw(&img, format); err != nil {
+		return badInput(err)
+	}
+	return writeFile(path, func(w io.Writer) error { _, err := img.WriteTo(w); return err })
+}
+
+// drawTerminal draws series as a text chart of the terminal's size or
+// the flags'.
+func drawTerminal(out io.Writer, o plotOptions, series []plot.Series) error {
+	w, h := termSize(out)
+	if o.width > 0 {
+		w = o.width
+	}
+	if o.height > 0 {
+		h = o.height
+	}
+	if err := plot.Terminal(out, w, h, series...); err != nil {
+		return badInput(err)
+	}
+	return nil
 }
 
 // parseSpecs parses every spec before anything is drawn or printed; with
@@ -143,9 +220,9 @@ func errorsUnwrapUsage(err error) error {
 	return err
 }
 
-// sampleAll samples each schedule at steps 0..n, named by its spec text.
-func sampleAll(names []string, scheds []schedule.Schedule, n int64) ([]plot.Series, error) {
-	steps := sampleSteps(n, maxPlotPoints)
+// sampleAll samples each schedule at steps 0..last, named by its spec text.
+func sampleAll(names []string, scheds []schedule.Schedule, last int64) ([]plot.Series, error) {
+	steps := sampleSteps(last, maxPlotPoints)
 	x := make([]float64, len(steps))
 	for i, t := range steps {
 		x[i] = float64(t)
