@@ -5,14 +5,16 @@ export PATH := /usr/local/go/bin:$(PATH)
 GO ?= go
 BIN := bin/lrkit
 
-# OpenBLAS (cgo) when libopenblas-dev is installed; pure Go otherwise.
-BLAS_TAGS := $(shell test -e /usr/include/x86_64-linux-gnu/cblas.h -o -e /usr/include/openblas/cblas.h && echo openblas)
-GOFLAGS_TAGS := $(if $(BLAS_TAGS),-tags $(BLAS_TAGS),)
+# OpenBLAS (cgo) when libopenblas-dev is installed; pure Go otherwise. The
+# test runs in each recipe, after setup has installed the library, so the
+# first build on a fresh machine uses it.
+BLAS_TAGS = $$(test -e /usr/include/x86_64-linux-gnu/cblas.h -o -e /usr/include/openblas/cblas.h && echo -tags openblas)
 
 .PHONY: run test setup setup-test build data check unit fuzz bench clean
 
 # The main job: the quick benchmark study, report under out/bench/quick.
 run: setup build data
+	./$(BIN) --version
 	./$(BIN) bench --quick --out out/bench/quick
 
 test: setup-test build data check unit
@@ -29,7 +31,7 @@ data: build
 	./$(BIN) workloads fetch
 
 build:
-	$(GO) build $(GOFLAGS_TAGS) -o $(BIN) ./cmd/lrkit
+	$(GO) build -buildvcs=auto $(BLAS_TAGS) -o $(BIN) ./cmd/lrkit
 
 # Static checks: formatting, vet, staticcheck (pinned in go.mod as a tool).
 check:
@@ -39,9 +41,7 @@ check:
 
 unit:
 	$(GO) test -count=1 -timeout 20m ./...
-ifneq ($(BLAS_TAGS),)
-	$(GO) test -count=1 $(GOFLAGS_TAGS) ./train/...
-endif
+	tags="$(BLAS_TAGS)"; if [ -n "$$tags" ]; then $(GO) test -count=1 $$tags ./train/...; fi
 
 # Short fuzzing of the parsers (the seed corpora live in testdata/).
 fuzz:

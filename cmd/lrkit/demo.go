@@ -27,7 +27,7 @@ var demoSpecs = []string{
 func newDemoCmd() *cobra.Command {
 	var dir string
 	cmd := &cobra.Command{
-		Use:   "demo [--out DIR]",
+		Use:   "demo [-o DIR]",
 		Short: "Plot a handful of schedules in the terminal and as SVG and PNG images",
 		Long: `Draw cosine, linear, WSD with a 1-sqrt cooldown, REX, UBA (phi=0.8) and a
 warmed-up cosine, all at peak 3e-4 over 10000 steps: a chart in the
@@ -69,6 +69,7 @@ terminal, then DIR/schedules.svg and DIR/schedules.png. It is what
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&dir, "out", "out/demo", "directory for schedules.svg and schedules.png")
+	cmd.Flags().StringVarP(&dir, "output", "o", "out/demo", "directory for schedules.svg and schedules.png")
+	deprecatedAlias(cmd, "out", "output")
 	return cmd
 }

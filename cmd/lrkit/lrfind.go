@@ -56,7 +56,7 @@ The model is trained only for the sweep; nothing is saved.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.workload, "workload", "", "workload to train (`lrkit workloads` lists them)")
+	f.StringVar(&o.workload, "workload", "", "workload to train (lrkit workloads lists them)")
 	f.StringVar(&o.optimizer, "optimizer", "", "optimizer (default: the workload's)")
 	f.Float64Var(&o.minLR, "min", 1e-6, "first learning rate of the sweep")
 	f.Float64Var(&o.maxLR, "max", 10, "last learning rate of the sweep")

@@ -40,9 +40,11 @@ func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "lrkit",
 		Short:         "lrkit: learning-rate schedules, controllers, loss-curve laws and a schedule benchmark",
+		Version:       version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetVersionTemplate("lrkit {{.Version}}\n")
 	cmds := make([]*cobra.Command, 0, len(commandFactories))
 	for _, f := range commandFactories {
 		cmds = append(cmds, f())
@@ -50,7 +52,16 @@ func newRootCmd() *cobra.Command {
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name() < cmds[j].Name() })
 	root.AddCommand(cmds...)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput(err) })
+	registerCompletions(root)
 	return root
+}
+
+// deprecatedAlias adds the flag old as a hidden, deprecated spelling of
+// the flag name, sharing its value (lrkit's output flags were once --out).
+func deprecatedAlias(cmd *cobra.Command, old, name string) {
+	f := cmd.Flags().Lookup(name)
+	cmd.Flags().Var(f.Value, old, f.Usage)
+	_ = cmd.Flags().MarkDeprecated(old, "use -o/--"+name)
 }
 
 // run executes the CLI with args and returns the process exit status.

@@ -41,6 +41,7 @@ func newReportCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&db, "db", "", "results database (default out/bench/STUDY/lrkit.db)")
-	cmd.Flags().StringVar(&out, "out", "", "report directory (default out/bench/STUDY)")
+	cmd.Flags().StringVarP(&out, "output", "o", "", "report directory (default out/bench/STUDY)")
+	deprecatedAlias(cmd, "out", "output")
 	return cmd
 }

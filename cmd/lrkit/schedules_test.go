@@ -126,7 +126,7 @@ func TestSchedulesJSON(t *testing.T) {
 
 func TestDemo(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "out", "demo")
-	r := runLrkit("demo", "--out", dir)
+	r := runLrkit("demo", "-o", dir)
 	if r.code != 0 || r.stderr != "" {
 		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
 	}
