@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/lrkit/lrkit/schedule"
@@ -316,18 +317,42 @@ func TestBadSpecEveryCommand(t *testing.T) {
 	}
 }
 
-// buildLrkit builds the lrkit command into a test's temporary directory.
+// The lrkit binary the process tests run, built once per test process
+// into binDir (TestMain removes it).
+var (
+	binDir   string
+	binOnce  sync.Once
+	binPath  string
+	binError error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// buildLrkit returns the lrkit command built from this package.
 func buildLrkit(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the binary; skipped in -short mode")
 	}
-	bin := filepath.Join(t.TempDir(), "lrkit")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	binOnce.Do(func() {
+		if binDir, binError = os.MkdirTemp("", "lrkit-bin-"); binError != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "lrkit")
+		if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
+			binError = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binError != nil {
+		t.Fatal(binError)
 	}
-	return bin
+	return binPath
 }
 
 // TestBinaryBadSpec runs the real binary: a bad spec exits with status 2,
