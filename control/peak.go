@@ -41,3 +41,23 @@ func WithPeak(c Controller, peak, def float64, steps int64) (Controller, error) 
 	}
 	return NewFixed(s), nil
 }
+
+// Horizon is the schedule's horizon (see schedule.Horizon).
+func (f *Fixed) Horizon() (int64, bool) { return schedule.Horizon(f.Schedule) }
+
+// Horizon is the base schedule's horizon.
+func (p *Plateau) Horizon() (int64, bool) { return schedule.Horizon(p.Base) }
+
+// HorizonWarning returns a warning when a run of steps updates outlasts
+// the horizon of c's schedule, naming both numbers and the rate the extra
+// steps run at ("" when the run fits, or c has no horizon). A run past
+// its schedule's end is usually a mistake: `--steps 200` with
+// cosine(steps=100) trains 100 steps at the final rate, often 0.
+func HorizonWarning(c Controller, steps int64) string {
+	h, ok := schedule.Horizon(c)
+	if !ok || steps <= h {
+		return ""
+	}
+	return fmt.Sprintf("the run has %d steps but the schedule %s ends at step %d: the last %d steps run at its final rate %g",
+		steps, c, h, steps-h, c.LR(h))
+}

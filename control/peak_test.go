@@ -56,3 +56,26 @@ func TestWithPeak(t *testing.T) {
 		}
 	}
 }
+
+func TestHorizonWarning(t *testing.T) {
+	tests := []struct {
+		spec  string
+		steps int64
+		want  string
+	}{
+		{"cosine(steps=100)", 200, "the run has 200 steps but the schedule cosine(steps=100) ends at step 100: the last 100 steps run at its final rate 0"},
+		{"cosine(steps=100)", 100, ""},
+		{"plateau(base=linear(peak=0.1, floor=0.01, steps=50))", 60, "the run has 60 steps but the schedule plateau(base=linear(peak=0.1, floor=0.01, steps=50)) ends at step 50: the last 10 steps run at its final rate 0.01"},
+		{"constant(peak=0.1)", 1000, ""},
+		{"hd(lr=0.1)", 1000, ""},
+	}
+	for _, tt := range tests {
+		c, err := Parse(tt.spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := HorizonWarning(c, tt.steps); got != tt.want {
+			t.Errorf("%s, %d steps:\n got  %q\n want %q", tt.spec, tt.steps, got, tt.want)
+		}
+	}
+}

@@ -138,6 +138,9 @@ func runTrain(ctx context.Context, o trainOptions, out, errOut io.Writer) (train
 	if c, err = control.WithPeak(c, o.peak, w.DefaultPeak, o.steps); err != nil {
 		return train.SessionResult{}, badInput(fmt.Errorf("--peak: %w", err))
 	}
+	if warn := control.HorizonWarning(c, o.steps); warn != "" {
+		fmt.Fprintln(errOut, "lrkit: warning: "+warn)
+	}
 	to := workload.TrainOptions{Options: workload.Options{Seed: o.seed, Batch: o.batch, Limit: o.limit},
 		Optimizer: o.optimizer, EvalEvery: o.evalEvery}
 	if o.clip >= 0 {

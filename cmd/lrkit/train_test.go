@@ -156,3 +156,18 @@ func TestTrainCommandLine(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestTrainWarnsPastHorizon: --steps beyond the schedule's horizon trains
+// on, with a warning naming both numbers (quiet or not).
+func TestTrainWarnsPastHorizon(t *testing.T) {
+	o := quickTrain(t.TempDir())
+	o.spec, o.steps, o.evalEvery = "cosine(steps=100)", 120, 60
+	var out, errOut bytes.Buffer
+	if _, err := runTrain(context.Background(), o, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	want := "lrkit: warning: the run has 120 steps but the schedule scale(cosine(steps=100), by=0.05) ends at step 100: the last 20 steps run at its final rate 0\n"
+	if errOut.String() != want {
+		t.Errorf("stderr %q, want %q", errOut.String(), want)
+	}
+}
