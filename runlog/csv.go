@@ -30,7 +30,7 @@ type CSVReader struct {
 // NewCSVReader returns a reader of the CSV log r. The header is read by the
 // first call to Next.
 func NewCSVReader(r io.Reader, opts ReadOptions) *CSVReader {
-	cr := csv.NewReader(bufio.NewReaderSize(r, 64<<10))
+	cr := csv.NewReader(&lineLimit{r: bufio.NewReaderSize(r, 64<<10), max: maxLine, line: 1})
 	cr.ReuseRecord = true
 	cr.FieldsPerRecord = -1
 	return &CSVReader{cr: cr, opts: opts, name: opts.name(), warn: warnings{on: opts.OnWarning}}
@@ -49,6 +49,10 @@ func (c *CSVReader) csvErr(err error) error {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
 		return c.fail(pe.Line, "", "%v", pe.Err)
+	}
+	var long *lineTooLong
+	if errors.As(err, &long) {
+		return c.fail(long.line, "", "line longer than %d bytes", long.max)
 	}
 	c.err = fmt.Errorf("%s: %w", c.name, err)
 	return c.err
@@ -258,4 +262,39 @@ func (c *CSVWriter) Close() error {
 		}
 	}
 	return err
+}
+
+// lineLimit passes its reader's bytes through until a line grows past max
+// bytes: a run log with a runaway cell fails at that line instead of being
+// read whole into memory.
+type lineLimit struct {
+	r       io.Reader
+	max, n  int
+	line    int
+	tooLong error
+}
+
+type lineTooLong struct{ line, max int }
+
+func (e *lineTooLong) Error() string {
+	return fmt.Sprintf("line %d is longer than %d bytes", e.line, e.max)
+}
+
+func (l *lineLimit) Read(p []byte) (int, error) {
+	if l.tooLong != nil {
+		return 0, l.tooLong
+	}
+	n, err := l.r.Read(p)
+	for i, b := range p[:n] {
+		if b == '\n' {
+			l.n = 0
+			l.line++
+			continue
+		}
+		if l.n++; l.n > l.max {
+			l.tooLong = &lineTooLong{line: l.line, max: l.max}
+			return i, l.tooLong
+		}
+	}
+	return n, err
 }

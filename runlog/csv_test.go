@@ -3,10 +3,12 @@ package runlog
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -331,5 +333,52 @@ func TestColumnMap(t *testing.T) {
 		if _, err := ParseColumnMap(tc.in); err == nil || err.Error() != tc.want {
 			t.Errorf("ParseColumnMap(%q): %v, want %q", tc.in, err, tc.want)
 		}
+	}
+}
+
+// hugeCell yields a CSV log whose second line holds one cell of n bytes,
+// without ever holding it in memory.
+type hugeCell struct {
+	head string
+	n    int
+}
+
+func (h *hugeCell) Read(p []byte) (int, error) {
+	if h.head != "" {
+		k := copy(p, h.head)
+		h.head = h.head[k:]
+		return k, nil
+	}
+	if h.n == 0 {
+		return 0, io.EOF
+	}
+	k := min(len(p), h.n)
+	for i := range p[:k] {
+		p[i] = '9'
+	}
+	h.n -= k
+	return k, nil
+}
+
+// TestCSVHugeCellBounded: a 50 MB cell fails at its line with a short
+// error, reading at most about one line's cap (it used to give a 52 MB
+// error line and a 613 MB peak).
+func TestCSVHugeCellBounded(t *testing.T) {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, err := ReadAll(NewCSVReader(&hugeCell{head: "step,loss\n0,", n: 50 << 20}, ReadOptions{Name: "big.csv"}))
+	runtime.ReadMemStats(&after)
+	want := fmt.Sprintf("big.csv:2: line longer than %d bytes", maxLine)
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %.200v, want %s", err, want)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16*maxLine {
+		t.Errorf("allocated %d MB reading a 50 MB cell", alloc>>20)
+	}
+	// A long bad cell under the cap is quoted in part.
+	_, err = ReadAll(NewCSVReader(strings.NewReader("step,loss\n0,"+strings.Repeat("x", 5000)+"\n"), ReadOptions{Name: "x.csv"}))
+	if err == nil || len(err.Error()) > 200 || !strings.Contains(err.Error(), `... (5000 bytes) is not a number`) {
+		t.Errorf("err = %v", err)
 	}
 }

@@ -12,9 +12,9 @@ import (
 	"strings"
 )
 
-// maxJSONLine bounds one JSONL line, so a file without newlines cannot make
-// the reader hold it all.
-const maxJSONLine = 16 << 20
+// maxLine bounds one line of a JSONL or CSV log, so a file without
+// newlines, or with a runaway cell, cannot make a reader hold it all.
+const maxLine = 1 << 20
 
 // JSONLReader streams records from a JSON Lines run log: one object a line
 // with the same names as the CSV columns ("step" required). A null or
@@ -34,7 +34,7 @@ type JSONLReader struct {
 // NewJSONLReader returns a reader of the JSONL log r.
 func NewJSONLReader(r io.Reader, opts ReadOptions) *JSONLReader {
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), maxJSONLine)
+	sc.Buffer(make([]byte, 64<<10), maxLine)
 	return &JSONLReader{sc: sc, opts: opts, name: opts.name(), warn: warnings{on: opts.OnWarning}}
 }
 
@@ -73,7 +73,7 @@ func (j *JSONLReader) Next() (Record, error) {
 	if err := j.sc.Err(); err != nil {
 		j.line++
 		if errors.Is(err, bufio.ErrTooLong) {
-			return Record{}, j.fail("", "line longer than %d bytes", maxJSONLine)
+			return Record{}, j.fail("", "line longer than %d bytes", maxLine)
 		}
 		j.err = fmt.Errorf("%s: %w", j.name, err)
 		return Record{}, j.err

@@ -6,6 +6,8 @@ import (
 	"io"
 	"math"
 	"strconv"
+
+	"github.com/lrkit/lrkit/internal/safefile"
 )
 
 // Reader streams the records of one run log, in increasing step order.
@@ -81,7 +83,7 @@ func parseStep(s, what string) (int64, error) {
 	}
 	f, ferr := strconv.ParseFloat(s, 64)
 	if ferr != nil {
-		return 0, fmt.Errorf("%s %q is not an integer", what, s)
+		return 0, fmt.Errorf("%s %s is not an integer", what, safefile.Excerpt(s, 40))
 	}
 	if f != math.Trunc(f) || math.IsInf(f, 0) || math.IsNaN(f) {
 		return 0, fmt.Errorf("%s %s is not an integer", what, s)
@@ -108,7 +110,7 @@ func parseValue(s, what string) (float64, error) {
 		if errors.As(err, &ne) && errors.Is(ne.Err, strconv.ErrRange) {
 			return 0, fmt.Errorf("%s %s is out of float64 range", what, s)
 		}
-		return 0, fmt.Errorf("%s %q is not a number", what, s)
+		return 0, fmt.Errorf("%s %s is not a number", what, safefile.Excerpt(s, 40))
 	}
 	return v, nil
 }
