@@ -322,3 +322,35 @@ func TestRefineLogBoundsSteps(t *testing.T) {
 		t.Error("a log reaching MaxSteps was accepted")
 	}
 }
+
+// FuzzRefineLog: any two-record log is refined or refused with an error,
+// never a panic, and never builds a table past the step limit.
+func FuzzRefineLog(f *testing.F) {
+	f.Add(int64(0), int64(9), 1.0, 2.0, false)
+	f.Add(int64(0), int64(math.MaxInt64), 1.0, 2.0, true)
+	f.Add(int64(5), int64(3), 1.0, 0.0, false)
+	f.Fuzz(func(t *testing.T, a, b int64, ga, gb float64, l1 bool) {
+		rule, field := RuleL2, runlog.FieldGradNorm
+		if l1 {
+			rule, field = RuleL1, runlog.FieldGradNormL1
+		}
+		rec := func(s int64, g float64) runlog.Record {
+			r := runlog.Record{Step: s}
+			r.Set(field, g)
+			return r
+		}
+		const limit = 100_000
+		ref, err := RefineLog([]runlog.Record{rec(a, ga), rec(b, gb)}, rule, RefineOptions{MaxSteps: limit})
+		if err != nil {
+			return
+		}
+		if n := len(ref.LRs); n < 2 || n > limit {
+			t.Fatalf("refined %d steps from steps %d and %d", n, a, b)
+		}
+		for i, v := range ref.LRs {
+			if !(v >= 0 && v <= 1) {
+				t.Fatalf("rate %v at step %d", v, i)
+			}
+		}
+	})
+}

@@ -14,6 +14,8 @@ import (
 func FuzzParse(f *testing.F) {
 	f.Add("wsd(peak=3e-4, steps=10000, warmup=500, decay=0.2, shape=1-sqrt)")
 	f.Add("warmup(cosine(steps=100), steps=10)")
+	f.Add(`table(file="good.csv", peak=2)`)
+	f.Add(`join([table(file=bad.csv), constant()], at=[5])`)
 	f.Fuzz(checkParseRoundTrip)
 }
 
@@ -36,7 +38,22 @@ func checkParseRoundTrip(t *testing.T, spec string) {
 		t.Fatalf("tree of %q differs from tree of its String %q", spec, e.String())
 	}
 	if readsFile(e) {
-		return // do not let the fuzzer open files
+		// Untrusted text never reads a file; trusted text reads only the
+		// fixtures in testdata/files (plain names), from that directory.
+		names := fileValues(e)
+		named := false
+		for _, v := range names {
+			named = named || v.Text != ""
+		}
+		if _, err := ParseUntrusted(spec); err == nil && named {
+			t.Fatalf("ParseUntrusted accepted %q, which names a file", spec)
+		}
+		for _, v := range names {
+			if v.Kind != StringValue && v.Kind != WordValue || strings.ContainsAny(v.Text, "/\\") || strings.HasPrefix(v.Text, ".") {
+				return // could name a file outside the fixtures
+			}
+		}
+		t.Chdir("testdata/files")
 	}
 	s, err := Parse(spec)
 	if err != nil {
@@ -71,9 +88,15 @@ func checkParseRoundTrip(t *testing.T, spec string) {
 // accepts round-trips through ToJSON and through the text form.
 func FuzzParseJSON(f *testing.F) {
 	f.Add(`{"kind":"wsd","peak":0.0003,"steps":10000,"warmup":500,"decay":0.2,"shape":"1-sqrt"}`)
+	f.Add(`{"kind":"table","file":"/proc/self/environ"}`)
 	f.Fuzz(func(t *testing.T, data string) {
 		if strings.Contains(data, "file") {
-			return // do not let the fuzzer open files
+			// Untrusted JSON never reads a file; trusted JSON naming one is
+			// left to FuzzParse's fixtures.
+			if _, err := ParseJSONWith([]byte(data), Options{Untrusted: true}); err != nil {
+				checkSpecError(t, data, err)
+			}
+			return
 		}
 		s, err := ParseJSON([]byte(data))
 		if err != nil {
@@ -110,6 +133,29 @@ func checkSpecError(t *testing.T, input string, err error) {
 	if msg := err.Error(); strings.ContainsAny(msg, "\r\n") || msg == "" {
 		t.Fatalf("error for %q is not one line: %q", input, msg)
 	}
+}
+
+// fileValues returns the values of every parameter named file in a tree.
+func fileValues(e *Expr) []Value {
+	var out []Value
+	var walk func(v Value)
+	walk = func(v Value) {
+		switch v.Kind {
+		case CallValue:
+			out = append(out, fileValues(v.Call)...)
+		case ListValue:
+			for _, x := range v.List {
+				walk(x)
+			}
+		}
+	}
+	for _, a := range e.Args {
+		if a.Key == "file" {
+			out = append(out, a.Value)
+		}
+		walk(a.Value)
+	}
+	return out
 }
 
 // readsFile reports whether a tree sets a parameter named file anywhere.
