@@ -385,7 +385,7 @@ func TestBinaryBadSpec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(out) != "step,lr\n0,1\n1,0.75\n2,0.5\n3,0.25\n4,0\n" {
+	if string(out) != "step,lr\n0,1\n1,0.75\n2,0.5\n3,0.25\n" {
 		t.Errorf("values output %q", out)
 	}
 }
