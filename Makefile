@@ -81,4 +81,4 @@ wheel: $(LIBSCHEDULE)
 # the library and a real lrkit serve built here.
 test-python: build $(LIBSCHEDULE)
 	cd clients/python && LRKIT_BIN=$(abspath $(BIN)) LRKIT_LIBRARY=$(abspath $(LIBSCHEDULE)) \
-		PYTHONDONTWRITEBYTECODE=1 $(PYTHON) -m unittest discover -s tests -t . -v
+		PYTHONDONTWRITEBYTECODE=1 sh -c '$(PYTHON) -m unittest -v test_lrkit_client && $(PYTHON) -m unittest discover -v -s tests'

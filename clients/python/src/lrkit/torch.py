@@ -377,6 +377,16 @@ class Scheduler(BASE):
 
     # ---- end -----------------------------------------------------------
 
+    def flush(self, timeout=30.0):
+        """Send the queued metrics now (remote mode) and flush the log;
+        False if the server stayed unreachable for timeout seconds."""
+        ok = True
+        if self._remote is not None:
+            ok = self._remote.flush(timeout)
+        if self._log is not None and not self._log.closed:
+            self._log.flush()
+        return ok
+
     def close(self, timeout=30.0):
         """Send queued metrics to the server (remote mode), flush the log;
         warn about metrics observed after the last step(). True when
