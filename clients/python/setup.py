@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 
+import setuptools
 from setuptools import setup
 from setuptools.command.build_py import build_py
 
@@ -74,6 +75,9 @@ def _library():
 
 class BuildPy(build_py):
     def run(self):
+        # pip builds in the source tree: drop what an earlier build left in
+        # build/lib, so that a module deleted since is not shipped.
+        shutil.rmtree(os.path.join(self.build_lib, "lrkit"), ignore_errors=True)
         super().run()
         lib = _library()
         if lib is not None:
@@ -83,14 +87,17 @@ class BuildPy(build_py):
             os.chmod(dst, 0o755)
 
 
+class Distribution(setuptools.Distribution):
+    # A package with the library is not pure Python: its files go to
+    # platlib and its wheel is tagged for this platform.
+    def has_ext_modules(self):
+        return not _no_library()
+
+
 cmdclass = {"build_py": BuildPy}
 
 if bdist_wheel is not None:
     class BdistWheel(bdist_wheel):
-        def finalize_options(self):
-            super().finalize_options()
-            self.root_is_pure = _no_library()
-
         def get_tag(self):
             python, abi, plat = super().get_tag()
             if not self.root_is_pure:
@@ -99,4 +106,5 @@ if bdist_wheel is not None:
 
     cmdclass["bdist_wheel"] = BdistWheel
 
-setup(package_dir={"": "src"}, packages=["lrkit"], package_data={"lrkit": ["py.typed"]}, cmdclass=cmdclass)
+setup(distclass=Distribution, package_dir={"": "src"}, packages=["lrkit"], package_data={"lrkit": ["py.typed"]},
+      cmdclass=cmdclass)
