@@ -192,5 +192,15 @@ class SpecTest(unittest.TestCase):
             lk.Schedule(42)
 
 
+
+def load_tests(loader, tests, ignore):
+    # The examples in lrkit.schedule's documentation are tests too.
+    import doctest
+
+    import lrkit.schedule
+    tests.addTests(doctest.DocTestSuite(lrkit.schedule))
+    return tests
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -5,8 +5,8 @@ rates ``lrkit values`` prints, bit for bit, with no server.
     >>> s = Schedule("warmup(cosine(peak=0.1, steps=100), steps=10)")
     >>> s.lr(0), s.lr(10)
     (0.0, 0.1)
-    >>> s.values(range(0, 111, 55))
-    [0.0, 0.05, 0.0]
+    >>> s.values([0, 10, 60, 110])
+    [0.0, 0.1, 0.05, 0.0]
     >>> str(s)
     'warmup(cosine(peak=0.1, steps=100), steps=10)'
 
