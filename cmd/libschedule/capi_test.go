@@ -93,6 +93,7 @@ func TestCAPI(t *testing.T) {
 			}
 		}
 		check("abi", lines["abi"], strconv.Itoa(abiVersion))
+		check("toolong", lines["toolong"], "spec of 2147483648 bytes or parity of 0 bytes: more than the 1073741824 the library reads")
 		check("canonical", lines["canonical"], want.String())
 		check("json", lines["json"], string(wantJS))
 		wantVals := make([]string, len(steps))

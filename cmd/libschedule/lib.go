@@ -20,8 +20,9 @@ const (
 	badArgs   = -2 // n < 0, a nil buffer, or a range that leaves int64
 )
 
-// maxSpecLen bounds the spec text the library accepts (a table schedule
-// with many points is long, but not this long).
+// maxSpecLen bounds the spec text lrkit_parse accepts (a table schedule
+// with many points is long, but not this long), so that its length fits
+// the C int that C.GoStringN takes.
 const maxSpecLen = 1 << 30
 
 // parse reads a schedule as lrkit's commands do (cmd/lrkit's parseSpec):
@@ -34,9 +35,6 @@ func parse(text, parity string) (s schedule.Schedule, err error) {
 			s, err = nil, fmt.Errorf("internal error in lrkit's schedule library: %v", r)
 		}
 	}()
-	if len(text) > maxSpecLen {
-		return nil, fmt.Errorf("spec is %d bytes, more than the %d the library reads", len(text), maxSpecLen)
-	}
 	if strings.HasPrefix(strings.TrimSpace(text), "{") {
 		s, err = schedule.ParseJSON([]byte(text))
 	} else {

@@ -44,6 +44,7 @@ package main
 import "C"
 
 import (
+	"fmt"
 	"runtime/cgo"
 	"unsafe"
 )
@@ -68,6 +69,10 @@ func lrkit_abi_version() C.int { return C.int(abiVersion) }
 func lrkit_parse(spec *C.char, specLen C.size_t, parity *C.char, parityLen C.size_t, errOut **C.char) C.uintptr_t {
 	if errOut != nil {
 		*errOut = nil
+	}
+	if specLen > maxSpecLen || parityLen > maxSpecLen {
+		setErr(errOut, fmt.Errorf("spec of %d bytes or parity of %d bytes: more than the %d the library reads", specLen, parityLen, maxSpecLen))
+		return 0
 	}
 	text := C.GoStringN(spec, C.int(specLen))
 	par := ""

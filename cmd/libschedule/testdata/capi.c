@@ -4,6 +4,7 @@
 //
 // Usage: capi SPEC [PARITY]. Prints, one per line:
 //   abi N
+//   toolong MESSAGE                     (a spec length past the limit)
 //   error MESSAGE                       (and stops), or
 //   canonical TEXT
 //   json TEXT (or json-error MESSAGE)
@@ -28,6 +29,11 @@ int main(int argc, char **argv) {
 	printf("abi %d\n", lrkit_abi_version());
 	const char *parity = argc > 2 ? argv[2] : "";
 	char *err = NULL;
+	// A length past the library's limit is refused before anything is read.
+	if (lrkit_parse("x", (size_t)1 << 31, "", 0, &err) == 0) {
+		printf("toolong %s\n", err);
+		lrkit_free_string(err);
+	}
 	uintptr_t h = lrkit_parse(argv[1], strlen(argv[1]), (char *)parity, strlen(parity), &err);
 	if (h == 0) {
 		printf("error %s\n", err ? err : "(null)");

@@ -378,11 +378,16 @@ class Scheduler(BASE):
     # ---- end -----------------------------------------------------------
 
     def flush(self, timeout=30.0):
-        """Send the queued metrics now (remote mode) and flush the log;
-        False if the server stayed unreachable for timeout seconds."""
+        """Send the queued metrics now and flush the log. In remote mode the
+        rates of the current step are then read again, so that a decision
+        the metrics caused (a controller's, say) applies from this step
+        rather than from the next. False if the server stayed unreachable
+        for timeout seconds."""
         ok = True
         if self._remote is not None:
             ok = self._remote.flush(timeout)
+            if ok:
+                self._apply()
         if self._log is not None and not self._log.closed:
             self._log.flush()
         return ok
