@@ -152,7 +152,7 @@ class Schedule:
             n = len(steps)
             if n == 0:
                 return []
-            out = array.array("d", bytes(8 * n))
+            out = array.array("d", [0.0]) * n
             lo, hi = min(steps[0], steps[-1]), max(steps[0], steps[-1])
             _step(lo, "steps: step")
             _step(hi, "steps: step")
@@ -167,7 +167,7 @@ class Schedule:
             if lo < 0:
                 _step(lo, "steps: step")
             cbuf = (ctypes.c_int64 * n).from_buffer(buf)
-            out = array.array("d", bytes(8 * n))
+            out = array.array("d", [0.0]) * n
             first = lib.lrkit_values(self._h, ctypes.addressof(cbuf), n, out.buffer_info()[0])
             at = (lambda i: buf[i])
         if first == -2:
