@@ -143,7 +143,7 @@ class Scheduler(BASE):
 
     def __init__(self, optimizer, spec=None, *, peaks=None, parity=None, client=None, run=None, budget=None,
                  block=512, refresh=10.0, flush_every=64, flush_interval=1.0, log=None, grad_norms=False,
-                 count="optimizer", last_epoch=-1, verbose=False):
+                 count="optimizer", last_epoch=-1):
         if count not in ("optimizer", "calls"):
             raise ValueError('count: %r, want "optimizer" or "calls"' % (count,))
         groups = getattr(optimizer, "param_groups", None)
