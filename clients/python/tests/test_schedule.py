@@ -52,8 +52,10 @@ class ValuesTest(unittest.TestCase):
 
     def test_dense_range_same_as_cli(self):
         spec = SPECS[0]
-        _, out, _ = lrkit("values", spec, "--every", "1", "--steps", "1100")
-        want = [float(line.split(",")[1]) for line in out.splitlines()[1:]]
+        _, out, _ = lrkit("values", spec, "--every", "1", "--steps", "1101")  # updates 0..1100
+        rows = [line.split(",") for line in out.splitlines()[1:]]
+        self.assertEqual([int(r[0]) for r in rows], list(range(1101)))
+        want = [float(r[1]) for r in rows]
         s = lk.Schedule(spec)
         self.assertEqual(s.values(range(1101)), want)
         self.assertEqual(s.values(range(1100, -1, -1)), want[::-1])

@@ -29,10 +29,12 @@ except ImportError as e:  # reported as a failure by every test class below
 from test_schedule import SPECS
 
 
-def cli_rates(spec, steps):
-    """`lrkit values SPEC --every 1 --steps steps` as floats."""
-    _, out, _ = lrkit("values", spec, "--every", "1", "--steps", str(steps))
-    return [float(line.split(",")[1]) for line in out.splitlines()[1:]]
+def cli_rates(spec, n):
+    """The rates of updates 0..n-1, from `lrkit values SPEC --every 1 --steps n`."""
+    _, out, _ = lrkit("values", spec, "--every", "1", "--steps", str(n))
+    rows = [line.split(",") for line in out.splitlines()[1:]]
+    assert [int(r[0]) for r in rows] == list(range(n)), out[:200]
+    return [float(r[1]) for r in rows]
 
 
 class TorchCase(unittest.TestCase):
@@ -70,7 +72,7 @@ class ExactRatesTest(TorchCase):
         n = 1100
         for spec in SPECS:
             with self.subTest(spec=spec):
-                want = cli_rates(spec, n - 1)
+                want = cli_rates(spec, n)
                 p = torch.nn.Parameter(torch.zeros(2))
                 opt = torch.optim.SGD([p], lr=123.0)
                 sched = self.lt.Scheduler(opt, spec)
@@ -83,7 +85,7 @@ class ExactRatesTest(TorchCase):
                     sched.step()
                 self.assertEqual(got, want)
                 self.assertEqual(sched.last_epoch, n)
-        self.assertEqual(cli_rates(SPECS[0], 1), [0.0, 0.001])  # the warm-up starts at 0
+        self.assertEqual(cli_rates(SPECS[0], 2), [0.0, 0.001])  # the warm-up starts at 0
 
     def test_training_uses_the_rates(self):
         # SGD without momentum: each update is exactly -lr * grad, so the
