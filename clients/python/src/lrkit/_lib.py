@@ -63,9 +63,11 @@ def _make(root):
     os.makedirs(os.path.join(root, "bin"), exist_ok=True)
     with open(os.path.join(root, "bin", ".libschedule.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        # A make of its own, not a sub-make of one that runs this process.
+        env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
         try:
             r = subprocess.run(["make", "--no-print-directory", "-s", "-C", root, "libschedule"],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         except OSError as e:
             return "`make -C %s libschedule` could not run: %s" % (root, e)
         finally:
