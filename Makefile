@@ -56,3 +56,29 @@ bench:
 
 clean:
 	rm -rf bin out
+
+# ---- Python package (clients/python) ---------------------------------------
+# The schedule package as a C shared library (cmd/libschedule), which the
+# Python package loads with ctypes; rebuilt only when its Go sources change.
+LIBSCHEDULE := bin/liblrkit_schedule.so
+LIBSCHEDULE_SRC := go.mod go.sum $(wildcard schedule/*.go internal/textmatch/*.go cmd/libschedule/*.go)
+PYTHON ?= /usr/bin/python3
+
+.PHONY: libschedule wheel test-python
+
+libschedule: $(LIBSCHEDULE)
+
+$(LIBSCHEDULE): $(LIBSCHEDULE_SRC)
+	CGO_ENABLED=1 $(GO) build -buildmode=c-shared -trimpath -ldflags='-s -w' -o $@ ./cmd/libschedule
+
+# A wheel of the Python package, with the library inside, in out/wheel
+# (offline: Debian's python3-pip, python3-setuptools and python3-wheel).
+wheel: $(LIBSCHEDULE)
+	LRKIT_LIBRARY=$(abspath $(LIBSCHEDULE)) $(PYTHON) -m pip wheel --no-build-isolation --no-deps --no-index \
+		-w out/wheel ./clients/python
+
+# The Python package's tests (Debian's python3 and python3-torch) against
+# the library and a real lrkit serve built here.
+test-python: build $(LIBSCHEDULE)
+	cd clients/python && LRKIT_BIN=$(abspath $(BIN)) LRKIT_LIBRARY=$(abspath $(LIBSCHEDULE)) \
+		PYTHONDONTWRITEBYTECODE=1 sh -c '$(PYTHON) -m unittest -v test_lrkit_client && $(PYTHON) -m unittest discover -v -s tests'

@@ -1,4 +1,4 @@
-"""Tests of lrkit_client against a real ``lrkit serve``.
+"""Tests of lrkit.client (src/lrkit/client.py) against a real ``lrkit serve``.
 
 LRKIT_BIN names the lrkit binary (the Go test TestPythonClient sets it);
 without it the binary is built with ``go build``. Run:
@@ -18,8 +18,8 @@ import time
 import unittest
 import warnings
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lrkit_client import LrkitClient, LrkitError, LrkitScheduler  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "src"))
+from lrkit.client import LrkitClient, LrkitError, LrkitScheduler  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -233,8 +233,21 @@ class TorchTest(unittest.TestCase):
             ms = client.metrics(run["id"])
             self.assertEqual(len(ms), 60)
             self.assertLess(ms[-1]["loss"], first / 10)
-            sched = torch.optim.lr_scheduler.LambdaLR(torch.optim.SGD(model.parameters(), lr=s.base_lr), s.multiplier)
-            self.assertAlmostEqual(sched.get_last_lr()[0], s.rate(0))
+            # The LambdaLR recipe: lr 1.0 and the rate as the lambda gives
+            # the rates exactly, the warm-up from 0 included (a multiplier
+            # of base_lr = rate(0) = 0 would stay at 0: it is an error).
+            lam_opt = torch.optim.SGD(model.parameters(), lr=1.0)
+            sched = torch.optim.lr_scheduler.LambdaLR(lam_opt, s.rate)
+            got = []
+            for _ in range(8):
+                got.append(sched.get_last_lr()[0])
+                lam_opt.step()
+                sched.step()
+            self.assertEqual(got, [s.rate(t) for t in range(8)])
+            self.assertEqual(got[0], 0.0)
+            self.assertEqual(got[5], 0.05)
+            with self.assertRaisesRegex(ValueError, r"base_lr is 0\.0 \(the run.s rate at step 0"):
+                s.multiplier(3)
         finally:
             srv.stop()
             shutil.rmtree(tmp, ignore_errors=True)

@@ -22,9 +22,12 @@ batches with unique batch IDs (a retried batch is stored once). If the
 server is unreachable, the scheduler keeps the last known schedule, warns
 once, and sends the queued metrics when the server is back.
 
-As a ``torch.optim.lr_scheduler.LambdaLR`` multiplier:
-``LambdaLR(opt, sched.multiplier)`` with the optimizer's lr set to
-``base_lr`` (LambdaLR then counts its own steps, skipped or not).
+For PyTorch, ``lrkit.torch.Scheduler(optimizer, spec, client=...,
+run=...)`` is a real LR scheduler on top of this one (state_dict,
+no-argument ``step()`` for Hugging Face's Trainer and Lightning). With
+``torch.optim.lr_scheduler.LambdaLR``, give the optimizer lr 1.0 and pass
+``sched.rate`` as the lambda: the rate is then 1.0 * rate, exactly (also
+for a warm-up from 0). LambdaLR counts its own steps, skipped or not.
 """
 
 import json
@@ -35,7 +38,7 @@ import urllib.request
 import uuid
 import warnings
 
-__all__ = ["LrkitClient", "LrkitError", "LrkitScheduler"]
+__all__ = ["LrkitClient", "LrkitError", "LrkitScheduler", "SpecMismatchError"]
 
 
 class LrkitError(Exception):
@@ -45,6 +48,37 @@ class LrkitError(Exception):
         super().__init__("lrkit: HTTP %d: %s" % (status, message))
         self.status = status
         self.message = message
+
+
+class SpecMismatchError(LrkitError):
+    """create_run(exist_ok=True) found a run of that name created with
+    another spec."""
+
+    def __init__(self, name, run_id, existing, given):
+        super().__init__(409, "run %r (id %d) exists with spec %s, not the spec given, %s: use another run name, "
+                              "or the run's spec" % (name, run_id, existing, given))
+        self.existing = existing
+        self.given = given
+
+    def __str__(self):
+        return "lrkit: " + self.message
+
+
+def _squeeze(spec):
+    return "".join(spec.split())
+
+
+def same_spec(a, b):
+    """Whether two specs name the same schedule: equal text up to blanks,
+    or equal canonical forms when lrkit's schedule library is available and
+    both are schedules (a controller spec is compared as text)."""
+    if a == b or _squeeze(a) == _squeeze(b):
+        return True
+    try:
+        from .schedule import Schedule
+        return Schedule(a) == Schedule(b)
+    except (ValueError, TypeError, OSError):
+        return False
 
 
 class LrkitClient:
@@ -75,7 +109,12 @@ class LrkitClient:
             raise LrkitError(e.code, msg) from None
 
     def create_run(self, name, spec, budget, exist_ok=True):
-        """Create a run; with exist_ok, return the project's run of that name if it exists."""
+        """Create a run. With exist_ok, a run of that name that already
+        exists in the project is returned when it was created with the same
+        spec (compared as lrkit's canonical text where the spec is a
+        schedule; actions taken since, which rewrite the spec, do not
+        count), so a restarted job finds its run; one created with another
+        spec is a SpecMismatchError naming both specs."""
         try:
             return self.request("POST", "/v1/runs", {"name": name, "spec": spec, "budget": budget})
         except LrkitError as e:
@@ -83,8 +122,26 @@ class LrkitClient:
                 raise
         for run in self.request("GET", "/v1/runs")["runs"]:
             if run["name"] == name:
-                return run
-        raise LrkitError(404, "run %r not found" % name)
+                break
+        else:
+            raise LrkitError(404, "run %r not found" % name)
+        created = self.created_spec(run)
+        if not same_spec(spec, created):
+            raise SpecMismatchError(name, run["id"], created, spec)
+        return run
+
+    def created_spec(self, run):
+        """The spec a run was created with: its spec before the first action
+        that rewrote it (decay, extend), else its spec."""
+        for ev in self.events(run["id"]):
+            detail = ev.get("detail") or {}
+            if isinstance(detail, dict) and "from_spec" in detail:
+                return detail["from_spec"]
+        return run["spec"]
+
+    def events(self, run_id, after=0):
+        """The run's events (controller decisions and actions) after an ID."""
+        return self.request("GET", "/v1/runs/%d/events?after=%d" % (run_id, after))["events"]
 
     def run(self, run_id):
         return self.request("GET", "/v1/runs/%d" % run_id)
@@ -93,7 +150,7 @@ class LrkitClient:
         """The rates of steps start..stop-1 and the run's schedule version
         (which changes exactly when the run's rates may have changed)."""
         r = self.request("GET", "/v1/runs/%d/lr?from=%d&to=%d" % (run_id, start, stop))
-        return r["lrs"], r["schedule_version"]
+        return [float(v) for v in r["lrs"]], r["schedule_version"]  # JSON writes 0.0 as 0
 
     def post_metrics(self, run_id, batch_id, metrics):
         return self.request("POST", "/v1/runs/%d/metrics" % run_id, {"batch_id": batch_id, "metrics": metrics})
@@ -126,6 +183,7 @@ class LrkitScheduler:
         self.refresh = refresh
         self.retry_interval = retry_interval
         self.step_count = start_step  # optimizer steps taken
+        self._start_step = start_step
         self.skipped = 0
         self._cache = {}  # block index -> (rates, fetched at)
         self._last_rate = None
@@ -202,8 +260,15 @@ class LrkitScheduler:
         return self._last_rate
 
     def multiplier(self, step):
-        """rate(step) / base_lr, for LambdaLR."""
-        return self.rate(step) / self.base_lr if self.base_lr else 0.0
+        """rate(step) / base_lr. A base_lr of 0 (the default when the run
+        starts at rate 0, a warm-up from 0) is an error: the multiplier
+        would be 0 forever. For LambdaLR, prefer ``rate`` as the lambda with
+        the optimizer's lr at 1.0."""
+        if not self.base_lr:
+            raise ValueError("lrkit: base_lr is %r (the run's rate at step %d when not given), so rate/base_lr is "
+                             "undefined; pass base_lr=..., or use sched.rate as the LambdaLR lambda with the "
+                             "optimizer's lr set to 1.0" % (self.base_lr, self._start_step))
+        return self.rate(step) / self.base_lr
 
     def get_last_lr(self):
         return [self.rate(self.step_count)] * (len(self.optimizer.param_groups) if self.optimizer else 1)
@@ -227,7 +292,17 @@ class LrkitScheduler:
         if skipped:
             self.skipped += 1
             return self.step_count
-        rec = {"step": self.step_count, "lr": self.rate(self.step_count)}
+        self.report(self.step_count, **metrics)
+        self.step_count += 1
+        self._apply()
+        return self.step_count
+
+    def report(self, step, **metrics):
+        """Queue the metrics of one step (loss=..., grad_norm=..., ...) with
+        the step's rate, without counting a step; ``step`` does this for
+        the current step. Non-finite values are left out (the server
+        refuses them); None is absent."""
+        rec = {"step": step, "lr": self.rate(step)}
         for k, v in metrics.items():
             if k not in _FIELDS:
                 raise ValueError("unknown metric %r (want one of %s)" % (k, ", ".join(_FIELDS)))
@@ -241,9 +316,6 @@ class LrkitScheduler:
             self._queue.append(rec)
             if len(self._queue) >= self._flush_every:
                 self._wake.set()
-        self.step_count += 1
-        self._apply()
-        return self.step_count
 
     def _report_loop(self):
         while True:
