@@ -50,6 +50,10 @@ fuzz:
 	$(GO) test ./runlog -run '^$$' -fuzz '^FuzzReadCSV$$' -fuzztime 30s
 	$(GO) test ./runlog -run '^$$' -fuzz '^FuzzReadJSONL$$' -fuzztime 30s
 	$(GO) test ./runlog -run '^$$' -fuzz '^FuzzReadTFEvents$$' -fuzztime 30s
+	$(GO) test ./schedule -run '^$$' -fuzz '^FuzzReadStepLR$$' -fuzztime 30s
+	$(GO) test ./control -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 30s
+	$(GO) test ./control -run '^$$' -fuzz '^FuzzRefineLog$$' -fuzztime 30s
+	$(GO) test ./cmd/libschedule -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 30s
 
 bench:
 	$(GO) test ./schedule -run '^$$' -bench . -benchmem

@@ -9,7 +9,9 @@ want=(libopenblas-dev bible-kjv dataset-fashion-mnist)
 if [ "${1:-}" = test ]; then
   # PyTorch for the parity references and the Python client's test,
   # chromium for the browser tests, PostgreSQL for the store and server.
-  want+=(python3-torch chromium postgresql)
+  # python3-venv, -pip, -setuptools, -wheel and gcc install and test the
+  # Python package offline.
+  want+=(python3-torch chromium postgresql python3-venv python3-pip python3-setuptools python3-wheel gcc)
 fi
 missing=()
 for p in "${want[@]}"; do
