@@ -61,6 +61,8 @@ func (q *Queue) Collect(ctx context.Context, fn func(Result) error) error {
 }
 
 func (q *Queue) collectConsumers(ctx context.Context) (results, lost jetstream.Consumer, err error) {
+	// After a restart without its state the server has no streams either;
+	// ensureStream leaves existing ones alone.
 	if _, _, _, err := q.createStreams(ctx); err != nil {
 		return nil, nil, err
 	}

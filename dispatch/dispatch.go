@@ -39,6 +39,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -265,12 +266,13 @@ func (q *Queue) maxDeliveriesSubject() string {
 	return "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + q.jobStream() + "." + q.workersName()
 }
 
-// createStreams creates or updates the job, result and lost-job streams.
-// It is idempotent; Work and Collect run it again after an outage in case
-// the server came back without its state (the handles it returns then are
-// equal to the first ones, which name the streams only).
+// createStreams creates the job, result and lost-job streams, or updates
+// them if their configuration differs. It is idempotent; Work and Collect
+// run it again when the server came back from an outage without its
+// streams (the handles it returns then are equal to the first ones, which
+// name the streams only).
 func (q *Queue) createStreams(ctx context.Context) (jobs, results, lost jetstream.Stream, err error) {
-	jobs, err = q.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	jobs, err = q.ensureStream(ctx, jetstream.StreamConfig{
 		Name:      q.jobStream(),
 		Subjects:  []string{q.cfg.Name + ".jobs.*"},
 		Retention: jetstream.WorkQueuePolicy,
@@ -279,7 +281,7 @@ func (q *Queue) createStreams(ctx context.Context) (jobs, results, lost jetstrea
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("create job stream: %w", err)
 	}
-	results, err = q.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	results, err = q.ensureStream(ctx, jetstream.StreamConfig{
 		Name:       q.cfg.Name + "_RESULTS",
 		Subjects:   []string{q.cfg.Name + ".results.*"},
 		Retention:  jetstream.WorkQueuePolicy,
@@ -291,7 +293,7 @@ func (q *Queue) createStreams(ctx context.Context) (jobs, results, lost jetstrea
 	}
 	// The server sends advisories only while someone listens; a stream
 	// on the subject keeps them for a collector that is not running yet.
-	lost, err = q.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	lost, err = q.ensureStream(ctx, jetstream.StreamConfig{
 		Name:      q.cfg.Name + "_LOST",
 		Subjects:  []string{q.maxDeliveriesSubject()},
 		Retention: jetstream.WorkQueuePolicy,
@@ -301,6 +303,26 @@ func (q *Queue) createStreams(ctx context.Context) (jobs, results, lost jetstrea
 		return nil, nil, nil, fmt.Errorf("create lost-job stream: %w", err)
 	}
 	return jobs, results, lost, nil
+}
+
+// ensureStream returns the stream named in cfg, creating it, or updating
+// it if its subjects, retention, storage or duplicate window differ. A
+// stream that already matches is not updated: nats-server v2.15.2 races
+// (go test -race) between a stream update and a consumer created at the
+// same time, which workers starting together would otherwise cause.
+func (q *Queue) ensureStream(ctx context.Context, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
+	s, err := q.js.Stream(ctx, cfg.Name)
+	switch {
+	case err == nil:
+		have := s.CachedInfo().Config
+		if slices.Equal(have.Subjects, cfg.Subjects) && have.Retention == cfg.Retention &&
+			have.Storage == cfg.Storage && (cfg.Duplicates == 0 || have.Duplicates == cfg.Duplicates) {
+			return s, nil
+		}
+	case !errors.Is(err, jetstream.ErrStreamNotFound):
+		return nil, err
+	}
+	return q.js.CreateOrUpdateStream(ctx, cfg)
 }
 
 // Close closes the connection.
@@ -340,6 +362,13 @@ func (q *Queue) submitOnce(ctx context.Context, id string, data []byte) error {
 		return err
 	}
 	_, err := q.results.GetLastMsgForSubject(ctx, q.resultSubject(id))
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		// The server came back without its state.
+		if _, _, _, err := q.createStreams(ctx); err != nil {
+			return err
+		}
+		_, err = q.results.GetLastMsgForSubject(ctx, q.resultSubject(id))
+	}
 	if err == nil {
 		return nil // finished; the collector will deliver its result
 	}

@@ -316,17 +316,19 @@ func TestWorkAndCollectRideOutServerRestart(t *testing.T) {
 		t.Skip("takes seconds")
 	}
 	for _, tc := range []struct {
-		name string
-		stop func(*Embedded)
+		name       string
+		stop       func(*Embedded)
+		freshStore bool // the new server has lost the old one's streams
 	}{
-		{"shutdown", (*Embedded).Close},
-		{"lame duck", func(e *Embedded) { e.ns.LameDuckShutdown(); e.Close() }},
+		{"shutdown", (*Embedded).Close, false},
+		{"lame duck", func(e *Embedded) { e.ns.LameDuckShutdown(); e.Close() }, false},
+		{"state lost", (*Embedded).Close, true},
 	} {
-		t.Run(tc.name, func(t *testing.T) { testRideOutRestart(t, tc.stop) })
+		t.Run(tc.name, func(t *testing.T) { testRideOutRestart(t, tc.stop, tc.freshStore) })
 	}
 }
 
-func testRideOutRestart(t *testing.T, stop func(*Embedded)) {
+func testRideOutRestart(t *testing.T, stop func(*Embedded), freshStore bool) {
 	dir := t.TempDir()
 	opts := embeddedOptions(dir)
 	opts.LameDuckDuration, opts.LameDuckGracePeriod = 2*time.Second, 500*time.Millisecond
@@ -400,6 +402,9 @@ func testRideOutRestart(t *testing.T, stop func(*Embedded)) {
 			t.Fatalf("%s returned during the outage: %v", name, err)
 		default:
 		}
+	}
+	if freshStore {
+		dir = t.TempDir()
 	}
 	opts = embeddedOptions(dir)
 	opts.Port = port

@@ -70,10 +70,15 @@ func (q *Queue) workConsumer(ctx context.Context) (jetstream.Consumer, error) {
 	if err := q.connected(); err != nil {
 		return nil, err
 	}
-	if _, _, _, err := q.createStreams(ctx); err != nil {
-		return nil, err
+	c, err := q.consumer(ctx, q.jobs, q.workersName(), q.cfg.MaxDeliver)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		// The server came back without its state.
+		if _, _, _, err := q.createStreams(ctx); err != nil {
+			return nil, err
+		}
+		c, err = q.consumer(ctx, q.jobs, q.workersName(), q.cfg.MaxDeliver)
 	}
-	return q.consumer(ctx, q.jobs, q.workersName(), q.cfg.MaxDeliver)
+	return c, err
 }
 
 // fetchAndRun waits up to a second for a job and runs it. A fetch that
