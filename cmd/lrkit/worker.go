@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -18,7 +19,7 @@ func init() { registerCommand(newWorkerCmd) }
 
 func newWorkerCmd() *cobra.Command {
 	var url, queue string
-	var ackWait time.Duration
+	var ackWait, retryFor time.Duration
 	var limit int
 	cmd := &cobra.Command{
 		Use:   "worker --nats URL",
@@ -26,7 +27,10 @@ func newWorkerCmd() *cobra.Command {
 		Long: `Take trials from the work queue of a running ` + "`lrkit bench --nats URL`" + ` (or of
 its embedded server's URL) one at a time, train them, and report the
 results. Run as many workers as you like on as many machines; a worker
-that dies mid-trial leaves the trial to another after the ack deadline.`,
+that dies mid-trial leaves the trial to another after the ack deadline.
+While NATS is unreachable (a restart, a network cut) the worker retries
+with backoff, logging each attempt, and exits only when it has been
+unreachable for ` + "`--retry-for`" + `.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if url == "" {
@@ -34,24 +38,30 @@ that dies mid-trial leaves the trial to another after the ack deadline.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return runWorker(ctx, url, queue, ackWait, limit, cmd)
+			cfg := dispatch.Config{Name: queue, AckWait: ackWait, RetryFor: retryFor,
+				Logger: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))}
+			return runWorker(ctx, url, cfg, limit, cmd)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&url, "nats", "", "NATS server URL (required)")
 	f.StringVar(&queue, "queue", "LRKIT", "work queue name, as given to lrkit bench")
 	f.DurationVar(&ackWait, "ack-wait", 30*time.Second, "must match lrkit bench --ack-wait")
+	f.DurationVar(&retryFor, "retry-for", dispatch.DefaultRetryFor, "exit once NATS has been unreachable this long (negative: never)")
 	f.IntVar(&limit, "limit", 0, "use only the first N examples of each data set (must match lrkit bench)")
 	return cmd
 }
 
-func runWorker(ctx context.Context, url, queue string, ackWait time.Duration, limit int, cmd *cobra.Command) error {
-	q, err := dispatch.Connect(ctx, url, dispatch.Config{Name: queue, AckWait: ackWait})
+func runWorker(ctx context.Context, url string, cfg dispatch.Config, limit int, cmd *cobra.Command) error {
+	q, err := dispatch.Connect(ctx, url, cfg)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // interrupted while NATS was unreachable
+		}
 		return err
 	}
 	defer q.Close()
-	fmt.Fprintf(cmd.ErrOrStderr(), "worker: taking trials from %s (queue %s)\n", url, queue)
+	fmt.Fprintf(cmd.ErrOrStderr(), "worker: taking trials from %s (queue %s)\n", url, cfg.Name)
 	h := bench.TrialHandler(bench.TrialOptions{Limit: limit})
 	err = q.Work(ctx, func(ctx context.Context, job dispatch.Job, heartbeat func()) ([]byte, error) {
 		fmt.Fprintf(cmd.ErrOrStderr(), "worker: trial %s (attempt %d)\n", job.ID, job.Attempt)
