@@ -286,11 +286,33 @@ func (s *Study) validate(file string, root *yaml.Node) error {
 	if s.Limit < 0 {
 		return bad("limit must not be negative", "limit")
 	}
+	if !(s.Dirichlet > 0) || math.IsInf(s.Dirichlet, 0) {
+		return bad(fmt.Sprintf("alpha %v, want a finite number > 0", s.Dirichlet), "dirichlet")
+	}
+	if s.Batch < 1 {
+		return bad(fmt.Sprintf("batch %d, want ≥ 1", s.Batch), "batch")
+	}
+	if s.MinShard < 1 {
+		return bad(fmt.Sprintf("min shard %d, want ≥ 1", s.MinShard), "min_shard")
+	}
+	if err := (EnvSpec{Dataset: s.Datasets[0], Clients: s.Clients, Dirichlet: s.Dirichlet, MinShard: s.MinShard, Model: s.Model,
+		Batch: s.Batch, Optimizer: s.Optimizer, EvalExamples: s.Eval.Examples}).Validate(); err != nil {
+		return bad(err.Error(), "optimizer")
+	}
+	if s.Weights != "samples" && s.Weights != "equal" {
+		return bad(fmt.Sprintf("weights %q, want samples or equal", s.Weights), "weights")
+	}
 	if err := s.Speeds.Validate(); err != nil {
 		return bad(err.Error(), "speeds")
 	}
 	if !(s.Eval.Every > 0) || math.IsInf(s.Eval.Every, 0) {
 		return bad(fmt.Sprintf("every %v, want virtual seconds > 0", s.Eval.Every), "eval", "every")
+	}
+	if s.Eval.Examples < 0 {
+		return bad(fmt.Sprintf("examples %d, want ≥ 0 (0: the whole test set)", s.Eval.Examples), "eval", "examples")
+	}
+	if s.Eval.Rounds < 0 {
+		return bad(fmt.Sprintf("rounds %d, want ≥ 0", s.Eval.Rounds), "eval", "rounds")
 	}
 	if !(s.Budget > 0) || math.IsInf(s.Budget, 0) {
 		return bad(fmt.Sprintf("budget %v, want virtual seconds > 0", s.Budget), "budget")
