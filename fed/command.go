@@ -2,6 +2,7 @@ package fed
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -89,6 +90,9 @@ func RunFile(ctx context.Context, file string, o FileOptions, out, errOut io.Wri
 	}
 	oc, err := RunStudy(ctx, s, so)
 	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return fmt.Errorf("interrupted: the finished runs are kept in %s; run the same command to resume", filepath.Join(o.Out, "runs"))
+		}
 		return err
 	}
 	rep, err := BuildReport(oc, o.Command, time.Now())

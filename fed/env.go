@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -204,16 +205,39 @@ func (e *Env) Evaluate(ctx context.Context, weights []float32) (loss, acc float6
 const evalSeed = 20260511
 
 // Envs builds environments and caches them, and the data sets they are
-// cut from, by spec. It is safe for concurrent use.
+// cut from, by spec. An environment holds a copy of its data set (the
+// shards), so the cache keeps only the MaxEnvs most recently used ones
+// (4 by default); an evicted one is rebuilt, identically, when asked for
+// again. It is safe for concurrent use.
 type Envs struct {
+	// MaxEnvs bounds the cached environments (4 when ≤ 0).
+	MaxEnvs int
+
 	mu   sync.Mutex
 	sets map[string][2]*data.Set
 	envs map[string]*Env
+	used []string // keys of envs, least recently used first
 }
 
 // NewEnvs returns an empty cache.
 func NewEnvs() *Envs {
 	return &Envs{sets: map[string][2]*data.Set{}, envs: map[string]*Env{}}
+}
+
+// touch marks key as the most recently used and evicts beyond MaxEnvs.
+func (c *Envs) touch(key string) {
+	if i := slices.Index(c.used, key); i >= 0 {
+		c.used = slices.Delete(c.used, i, i+1)
+	}
+	c.used = append(c.used, key)
+	limit := c.MaxEnvs
+	if limit <= 0 {
+		limit = 4
+	}
+	for len(c.used) > limit {
+		delete(c.envs, c.used[0])
+		c.used = c.used[1:]
+	}
 }
 
 // Get returns the environment for spec, building it on first use.
@@ -224,6 +248,7 @@ func (c *Envs) Get(ctx context.Context, spec EnvSpec) (*Env, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.envs[spec.key()]; ok {
+		c.touch(spec.key())
 		return e, nil
 	}
 	dkey := fmt.Sprintf("%s/%d", spec.Dataset, spec.Limit)
@@ -248,6 +273,7 @@ func (c *Envs) Get(ctx context.Context, spec EnvSpec) (*Env, error) {
 		return nil, fmt.Errorf("fed environment: %w", err)
 	}
 	c.envs[spec.key()] = e
+	c.touch(spec.key())
 	return e, nil
 }
 

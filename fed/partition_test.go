@@ -1,6 +1,7 @@
 package fed
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -180,3 +181,33 @@ func TestSpeeds(t *testing.T) {
 }
 
 func newTestRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 1)) }
+
+// TestEnvsEvicts checks that the environment cache keeps MaxEnvs
+// environments and rebuilds an evicted one identically.
+func TestEnvsEvicts(t *testing.T) {
+	envs := NewEnvs()
+	envs.MaxEnvs = 2
+	ctx := context.Background()
+	spec := smallConfig(FedAvg, "", 1).Env
+	first, err := envs.Get(ctx, spec)
+	if err != nil {
+		t.Skipf("MNIST not available: %v", err)
+	}
+	for seed := uint64(2); seed <= 3; seed++ {
+		s := spec
+		s.Seed = seed
+		if _, err := envs.Get(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(envs.envs) != 2 || len(envs.used) != 2 {
+		t.Fatalf("%d environments cached, want 2", len(envs.envs))
+	}
+	again, err := envs.Get(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again == first || !slices.Equal(again.Init, first.Init) || !slices.Equal(again.Shards[2].Y, first.Shards[2].Y) {
+		t.Fatal("the rebuilt environment is not a fresh identical copy")
+	}
+}

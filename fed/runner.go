@@ -152,13 +152,14 @@ func RunStudy(ctx context.Context, s *Study, o StudyOptions) (*Outcome, error) {
 	return oc, nil
 }
 
-// selectionJobs lists every method × rate × selection seed per data set.
+// selectionJobs lists every method × rate × selection seed per data set,
+// grouped by seed so that runs sharing an environment run together.
 func (s *Study) selectionJobs() []job {
 	var out []job
 	for _, d := range s.Datasets {
-		for _, m := range s.Methods {
-			for _, lr := range m.LRs {
-				for _, seed := range s.Seeds.Select {
+		for _, seed := range s.Seeds.Select { // by seed: one environment at a time
+			for _, m := range s.Methods {
+				for _, lr := range m.LRs {
 					out = append(out, newJob(s, PhaseSelect, d, m, RuleNone, lr, seed))
 				}
 			}
