@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/signal"
 	"strings"
@@ -37,7 +38,12 @@ go to ` + "`lrkit fed client`" + ` processes instead, with the same results. Run
 kept in --out: interrupt the study and run the same command to resume.`,
 		Example: `  lrkit fed run fed/studies/default.yaml
   lrkit fed run fed/studies/smoke.yaml --nats embedded --clients 2`,
-		Args: cobra.ExactArgs(1),
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return badInput(fmt.Errorf("give one study file, got %d arguments", len(args)))
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
