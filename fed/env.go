@@ -87,6 +87,10 @@ func (s EnvSpec) Validate() error {
 	return nil
 }
 
+// ImageWorkloads are the workloads whose models take 28×28 images, which
+// EnvSpec.Model may name.
+var ImageWorkloads = []string{"mnist-mlp", "fashion-cnn"}
+
 // modelSpec is a parsed EnvSpec.Model.
 type modelSpec struct {
 	hidden   []int  // mlp widths (empty: logistic)
@@ -108,8 +112,8 @@ func parseModel(m string) (modelSpec, error) {
 		}
 		return ms, nil
 	}
-	if _, err := workload.Lookup(m); err != nil {
-		return modelSpec{}, fmt.Errorf("model %q: want logistic, mlp:<widths> or a workload name: %w", m, err)
+	if !slices.Contains(ImageWorkloads, m) {
+		return modelSpec{}, fmt.Errorf("model %q: want logistic, mlp:<widths> or the model of a workload on 28×28 images (%s)", m, strings.Join(ImageWorkloads, ", "))
 	}
 	return modelSpec{workload: m}, nil
 }
