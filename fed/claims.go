@@ -86,6 +86,7 @@ func (rp *reporter) claims() []ClaimResult {
 // baseline that makes the ratio a lower bound, for the favoured method an
 // upper bound, and a verdict that rests on a bound in the wrong direction
 // is inconclusive. Pairs where neither reached the target are left out.
+// An interval at or below no effect (all pairs equal, say) does not hold.
 func speedup(base, fav []*History, target float64, rounds bool) ClaimResult {
 	c := ClaimResult{Metric: metricSpeedup}
 	at := func(h *History) (float64, bool) {
@@ -142,12 +143,24 @@ func speedup(base, fav []*History, target float64, rounds bool) ClaimResult {
 		c.Verdict = "inconclusive (fewer than two pairs reached the target)"
 	case lo > 0 && upper == 0:
 		c.Verdict = "holds"
-	case hi < 0 && lower == 0:
+	case hi <= 0 && lower == 0:
 		c.Verdict = "does not hold"
 	default:
 		c.Verdict = "inconclusive"
 	}
+	if allZero(logs) {
+		c.Note = joinNotes(append(notes, "the same time in every pair"))
+	}
 	return c
+}
+
+func allZero(xs []float64) bool {
+	for _, x := range xs {
+		if x != 0 {
+			return false
+		}
+	}
+	return len(xs) > 0
 }
 
 // accGain is the favoured method's final accuracy minus the baseline's,
@@ -168,10 +181,13 @@ func accGain(base, fav []*History) ClaimResult {
 		c.Verdict = "inconclusive (fewer than two pairs)"
 	case c.Lo > 0:
 		c.Verdict = "holds"
-	case c.Hi < 0:
+	case c.Hi <= 0:
 		c.Verdict = "does not hold"
 	default:
 		c.Verdict = "inconclusive"
+	}
+	if allZero(d) {
+		c.Note = "the same final accuracy in every pair"
 	}
 	return c
 }

@@ -126,20 +126,26 @@ func BuildReport(oc *Outcome, command string, when time.Time) (*Report, error) {
 				name string
 				lr   float64
 			}{{"good", good}, {"poor", poor}} {
-				series := []plot.Series{}
-				if sr, ok := meanCurve(fmt.Sprintf("fedavg (η=%g)", v.lr), rp.evalRuns(d, base, RuleNone, v.lr), false, s.Budget, float64(s.Clients)); ok {
-					series = append(series, sr)
-				}
-				for _, r := range h.Rules {
-					if sr, ok := meanCurve(r, rp.evalRuns(d, base, r, v.lr), false, s.Budget, float64(s.Clients)); ok {
+				for _, byTime := range []bool{false, true} {
+					series := []plot.Series{}
+					if sr, ok := meanCurve(fmt.Sprintf("fedavg (η=%g)", v.lr), rp.evalRuns(d, base, RuleNone, v.lr), byTime, s.Budget, float64(s.Clients)); ok {
 						series = append(series, sr)
 					}
-				}
-				title := fmt.Sprintf("FedHyper on %s at the %s initial rate %g: accuracy against rounds (mean of the evaluation seeds)", d, v.name, v.lr)
-				if b, err := chart(title, "rounds", series); err != nil {
-					return nil, err
-				} else if b != nil {
-					addFig(fmt.Sprintf("%s-fedhyper-%s.svg", d, v.name), title, b)
+					for _, r := range h.Rules {
+						if sr, ok := meanCurve(r, rp.evalRuns(d, base, r, v.lr), byTime, s.Budget, float64(s.Clients)); ok {
+							series = append(series, sr)
+						}
+					}
+					axis, xlabel, file := "rounds", "rounds", fmt.Sprintf("%s-fedhyper-%s.svg", d, v.name)
+					if byTime {
+						axis, xlabel, file = "virtual time", "virtual time (s)", fmt.Sprintf("%s-fedhyper-%s-time.svg", d, v.name)
+					}
+					title := fmt.Sprintf("FedHyper on %s at the %s initial rate %g: accuracy against %s (mean of the evaluation seeds)", d, v.name, v.lr, axis)
+					if b, err := chart(title, xlabel, series); err != nil {
+						return nil, err
+					} else if b != nil {
+						addFig(file, title, b)
+					}
 				}
 			}
 		}
@@ -192,6 +198,17 @@ func BuildReport(oc *Outcome, command string, when time.Time) (*Report, error) {
 	return rep, nil
 }
 
+func evalText(s *Study) string {
+	t := fmt.Sprintf("every %g virtual s", s.Eval.Every)
+	switch {
+	case s.Eval.Rounds == 1:
+		t += " and after every FedAvg round"
+	case s.Eval.Rounds > 1:
+		t += fmt.Sprintf(" and every %d FedAvg rounds", s.Eval.Rounds)
+	}
+	return t + ", on " + evalSetText(s) + " of the test set"
+}
+
 func evalSetText(s *Study) string {
 	if s.Eval.Examples > 0 {
 		return fmt.Sprintf("a fixed random %d examples", s.Eval.Examples)
@@ -224,7 +241,7 @@ func (rp *reporter) setupRows() [][]string {
 		{"client weights", s.Weights},
 		{"device speeds", speeds},
 		{"budget", fmt.Sprintf("%g virtual s per run", s.Budget)},
-		{"evaluation", fmt.Sprintf("every %g virtual s (FedAvg: every %d rounds) on %s test examples", s.Eval.Every, s.Eval.Rounds, evalSetText(s))},
+		{"evaluation", evalText(s)},
 		{"selection seeds", fmt.Sprint(s.Seeds.Select)},
 		{"evaluation seeds", fmt.Sprint(s.Seeds.Eval)},
 	}

@@ -99,7 +99,7 @@ func TestRunStudyResumes(t *testing.T) {
 			t.Errorf("report.md lacks %q", want)
 		}
 	}
-	for _, f := range []string{"mnist-time.svg", "mnist-rounds.svg", "mnist-fedhyper-good.svg", "mnist-fedhyper-poor.svg", "claims.csv"} {
+	for _, f := range []string{"mnist-time.svg", "mnist-rounds.svg", "mnist-fedhyper-good.svg", "mnist-fedhyper-poor.svg", "mnist-fedhyper-poor-time.svg", "claims.csv"} {
 		if len(rep.Files[f]) == 0 {
 			t.Errorf("report has no %s", f)
 		}

@@ -67,6 +67,9 @@ func TestSpeedupVerdicts(t *testing.T) {
 			t.Errorf("%s: effect %v, want %v", c.name, got.Effect, c.effect)
 		}
 	}
+	if got := speedup(reach(100, 200), reach(100, 200), target, false); got.Verdict != "does not hold" || got.Note != "the same time in every pair" {
+		t.Errorf("identical runs: %+v", got)
+	}
 	// In rounds: aggregation counts 20/10 and 40/20.
 	if got := speedup(reach(200, 400), reach(100, 200), target, true); got.Effect != 2 || got.Lo != 2 {
 		t.Errorf("rounds: %v [%v, %v], want exactly 2", got.Effect, got.Lo, got.Hi)
@@ -83,7 +86,11 @@ func TestAccGain(t *testing.T) {
 	if got := accGain(fav, base); got.Verdict != "does not hold" {
 		t.Fatalf("loss: %+v", got)
 	}
-	if got := accGain(base, base); got.Verdict != "inconclusive" || got.Effect != 0 {
+	if got := accGain(base, base); got.Verdict != "does not hold" || got.Effect != 0 || got.Note != "the same final accuracy in every pair" {
 		t.Fatalf("tie: %+v", got)
+	}
+	mixed := []*History{hist(1, 1, 0.86), hist(1, 1, 0.80), hist(1, 1, 0.82)}
+	if got := accGain(base, mixed); got.Verdict != "inconclusive" {
+		t.Fatalf("mixed: %+v", got)
 	}
 }
