@@ -6,11 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p out
-go build -o out/lrkit-fed ./cmd/lrkit
+go build -o out/lrkit-fed-check ./cmd/lrkit
 rm -rf out/fed/smoke-local out/fed/smoke-nats
-out/lrkit-fed fed run fed/studies/smoke.yaml --out out/fed/smoke-local --quiet
+out/lrkit-fed-check fed run fed/studies/smoke.yaml --out out/fed/smoke-local --quiet >/dev/null
 log=$(mktemp)
-out/lrkit-fed fed run fed/studies/smoke.yaml --out out/fed/smoke-nats --nats embedded --quiet >/dev/null 2>"$log" &
+out/lrkit-fed-check fed run fed/studies/smoke.yaml --out out/fed/smoke-nats --nats embedded --quiet >/dev/null 2>"$log" &
 run=$!
 url=""
 for _ in $(seq 300); do
@@ -19,8 +19,8 @@ for _ in $(seq 300); do
   sleep 0.1
 done
 [ -n "$url" ] || { cat "$log"; echo "fed-nats-check: no NATS URL from lrkit fed run" >&2; exit 1; }
-out/lrkit-fed fed client --nats "$url" 2>/dev/null & c1=$!
-out/lrkit-fed fed client --nats "$url" 2>/dev/null & c2=$!
+out/lrkit-fed-check fed client --nats "$url" 2>/dev/null & c1=$!
+out/lrkit-fed-check fed client --nats "$url" 2>/dev/null & c2=$!
 trap 'kill $c1 $c2 2>/dev/null || true' EXIT
 wait $run
 /usr/bin/python3 - <<'PY'
