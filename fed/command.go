@@ -11,11 +11,15 @@ import (
 	"time"
 
 	"github.com/lrkit/lrkit/dispatch"
+	"github.com/lrkit/lrkit/internal/safefile"
 )
+
+// maxStudyFile bounds the size of a study file.
+const maxStudyFile = 1 << 20
 
 // FileOptions configure RunFile, the body of `lrkit fed run`.
 type FileOptions struct {
-	Out     string // report directory (out/fed/<study name> when empty)
+	Output  string // report directory (out/fed/<study name> when empty)
 	Workers int    // runs at once
 	// NATS, if set, sends the clients' local rounds to client processes
 	// (`lrkit fed client --nats URL`) through the NATS server at that URL;
@@ -30,12 +34,12 @@ type FileOptions struct {
 	Command string
 }
 
-// RunFile reads a study file, runs it (resuming what Out already holds),
-// and writes the report to Out. Progress goes to errOut (a bar on a
+// RunFile reads a study file, runs it (resuming what Output already holds),
+// and writes the report to Output. Progress goes to errOut (a bar on a
 // terminal, a line every 5% otherwise), the report's location and the
 // claims' verdicts to out. A bad study file gives a *StudyError.
 func RunFile(ctx context.Context, file string, o FileOptions, out, errOut io.Writer) error {
-	text, err := os.ReadFile(file)
+	text, err := safefile.ReadFile(file, maxStudyFile)
 	if err != nil {
 		return err
 	}
@@ -43,14 +47,14 @@ func RunFile(ctx context.Context, file string, o FileOptions, out, errOut io.Wri
 	if err != nil {
 		return err
 	}
-	if o.Out == "" {
-		o.Out = filepath.Join("out", "fed", s.Name)
+	if o.Output == "" {
+		o.Output = filepath.Join("out", "fed", s.Name)
 	}
 	if o.Command == "" {
 		o.Command = "lrkit fed run " + file
 	}
 	envs := NewEnvs()
-	so := StudyOptions{Out: o.Out, Workers: o.Workers, Envs: envs, Progress: NewProgress(errOut)}
+	so := StudyOptions{Out: o.Output, Workers: o.Workers, Envs: envs, Progress: NewProgress(errOut)}
 	if o.Quiet {
 		so.Progress = nil
 	}
@@ -91,7 +95,7 @@ func RunFile(ctx context.Context, file string, o FileOptions, out, errOut io.Wri
 	oc, err := RunStudy(ctx, s, so)
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
-			return fmt.Errorf("interrupted: the finished runs are kept in %s; run the same command to resume", filepath.Join(o.Out, "runs"))
+			return fmt.Errorf("interrupted: the finished runs are kept in %s; run the same command to resume", filepath.Join(o.Output, "runs"))
 		}
 		return err
 	}
@@ -99,10 +103,10 @@ func RunFile(ctx context.Context, file string, o FileOptions, out, errOut io.Wri
 	if err != nil {
 		return err
 	}
-	if err := rep.Write(o.Out); err != nil {
+	if err := rep.Write(o.Output); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "report: %s (%d runs, %d run now)\n", filepath.Join(o.Out, "report.md"), len(oc.Records), oc.Ran)
+	fmt.Fprintf(out, "report: %s (%d runs, %d run now)\n", filepath.Join(o.Output, "report.md"), len(oc.Records), oc.Ran)
 	for _, c := range rep.Claims {
 		fmt.Fprintf(out, "%-14s %-14s %s: %s\n", c.Verdict, c.Dataset, c.Test, effectText(c))
 	}

@@ -8,9 +8,9 @@ cd "$(dirname "$0")/.."
 mkdir -p out
 go build -o out/lrkit-fed-check ./cmd/lrkit
 rm -rf out/fed/smoke-local out/fed/smoke-nats
-out/lrkit-fed-check fed run fed/studies/smoke.yaml --out out/fed/smoke-local --quiet >/dev/null
+out/lrkit-fed-check fed run fed/studies/smoke.yaml --output out/fed/smoke-local --quiet >/dev/null
 log=$(mktemp)
-out/lrkit-fed-check fed run fed/studies/smoke.yaml --out out/fed/smoke-nats --nats embedded --quiet >/dev/null 2>"$log" &
+out/lrkit-fed-check fed run fed/studies/smoke.yaml --output out/fed/smoke-nats --nats embedded --quiet >/dev/null 2>"$log" &
 run=$!
 url=""
 for _ in $(seq 300); do

@@ -20,7 +20,7 @@ mkdir -p out
 go build "${tags[@]}" -o out/lrkit-fed ./cmd/lrkit
 name=$(sed -n 's/^name: *//p' "$study" | head -1)
 out="out/fed/${name:-fed}"
-nice -n 10 out/lrkit-fed fed run "$study" --out "$out" --workers 2
+nice -n 10 out/lrkit-fed fed run "$study" --output "$out" --workers 2
 [ "$study" = fed/studies/default.yaml ] || exit 0
 mkdir -p docs/federated
 rm -f docs/federated/*.svg

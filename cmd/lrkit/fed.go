@@ -35,7 +35,7 @@ on the selection seeds, then each method at its rate, and FedHyper's rules
 at the good and a poor rate, on the evaluation seeds. Clients are
 simulated in virtual time in this process; with --nats their local rounds
 go to ` + "`lrkit fed client`" + ` processes instead, with the same results. Runs are
-kept in --out: interrupt the study and run the same command to resume.`,
+kept in --output: interrupt the study and run the same command to resume.`,
 		Example: `  lrkit fed run fed/studies/default.yaml
   lrkit fed run fed/studies/smoke.yaml --nats embedded --clients 2`,
 		Args: func(_ *cobra.Command, args []string) error {
@@ -57,7 +57,7 @@ kept in --out: interrupt the study and run the same command to resume.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Out, "out", "", "report and run directory (default out/fed/<study name>)")
+	f.StringVarP(&o.Output, "output", "o", "", "report and run directory (default out/fed/<study name>)")
 	f.IntVar(&o.Workers, "workers", 2, "runs at once")
 	f.StringVar(&o.NATS, "nats", "", `send local rounds to client processes through this NATS server ("embedded": start one)`)
 	f.StringVar(&o.Queue, "queue", fed.DefaultQueue, "NATS queue name, shared with lrkit fed client --queue")
