@@ -130,9 +130,12 @@ func (p *remote) Wait(ctx context.Context) (*Result, error) {
 		select {
 		case r := <-p.ch:
 			p.done = true
-			if r.Err != "" {
+			switch {
+			case r.Lost:
+				p.err = fmt.Errorf("client %d's local round was lost: %s", p.client, r.Err)
+			case r.Err != "":
 				p.err = fmt.Errorf("client process %s: %s", r.Worker, r.Err)
-			} else {
+			default:
 				p.res, p.err = DecodeResult(r.Payload)
 			}
 			return p.res, p.err
