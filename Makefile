@@ -54,6 +54,8 @@ fuzz:
 	$(GO) test ./control -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 30s
 	$(GO) test ./control -run '^$$' -fuzz '^FuzzRefineLog$$' -fuzztime 30s
 	$(GO) test ./cmd/libschedule -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 30s
+	$(GO) test ./fed -run '^$$' -fuzz '^FuzzParseStudy$$' -fuzztime 30s
+	$(GO) test ./fed -run '^$$' -fuzz '^FuzzDecodeTask$$' -fuzztime 30s
 
 bench:
 	$(GO) test ./schedule -run '^$$' -bench . -benchmem
