@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"strconv"
+	"text/tabwriter"
 
 	"github.com/lrkit/lrkit/losscurve"
 	"github.com/lrkit/lrkit/plot"
@@ -28,9 +30,15 @@ written by lrkit fit. It prints the optimum as a table(...) spec, the
 nearest WSD schedule (decay fraction and shape fitted) with its distance
 (RMS of the rate difference over post-warm-up steps, in units of the
 peak), and the predicted final losses of cosine, linear, REX, WSD and the
-optimum side by side. --floor defaults to a tenth of the peak.`,
-		Example: `  lrkit plan --law law.json --steps 24000 --warmup 2160 --peak 3e-4 --floor 3e-5
-  lrkit plan --law law.json --steps 50000 --peak 1e-3 --plot plan.svg --format json`,
+optimum side by side. The optimum is never worse under the law than any
+schedule listed.
+
+--peak defaults to the peak rate the law was fitted at (recorded by lrkit
+fit): a law says little about rates it has not seen. --warmup defaults to
+the law's fit runs' warm-up and --floor to a tenth of the peak.`,
+		Example: `  lrkit plan --law law.json --steps 24000
+  lrkit plan --law law.json --steps 24000 --warmup 2160 --peak 3e-4 --floor 3e-5
+  lrkit plan --law law.json --steps 50000 --plot plan.svg --format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			law, err := lcLoadLaw(lawPath)
@@ -45,8 +53,18 @@ optimum side by side. --floor defaults to a tenth of the peak.`,
 					return badInput(err)
 				}
 			}
+			fitted, _ := law.(*losscurve.Fitted)
+			if !cmd.Flags().Changed("peak") {
+				if fitted == nil || fitted.Info.Peak <= 0 {
+					return badInput(fmt.Errorf("--peak is required: %s does not record the peak rate it was fitted at", lawPath))
+				}
+				peak = fitted.Info.Peak
+			}
+			if !cmd.Flags().Changed("warmup") && fitted != nil {
+				warmup = fitted.Info.Warmup
+			}
 			if !cmd.Flags().Changed("floor") {
-				floor = peak / 10
+				floor, _ = strconv.ParseFloat(strconv.FormatFloat(peak/10, 'g', 12, 64), 64) // 3e-05, not 2.9999999999999997e-05
 			}
 			res, err := losscurve.Plan(context.Background(), law, losscurve.PlanOptions{Steps: steps, Warmup: warmup, Peak: peak, Floor: floor, Knots: knots})
 			if err != nil {
@@ -59,16 +77,24 @@ optimum side by side. --floor defaults to a tenth of the peak.`,
 					return err
 				}
 			} else {
+				fmt.Fprintf(w, "peak %g, floor %g, warmup %d, %d steps\n", peak, floor, warmup, steps)
 				fmt.Fprintf(w, "optimum: %s\n", res.Optimum.Spec)
-				fmt.Fprintf(w, "nearest named schedule: %s (distance %.4f of peak)\n", res.Nearest.Spec, res.Distance)
-				fmt.Fprintf(w, "\n%-18s %12s  %s\n", "schedule", "final loss", "spec")
+				if res.Note != "" {
+					fmt.Fprintf(w, "note: %s\n", res.Note)
+				}
+				fmt.Fprintf(w, "nearest named schedule: %s (distance %.4f of peak)\n\n", res.Nearest.Spec, res.Distance)
+				tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+				fmt.Fprintln(tw, "schedule\tfinal loss\tspec")
 				rows := append([]losscurve.Candidate{res.Optimum, {Name: "nearest " + res.Nearest.Name, Spec: res.Nearest.Spec, Final: res.Nearest.Final}}, res.Compare...)
 				for _, c := range rows {
 					spec := c.Spec
 					if c.Name == "optimum" {
 						spec = "(above)"
 					}
-					fmt.Fprintf(w, "%-18s %12.6f  %s\n", c.Name, c.Final, spec)
+					fmt.Fprintf(tw, "%s\t%.6f\t%s\n", c.Name, c.Final, spec)
+				}
+				if err := tw.Flush(); err != nil {
+					return err
 				}
 			}
 			if plotPath != "" {
@@ -91,11 +117,11 @@ optimum side by side. --floor defaults to a tenth of the peak.`,
 							lrs[i] = s.LR(int64(i))
 						}
 					}
-					pred := law.Predict(lrs)
+					from, mid, _, _ := losscurve.Curve(law, lrs, 0.9)
 					stride := max(1, steps/2000)
 					var xs, ys []float64
-					for i := warmup; i < steps; i += stride {
-						xs, ys = append(xs, float64(i)), append(ys, pred[i])
+					for k := 0; k < len(mid); k += stride {
+						xs, ys = append(xs, float64(from+k)), append(ys, mid[k])
 					}
 					series = append(series, plot.Series{Name: c.Name, X: xs, Y: ys})
 				}
@@ -106,8 +132,8 @@ optimum side by side. --floor defaults to a tenth of the peak.`,
 	}
 	cmd.Flags().StringVar(&lawPath, "law", "", "law JSON written by lrkit fit")
 	cmd.Flags().IntVar(&steps, "steps", 0, "step budget N")
-	cmd.Flags().IntVar(&warmup, "warmup", 0, "linear warm-up steps")
-	cmd.Flags().Float64Var(&peak, "peak", 3e-4, "peak learning rate")
+	cmd.Flags().IntVar(&warmup, "warmup", 0, "linear warm-up steps (default: the law's fit runs' warm-up)")
+	cmd.Flags().Float64Var(&peak, "peak", 0, "peak learning rate (default: the peak the law was fitted at)")
 	cmd.Flags().Float64Var(&floor, "floor", 0, "lowest learning rate (default peak/10)")
 	cmd.Flags().IntVar(&knots, "knots", 32, "free knots of the planned decay")
 	cmd.Flags().StringVar(&format, "format", "table", "table or json")

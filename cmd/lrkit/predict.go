@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"text/tabwriter"
 
 	"github.com/lrkit/lrkit/losscurve"
 	"github.com/lrkit/lrkit/plot"
@@ -14,28 +15,37 @@ import (
 
 func init() { registerCommand(newPredictCmd) }
 
-// lcCurveMetrics is one log's row of `lrkit predict --format json`.
-type lcCurveMetrics struct {
+// lcCurveScore is one log's row of `lrkit predict --format json`.
+type lcCurveScore struct {
 	File string `json:"file"`
-	losscurve.Metrics
+	losscurve.Scored
+	// Coverage is the fraction of points inside the prediction interval
+	// (laws written by lrkit fit only).
+	Coverage *float64 `json:"coverage,omitempty"`
 }
 
 func newPredictCmd() *cobra.Command {
 	var (
-		lawPath, specText, tags, format, plotPath string
-		steps, every                              int
+		lawPath, tags, format, plotPath string
+		specs                           []string
+		steps, every                    int
+		level                           float64
 	)
 	cmd := &cobra.Command{
-		Use:   "predict --law law.json (LOG... | --schedule SPEC --steps N) [--format table|json] [--plot out.svg]",
+		Use:   "predict --law law.json (LOG... | --schedule SPEC --steps N) [--level 0.9] [--format table|json] [--plot out.svg]",
 		Short: "Score a fitted law against run logs, or predict the loss curve of a schedule",
 		Long: `With run logs, predict each log's loss curve from its learning rates (or
-from --schedule SPEC) with the law written by lrkit fit, and print R², MAE,
-RMSE, PredE (mean relative error) and WorstE (worst relative error) per log
-and their mean, as the multi-power law paper defines them. Points before
-the end of warm-up are not scored.
+from --schedule, once per log) with the law written by lrkit fit, and print
+R², MAE, RMSE, PredE (mean relative error), WorstE (worst relative error),
+the final loss's relative error and the share of points inside the
+prediction interval, per log, and their mean. Points before the end of
+warm-up are not scored.
 
-Without logs, print the predicted loss of --schedule SPEC at steps
-0..N-1 as step,loss CSV (--every K prints every K-th step and the last).
+Without logs, print the predicted loss of --schedule SPEC with its
+prediction interval (--level, default 0.9) as step,loss,lo,hi CSV, from
+the first step where the law is defined (the schedule's warm-up end, and
+not before the first step the law was fitted on) to N-1. --every K prints
+every K-th step and the last.
 
 --plot draws observed against predicted curves (or the predicted curve).`,
 		Example: `  lrkit predict --law law.json wsd.csv cosine_long.csv
@@ -49,6 +59,9 @@ Without logs, print the predicted loss of --schedule SPEC at steps
 			if format != "table" && format != "json" {
 				return badInput(fmt.Errorf("--format must be table or json, got %q", format))
 			}
+			if !(level > 0 && level < 1) {
+				return badInput(fmt.Errorf("--level must be in (0, 1), got %v", level))
+			}
 			if plotPath != "" {
 				if _, err := plot.FormatOf(plotPath); err != nil {
 					return badInput(err)
@@ -57,13 +70,13 @@ Without logs, print the predicted loss of --schedule SPEC at steps
 			w := bufio.NewWriter(cmd.OutOrStdout())
 			defer w.Flush()
 			if len(args) == 0 {
-				if specText == "" || steps <= 0 {
-					return badInput(fmt.Errorf("give run logs to score, or --schedule SPEC and --steps N > 0 to predict a curve"))
+				if len(specs) != 1 || steps <= 0 {
+					return badInput(fmt.Errorf("give run logs to score, or one --schedule SPEC and --steps N > 0 to predict a curve"))
 				}
 				if every <= 0 {
 					return badInput(fmt.Errorf("--every must be > 0, got %d", every))
 				}
-				s, err := schedule.Parse(specText)
+				s, err := schedule.Parse(specs[0])
 				if err != nil {
 					return badInput(fmt.Errorf("--schedule: %w", err))
 				}
@@ -71,16 +84,14 @@ Without logs, print the predicted loss of --schedule SPEC at steps
 				for i := range lrs {
 					lrs[i] = s.LR(int64(i))
 				}
-				pred := law.Predict(lrs)
-				fmt.Fprintln(w, "step,loss")
+				from, mid, lo, hi := losscurve.Curve(law, lrs, level)
+				fmt.Fprintln(w, "step,loss,lo,hi")
 				var xs, ys []float64
-				w0 := losscurve.DetectWarmup(lrs) // the plot starts after warm-up
-				for i, v := range pred {
-					if i%every == 0 || i == len(pred)-1 {
-						fmt.Fprintf(w, "%d,%s\n", i, strconv.FormatFloat(v, 'g', -1, 64))
-						if i >= w0 {
-							xs, ys = append(xs, float64(i)), append(ys, v)
-						}
+				for k, v := range mid {
+					i := from + k
+					if (i-from)%every == 0 || k == len(mid)-1 {
+						fmt.Fprintf(w, "%d,%s,%s,%s\n", i, ff(v), ff(lo[k]), ff(hi[k]))
+						xs, ys = append(xs, float64(i)), append(ys, v)
 					}
 				}
 				if plotPath != "" {
@@ -91,33 +102,47 @@ Without logs, print the predicted loss of --schedule SPEC at steps
 			if cmd.Flags().Changed("steps") {
 				return badInput(fmt.Errorf("--steps goes with --schedule and no logs; with logs the horizon is each log's last step"))
 			}
-			runs, err := lcReadRuns(args, specText, tags, cmd.ErrOrStderr())
+			files, tagMap, err := lcRunFiles(args, specs, tags)
 			if err != nil {
 				return err
 			}
-			var rows []lcCurveMetrics
+			runs, warns, err := losscurve.ReadRunFiles(files, tagMap)
+			if err != nil {
+				return badInput(err)
+			}
+			for _, wn := range warns {
+				fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s\n", wn)
+			}
+			_, fitted := law.(*losscurve.Fitted)
+			var rows []lcCurveScore
 			var ms []losscurve.Metrics
 			var series []plot.Series
+			covered, total := 0, 0
 			for _, r := range runs {
-				m, err := losscurve.Evaluate(law, r)
+				sc, err := losscurve.EvaluateFrom(law, r, 0, level)
 				if err != nil {
 					return badInput(err)
 				}
-				rows = append(rows, lcCurveMetrics{File: r.Name, Metrics: m})
-				ms = append(ms, m)
+				row := lcCurveScore{File: r.Name, Scored: sc}
+				if fitted {
+					c := float64(sc.Covered) / float64(sc.Points)
+					row.Coverage = &c
+					covered += sc.Covered
+					total += sc.Points
+				}
+				rows = append(rows, row)
+				ms = append(ms, sc.Metrics)
 				if plotPath != "" {
-					// Draw from the end of warm-up on, the range that is scored.
-					pred := law.Predict(r.LRs)
-					w0 := losscurve.DetectWarmup(r.LRs)
+					from, mid, _, _ := losscurve.Curve(law, r.LRs, level)
 					var ox, oy, px, py []float64
 					for _, p := range r.Points {
-						if p.Step >= w0 {
+						if p.Step >= from {
 							ox, oy = append(ox, float64(p.Step)), append(oy, p.Loss)
 						}
 					}
-					stride := max(1, len(pred)/2000)
-					for i := w0; i < len(pred); i += stride {
-						px, py = append(px, float64(i)), append(py, pred[i])
+					stride := max(1, len(mid)/2000)
+					for k := 0; k < len(mid); k += stride {
+						px, py = append(px, float64(from+k)), append(py, mid[k])
 					}
 					base := filepath.Base(r.Name)
 					series = append(series, plot.Series{Name: base + " observed", X: ox, Y: oy}, plot.Series{Name: base + " predicted", X: px, Y: py})
@@ -125,18 +150,42 @@ Without logs, print the predicted loss of --schedule SPEC at steps
 			}
 			mean := losscurve.MeanMetrics(ms)
 			if format == "json" {
-				if err := lcJSON(w, struct {
-					Curves []lcCurveMetrics  `json:"curves"`
-					Mean   losscurve.Metrics `json:"mean"`
-				}{rows, mean}); err != nil {
+				out := struct {
+					Curves   []lcCurveScore    `json:"curves"`
+					Mean     losscurve.Metrics `json:"mean"`
+					Level    float64           `json:"level"`
+					Coverage *float64          `json:"coverage,omitempty"`
+				}{Curves: rows, Mean: mean, Level: level}
+				if total > 0 {
+					c := float64(covered) / float64(total)
+					out.Coverage = &c
+				}
+				if err := lcJSON(w, out); err != nil {
 					return err
 				}
 			} else {
-				fmt.Fprintf(w, "%-40s %9s %9s %9s %9s %9s\n", "file", "R2", "MAE", "RMSE", "PredE", "WorstE")
+				tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+				fmt.Fprintf(tw, "file\tpoints\tR2\tMAE\tRMSE\tPredE\tWorstE\tfinal err\tin %g%% interval\t\n", 100*level)
 				for _, r := range rows {
-					fmt.Fprintf(w, "%-40s %9.5f %9.5f %9.5f %9.5f %9.5f\n", r.File, r.R2, r.MAE, r.RMSE, r.PredE, r.WorstE)
+					cov := "-"
+					if r.Coverage != nil {
+						cov = fmt.Sprintf("%.3f", *r.Coverage)
+					}
+					fmt.Fprintf(tw, "%s\t%d\t%.5f\t%.5f\t%.5f\t%.5f\t%.5f\t%.5f\t%s\t\n", r.File, r.Points, r.R2, r.MAE, r.RMSE, r.PredE, r.WorstE, r.FinalError, cov)
 				}
-				fmt.Fprintf(w, "%-40s %9.5f %9.5f %9.5f %9.5f %9.5f\n", "mean", mean.R2, mean.MAE, mean.RMSE, mean.PredE, mean.WorstE)
+				cov := "-"
+				if total > 0 {
+					cov = fmt.Sprintf("%.3f", float64(covered)/float64(total))
+				}
+				points, fin := 0, 0.0
+				for _, r := range rows {
+					points += r.Points
+					fin += r.FinalError / float64(len(rows))
+				}
+				fmt.Fprintf(tw, "mean\t%d\t%.5f\t%.5f\t%.5f\t%.5f\t%.5f\t%.5f\t%s\t\n", points, mean.R2, mean.MAE, mean.RMSE, mean.PredE, mean.WorstE, fin, cov)
+				if err := tw.Flush(); err != nil {
+					return err
+				}
 			}
 			if plotPath != "" {
 				return lcWritePlot(plotPath, "observed vs predicted ("+law.Name()+")", "loss", series)
@@ -145,11 +194,15 @@ Without logs, print the predicted loss of --schedule SPEC at steps
 		},
 	}
 	cmd.Flags().StringVar(&lawPath, "law", "", "law JSON written by lrkit fit")
-	cmd.Flags().StringVar(&specText, "schedule", "", "schedule SPEC: the rates of the logs, or the schedule to predict")
+	cmd.Flags().StringArrayVar(&specs, "schedule", nil, "schedule SPEC: a log's rates (once per log, in order), or the schedule to predict")
 	cmd.Flags().IntVar(&steps, "steps", 0, "number of steps to predict (with --schedule and no logs)")
 	cmd.Flags().IntVar(&every, "every", 1, "print every K-th step of a predicted curve")
+	cmd.Flags().Float64Var(&level, "level", 0.9, "level of the prediction intervals")
 	cmd.Flags().StringVar(&format, "format", "table", "table or json")
 	cmd.Flags().StringVar(&tags, "tags", "", "TensorBoard tag map, e.g. loss=train/loss,lr=lr")
 	cmd.Flags().StringVar(&plotPath, "plot", "", "draw observed and predicted curves to this .svg or .png")
 	return cmd
 }
+
+// ff formats a float in its shortest exact form.
+func ff(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
