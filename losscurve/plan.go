@@ -264,8 +264,6 @@ func scheduleLRs(s schedule.Schedule, n int) []float64 {
 	return out
 }
 
-// ff formats a float in its shortest exact form.
-func ff(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
 // planner maps knot variables to per-step rates.
 type planner struct {

@@ -106,17 +106,7 @@ func fitReleased(ctx context.Context, kind string, runs, fitRuns []Run, opts Fit
 		if math.IsNaN(f) || math.IsInf(f, 0) {
 			break
 		}
-		// AdamW step (PyTorch's update order: decoupled decay, moments,
-		// bias-corrected step).
-		t := float64(step + 1)
-		bc1 := 1 - math.Pow(adamBeta1, t)
-		bc2 := math.Sqrt(1 - math.Pow(adamBeta2, t))
-		for i := range theta {
-			theta[i] *= 1 - lrs[i]*adamWeightDecay
-			m[i] = adamBeta1*m[i] + (1-adamBeta1)*grad[i]
-			v[i] = adamBeta2*v[i] + (1-adamBeta2)*grad[i]*grad[i]
-			theta[i] -= lrs[i] / bc1 * m[i] / (math.Sqrt(v[i])/bc2 + adamEps)
-		}
+		adamW(theta, grad, m, v, lrs, step+1)
 		if f < minF {
 			minF, noImprove = f, 0
 		} else {
@@ -309,7 +299,9 @@ func releasedInit(ctx context.Context, curves []releasedCurve, peak, delta float
 		}
 		return t
 	}
-	res, err := optimize.Minimize(optimize.Problem{
+	// Minimize may stop with an error (a line search that cannot improve
+	// at this precision) yet return its best point, which is all we need.
+	res, _ := optimize.Minimize(optimize.Problem{
 		Func: func(x []float64) float64 { return fg(x, make([]float64, 4)) },
 		Grad: func(g, x []float64) { fg(x, g) },
 	}, x0, &optimize.Settings{GradientThreshold: 1e-12, MajorIterations: 2000}, &optimize.LBFGS{})
@@ -317,4 +309,18 @@ func releasedInit(ctx context.Context, curves []releasedCurve, peak, delta float
 		x0 = res.X
 	}
 	return x0, nil
+}
+
+// adamW applies PyTorch's AdamW update number t (from 1) with per-parameter
+// learning rates lrs, in PyTorch's order: decoupled weight decay, moment
+// updates, then the bias-corrected step.
+func adamW(theta, grad, m, v, lrs []float64, t int) {
+	bc1 := 1 - math.Pow(adamBeta1, float64(t))
+	bc2 := math.Sqrt(1 - math.Pow(adamBeta2, float64(t)))
+	for i := range theta {
+		theta[i] *= 1 - lrs[i]*adamWeightDecay
+		m[i] = adamBeta1*m[i] + (1-adamBeta1)*grad[i]
+		v[i] = adamBeta2*v[i] + (1-adamBeta2)*grad[i]*grad[i]
+		theta[i] -= lrs[i] / bc1 * m[i] / (math.Sqrt(v[i])/bc2 + adamEps)
+	}
 }

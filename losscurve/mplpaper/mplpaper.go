@@ -150,10 +150,10 @@ func ReadLosses(r io.Reader, name string) (steps []int, losses []float64, err er
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			return nil, nil, fmt.Errorf("mplpaper: %s: %w", name, err)
 		}
+		line, _ := cr.FieldPos(0)
 		if len(rec) != len(head) {
 			return nil, nil, fmt.Errorf("mplpaper: %s:%d: %d fields, the header has %d", name, line, len(rec), len(head))
 		}
