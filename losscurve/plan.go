@@ -264,7 +264,6 @@ func scheduleLRs(s schedule.Schedule, n int) []float64 {
 	return out
 }
 
-
 // planner maps knot variables to per-step rates.
 type planner struct {
 	o PlanOptions
