@@ -215,6 +215,8 @@ func TestFitBadLogs(t *testing.T) {
 		{"good.csv", good.String(), "unknown law \"nope\"", []string{"--law", "nope"}},
 		{"good2.csv", good.String(), "--schedule", []string{"--law", "power", "--schedule", "nonsense("}},
 		{"good3.csv", good.String(), "--tags", []string{"--law", "power", "--tags", "bogus"}},
+		{"good4.csv", good.String(), `unknown recipe "nope"`, []string{"--law", "power", "--recipe", "nope"}},
+		{"good5.csv", good.String(), `the released recipe fits only the mpl law, not "power"`, []string{"--law", "power", "--recipe", "released"}},
 	} {
 		p := write(tc.name, tc.text)
 		args := tc.args
