@@ -136,3 +136,56 @@ func ranks(x []float64) []float64 {
 	}
 	return r
 }
+
+// RunScore is one run's score by ScoreRuns.
+type RunScore struct {
+	Run string `json:"run"`
+	Scored
+	// Coverage is the share of points inside the prediction interval
+	// (a *Fitted law only).
+	Coverage *float64 `json:"coverage,omitempty"`
+}
+
+// Scores are a law's scores on several runs and their means.
+type Scores struct {
+	Runs       []RunScore `json:"runs"`
+	Mean       Metrics    `json:"mean"`
+	Points     int        `json:"points"`
+	FinalError float64    `json:"final_error"` // mean over runs
+	Level      float64    `json:"level"`
+	// Coverage is the share of all scored points inside the prediction
+	// intervals (a *Fitted law only).
+	Coverage *float64 `json:"coverage,omitempty"`
+}
+
+// ScoreRuns scores law on every point of each run after its warm-up
+// (EvaluateFrom from step 0), with prediction intervals of the given
+// level when law is a *Fitted, and averages the metrics over the runs.
+func ScoreRuns(law Law, runs []Run, level float64) (Scores, error) {
+	_, fitted := law.(*Fitted)
+	out := Scores{Level: level}
+	var ms []Metrics
+	covered := 0
+	for _, r := range runs {
+		sc, err := EvaluateFrom(law, r, 0, level)
+		if err != nil {
+			return Scores{}, err
+		}
+		rs := RunScore{Run: r.Name, Scored: sc}
+		if fitted {
+			c := float64(sc.Covered) / float64(sc.Points)
+			rs.Coverage = &c
+			covered += sc.Covered
+		}
+		out.Runs = append(out.Runs, rs)
+		ms = append(ms, sc.Metrics)
+		out.Points += sc.Points
+		out.FinalError += sc.FinalError / float64(len(runs))
+	}
+	out.Mean = MeanMetrics(ms)
+	if fitted && out.Points > 0 {
+		c := float64(covered) / float64(out.Points)
+		out.Coverage = &c
+	}
+	return out, nil
+}

@@ -95,3 +95,31 @@ func TestSpearman(t *testing.T) {
 		}
 	}
 }
+
+func TestScoreRuns(t *testing.T) {
+	lrs := make([]float64, 100)
+	for i := range lrs {
+		lrs[i] = 1e-3
+	}
+	law := &Power{L0: 2, A: 1, Alpha: 0.5}
+	pred := law.Predict(lrs)
+	mk := func(name string, off float64) Run {
+		r := Run{Name: name, LRs: lrs}
+		for s := 9; s < 100; s += 10 {
+			r.Points = append(r.Points, Point{Step: s, Loss: pred[s] * (1 + off)})
+		}
+		return r
+	}
+	runs := []Run{mk("a", 0), mk("b", 0.02)}
+	sc, err := ScoreRuns(law, runs, 0.9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sc.Runs) != 2 || sc.Points != 20 || sc.Coverage != nil || sc.Runs[1].Run != "b" || !near(sc.Mean.PredE, (0.02/1.02)/2, 1e-12) {
+		t.Errorf("scores %+v", sc)
+	}
+	sc, err = ScoreRuns(&Fitted{Law: law, Sigma: 0.005}, runs, 0.9)
+	if err != nil || sc.Coverage == nil || *sc.Coverage != 0.5 || *sc.Runs[0].Coverage != 1 || *sc.Runs[1].Coverage != 0 {
+		t.Errorf("fitted scores %+v %v", sc, err)
+	}
+}

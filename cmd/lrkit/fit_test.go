@@ -77,14 +77,14 @@ func TestFitPredictPlanCLI(t *testing.T) {
 		t.Fatalf("predict: exit %d: %s", r.code, r.stderr)
 	}
 	var out struct {
-		Curves   []map[string]any   `json:"curves"`
+		Curves   []map[string]any   `json:"runs"`
 		Mean     map[string]float64 `json:"mean"`
 		Coverage *float64           `json:"coverage"`
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
 		t.Fatalf("predict json: %v\n%s", err, r.stdout)
 	}
-	if len(out.Curves) != 1 || out.Curves[0]["file"] != held {
+	if len(out.Curves) != 1 || out.Curves[0]["run"] != held {
 		t.Fatalf("curves = %v", out.Curves)
 	}
 	for _, k := range []string{"r2", "mae", "rmse", "prede", "worste"} {
