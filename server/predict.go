@@ -137,6 +137,9 @@ func Predict(ctx context.Context, run store.Run, ctrl control.Controller, recs [
 	if err != nil {
 		return Prediction{}, &apiError{code: http.StatusUnprocessableEntity, msg: fmt.Sprintf("cannot fit the %s law yet: %v", law, err)}
 	}
+	if f.DefinedFrom < 0 { // too few losses to fit anything
+		return Prediction{}, &apiError{code: http.StatusUnprocessableEntity, msg: fmt.Sprintf("cannot fit the %s law yet: %s", law, f.Reason)}
+	}
 	p := Prediction{Law: f.Law, Params: f.Params, Points: f.Points, AtStep: f.AtStep, FinalStep: f.FinalStep,
 		Identifiable: f.Identifiable, Reason: f.Reason, Note: f.Note, Warnings: f.Warnings,
 		DefinedFrom: f.DefinedFrom, DefinedTo: f.DefinedTo, Level: f.Level, Version: run.Version}
