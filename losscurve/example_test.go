@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/lrkit/lrkit/losscurve"
+	"github.com/lrkit/lrkit/runlog"
 )
 
 // The multi-power law with the released 400M parameters (repo convention)
@@ -83,4 +84,61 @@ func ExamplePlan() {
 	// nearest: wsd 0.13 cosine
 	// optimum beats cosine: true
 	// optimum beats linear: true
+}
+
+// Score a held-out run only where it has left the fit runs' schedules: a
+// WSD run resumed from the constant run's checkpoint shares its first
+// 8000 steps.
+func ExampleDeparture() {
+	constant := make([]float64, 10000)
+	wsd := make([]float64, 10000)
+	for i := range constant {
+		constant[i] = 1e-3
+		wsd[i] = 1e-3
+		if i >= 8000 {
+			wsd[i] = 1e-3 * float64(10000-i) / 2000
+		}
+	}
+	fmt.Println(losscurve.Departure(wsd, constant))
+	// Output:
+	// 8001
+}
+
+// A prediction interval from the bootstrap refits and the residual scale.
+func ExampleFitted_Interval() {
+	law := &losscurve.Power{L0: 2, A: 5, Alpha: 0.5}
+	f := &losscurve.Fitted{Law: law, Sigma: 0.01}
+	lrs := make([]float64, 100)
+	mid, lo, hi := f.Interval(lrs, 0.9)
+	fmt.Printf("%.4f [%.4f, %.4f]\n", mid[99], lo[99], hi[99])
+	// Output:
+	// 2.5000 [2.4592, 2.5415]
+}
+
+// A live forecast of a run that has kept a constant rate: the law cannot
+// tell yet how the loss will respond to a decay, so it ranks nothing.
+func ExampleLive() {
+	truth := &losscurve.MultiPower{L0: 2.4, A: 0.65, Alpha: 0.43, B: 520, C: 2, Beta: 0.6, Gamma: 0.63, Convention: losscurve.ConventionPaper, Warmup: -1}
+	rate := func(t int64) float64 { return 1e-3 * min(float64(t+1)/100, 1) }
+	lrs := make([]float64, 2000)
+	for i := range lrs {
+		lrs[i] = rate(int64(i))
+	}
+	pred := truth.Predict(lrs)
+	var recs []runlog.Record
+	for s := int64(99); s < 2000; s += 20 {
+		r := runlog.Record{Step: s}
+		r.Set(runlog.FieldLoss, pred[s])
+		recs = append(recs, r)
+	}
+	f, err := losscurve.Live(context.Background(), losscurve.LiveRun{Records: recs, Rate: rate, Next: 2000, Budget: 4000}, losscurve.ForecastOptions{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(f.Identifiable, len(f.Options))
+	fmt.Println(f.Reason[:51])
+	// Output:
+	// false 0
+	// not identifiable until the rate has decayed: since
 }

@@ -65,10 +65,44 @@ func (r Run) Validate() error {
 	return nil
 }
 
+// Fitting recipes (FitOptions.Recipe).
+const (
+	// RecipeDefault is lrkit's fit: the optimum of the Huber objective
+	// plus a weak log-normal prior on the multi-power law's exponents (see
+	// DefaultPrior), and bootstrap refits for prediction intervals.
+	RecipeDefault = "lrkit"
+	// RecipeConverged is the optimum of the Huber objective alone, with
+	// no prior: what lrkit did before the prior was added. It over-fits
+	// the fit curves when they do not identify the loss drop's shape.
+	RecipeConverged = "converged"
+	// RecipeReleased reproduces the multi-power law paper's released
+	// fitting code (thu-yao-01-luo/MultiPowerLaw, src/fitting.py): a grid
+	// start from a four-parameter proxy, then at most 200 AdamW steps with
+	// patience 20 and its parameter read-out. Multi-power law only, repo
+	// convention. For users who must reproduce the paper's numbers.
+	RecipeReleased = "released"
+)
+
+// Recipes lists the fitting recipes in a stable order.
+func Recipes() []string { return []string{RecipeDefault, RecipeConverged, RecipeReleased} }
+
+// DefaultPrior is the weight of the default recipe's prior on the
+// multi-power law's C, β and γ (FitOptions.Prior). It was chosen on the
+// validation curves of docs/accuracy.md (the Hägele et al. scaling runs),
+// never on its test curves; see cmd/accuracy.
+const DefaultPrior = 1e-6
+
+// DefaultBootstrap is the number of bootstrap refits of the default
+// recipe (FitOptions.Bootstrap).
+const DefaultBootstrap = 8
+
 // FitOptions tune Fit. The zero value is the documented default.
 type FitOptions struct {
+	// Recipe is RecipeDefault (""), RecipeConverged or RecipeReleased.
+	Recipe string
 	// Variant is the MultiPower convention ("paper", default, or "repo") or
-	// the Annealing warm-up variant ("a" or "b", default).
+	// the Annealing warm-up variant ("a" or "b", default). The released
+	// recipe accepts only "repo" (or "").
 	Variant string
 	// Lambda is the Annealing law's λ (default DefaultLambda); it is not
 	// fitted.
@@ -81,52 +115,73 @@ type FitOptions struct {
 	// always end a segment; piecewise-constant schedules are exact. The
 	// fitted law is scored at full resolution.
 	Segment float64
-	// Progress, if set, is called after each optimiser start.
-	Progress func(done, total int)
-	// Prior is the weight of a weak log-normal prior on the multi-power
-	// law's C, β and γ, centred on the released fits (C = 2, β = 0.6,
-	// γ = 0.64; they vary by less than 5% across the 25M–400M models of
-	// the paper). The penalty is Prior·n·Σ ln²(θ/θ0) for n points. Runs
-	// without a sharp decay (constant and cosine only) barely constrain
-	// the saturation of the loss drop, and an unregularised fit drifts to
-	// the edge of the box (β → 0, C → 0); the paper's own fit stays near
-	// its start by taking at most 200 small AdamW steps. 0 (the default)
-	// means no prior; on the EPFL 124M study it changed held-out accuracy
-	// by less than 0.02 percentage points of PredE (docs/accuracy.md).
+	// Prior is the weight w of a log-normal prior on the multi-power
+	// law's C, β and γ: the objective gains w·n·Σ ln²(θ/θ0) for n fitted
+	// points, with θ0 = (C, β, γ) = (1, 0.5, 0.5), the released code's
+	// starting values (generic constants, fitted to no data). Runs without
+	// a sharp decay barely constrain how the loss drop saturates, and an
+	// unregularised fit drifts to the edge of the box (β → 0, B → ∞).
+	// 0 means DefaultPrior in the default recipe and none in the converged
+	// recipe; a negative value means none.
 	Prior float64
 	// MinStep drops observed points before this step from the fit (they
 	// are still scored by Evaluate). 0 fits every point from the end of
 	// warm-up on.
 	MinStep int
+	// MaxStep, if positive, drops observed points after this step from
+	// the fit: the law a run's prefix would give.
+	MaxStep int
+	// Bootstrap is the number of block-bootstrap refits that give the
+	// prediction intervals (Fitted.Interval): 0 means DefaultBootstrap in
+	// the default recipe and none otherwise; negative means none.
+	Bootstrap int
+	// Seed seeds the bootstrap resampling (the fit is deterministic for a
+	// given seed).
+	Seed uint64
+	// Progress, if set, is called after each optimiser start.
+	Progress func(done, total int)
 }
 
-// Centre of the multi-power law's prior: the released 400M fit rounded.
+// Centre of the multi-power law's prior: the released code's start values.
 const (
-	mplPriorC     = 2.0
-	mplPriorBeta  = 0.6
-	mplPriorGamma = 0.64
+	mplPriorC     = 1.0
+	mplPriorBeta  = 0.5
+	mplPriorGamma = 0.5
 )
 
 // FitReport describes a fit.
 type FitReport struct {
 	Law         string             `json:"law"`
-	Objective   float64            `json:"objective"` // Σ Huber(log pred − log obs) at the optimum
+	Recipe      string             `json:"recipe"`
+	Objective   float64            `json:"objective"` // Σ Huber(log pred − log obs) (plus the prior) at the optimum
 	Points      int                `json:"points"`    // observed points used
 	Starts      int                `json:"starts"`    // optimiser starts
 	Evaluations int                `json:"evaluations"`
-	Runs        map[string]Metrics `json:"runs"` // in-sample metrics per run
+	Bootstrap   int                `json:"bootstrap"` // refits for the intervals
+	Runs        map[string]Metrics `json:"runs"`      // in-sample metrics per run
+	// Warnings name parameters that ended at a bound of the search box
+	// or at zero: the fit runs do not identify them.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
-// Fit fits a law of the given kind to runs: it minimises
-// Σ Huber_δ(log L̂ − log L) over every observed point at or after each
-// run's warm-up. The parameters that enter linearly (L0, A and C for the
-// annealing law; L0, A, B for the multi-power law; L0, A for the power
+// Fit fits a law of the given kind to runs and returns it with its
+// bootstrap refits.
+//
+// The default and converged recipes minimise Σ Huber_δ(log L̂ − log L) over
+// every observed point at or after each run's warm-up (plus the prior of
+// FitOptions.Prior). The parameters that enter linearly (L0, A and C for
+// the annealing law; L0, A, B for the multi-power law; L0, A for the power
 // law) are solved for every value of the others by iteratively reweighted
 // least squares (variable projection), with A, B, C ≥ 0. The remaining
 // parameters (α; or α, C, β, γ) are optimised by gonum's Nelder–Mead on a
 // log scale from the best points of a fixed grid, so the fit is
-// deterministic.
-func Fit(ctx context.Context, kind string, runs []Run, opts FitOptions) (Law, FitReport, error) {
+// deterministic. The released recipe is described at RecipeReleased.
+//
+// Bootstrap refits resample blocks of consecutive points of every run
+// (a moving-block bootstrap, so the correlated residuals of a loss curve
+// stay together) and refit from the optimum; their spread and the residual
+// scale give Fitted.Interval.
+func Fit(ctx context.Context, kind string, runs []Run, opts FitOptions) (*Fitted, FitReport, error) {
 	if len(runs) == 0 {
 		return nil, FitReport{}, errors.New("losscurve: fit: no runs")
 	}
@@ -134,6 +189,9 @@ func Fit(ctx context.Context, kind string, runs []Run, opts FitOptions) (Law, Fi
 		if err := r.Validate(); err != nil {
 			return nil, FitReport{}, err
 		}
+	}
+	if opts.Recipe == "" {
+		opts.Recipe = RecipeDefault
 	}
 	if opts.Delta <= 0 {
 		opts.Delta = 1e-3
@@ -144,52 +202,97 @@ func Fit(ctx context.Context, kind string, runs []Run, opts FitOptions) (Law, Fi
 	if opts.Segment <= 0 {
 		opts.Segment = 2e-3
 	}
+	switch opts.Recipe {
+	case RecipeDefault:
+		if opts.Prior == 0 {
+			opts.Prior = DefaultPrior
+		}
+		if opts.Bootstrap == 0 {
+			opts.Bootstrap = DefaultBootstrap
+		}
+	case RecipeConverged, RecipeReleased:
+	default:
+		return nil, FitReport{}, fmt.Errorf("losscurve: fit: unknown recipe %q (want one of %v)", opts.Recipe, Recipes())
+	}
+	if opts.Prior < 0 {
+		opts.Prior = 0
+	}
+	if opts.Bootstrap < 0 {
+		opts.Bootstrap = 0
+	}
 	fitRuns := runs
-	if opts.MinStep > 0 {
+	if opts.MinStep > 0 || opts.MaxStep > 0 {
 		fitRuns = make([]Run, len(runs))
 		for i, r := range runs {
 			fr := Run{Name: r.Name, LRs: r.LRs}
 			for _, p := range r.Points {
-				if p.Step >= opts.MinStep {
+				if p.Step >= opts.MinStep && (opts.MaxStep <= 0 || p.Step <= opts.MaxStep) {
 					fr.Points = append(fr.Points, p)
 				}
 			}
 			if n := len(fitPoints(fr)); n < MinPoints {
-				return nil, FitReport{}, fmt.Errorf("losscurve: fit: run %s: %d points at or after step %d (MinStep), need at least %d", r.Name, n, opts.MinStep, MinPoints)
+				where := fmt.Sprintf("at or after step %d (MinStep)", opts.MinStep)
+				if opts.MaxStep > 0 {
+					where = fmt.Sprintf("in steps %d..%d (MinStep..MaxStep)", opts.MinStep, opts.MaxStep)
+				}
+				return nil, FitReport{}, fmt.Errorf("losscurve: fit: run %s: %d points %s, need at least %d", r.Name, n, where, MinPoints)
 			}
 			fitRuns[i] = fr
 		}
 	}
-	var prob *fitProblem
-	var err error
-	switch kind {
-	case KindPower:
-		prob = newPowerProblem(fitRuns)
-	case KindAnnealing:
-		prob, err = newAnnealingProblem(fitRuns, opts)
-	case KindMPL:
-		prob, err = newMPLProblem(fitRuns, opts)
-	default:
-		err = fmt.Errorf("losscurve: fit: unknown law %q (want one of %v)", kind, Kinds())
+	if opts.Recipe == RecipeReleased {
+		return fitReleased(ctx, kind, runs, fitRuns, opts)
 	}
+	prob, err := newProblem(kind, fitRuns, opts)
 	if err != nil {
 		return nil, FitReport{}, err
 	}
-	prob.delta = opts.Delta
-	best, bestF, evals, starts, err := prob.minimise(ctx, opts.Progress)
+	best, bestF, evals, starts, err := prob.minimise(ctx, nil, opts.Progress)
 	if err != nil {
 		return nil, FitReport{}, err
 	}
-	law := prob.build(best)
-	rep := FitReport{Law: kind, Objective: bestF, Points: len(prob.obs), Starts: starts, Evaluations: evals, Runs: map[string]Metrics{}}
+	fitted := &Fitted{Law: prob.build(best), Info: newFitInfo(opts.Recipe, fitRuns)}
+	rep := FitReport{Law: kind, Recipe: opts.Recipe, Objective: bestF, Points: len(prob.obs), Starts: starts, Evaluations: evals, Runs: map[string]Metrics{}}
+	rep.Warnings = prob.boundWarnings(best)
+	fitted.Sigma = prob.residualScale(best)
+	if opts.Bootstrap > 0 {
+		members, ev, err := bootstrap(ctx, kind, fitRuns, opts, best)
+		if err != nil {
+			return nil, FitReport{}, err
+		}
+		fitted.Members = members
+		rep.Evaluations += ev
+		rep.Bootstrap = len(members)
+	}
 	for _, r := range runs {
-		m, err := Evaluate(law, r)
+		m, err := Evaluate(fitted.Law, r)
 		if err != nil {
 			return nil, FitReport{}, err
 		}
 		rep.Runs[r.Name] = m
 	}
-	return law, rep, nil
+	return fitted, rep, nil
+}
+
+// newProblem builds the variable-projection problem of a law kind.
+func newProblem(kind string, runs []Run, opts FitOptions) (*fitProblem, error) {
+	var prob *fitProblem
+	var err error
+	switch kind {
+	case KindPower:
+		prob = newPowerProblem(runs)
+	case KindAnnealing:
+		prob, err = newAnnealingProblem(runs, opts)
+	case KindMPL:
+		prob, err = newMPLProblem(runs, opts)
+	default:
+		err = fmt.Errorf("losscurve: fit: unknown law %q (want one of %v)", kind, Kinds())
+	}
+	if err != nil {
+		return nil, err
+	}
+	prob.delta = opts.Delta
+	return prob, nil
 }
 
 // fitProblem is a variable-projection problem: for nonlinear parameters
@@ -197,7 +300,9 @@ func Fit(ctx context.Context, kind string, runs []Run, opts FitOptions) (Law, Fi
 // times the linear coefficients.
 type fitProblem struct {
 	obs      []float64 // observed losses
+	w0       []float64 // base weight of each point (nil: all 1); bootstrap counts
 	nonneg   []bool    // per coefficient: constrained to >= 0
+	names    []string  // nonlinear parameter names, then coefficient names
 	grid     [][]float64
 	lo, hi   []float64 // bounds on the nonlinear parameters
 	features func(x []float64, rows *mat.Dense)
@@ -227,6 +332,14 @@ func (p *fitProblem) clampX(z []float64) []float64 {
 	return x
 }
 
+// baseWeight returns the base weight of point i.
+func (p *fitProblem) baseWeight(i int) float64 {
+	if p.w0 == nil {
+		return 1
+	}
+	return p.w0[i]
+}
+
 // solve returns the best coefficients for nonlinear params x and the
 // objective value.
 func (p *fitProblem) solve(x []float64, rows *mat.Dense) ([]float64, float64) {
@@ -234,7 +347,7 @@ func (p *fitProblem) solve(x []float64, rows *mat.Dense) ([]float64, float64) {
 	n, k := rows.Dims()
 	w := make([]float64, n)
 	for i := range w {
-		w[i] = 1
+		w[i] = p.baseWeight(i)
 	}
 	var coef []float64
 	obj := math.Inf(1)
@@ -245,21 +358,25 @@ func (p *fitProblem) solve(x []float64, rows *mat.Dense) ([]float64, float64) {
 		}
 		o := 0.0
 		for i := 0; i < n; i++ {
+			b := p.baseWeight(i)
 			pred := 0.0
 			for j := 0; j < k; j++ {
 				pred += rows.At(i, j) * c[j]
 			}
 			if !(pred > 0) {
+				if b == 0 {
+					continue
+				}
 				o = math.Inf(1)
 				break
 			}
 			r := math.Log(pred) - math.Log(p.obs[i])
-			o += huber(r, p.delta)
+			o += b * huber(r, p.delta)
 			// Huber IRLS weight on the relative residual.
 			if a := math.Abs(r); a > p.delta {
-				w[i] = p.delta / a
+				w[i] = b * p.delta / a
 			} else {
-				w[i] = 1
+				w[i] = b
 			}
 		}
 		if o < obj {
@@ -295,6 +412,9 @@ func (p *fitProblem) weightedLS(rows *mat.Dense, w []float64) []float64 {
 	aty := make([]float64, k)
 	yy := 0.0
 	for i := 0; i < n; i++ {
+		if w[i] == 0 {
+			continue
+		}
 		sw := math.Sqrt(w[i]) / p.obs[i]
 		y := math.Sqrt(w[i])
 		yy += y * y
@@ -328,6 +448,9 @@ func (p *fitProblem) weightedLS(rows *mat.Dense, w []float64) []float64 {
 			}
 		}
 		m := len(free)
+		if m == 0 {
+			continue
+		}
 		sym := mat.NewSymDense(m, nil)
 		rhs := mat.NewVecDense(m, nil)
 		for a, ja := range free {
@@ -364,14 +487,10 @@ func (p *fitProblem) weightedLS(rows *mat.Dense, w []float64) []float64 {
 	return best
 }
 
-// minimise runs the grid and Nelder–Mead starts and returns the best
-// nonlinear parameters followed by the coefficients.
-func (p *fitProblem) minimise(ctx context.Context, progress func(int, int)) ([]float64, float64, int, int, error) {
-	k := len(p.nonneg)
-	rows := mat.NewDense(len(p.obs), k, nil)
-	evals := 0
-	f := func(z []float64) float64 {
-		evals++
+// objective returns the penalised objective at free variables z.
+func (p *fitProblem) objective(ctx context.Context, rows *mat.Dense, evals *int) func(z []float64) float64 {
+	return func(z []float64) float64 {
+		*evals++
 		if ctx.Err() != nil {
 			return math.Inf(1)
 		}
@@ -385,17 +504,33 @@ func (p *fitProblem) minimise(ctx context.Context, progress func(int, int)) ([]f
 		}
 		return o
 	}
+}
+
+// minimise runs the grid and Nelder–Mead starts and returns the best
+// nonlinear parameters followed by the coefficients. With start set (the
+// free variables of an earlier optimum) it skips the grid and runs one
+// Nelder–Mead from there.
+func (p *fitProblem) minimise(ctx context.Context, start []float64, progress func(int, int)) ([]float64, float64, int, int, error) {
+	k := len(p.nonneg)
+	rows := mat.NewDense(len(p.obs), k, nil)
+	evals := 0
+	f := p.objective(ctx, rows, &evals)
 	type cand struct {
 		z []float64
 		f float64
 	}
 	var cands []cand
-	for _, g := range p.grid {
-		z := make([]float64, len(g))
-		for i, v := range g {
-			z[i] = math.Log(v)
-		}
+	if start != nil {
+		z := append([]float64(nil), start...)
 		cands = append(cands, cand{z, f(z)})
+	} else {
+		for _, g := range p.grid {
+			z := make([]float64, len(g))
+			for i, v := range g {
+				z[i] = math.Log(v)
+			}
+			cands = append(cands, cand{z, f(z)})
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, 0, evals, 0, fmt.Errorf("losscurve: fit: %w", err)
@@ -411,10 +546,8 @@ func (p *fitProblem) minimise(ctx context.Context, progress func(int, int)) ([]f
 		if cerr := ctx.Err(); cerr != nil {
 			return nil, 0, evals, s, fmt.Errorf("losscurve: fit: %w", cerr)
 		}
-		if err == nil || res != nil {
-			if res != nil && res.F < best.f {
-				best = cand{res.X, res.F}
-			}
+		if (err == nil || res != nil) && res != nil && res.F < best.f {
+			best = cand{res.X, res.F}
 		}
 		if progress != nil {
 			progress(s+1, starts)
@@ -429,6 +562,64 @@ func (p *fitProblem) minimise(ctx context.Context, progress func(int, int)) ([]f
 		return nil, 0, evals, starts, errors.New("losscurve: fit: no parameters give a positive predicted loss at every point")
 	}
 	return append(x, coef...), obj, evals, starts, nil
+}
+
+// freeVars returns the optimiser's variables (logs of the nonlinear
+// parameters) of a solution returned by minimise.
+func (p *fitProblem) freeVars(sol []float64) []float64 {
+	z := make([]float64, len(p.lo))
+	for i := range z {
+		z[i] = math.Log(sol[i])
+	}
+	return z
+}
+
+// boundWarnings names the parameters of sol that sit at a bound of the
+// box, or constrained coefficients at zero.
+func (p *fitProblem) boundWarnings(sol []float64) []string {
+	var out []string
+	nl := len(p.lo)
+	for i := 0; i < nl; i++ {
+		switch v := sol[i]; {
+		case v <= p.lo[i]*(1+1e-6):
+			out = append(out, fmt.Sprintf("%s = %.4g is at its lower bound %.4g: the fit runs do not pin it down", p.names[i], v, p.lo[i]))
+		case v >= p.hi[i]*(1-1e-6):
+			out = append(out, fmt.Sprintf("%s = %.4g is at its upper bound %.4g: the fit runs do not pin it down", p.names[i], v, p.hi[i]))
+		}
+	}
+	for j, nn := range p.nonneg {
+		if nn && sol[nl+j] == 0 {
+			out = append(out, fmt.Sprintf("%s = 0: the fit found no effect of that term", p.names[nl+j]))
+		}
+	}
+	return out
+}
+
+// residualScale returns the root mean square of the log residuals of sol
+// over the fitted points (weighted by the base weights).
+func (p *fitProblem) residualScale(sol []float64) float64 {
+	k := len(p.nonneg)
+	nl := len(p.lo)
+	rows := mat.NewDense(len(p.obs), k, nil)
+	p.features(sol[:nl], rows)
+	s, w := 0.0, 0.0
+	for i, o := range p.obs {
+		pred := 0.0
+		for j := 0; j < k; j++ {
+			pred += rows.At(i, j) * sol[nl+j]
+		}
+		if !(pred > 0) {
+			continue
+		}
+		r := math.Log(pred) - math.Log(o)
+		b := p.baseWeight(i)
+		s += b * r * r
+		w += b
+	}
+	if w == 0 {
+		return 0
+	}
+	return math.Sqrt(s / w)
 }
 
 // grid returns the Cartesian product of the given value lists.
@@ -467,7 +658,7 @@ func newPowerProblem(runs []Run) *fitProblem {
 		}
 	}
 	return &fitProblem{
-		obs: obs, nonneg: []bool{false, true},
+		obs: obs, nonneg: []bool{false, true}, names: []string{"alpha", "L0", "A"},
 		grid: grid([]float64{0.1, 0.3, 0.6, 1, 1.5}), lo: []float64{1e-3}, hi: []float64{3}, nStarts: 2,
 		features: func(x []float64, rows *mat.Dense) {
 			for i, t := range steps {
@@ -497,7 +688,7 @@ func newAnnealingProblem(runs []Run, opts FitOptions) (*fitProblem, error) {
 		}
 	}
 	return &fitProblem{
-		obs: obs, nonneg: []bool{false, true, true},
+		obs: obs, nonneg: []bool{false, true, true}, names: []string{"alpha", "L0", "A", "C"},
 		grid: grid([]float64{0.1, 0.3, 0.6, 1, 1.5}), lo: []float64{1e-3}, hi: []float64{3}, nStarts: 2,
 		features: func(x []float64, rows *mat.Dense) {
 			for i := range obs {
@@ -560,27 +751,58 @@ func compressRun(r Run, k0 int, tol float64) mplRunData {
 	return d
 }
 
-func newMPLProblem(runs []Run, opts FitOptions) (*fitProblem, error) {
-	conv := Convention(opts.Variant)
+// lossDrop returns LD/B at each point of the compressed run.
+func (d *mplRunData) lossDrop(c, beta, gamma, eps float64) []float64 {
+	ld := lossDropSegments(d.ref, d.eta, d.lens, c, beta, gamma, eps)
+	out := make([]float64, d.nPoints)
+	for j, s := range d.obsSeg {
+		if s >= 0 {
+			out[j] = ld[s]
+		}
+	}
+	return out
+}
+
+// mplConvention checks a multi-power convention name.
+func mplConvention(variant string) (Convention, error) {
+	conv := Convention(variant)
 	if conv == "" {
 		conv = ConventionPaper
 	}
 	if conv != ConventionPaper && conv != ConventionRepo {
-		return nil, fmt.Errorf("losscurve: fit: mpl variant %q: want %q or %q", opts.Variant, ConventionPaper, ConventionRepo)
+		return "", fmt.Errorf("losscurve: fit: mpl variant %q: want %q or %q", variant, ConventionPaper, ConventionRepo)
 	}
+	return conv, nil
+}
+
+// compressMPLRuns compresses every run for the multi-power law's fit.
+func compressMPLRuns(runs []Run, conv Convention, tol float64) []mplRunData {
 	var data []mplRunData
-	var obs []float64
 	for _, r := range runs {
 		m := &MultiPower{Convention: conv, Warmup: -1}
 		k0 := min(m.dropStart(r.LRs), len(r.LRs)-1)
-		data = append(data, compressRun(r, max(k0, 1), opts.Segment))
+		data = append(data, compressRun(r, max(k0, 1), tol))
+	}
+	return data
+}
+
+// fitEps is the relative error bound of the loss-drop expansion while
+// fitting. The expansion's error is at most eps·Σ|Δ|; LD/B is about β·Σ Δ
+// for small β, so eps follows β (see MultiPower.eps).
+func fitEps(beta float64) float64 { return max(min(1e-6, 1e-3*beta), 1e-13) }
+
+func newMPLProblem(runs []Run, opts FitOptions) (*fitProblem, error) {
+	conv, err := mplConvention(opts.Variant)
+	if err != nil {
+		return nil, err
+	}
+	data := compressMPLRuns(runs, conv, opts.Segment)
+	var obs []float64
+	for _, r := range runs {
 		for _, p := range fitPoints(r) {
 			obs = append(obs, p.Loss)
 		}
 	}
-	// The expansion's error is at most eps·Σ|Δ|; LD/B is about β·Σ Δ for
-	// small β, so eps follows β (see MultiPower.eps).
-	const fitEps = 1e-6
 	var prior func(x []float64) float64
 	if w := opts.Prior; w > 0 {
 		prior = func(x []float64) float64 {
@@ -591,6 +813,7 @@ func newMPLProblem(runs []Run, opts FitOptions) (*fitProblem, error) {
 	return &fitProblem{
 		prior: prior,
 		obs:   obs, nonneg: []bool{false, true, true},
+		names: []string{"alpha", "C", "beta", "gamma", "L0", "A", "B"},
 		// α, C, β, γ.
 		grid:    grid([]float64{0.2, 0.45, 0.8}, []float64{0.5, 2, 8}, []float64{0.01, 0.3, 0.6, 1.2}, []float64{0.3, 0.6, 1.2}),
 		lo:      []float64{1e-3, 1e-8, 1e-6, 1e-3},
@@ -598,16 +821,12 @@ func newMPLProblem(runs []Run, opts FitOptions) (*fitProblem, error) {
 		nStarts: 3,
 		features: func(x []float64, rows *mat.Dense) {
 			i := 0
-			for _, d := range data {
-				ld := lossDropSegments(d.ref, d.eta, d.lens, x[1], x[2], x[3], max(min(fitEps, 1e-3*x[2]), 1e-13))
-				for j := 0; j < d.nPoints; j++ {
+			for di := range data {
+				ld := data[di].lossDrop(x[1], x[2], x[3], fitEps(x[2]))
+				for j := 0; j < data[di].nPoints; j++ {
 					rows.Set(i, 0, 1)
-					rows.Set(i, 1, math.Pow(d.s1[j], -x[0]))
-					v := 0.0
-					if s := d.obsSeg[j]; s >= 0 {
-						v = ld[s]
-					}
-					rows.Set(i, 2, -v)
+					rows.Set(i, 1, math.Pow(data[di].s1[j], -x[0]))
+					rows.Set(i, 2, -ld[j])
 					i++
 				}
 			}

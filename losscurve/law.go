@@ -36,11 +36,30 @@ type savedLaw struct {
 	Variant string             `json:"variant,omitempty"`
 	Warmup  *int               `json:"warmup,omitempty"`
 	Params  map[string]float64 `json:"params"`
+	// Sigma, Members and Fit are those of a *Fitted.
+	Sigma   *float64             `json:"sigma,omitempty"`
+	Members []map[string]float64 `json:"members,omitempty"`
+	Fit     *FitInfo             `json:"fit,omitempty"`
 }
 
-// Save writes law as JSON: {"law": kind, "variant": ..., "params": {...}}.
+// Save writes law as JSON: {"law": kind, "variant": ..., "params": {...}},
+// and for a *Fitted also "sigma", "members" (the bootstrap refits'
+// parameters) and "fit" (its FitInfo).
 func Save(w io.Writer, law Law) error {
+	var fitted *Fitted
+	if f, ok := law.(*Fitted); ok {
+		fitted = f
+		law = Base(f)
+	}
 	s := savedLaw{Law: law.Name(), Params: law.Params()}
+	if fitted != nil {
+		sigma := fitted.Sigma
+		info := fitted.Info
+		s.Sigma, s.Fit = &sigma, &info
+		for _, m := range fitted.Members {
+			s.Members = append(s.Members, Base(m).Params())
+		}
+	}
 	switch l := law.(type) {
 	case *MultiPower:
 		s.Variant = string(l.Convention)
@@ -72,7 +91,37 @@ func Load(r io.Reader) (Law, error) {
 	if s.Warmup != nil {
 		wu = *s.Warmup
 	}
-	return New(s.Law, s.Variant, wu, s.Params)
+	law, err := New(s.Law, s.Variant, wu, s.Params)
+	if err != nil || (s.Sigma == nil && s.Members == nil && s.Fit == nil) {
+		return law, err
+	}
+	f := &Fitted{Law: law}
+	if s.Sigma != nil {
+		if !(*s.Sigma >= 0) || math.IsInf(*s.Sigma, 0) {
+			return nil, fmt.Errorf("losscurve: law JSON: sigma is %v, want a finite number >= 0", *s.Sigma)
+		}
+		f.Sigma = *s.Sigma
+	}
+	for i, p := range s.Members {
+		m, err := New(s.Law, s.Variant, wu, p)
+		if err != nil {
+			return nil, fmt.Errorf("losscurve: law JSON: members[%d]: %w", i, err)
+		}
+		f.Members = append(f.Members, m)
+	}
+	if s.Fit != nil {
+		in := *s.Fit
+		switch {
+		case !(in.Peak >= 0) || math.IsInf(in.Peak, 0):
+			return nil, fmt.Errorf("losscurve: law JSON: fit.peak is %v, want a finite rate >= 0", in.Peak)
+		case in.Warmup < 0 || in.From < 0 || in.To < in.From:
+			return nil, fmt.Errorf("losscurve: law JSON: fit: warmup %d, from %d, to %d: want 0 <= warmup, 0 <= from <= to", in.Warmup, in.From, in.To)
+		case !(in.Decay >= 0 && in.Decay <= 1):
+			return nil, fmt.Errorf("losscurve: law JSON: fit.decay is %v, want 0..1", in.Decay)
+		}
+		f.Info = in
+	}
+	return f, nil
 }
 
 // New builds a law of the given kind from named parameters. variant is the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -19,10 +20,14 @@ import (
 type PlanOptions struct {
 	Steps  int
 	Warmup int
-	Peak   float64
-	Floor  float64
+	// Peak is the peak rate; 0 means the peak the law was fitted at
+	// (FitInfo.Peak of a *Fitted law). A law's predictions are only
+	// meaningful near the rates it was fitted to.
+	Peak  float64
+	Floor float64
 	// Knots is the number of free knots of the piecewise-linear decay
-	// (default 32); they are spaced more densely towards the end.
+	// (default 32); they are spaced more densely towards the end, and the
+	// decay starts of the WSD schedules compared are added to them.
 	Knots int
 	// Progress, if set, is called after each optimiser start.
 	Progress func(done, total int)
@@ -40,9 +45,13 @@ type Candidate struct {
 type PlanResult struct {
 	Optimum  Candidate   `json:"optimum"`
 	LRs      []float64   `json:"-"` // the optimum at every step
+	Peak     float64     `json:"peak"`
 	Nearest  Candidate   `json:"nearest"`
 	Distance float64     `json:"distance"` // RMS of (optimum − nearest)/Peak over post-warm-up steps
 	Compare  []Candidate `json:"compare"`
+	// Note says when a named schedule was at least as good as anything
+	// the optimiser found (the optimum is then that schedule).
+	Note string `json:"note,omitempty"`
 }
 
 // finalGrader is a law whose final loss and its gradient with respect to
@@ -51,23 +60,41 @@ type finalGrader interface {
 	finalGrad(lrs []float64, grad []float64) float64
 }
 
+// named is a schedule Plan compares.
+type named struct {
+	name string
+	s    schedule.Schedule
+}
+
 // Plan finds the schedule that minimises law's predicted loss at the last
-// step. The post-warm-up rate is piecewise linear through K+1 knots whose
-// values are Peak − (Peak−Floor)·(p_0 + … + p_m) with p a softmax over K+2
+// step. The post-warm-up rate is piecewise linear through knots whose
+// values are Peak − (Peak−Floor)·(p_0 + … + p_m) with p a softmax over
 // free variables (the last a slack), so every candidate is non-increasing
 // and within [Floor, Peak] by construction (the monotone parameterisation
 // of the multi-power law paper, reparameterised so no projection is
 // needed). The objective and its exact gradient cost O(T); gonum's L-BFGS
-// runs from a linear and a WSD-like start. The optimum is returned as a
-// table(...) spec, with the nearest WSD (decay fraction and shape fitted)
-// and the final losses of cosine, linear, WSD and REX schedules.
+// runs from a linear start, a WSD-like start and the three best named
+// schedules projected on the knots (the knots include the WSD decay
+// starts, so a linear WSD is represented exactly). The result is never
+// worse under the law than any schedule it lists: if a named schedule is
+// still better than what the optimiser found, the optimum is that
+// schedule and Note says so. The optimum is returned as a table(...)
+// spec, with the nearest WSD (decay fraction and shape fitted) and the
+// final losses of cosine, linear, WSD and REX schedules.
 func Plan(ctx context.Context, law Law, opts PlanOptions) (PlanResult, error) {
-	g, ok := law.(finalGrader)
+	g, ok := Base(law).(finalGrader)
 	if !ok {
 		return PlanResult{}, fmt.Errorf("losscurve: plan: the %s law ignores the schedule, so there is nothing to optimise", law.Name())
 	}
 	if opts.Knots == 0 {
 		opts.Knots = 32
+	}
+	if opts.Peak == 0 {
+		if f, ok := law.(*Fitted); ok && f.Info.Peak > 0 {
+			opts.Peak = f.Info.Peak
+		} else {
+			return PlanResult{}, errors.New("losscurve: plan: no peak given and the law does not record the peak rate it was fitted at")
+		}
 	}
 	switch {
 	case opts.Steps < 10:
@@ -81,8 +108,19 @@ func Plan(ctx context.Context, law Law, opts PlanOptions) (PlanResult, error) {
 	case opts.Knots < 2:
 		return PlanResult{}, fmt.Errorf("losscurve: plan: knots = %d, want at least 2", opts.Knots)
 	}
-	p := newPlanner(opts)
-	K := opts.Knots
+	out := PlanResult{Peak: opts.Peak}
+	// The named schedules and their final losses.
+	cands := namedSchedules(opts)
+	candLRs := make([][]float64, len(cands))
+	var decayStarts []int
+	for i, c := range cands {
+		candLRs[i] = scheduleLRs(c.s, opts.Steps)
+		out.Compare = append(out.Compare, Candidate{Name: c.name, Spec: c.s.String(), Final: finalLoss(law, candLRs[i])})
+		if w, ok := c.s.(schedule.WSD); ok {
+			decayStarts = append(decayStarts, int(w.Steps-w.Decay.Of(w.Steps))-opts.Warmup)
+		}
+	}
+	p := newPlanner(opts, decayStarts)
 	lrs := make([]float64, opts.Steps)
 	grad := make([]float64, opts.Steps)
 	fg := func(z, dz []float64) float64 {
@@ -94,13 +132,22 @@ func Plan(ctx context.Context, law Law, opts PlanOptions) (PlanResult, error) {
 		}
 		return f
 	}
-	// Starts: linear decay (equal p) and a WSD-like start (all mass on the
-	// knots of the last ~20%).
-	starts := [][]float64{make([]float64, K+1), make([]float64, K+1)}
+	// Starts: linear decay (equal p), a WSD-like start (all mass on the
+	// knots of the last ~20%) and the three best named schedules.
+	nz := len(p.x)
+	starts := [][]float64{make([]float64, nz), make([]float64, nz)}
 	for m := range starts[1] {
 		if float64(p.x[m]) < 0.8*float64(p.n-1) {
 			starts[1][m] = -8
 		}
+	}
+	order := make([]int, len(cands))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return out.Compare[order[a]].Final < out.Compare[order[b]].Final })
+	for _, i := range order[:min(3, len(order))] {
+		starts = append(starts, p.project(candLRs[i]))
 	}
 	bestF := math.Inf(1)
 	var bestZ []float64
@@ -129,108 +176,93 @@ func Plan(ctx context.Context, law Law, opts PlanOptions) (PlanResult, error) {
 		return PlanResult{}, errors.New("losscurve: plan: the optimiser found no finite final loss")
 	}
 	v := p.knotValues(bestZ)
-	out := PlanResult{LRs: make([]float64, opts.Steps)}
+	out.LRs = make([]float64, opts.Steps)
 	p.fill(v, out.LRs)
 	out.Optimum = Candidate{Name: "optimum", Spec: p.tableSpec(v), Final: finalLoss(law, out.LRs)}
-
-	compare := []struct{ name, spec string }{
-		{"cosine", fmt.Sprintf("warmup(cosine(peak=%s, floor=%s, steps=%d), steps=%d)", ff(opts.Peak), ff(opts.Floor), opts.Steps-opts.Warmup, opts.Warmup)},
-		{"linear", fmt.Sprintf("warmup(linear(peak=%s, floor=%s, steps=%d), steps=%d)", ff(opts.Peak), ff(opts.Floor), opts.Steps-opts.Warmup, opts.Warmup)},
-		{"rex", fmt.Sprintf("warmup(rex(peak=%s, floor=%s, steps=%d), steps=%d)", ff(opts.Peak), ff(opts.Floor), opts.Steps-opts.Warmup, opts.Warmup)},
-	}
-	for _, f := range []float64{0.1, 0.2, 0.3} {
-		for _, sh := range []string{"linear", "1-sqrt"} {
-			compare = append(compare, struct{ name, spec string }{fmt.Sprintf("wsd %g %s", f, sh), wsdSpec(opts, f, sh)})
-		}
-	}
-	for _, c := range compare {
-		l, err := specLRs(c.spec, opts.Steps)
-		if err != nil {
-			return PlanResult{}, err
-		}
-		out.Compare = append(out.Compare, Candidate{Name: c.name, Spec: c.spec, Final: finalLoss(law, l)})
-	}
 	// Nearest WSD: decay fraction on a 1% grid and shape, by RMS distance
-	// of the post-warm-up rates.
-	// The distance is measured on every stride-th step (about 2000 steps).
+	// of the post-warm-up rates, measured on every stride-th step (about
+	// 2000 steps).
 	bestD := math.Inf(1)
 	stride := max(1, (opts.Steps-opts.Warmup)/2000)
-	bestSpec := ""
+	var nearest schedule.Schedule
 	for _, sh := range []string{"linear", "cosine", "1-sqrt", "square"} {
 		for i := 1; i <= 99; i++ {
 			f := float64(i) / 100
 			if int(math.Round(f*float64(opts.Steps))) > opts.Steps-opts.Warmup {
 				break
 			}
-			spec := wsdSpec(opts, f, sh)
-			l, err := specLRsStride(spec, opts.Steps, opts.Warmup, stride)
-			if err != nil {
-				return PlanResult{}, err
-			}
+			s := wsdSchedule(opts, f, sh)
 			d, cnt := 0.0, 0
 			for t := opts.Warmup; t < opts.Steps; t += stride {
-				e := (l[t] - out.LRs[t]) / opts.Peak
+				e := (s.LR(int64(t)) - out.LRs[t]) / opts.Peak
 				d += e * e
 				cnt++
 			}
 			d = math.Sqrt(d / float64(cnt))
 			if d < bestD {
-				bestD, bestSpec = d, spec
-				out.Nearest = Candidate{Name: fmt.Sprintf("wsd %g %s", f, sh), Spec: spec}
+				bestD, nearest = d, s
+				out.Nearest = Candidate{Name: fmt.Sprintf("wsd %g %s", f, sh), Spec: s.String()}
 			}
 		}
 	}
 	out.Distance = bestD
-	l, err := specLRs(bestSpec, opts.Steps)
-	if err != nil {
-		return PlanResult{}, err
+	nearLRs := scheduleLRs(nearest, opts.Steps)
+	out.Nearest.Final = finalLoss(law, nearLRs)
+	// The optimum must not be worse than anything listed.
+	listed := append(append([]Candidate(nil), out.Compare...), out.Nearest)
+	listedLRs := append(append([][]float64(nil), candLRs...), nearLRs)
+	for i, c := range listed {
+		if c.Final < out.Optimum.Final {
+			out.Note = fmt.Sprintf("the optimiser found nothing better than %s; the optimum is that schedule", c.Name)
+			out.Optimum = Candidate{Name: "optimum", Spec: c.Spec, Final: c.Final}
+			out.LRs = append([]float64(nil), listedLRs[i]...)
+		}
 	}
-	out.Nearest.Final = finalLoss(law, l)
 	return out, nil
+}
+
+// namedSchedules returns the schedules Plan compares, built as values.
+func namedSchedules(o PlanOptions) []named {
+	decay := int64(o.Steps - o.Warmup)
+	warm := func(base schedule.Schedule) schedule.Schedule {
+		return schedule.Warmup{Base: base, Steps: int64(o.Warmup), Shape: "linear", Beta2: 0.999}
+	}
+	out := []named{
+		{"cosine", warm(schedule.Cosine{Peak: o.Peak, Floor: o.Floor, Steps: decay, Parity: "none"})},
+		{"linear", warm(schedule.Linear{Peak: o.Peak, Floor: o.Floor, Steps: decay})},
+		{"rex", warm(schedule.Rex{Peak: o.Peak, Floor: o.Floor, Steps: decay, A: 0.5, Every: 1})},
+	}
+	for _, f := range []float64{0.1, 0.2, 0.3} {
+		for _, sh := range []string{"linear", "1-sqrt"} {
+			out = append(out, named{fmt.Sprintf("wsd %g %s", f, sh), wsdSchedule(o, f, sh)})
+		}
+	}
+	return out
 }
 
 // finalLoss returns the law's prediction at the last step.
 func finalLoss(law Law, lrs []float64) float64 {
-	if m, ok := law.(*MultiPower); ok {
+	if m, ok := Base(law).(*MultiPower); ok {
 		return m.PredictFinal(lrs)
 	}
 	p := law.Predict(lrs)
 	return p[len(p)-1]
 }
 
-func wsdSpec(o PlanOptions, frac float64, shape string) string {
-	return fmt.Sprintf("wsd(peak=%s, floor=%s, steps=%d, warmup=%d, decay=%d, shape=%s)", ff(o.Peak), ff(o.Floor), o.Steps, o.Warmup, int(math.Round(frac*float64(o.Steps))), shape)
+// wsdSchedule is a WSD with a decay over the last frac of the steps.
+func wsdSchedule(o PlanOptions, frac float64, shape string) schedule.WSD {
+	return schedule.WSD{Peak: o.Peak, Floor: o.Floor, Steps: int64(o.Steps), Warmup: schedule.Steps(int64(o.Warmup)),
+		Decay: schedule.Steps(int64(math.Round(frac * float64(o.Steps)))), Shape: shape, Parity: "none"}
 }
 
-// specLRs parses spec and returns its rates at steps 0..n−1.
-func specLRs(spec string, n int) ([]float64, error) {
-	s, err := schedule.Parse(spec)
-	if err != nil {
-		return nil, fmt.Errorf("losscurve: plan: %s: %w", spec, err)
-	}
+// scheduleLRs returns s's rates at steps 0..n−1.
+func scheduleLRs(s schedule.Schedule, n int) []float64 {
 	out := make([]float64, n)
 	for i := range out {
 		out[i] = s.LR(int64(i))
 	}
-	return out, nil
+	return out
 }
-
-// specLRsStride is specLRs that fills only steps start, start+stride, …;
-// the others are left 0.
-func specLRsStride(spec string, n, start, stride int) ([]float64, error) {
-	s, err := schedule.Parse(spec)
-	if err != nil {
-		return nil, fmt.Errorf("losscurve: plan: %s: %w", spec, err)
-	}
-	out := make([]float64, n)
-	for i := start; i < n; i += stride {
-		out[i] = s.LR(int64(i))
-	}
-	return out, nil
-}
-
-// ff formats a float in its shortest exact form.
-func ff(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
 // planner maps knot variables to per-step rates.
 type planner struct {
@@ -239,31 +271,50 @@ type planner struct {
 	x []int // knot offsets from the end of warm-up, x[0] = 0, x[K] = n−1
 }
 
-func newPlanner(o PlanOptions) *planner {
+func newPlanner(o PlanOptions, extra []int) *planner {
 	n := o.Steps - o.Warmup
 	K := o.Knots
 	p := &planner{o: o, n: n}
-	last := -1
-	for m := 0; m <= K; m++ {
+	set := map[int]bool{0: true, n - 1: true}
+	for m := 1; m < K; m++ {
 		u := float64(m) / float64(K)
-		x := int(math.Round(float64(n-1) * (1 - (1-u)*(1-u))))
-		if x <= last {
-			x = last + 1
+		set[int(math.Round(float64(n-1)*(1-(1-u)*(1-u))))] = true
+	}
+	for _, x := range extra {
+		if x > 0 && x < n-1 {
+			set[x] = true
 		}
-		if m == K {
-			x = n - 1
-		}
+	}
+	for x := range set {
 		p.x = append(p.x, x)
-		last = x
 	}
-	// Knots that collided at the end are dropped (tiny n).
-	for i := 1; i < len(p.x); i++ {
-		if p.x[i] <= p.x[i-1] || p.x[i] > n-1 {
-			p.x = p.x[:i]
-			break
-		}
-	}
+	sort.Ints(p.x)
 	return p
+}
+
+// project returns free variables whose knot values follow lrs (a
+// non-increasing schedule after warm-up): at each knot the rate of lrs,
+// clamped to [Floor, Peak] and made non-increasing.
+func (p *planner) project(lrs []float64) []float64 {
+	span := p.o.Peak - p.o.Floor
+	if span <= 0 {
+		return make([]float64, len(p.x))
+	}
+	prev := p.o.Peak
+	inc := make([]float64, len(p.x))
+	total := 0.0
+	for m, x := range p.x {
+		v := min(max(lrs[p.o.Warmup+x], p.o.Floor), prev)
+		inc[m] = (prev - v) / span
+		total += inc[m]
+		prev = v
+	}
+	slack := max(1-total, 1e-12)
+	z := make([]float64, len(p.x))
+	for m := range z {
+		z[m] = math.Log(max(inc[m], 1e-12) / slack)
+	}
+	return z
 }
 
 // knotValues returns v_m = Peak − (Peak−Floor)·Σ_{i≤m} softmax(z, 0)_i.

@@ -117,3 +117,49 @@ func TestPlanErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanNeverWorseThanListed checks, for laws of different shapes
+// (including the degenerate corner an unregularised fit reaches on the
+// EPFL runs: β → 0, B ≈ 1e7, where the best schedule is a long decay),
+// that the optimum is at least as good under the law as every schedule
+// Plan lists, the nearest WSD included.
+func TestPlanNeverWorseThanListed(t *testing.T) {
+	laws := []Law{
+		mpl400M(ConventionPaper),
+		&MultiPower{L0: 2.97, A: 0.87, Alpha: 0.48, B: 2.5e7, C: 1.6e-7, Beta: 1e-6, Gamma: 3.07, Convention: ConventionPaper, Warmup: -1},
+		&MultiPower{L0: 2.4, A: 0.65, Alpha: 0.43, B: 100, C: 50, Beta: 2, Gamma: 0.3, Convention: ConventionPaper, Warmup: -1},
+		&Annealing{L0: 2.5, A: 0.65, Alpha: 0.42, C: 0.57, Lambda: 0.999, Variant: WarmupB, Warmup: -1},
+	}
+	for i, law := range laws {
+		res, err := Plan(context.Background(), law, PlanOptions{Steps: 6000, Warmup: 300, Peak: 1e-3, Floor: 1e-4, Knots: 16})
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed := append(append([]Candidate(nil), res.Compare...), res.Nearest)
+		for _, c := range listed {
+			if res.Optimum.Final > c.Final+1e-12*math.Abs(c.Final) {
+				t.Errorf("law %d: optimum %.9f worse than %s %.9f", i, res.Optimum.Final, c.Name, c.Final)
+			}
+		}
+		if got := finalLoss(law, res.LRs); !near(got, res.Optimum.Final, 1e-9) {
+			t.Errorf("law %d: optimum's rates give %.9f, reported %.9f", i, got, res.Optimum.Final)
+		}
+		t.Logf("law %d: optimum %.6f, nearest %s %.6f %s", i, res.Optimum.Final, res.Nearest.Name, res.Nearest.Final, res.Note)
+	}
+}
+
+// TestPlanPeakFromLaw: without a peak, Plan uses the one the law was
+// fitted at, and refuses a law that does not record it.
+func TestPlanPeakFromLaw(t *testing.T) {
+	f := &Fitted{Law: mpl400M(ConventionPaper), Info: FitInfo{Peak: 3e-4}}
+	res, err := Plan(context.Background(), f, PlanOptions{Steps: 3000, Warmup: 100, Floor: 3e-5, Knots: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Peak != 3e-4 || !strings.Contains(res.Compare[0].Spec, "peak=0.0003") {
+		t.Errorf("peak %g, cosine %s", res.Peak, res.Compare[0].Spec)
+	}
+	if _, err := Plan(context.Background(), mpl400M(ConventionPaper), PlanOptions{Steps: 3000}); err == nil || !strings.Contains(err.Error(), "no peak given and the law does not record the peak rate it was fitted at") {
+		t.Errorf("bare law without a peak: error %v", err)
+	}
+}

@@ -25,6 +25,7 @@ type CSVReader struct {
 	order   stepOrder
 	warn    warnings
 	err     error
+	last    int // line of the last record returned
 }
 
 // NewCSVReader returns a reader of the CSV log r. The header is read by the
@@ -38,6 +39,10 @@ func NewCSVReader(r io.Reader, opts ReadOptions) *CSVReader {
 
 // Warnings returns the warnings so far.
 func (c *CSVReader) Warnings() []Warning { return c.warn.list }
+
+// Line returns the 1-based line number of the record Next returned last
+// (0 before the first), for messages that point into the file.
+func (c *CSVReader) Line() int { return c.last }
 
 func (c *CSVReader) fail(line int, field, format string, args ...any) error {
 	c.err = &ParseError{File: c.name, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)}
@@ -145,6 +150,7 @@ func (c *CSVReader) Next() (Record, error) {
 		return Record{}, c.fail(line, NameStep, "%v", err)
 	}
 	c.warn.flagNonFinite(rec, c.name, line, 0)
+	c.last = line
 	return rec, nil
 }
 

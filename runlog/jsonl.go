@@ -41,6 +41,10 @@ func NewJSONLReader(r io.Reader, opts ReadOptions) *JSONLReader {
 // Warnings returns the warnings so far.
 func (j *JSONLReader) Warnings() []Warning { return j.warn.list }
 
+// Line returns the 1-based line number of the record Next returned last
+// (0 before the first), for messages that point into the file.
+func (j *JSONLReader) Line() int { return j.line }
+
 func (j *JSONLReader) fail(field, format string, args ...any) error {
 	j.err = &ParseError{File: j.name, Line: j.line, Field: field, Msg: fmt.Sprintf(format, args...)}
 	return j.err

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -12,7 +11,6 @@ import (
 	"github.com/lrkit/lrkit/control"
 	"github.com/lrkit/lrkit/losscurve"
 	"github.com/lrkit/lrkit/runlog"
-	"github.com/lrkit/lrkit/schedule"
 	"github.com/lrkit/lrkit/store"
 )
 
@@ -24,27 +22,46 @@ const (
 )
 
 // Alternative is the predicted final loss of another schedule for the
-// rest of the run.
+// rest of the run, with its prediction interval.
 type Alternative struct {
 	Name      string  `json:"name"`
 	Tail      string  `json:"tail"` // the schedule from the next step on, written from its own step 0
 	FinalLoss float64 `json:"final_loss"`
+	FinalLo   float64 `json:"final_lo"`
+	FinalHi   float64 `json:"final_hi"`
 }
 
 // Prediction is the live fit of a loss-curve law to a run's losses and
-// what it predicts.
+// what it predicts (losscurve.Live). When the law cannot be identified
+// from the run yet (a law with a loss-drop term fitted to a run whose rate
+// has not decayed), Identifiable is false, Reason says why and no
+// alternative is ranked. Predictions exist only for steps DefinedFrom to
+// DefinedTo (the curve arrays hold only such steps); FinalLoss and its
+// interval are 0 unless FinalDefined.
 type Prediction struct {
 	Law          string             `json:"law"`
 	Params       map[string]float64 `json:"params"`
 	Points       int                `json:"points"`
 	AtStep       int64              `json:"at_step"` // the next step: alternatives start here
 	FinalStep    int64              `json:"final_step"`
+	Identifiable bool               `json:"identifiable"`
+	Reason       string             `json:"reason,omitempty"`
+	Note         string             `json:"note,omitempty"`
+	Warnings     []string           `json:"warnings,omitempty"`
+	DefinedFrom  int64              `json:"defined_from"`
+	DefinedTo    int64              `json:"defined_to"`
+	Level        float64            `json:"level"`
+	FinalDefined bool               `json:"final_defined"`
 	FinalLoss    float64            `json:"final_loss"` // under the current spec
-	Alternatives []Alternative      `json:"alternatives"`
-	// Curve is the predicted loss under the current spec at up to 200
-	// steps, for charts.
+	FinalLo      float64            `json:"final_lo"`
+	FinalHi      float64            `json:"final_hi"`
+	Alternatives []Alternative      `json:"alternatives"` // best first
+	// Curve is the predicted loss under the current spec, with its
+	// interval, at up to 200 steps within [DefinedFrom, DefinedTo].
 	CurveSteps []int64   `json:"curve_steps"`
 	CurveLoss  []float64 `json:"curve_loss"`
+	CurveLo    []float64 `json:"curve_lo"`
+	CurveHi    []float64 `json:"curve_hi"`
 	Version    int64     `json:"version"`
 }
 
@@ -103,81 +120,40 @@ func (s *Server) predict(ctx context.Context, projectID, id int64, law string) (
 	return p, nil
 }
 
-// Predict fits a law of the given kind to the losses in recs of a run
-// following ctrl, and predicts its final loss under the current spec and
-// under cosine, linear and WSD decays from the next step to the budget.
-// The rate of a past step is the reported lr where there is one, else the
-// controller's.
+// Predict forecasts a run following ctrl from its metric records with a
+// law of the given kind (losscurve.Live): the fit, its predictions with
+// intervals under the current spec and under cosine, linear and WSD decays
+// from the next step to the budget, and whether the run identifies the law
+// at all. The rate of a past step is the reported lr where there is one,
+// else the controller's.
 func Predict(ctx context.Context, run store.Run, ctrl control.Controller, recs []runlog.Record, law string) (Prediction, error) {
 	at := run.LastStep + 1
 	final := max(run.Budget, at)
 	if final > maxPredictSteps {
 		return Prediction{}, badRequest("budget of %d steps is too long to predict (limit %d)", final, maxPredictSteps)
 	}
-	hist := make([]float64, at)
-	for i := range hist {
-		hist[i] = ctrl.LR(int64(i))
-	}
-	var pts []losscurve.Point
-	for _, rec := range recs {
-		if rec.Step < at && rec.Has(runlog.FieldLR) {
-			hist[rec.Step] = rec.LR
-		}
-		if rec.Has(runlog.FieldLoss) && rec.Loss > 0 {
-			pts = append(pts, losscurve.Point{Step: int(rec.Step), Loss: rec.Loss})
-		}
-	}
-	if len(pts) > maxFitPoints {
-		thin := make([]losscurve.Point, 0, maxFitPoints)
-		for i := range maxFitPoints {
-			thin = append(thin, pts[i*(len(pts)-1)/(maxFitPoints-1)])
-		}
-		pts = thin
-	}
-	fitted, _, err := losscurve.Fit(ctx, law, []losscurve.Run{{Name: run.Name, LRs: hist, Points: pts}}, losscurve.FitOptions{})
+	f, err := losscurve.Live(ctx, losscurve.LiveRun{Name: run.Name, Records: recs, Rate: ctrl.LR, Next: at, Budget: final},
+		losscurve.ForecastOptions{Kind: law, MaxPoints: maxFitPoints})
 	if err != nil {
 		return Prediction{}, &apiError{code: http.StatusUnprocessableEntity, msg: fmt.Sprintf("cannot fit the %s law yet: %v", law, err)}
 	}
-	withTail := func(tail func(int64) float64) []float64 {
-		lrs := make([]float64, final)
-		copy(lrs, hist)
-		for i := at; i < final; i++ {
-			lrs[i] = tail(i)
-		}
-		return lrs
+	if f.DefinedFrom < 0 { // too few losses to fit anything
+		return Prediction{}, &apiError{code: http.StatusUnprocessableEntity, msg: fmt.Sprintf("cannot fit the %s law yet: %s", law, f.Reason)}
 	}
-	curLRs := withTail(ctrl.LR)
-	curve := fitted.Predict(curLRs)
-	p := Prediction{Law: law, Params: fitted.Params(), Points: len(pts), AtStep: at, FinalStep: final - 1,
-		FinalLoss: curve[len(curve)-1], Version: run.Version}
-	n := int64(len(curve))
-	for k := range int64(200) {
-		i := k * (n - 1) / 199
-		if len(p.CurveSteps) > 0 && p.CurveSteps[len(p.CurveSteps)-1] == i {
-			continue
-		}
-		p.CurveSteps = append(p.CurveSteps, i)
-		p.CurveLoss = append(p.CurveLoss, curve[i])
+	p := Prediction{Law: f.Law, Params: f.Params, Points: f.Points, AtStep: f.AtStep, FinalStep: f.FinalStep,
+		Identifiable: f.Identifiable, Reason: f.Reason, Note: f.Note, Warnings: f.Warnings,
+		DefinedFrom: f.DefinedFrom, DefinedTo: f.DefinedTo, Level: f.Level, Version: run.Version}
+	if f.Final != nil {
+		p.FinalDefined, p.FinalLoss, p.FinalLo, p.FinalHi = true, f.Final.Loss, f.Final.Lo, f.Final.Hi
 	}
-	if left := final - at; left > 0 {
-		cur := ctrl.LR(at)
-		for _, alt := range []struct{ name, tail string }{
-			{"cosine", fmt.Sprintf("cosine(peak=%s, steps=%d)", num(cur), left)},
-			{"linear", fmt.Sprintf("linear(peak=%s, steps=%d)", num(cur), left)},
-			{"wsd", fmt.Sprintf("wsd(peak=%s, steps=%d, decay=0.2)", num(cur), left)},
-		} {
-			sch, err := schedule.Parse(alt.tail)
-			if err != nil {
-				return Prediction{}, fmt.Errorf("alternative %s: %w", alt.name, err)
-			}
-			pred := fitted.Predict(withTail(func(i int64) float64 { return sch.LR(i - at) }))
-			p.Alternatives = append(p.Alternatives, Alternative{Name: alt.name, Tail: sch.String(), FinalLoss: pred[len(pred)-1]})
-		}
+	for _, c := range f.Curve {
+		p.CurveSteps = append(p.CurveSteps, c.Step)
+		p.CurveLoss = append(p.CurveLoss, c.Loss)
+		p.CurveLo = append(p.CurveLo, c.Lo)
+		p.CurveHi = append(p.CurveHi, c.Hi)
 	}
-	for _, v := range append([]float64{p.FinalLoss}, p.CurveLoss...) {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return Prediction{}, &apiError{code: http.StatusUnprocessableEntity, msg: "the fitted law predicts a non-finite loss"}
-		}
+	for _, o := range f.Options {
+		p.Alternatives = append(p.Alternatives, Alternative{Name: o.Name, Tail: o.Tail, FinalLoss: o.Final.Loss, FinalLo: o.Final.Lo, FinalHi: o.Final.Hi})
 	}
 	return p, nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/lrkit/lrkit/losscurve"
@@ -20,15 +20,9 @@ import (
 
 func init() { registerCommand(newFitCmd) }
 
-func newFitCmd() *cobra.Command {
-	var (
-		lawKind, variant, specText, tags, out string
-	)
-	cmd := &cobra.Command{
-		Use:   "fit --law mpl|annealing|power LOG... [--schedule SPEC] [--tags loss=...,lr=...] -o law.json",
-		Short: "Fit a loss-curve law to one or more run logs",
-		Long: `Fit a loss-curve law to the losses of one or more run logs (.csv, .jsonl or
-TensorBoard event files) and write it as JSON.
+const fitLong = `Fit a loss-curve law to the losses of one or more run logs (.csv, .jsonl or
+TensorBoard event files) and write it as JSON, with its bootstrap refits
+(lrkit predict uses them for prediction intervals).
 
 Laws: mpl, the multi-power law (Luo et al., ICLR 2025; --variant paper, the
 default, whose parameters transfer across warm-ups, or repo, the released
@@ -36,62 +30,107 @@ code's convention); annealing, the LR-annealing law (Tissue et al. 2024;
 --variant b, the default, or a, for the warm-up handling); power, a
 schedule-blind power law in steps (the baseline).
 
-The fit minimises a Huber loss (δ = 1e-3) on log loss over every logged
-loss at or after the end of warm-up, solving the linear parameters exactly
-and optimising the others from a fixed grid of starts: it is deterministic.
+Recipes: lrkit (default) minimises a Huber loss (δ = 1e-3) on log loss
+with a weak prior on the multi-power law's exponents, and refits 8
+block-bootstrap resamples for the intervals; converged drops the prior;
+released reproduces the multi-power law paper's released fitting code
+(grid start, 200 AdamW steps with patience 20) for users who must match
+the paper. The fit is deterministic. Parameters that end at a bound of the
+search box, and fit runs whose rate never decays, are reported.
+
 The learning rate at every step comes from the log's lr values (linearly
 interpolated, with a warning, where the log has them only at some steps)
-or from --schedule SPEC. --tags maps TensorBoard tags to fields.`,
-		Example: `  lrkit fit --law mpl constant.csv cosine.csv -o law.json
+or from --schedule: give it once per log, in the order of the logs.
+--tags maps TensorBoard tags to fields.`
+
+const fitExample = `  lrkit fit --law mpl constant.csv cosine.csv -o law.json
   lrkit fit --law annealing run.jsonl --schedule 'wsd(peak=3e-4, steps=24000, warmup=2160, decay=0.2)' -o law.json
-  lrkit fit --law mpl events.out.tfevents.123 --tags loss=train/loss,lr=train/lr -o law.json`,
-		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if lawKind == "" {
-				return badInput(fmt.Errorf("--law is required: one of %s", strings.Join(losscurve.Kinds(), ", ")))
-			}
-			runs, err := lcReadRuns(args, specText, tags, cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			start := time.Now()
-			law, rep, err := losscurve.Fit(context.Background(), lawKind, runs, losscurve.FitOptions{Variant: variant})
-			if err != nil {
-				return badInput(err)
-			}
-			var buf bytes.Buffer
-			if err := losscurve.Save(&buf, law); err != nil {
-				return err
-			}
-			w := cmd.OutOrStdout()
-			info := w
-			if out == "" || out == "-" {
-				if _, err := w.Write(buf.Bytes()); err != nil {
-					return err
-				}
-				info = cmd.ErrOrStderr()
-			} else if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
-				return err
-			}
-			fmt.Fprintf(info, "fitted %s law to %d points of %d runs in %.2fs (%d evaluations, %d starts, objective %.4g)\n",
-				lawKind, rep.Points, len(runs), time.Since(start).Seconds(), rep.Evaluations, rep.Starts, rep.Objective)
-			fmt.Fprintf(info, "parameters: %s\n", lcParamText(law))
-			for _, r := range runs {
-				m := rep.Runs[r.Name]
-				fmt.Fprintf(info, "  %s: R2 %.5f MAE %.5f RMSE %.5f PredE %.5f WorstE %.5f\n", r.Name, m.R2, m.MAE, m.RMSE, m.PredE, m.WorstE)
-			}
-			if out != "" && out != "-" {
-				fmt.Fprintf(info, "wrote %s\n", out)
-			}
-			return nil
-		},
+  lrkit fit --law mpl a.csv b.csv --schedule 'constant(peak=1e-3)' --schedule 'cosine(peak=1e-3, steps=5000)' -o law.json
+  lrkit fit --law mpl events.out.tfevents.123 --tags loss=train/loss,lr=train/lr -o law.json`
+
+// fitFlags are lrkit fit's flags.
+type fitFlags struct {
+	law, variant, recipe, tags, out string
+	specs                           []string
+	bootstrap                       int
+	seed                            uint64
+}
+
+func newFitCmd() *cobra.Command {
+	var f fitFlags
+	cmd := &cobra.Command{
+		Use:     "fit --law mpl|annealing|power LOG... [--schedule SPEC]... [--recipe lrkit|converged|released] -o law.json",
+		Short:   "Fit a loss-curve law to one or more run logs",
+		Long:    fitLong,
+		Example: fitExample,
+		Args:    cobra.MinimumNArgs(1),
+		RunE:    func(cmd *cobra.Command, args []string) error { return runFit(cmd, args, f) },
 	}
-	cmd.Flags().StringVar(&lawKind, "law", "", "law to fit: mpl, annealing or power")
-	cmd.Flags().StringVar(&variant, "variant", "", "mpl: paper (default) or repo; annealing: b (default) or a")
-	cmd.Flags().StringVar(&specText, "schedule", "", "schedule SPEC giving the learning rate at every step (instead of the logs' lr)")
-	cmd.Flags().StringVar(&tags, "tags", "", "TensorBoard tag map, e.g. loss=train/loss,lr=lr")
-	cmd.Flags().StringVarP(&out, "output", "o", "", "write the law JSON here (default: standard output)")
+	cmd.Flags().StringVar(&f.law, "law", "", "law to fit: mpl, annealing or power")
+	cmd.Flags().StringVar(&f.variant, "variant", "", "mpl: paper (default) or repo; annealing: b (default) or a")
+	cmd.Flags().StringVar(&f.recipe, "recipe", losscurve.RecipeDefault, "fitting recipe: lrkit, converged or released")
+	cmd.Flags().StringArrayVar(&f.specs, "schedule", nil, "schedule SPEC giving a log's learning rate at every step; once per log, in order")
+	cmd.Flags().StringVar(&f.tags, "tags", "", "TensorBoard tag map, e.g. loss=train/loss,lr=lr")
+	cmd.Flags().StringVarP(&f.out, "output", "o", "", "write the law JSON here (default: standard output)")
+	cmd.Flags().IntVar(&f.bootstrap, "bootstrap", 0, "bootstrap refits for prediction intervals (0: the recipe's default, -1: none)")
+	cmd.Flags().Uint64Var(&f.seed, "seed", 0, "seed of the bootstrap resampling")
 	return cmd
+}
+
+func runFit(cmd *cobra.Command, args []string, f fitFlags) error {
+	if f.law == "" {
+		return badInput(fmt.Errorf("--law is required: one of %s", strings.Join(losscurve.Kinds(), ", ")))
+	}
+	runs, err := lcReadRuns(cmd, args, f.specs, f.tags)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	law, rep, err := losscurve.Fit(context.Background(), f.law, runs, losscurve.FitOptions{Recipe: f.recipe, Variant: f.variant, Bootstrap: f.bootstrap, Seed: f.seed})
+	if err != nil {
+		return badInput(err)
+	}
+	var buf bytes.Buffer
+	if err := losscurve.Save(&buf, law); err != nil {
+		return err
+	}
+	info := cmd.OutOrStdout()
+	if f.out == "" || f.out == "-" {
+		if _, err := info.Write(buf.Bytes()); err != nil {
+			return err
+		}
+		info = cmd.ErrOrStderr()
+	} else if err := os.WriteFile(f.out, buf.Bytes(), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(info, "fitted %s law (recipe %s) to %d points of %d runs in %.2fs (%d evaluations, %d bootstrap refits, objective %.4g)\n",
+		f.law, rep.Recipe, rep.Points, len(runs), time.Since(start).Seconds(), rep.Evaluations, rep.Bootstrap, rep.Objective)
+	if err := printFit(info, law, rep, runs); err != nil {
+		return err
+	}
+	if f.out != "" && f.out != "-" {
+		fmt.Fprintf(info, "wrote %s\n", f.out)
+	}
+	return nil
+}
+
+// printFit prints a fit's parameters, warnings and in-sample metrics.
+func printFit(w io.Writer, law *losscurve.Fitted, rep losscurve.FitReport, runs []losscurve.Run) error {
+	fmt.Fprintf(w, "parameters: %s\n", lcParamText(law))
+	fmt.Fprintf(w, "fitted on steps %d..%d at peak %g; residual scale %.3g (log loss)\n", law.Info.From, law.Info.To, law.Info.Peak, law.Sigma)
+	for _, m := range rep.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", m)
+	}
+	if law.Name() != losscurve.KindPower && law.Info.Decay < 0.1 {
+		fmt.Fprintf(w, "warning: the fit runs' rate falls at most %.0f%% below its peak after warm-up: the law's response to a decay is not identified, so its predictions for decayed schedules mean little\n", 100*law.Info.Decay)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "run\tR2\tMAE\tRMSE\tPredE\tWorstE\t")
+	for _, r := range runs {
+		m := rep.Runs[r.Name]
+		fmt.Fprintf(tw, "%s\t%.5f\t%.5f\t%.5f\t%.5f\t%.5f\t\n", r.Name, m.R2, m.MAE, m.RMSE, m.PredE, m.WorstE)
+	}
+	return tw.Flush()
 }
 
 // lcParamText formats a law's parameters in a stable order.
@@ -106,77 +145,38 @@ func lcParamText(law losscurve.Law) string {
 	return strings.Join(parts, " ")
 }
 
-// lcReadRuns reads run logs into Runs, printing warnings to warn.
-func lcReadRuns(paths []string, specText, tags string, warn io.Writer) ([]losscurve.Run, error) {
-	opts := runlog.ReadOptions{IgnoreUnknown: true}
+// lcReadRuns reads the logs with their --schedule specs (none, or one per
+// log) and the tag map, printing the readers' warnings.
+func lcReadRuns(cmd *cobra.Command, paths, specs []string, tags string) ([]losscurve.Run, error) {
+	if len(specs) > 0 && len(specs) != len(paths) {
+		return nil, badInput(fmt.Errorf("%d --schedule specs for %d logs: give one spec per log, in the order of the logs", len(specs), len(paths)))
+	}
+	var tm runlog.TagMap
 	if tags != "" {
-		tm, err := runlog.ParseTagMap(tags)
-		if err != nil {
+		var err error
+		if tm, err = runlog.ParseTagMap(tags); err != nil {
 			return nil, badInput(fmt.Errorf("--tags: %w", err))
 		}
-		opts.Tags = tm
 	}
-	var sched schedule.Schedule
-	if specText != "" {
-		s, err := schedule.Parse(specText)
-		if err != nil {
-			return nil, badInput(fmt.Errorf("--schedule: %w", err))
+	files := make([]losscurve.RunFile, len(paths))
+	for i, p := range paths {
+		files[i].Path = p
+		if len(specs) > 0 {
+			s, err := schedule.Parse(specs[i])
+			if err != nil {
+				return nil, badInput(fmt.Errorf("--schedule %d (for %s): %w", i+1, p, err))
+			}
+			files[i].Schedule = s
 		}
-		sched = s
 	}
-	var runs []losscurve.Run
-	for _, p := range paths {
-		o := opts
-		o.OnWarning = func(w runlog.Warning) { fmt.Fprintf(warn, "warning: %s\n", w) }
-		recs, err := runlog.ReadFile(p, o)
-		if err != nil {
-			return nil, badInput(err)
-		}
-		run, warns, err := losscurve.RunFromRecords(recs, losscurve.RecordOptions{Name: p, Position: lcPositions(p, len(recs)), Schedule: sched})
-		if err != nil {
-			return nil, badInput(err)
-		}
-		for _, w := range warns {
-			fmt.Fprintf(warn, "warning: %s\n", w)
-		}
-		runs = append(runs, run)
+	runs, warns, err := losscurve.ReadRunFiles(files, tm)
+	if err != nil {
+		return nil, badInput(err)
+	}
+	for _, w := range warns {
+		fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s\n", w)
 	}
 	return runs, nil
-}
-
-// lcPositions maps record indexes to "file:line" for text logs, counting
-// the non-blank lines after a CSV header (or every non-blank JSONL line);
-// when the count does not match the records (or for event files) it falls
-// back to "file: record N".
-func lcPositions(path string, n int) func(int) string {
-	fallback := func(i int) string { return fmt.Sprintf("%s: record %d", path, i+1) }
-	format, err := runlog.FormatOf(path)
-	if err != nil || (format != runlog.FormatCSV && format != runlog.FormatJSONL) {
-		return fallback
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return fallback
-	}
-	defer f.Close()
-	var lines []int
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<26)
-	header := format == runlog.FormatCSV
-	for ln := 1; sc.Scan(); ln++ {
-		if strings.TrimSpace(sc.Text()) == "" {
-			continue
-		}
-		if header {
-			header = false
-			continue
-		}
-		lines = append(lines, ln)
-	}
-	if sc.Err() != nil || len(lines) != n {
-		return fallback
-	}
-	return func(i int) string { return fmt.Sprintf("%s:%d", path, lines[i]) }
 }
 
 // lcLoadLaw reads a law JSON file.

@@ -61,11 +61,12 @@ func TestFitPredictPlanCLI(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("fit: exit %d: %s", r.code, r.stderr)
 	}
-	for _, want := range []string{"fitted mpl law to", "parameters: L0=", "wrote " + law} {
+	for _, want := range []string{"fitted mpl law (recipe lrkit) to", "8 bootstrap refits", "parameters: L0=", "fitted on steps 99..2999 at peak 0.0003", "wrote " + law} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("fit output lacks %q:\n%s", want, r.stdout)
 		}
 	}
+	checkAligned(t, r.stdout, "run ")
 	// The logs have lr only where they have loss: interpolation is flagged.
 	if !strings.Contains(r.stderr, "interpolated linearly") {
 		t.Errorf("no interpolation warning: %s", r.stderr)
@@ -76,13 +77,14 @@ func TestFitPredictPlanCLI(t *testing.T) {
 		t.Fatalf("predict: exit %d: %s", r.code, r.stderr)
 	}
 	var out struct {
-		Curves []map[string]any   `json:"curves"`
-		Mean   map[string]float64 `json:"mean"`
+		Curves   []map[string]any   `json:"runs"`
+		Mean     map[string]float64 `json:"mean"`
+		Coverage *float64           `json:"coverage"`
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
 		t.Fatalf("predict json: %v\n%s", err, r.stdout)
 	}
-	if len(out.Curves) != 1 || out.Curves[0]["file"] != held {
+	if len(out.Curves) != 1 || out.Curves[0]["run"] != held {
 		t.Fatalf("curves = %v", out.Curves)
 	}
 	for _, k := range []string{"r2", "mae", "rmse", "prede", "worste"} {
@@ -93,32 +95,95 @@ func TestFitPredictPlanCLI(t *testing.T) {
 	if out.Mean["prede"] > 1e-3 || out.Mean["r2"] < 0.999 {
 		t.Errorf("held-out accuracy %v", out.Mean)
 	}
+	if out.Coverage == nil || *out.Coverage < 0 || *out.Coverage > 1 {
+		t.Errorf("coverage %v, want a share of the points", out.Coverage)
+	}
 	if st, err := os.Stat(filepath.Join(dir, "p.svg")); err != nil || st.Size() == 0 {
 		t.Errorf("plot not written: %v", err)
 	}
 
 	r = runLrkit("predict", "--law", law, held)
-	if r.code != 0 || !strings.Contains(r.stdout, "PredE") || !strings.Contains(r.stdout, "mean") {
+	if r.code != 0 || !strings.Contains(r.stdout, "PredE") || !strings.Contains(r.stdout, "in 90% interval") || !strings.Contains(r.stdout, "\nmean ") {
 		t.Errorf("predict table: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	checkAligned(t, r.stdout, "file")
 
 	// A predicted curve for a schedule spec.
 	r = runLrkit("predict", "--law", law, "--schedule", "wsd(peak=3e-4, steps=2000, warmup=100, decay=0.2)", "--steps", "2000", "--every", "500")
 	if r.code != 0 {
 		t.Fatalf("predict curve: exit %d: %s", r.code, r.stderr)
 	}
+	// The curve starts where the law is defined (the warm-up's end, not
+	// step 0, where S1^−α diverges) and carries the interval.
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-	if lines[0] != "step,loss" || len(lines) != 1+5 || !strings.HasPrefix(lines[5], "1999,") {
-		t.Errorf("curve output:\n%s", r.stdout)
+	if lines[0] != "step,loss,lo,hi" || len(lines) != 1+5 || !strings.HasPrefix(lines[1], "100,") || !strings.HasPrefix(lines[5], "1999,") {
+		t.Fatalf("curve output:\n%s", r.stdout)
+	}
+	for _, l := range lines[1:] {
+		var step int
+		var loss, lo, hi float64
+		if _, err := fmt.Sscanf(strings.ReplaceAll(l, ",", " "), "%d %g %g %g", &step, &loss, &lo, &hi); err != nil {
+			t.Fatalf("row %q: %v", l, err)
+		}
+		if !(lo < loss && loss < hi) || loss > 10 || loss < 2 {
+			t.Errorf("row %q: want lo < loss < hi and a loss near the logged ones", l)
+		}
 	}
 
-	r = runLrkit("plan", "--law", law, "--steps", "4000", "--warmup", "100", "--peak", "3e-4", "--plot", filepath.Join(dir, "plan.svg"))
+	// The peak defaults to the one the law was fitted at (3e-4), not a
+	// constant; the table's columns line up.
+	r = runLrkit("plan", "--law", law, "--steps", "4000", "--plot", filepath.Join(dir, "plan.svg"))
 	if r.code != 0 {
 		t.Fatalf("plan: exit %d: %s", r.code, r.stderr)
 	}
-	for _, want := range []string{"optimum: table(at=[0, 100, ", "nearest named schedule: wsd(", "cosine", "rex", "wsd 0.2 linear"} {
+	for _, want := range []string{"peak 0.0003, floor 3e-05, warmup 99, 4000 steps", "optimum: table(at=[0, 99, ", "nearest named schedule: wsd(", "cosine", "rex", "wsd 0.2 linear"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("plan output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	checkAligned(t, r.stdout, "schedule")
+	r = runLrkit("plan", "--law", law, "--steps", "4000", "--warmup", "100", "--peak", "2e-4", "--floor", "1e-5")
+	if r.code != 0 || !strings.Contains(r.stdout, "peak 0.0002, floor 1e-05, warmup 100") {
+		t.Errorf("plan with explicit peak: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// checkAligned checks that the table starting at the line beginning with
+// header has its columns at the same offsets in every row: each column's
+// first character sits after at least two spaces, at the header's offset.
+func checkAligned(t *testing.T, out, header string) {
+	t.Helper()
+	lines := strings.Split(out, "\n")
+	start := -1
+	for i, l := range lines {
+		if strings.HasPrefix(l, header) {
+			start = i
+			break
+		}
+	}
+	if start < 0 {
+		t.Fatalf("no table with header %q in\n%s", header, out)
+	}
+	cols := func(l string) []int {
+		var at []int
+		for i := 1; i < len(l); i++ {
+			if l[i] != ' ' && i >= 2 && l[i-1] == ' ' && l[i-2] == ' ' {
+				at = append(at, i)
+			}
+		}
+		return at
+	}
+	want := cols(lines[start])
+	for _, l := range lines[start+1:] {
+		if strings.TrimSpace(l) == "" {
+			break
+		}
+		got := cols(l)
+		for j := 0; j < len(want) && j < len(got); j++ {
+			if got[j] != want[j] {
+				t.Errorf("column %d of %q starts at %d, header's at %d", j, l, got[j], want[j])
+				break
+			}
 		}
 	}
 }
@@ -150,6 +215,8 @@ func TestFitBadLogs(t *testing.T) {
 		{"good.csv", good.String(), "unknown law \"nope\"", []string{"--law", "nope"}},
 		{"good2.csv", good.String(), "--schedule", []string{"--law", "power", "--schedule", "nonsense("}},
 		{"good3.csv", good.String(), "--tags", []string{"--law", "power", "--tags", "bogus"}},
+		{"good4.csv", good.String(), `unknown recipe "nope"`, []string{"--law", "power", "--recipe", "nope"}},
+		{"good5.csv", good.String(), `the released recipe fits only the mpl law, not "power"`, []string{"--law", "power", "--recipe", "released"}},
 	} {
 		p := write(tc.name, tc.text)
 		args := tc.args
@@ -169,8 +236,18 @@ func TestFitBadLogs(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.stderr, "missing.json") {
 		t.Errorf("missing law file: exit %d %q", r.code, r.stderr)
 	}
-	r = runLrkit("plan", "--law", write("bad.json", `{"law":"power","params":{"L0":1,"A":1,"alpha":1}}`), "--steps", "100")
+	r = runLrkit("plan", "--law", write("bad.json", `{"law":"power","params":{"L0":1,"A":1,"alpha":1}}`), "--steps", "100", "--peak", "1")
 	if r.code != 2 || !strings.Contains(r.stderr, "ignores the schedule") {
 		t.Errorf("plan with power law: exit %d %q", r.code, r.stderr)
+	}
+	// A law without a recorded peak needs --peak: no silent default.
+	r = runLrkit("plan", "--law", write("bare.json", `{"law":"mpl","params":{"L0":2.37,"A":0.65,"alpha":0.43,"B":523,"C":2,"beta":0.59,"gamma":0.63}}`), "--steps", "1000")
+	if r.code != 2 || !strings.Contains(r.stderr, "--peak is required: ") || !strings.Contains(r.stderr, "bare.json does not record the peak") {
+		t.Errorf("plan without a peak: exit %d %q", r.code, r.stderr)
+	}
+	// One --schedule per log.
+	r = runLrkit("fit", "--law", "power", write("a.csv", good.String()), write("b.csv", good.String()), "--schedule", "constant(peak=0.001)")
+	if r.code != 2 || !strings.Contains(r.stderr, "1 --schedule specs for 2 logs: give one spec per log") {
+		t.Errorf("one schedule for two logs: exit %d %q", r.code, r.stderr)
 	}
 }

@@ -1,0 +1,258 @@
+// Command accuracy writes docs/accuracy.md: how well the loss-curve laws,
+// fitted on two runs, predict the other runs of the EPFL collection
+// (shared/data/losscurves/epfml), scored only where each held-out run has
+// left the fit runs' schedules, with settings chosen on validation runs
+// kept apart from the test runs. With -paper DIR it instead writes the
+// comparison on the multi-power law paper's own curves and split (see
+// paper.go).
+//
+// Usage:
+//
+//	go run ./cmd/accuracy [-data DIR] [-o docs/accuracy.md] [-figures docs/accuracy]
+//	go run ./cmd/accuracy -paper DIR [-o docs/accuracy-paper.md]
+//
+// The report states its protocol; report.go writes it.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/lrkit/lrkit/losscurve"
+	"github.com/lrkit/lrkit/losscurve/epfl"
+)
+
+// level is the prediction intervals' level.
+const level = 0.9
+
+// method is one way to predict the held-out runs.
+type method struct {
+	key, label string
+	kind       string
+	opts       losscurve.FitOptions
+	copy       bool     // the copy-the-constant-run baseline
+	roles      []string // splits it runs on
+	sweep      bool     // a validation-sweep candidate, not a main row
+}
+
+// priorSweep are the prior weights compared on the validation splits (−1:
+// no prior).
+var priorSweep = []float64{-1, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4}
+
+func methods() []method {
+	all := []string{roleValidation, roleTest, roleSecondary}
+	out := []method{
+		{key: "lrkit", label: "MPL, lrkit fit (prior, bootstrap)", kind: losscurve.KindMPL, opts: losscurve.FitOptions{}, roles: all},
+		{key: "converged", label: "MPL, converged fit (no prior)", kind: losscurve.KindMPL, opts: losscurve.FitOptions{Recipe: losscurve.RecipeConverged}, roles: all},
+		{key: "released", label: "MPL, released recipe", kind: losscurve.KindMPL, opts: losscurve.FitOptions{Recipe: losscurve.RecipeReleased}, roles: []string{roleTest, roleSecondary}},
+		{key: "annealing", label: "LR-annealing law (variant b), lrkit fit", kind: losscurve.KindAnnealing, opts: losscurve.FitOptions{}, roles: all},
+		{key: "power", label: "power law in steps (baseline)", kind: losscurve.KindPower, opts: losscurve.FitOptions{Bootstrap: -1}, roles: all},
+		{key: "copy", label: "copy the constant run (baseline)", copy: true, roles: all},
+	}
+	for _, w := range priorSweep {
+		label := fmt.Sprintf("prior %g", w)
+		if w < 0 {
+			label = "no prior"
+		}
+		out = append(out, method{key: "sweep " + label, label: label, kind: losscurve.KindMPL, opts: losscurve.FitOptions{Prior: w, Bootstrap: -1}, roles: []string{roleValidation}, sweep: true})
+	}
+	return out
+}
+
+// curveResult is one held-out run's score under one method.
+type curveResult struct {
+	held      heldRun
+	sc        losscurve.Scored
+	intervals bool
+}
+
+// fitResult is one method on one split.
+type fitResult struct {
+	m        method
+	split    int
+	params   map[string]float64
+	warnings []string
+	seconds  float64
+	curves   []curveResult
+	fitted   *losscurve.Fitted
+	err      error
+}
+
+// copyLaw predicts the constant run's observed loss at every step
+// (linear between its points, held past its ends): the baseline that
+// ignores the schedule entirely.
+type copyLaw struct{ run losscurve.Run }
+
+func (c copyLaw) Name() string               { return "copy" }
+func (c copyLaw) Params() map[string]float64 { return nil }
+func (c copyLaw) Predict(lrs []float64) []float64 {
+	out := make([]float64, len(lrs))
+	pts := c.run.Points
+	j := 0
+	for i := range out {
+		for j+1 < len(pts) && pts[j+1].Step <= i {
+			j++
+		}
+		switch {
+		case i <= pts[0].Step:
+			out[i] = pts[0].Loss
+		case j+1 >= len(pts):
+			out[i] = pts[len(pts)-1].Loss
+		default:
+			f := float64(i-pts[j].Step) / float64(pts[j+1].Step-pts[j].Step)
+			out[i] = pts[j].Loss + (pts[j+1].Loss-pts[j].Loss)*f
+		}
+	}
+	return out
+}
+
+// evaluate runs method m on split s.
+func evaluate(ctx context.Context, m method, s split) fitResult {
+	res := fitResult{m: m}
+	start := time.Now()
+	var law losscurve.Law
+	if m.copy {
+		law = copyLaw{s.constant}
+	} else {
+		f, rep, err := losscurve.Fit(ctx, m.kind, s.fit, m.opts)
+		if err != nil {
+			res.err = err
+			return res
+		}
+		law, res.fitted = f, f
+		res.params = losscurve.Base(f).Params()
+		res.warnings = rep.Warnings
+	}
+	res.seconds = time.Since(start).Seconds()
+	_, hasIntervals := law.(*losscurve.Fitted)
+	for _, h := range s.held {
+		sc, err := losscurve.EvaluateFrom(law, h.run, h.from, level)
+		if err != nil {
+			res.err = err
+			return res
+		}
+		res.curves = append(res.curves, curveResult{held: h, sc: sc, intervals: hasIntervals})
+	}
+	return res
+}
+
+func main() {
+	dir := flag.String("data", "", "EPFL collection folder (default: found above the working directory)")
+	paper := flag.String("paper", "", "folder of the multi-power law paper's curves (csv_25, csv_100, csv_400): write the paper-split comparison instead")
+	out := flag.String("o", "", "output Markdown file ('-' for stdout; default docs/accuracy.md, or docs/accuracy-paper.md with -paper)")
+	figs := flag.String("figures", "docs/accuracy", "folder for the report's figures ('' for none)")
+	workers := flag.Int("workers", 2, "fits run in parallel")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	var err error
+	if *paper != "" {
+		if *out == "" {
+			*out = "docs/accuracy-paper.md"
+		}
+		err = runPaper(ctx, *paper, *out, *workers)
+	} else {
+		if *out == "" {
+			*out = "docs/accuracy.md"
+		}
+		err = runEPFL(ctx, *dir, *out, *figs, *workers)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "accuracy:", err)
+		os.Exit(1)
+	}
+}
+
+// runEPFL evaluates every method on every split and writes the report.
+func runEPFL(ctx context.Context, dir, out, figs string, workers int) error {
+	var err error
+	if dir == "" {
+		if dir, err = epfl.Dir(); err != nil {
+			return err
+		}
+	}
+	splits, err := buildSplits(dir)
+	if err != nil {
+		return err
+	}
+	type job struct {
+		m method
+		s int
+	}
+	var jobs []job
+	for _, m := range methods() {
+		for si, s := range splits {
+			for _, r := range m.roles {
+				if r == s.role {
+					jobs = append(jobs, job{m, si})
+				}
+			}
+		}
+	}
+	results := make([]fitResult, len(jobs))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	var mu sync.Mutex
+	done := 0
+	for range max(workers, 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				r := evaluate(ctx, jobs[i].m, splits[jobs[i].s])
+				r.split = jobs[i].s
+				results[i] = r
+				mu.Lock()
+				done++
+				status := "ok"
+				if r.err != nil {
+					status = r.err.Error()
+				}
+				fmt.Fprintf(os.Stderr, "[%d/%d] %-22s %-28s %6.1fs %s\n", done, len(jobs), splits[jobs[i].s].name, jobs[i].m.label, r.seconds, status)
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := range jobs {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for _, r := range results {
+		if r.err != nil {
+			return fmt.Errorf("%s on %s: %w", r.m.label, splits[r.split].name, r.err)
+		}
+	}
+	var figures []string
+	if figs != "" {
+		if figures, err = writeFigures(figs, out, splits, results); err != nil {
+			return err
+		}
+	}
+	var w io.Writer = os.Stdout
+	if out != "-" {
+		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+			return err
+		}
+		f, err := os.Create(out)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	return report(w, splits, results, figures)
+}

@@ -1,0 +1,212 @@
+package losscurve
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+
+	"gonum.org/v1/gonum/stat/distuv"
+)
+
+// Fitted is a law fitted by Fit: the point fit (embedded, so a *Fitted is
+// a Law whose Predict is the point fit's), its bootstrap refits, the
+// residual scale of the fit and what it was fitted to.
+type Fitted struct {
+	Law
+	// Members are the bootstrap refits (FitOptions.Bootstrap); empty when
+	// none were made.
+	Members []Law
+	// Sigma is the root mean square of the point fit's log residuals on
+	// the fitted points: the scale of the loss's own noise and of the
+	// law's misfit, added to the members' spread by Interval.
+	Sigma float64
+	// Info describes the runs the law was fitted to.
+	Info FitInfo
+}
+
+// FitInfo describes the runs a law was fitted to.
+type FitInfo struct {
+	Recipe string   `json:"recipe,omitempty"`
+	Runs   []string `json:"runs,omitempty"`
+	// Peak is the largest learning rate of the fit runs.
+	Peak float64 `json:"peak"`
+	// Warmup is the longest warm-up of the fit runs (DetectWarmup).
+	Warmup int `json:"warmup"`
+	// From and To are the first and last fitted steps: the law is defined
+	// (fitted) on [From, To] and extrapolates after To. Before From it is
+	// not defined; its S1^−α term diverges towards step 0.
+	From int `json:"from"`
+	To   int `json:"to"`
+	// Decay is the largest fall of a fit run's rate after its warm-up,
+	// as a fraction of that run's peak, up to its last fitted point: 0
+	// for constant-rate runs, whose loss curves cannot identify how the
+	// loss responds to a decay.
+	Decay float64 `json:"decay"`
+}
+
+// newFitInfo describes fit runs.
+func newFitInfo(recipe string, runs []Run) FitInfo {
+	info := FitInfo{Recipe: recipe, From: math.MaxInt}
+	for _, r := range runs {
+		info.Runs = append(info.Runs, r.Name)
+		pts := fitPoints(r)
+		if len(pts) == 0 {
+			continue
+		}
+		w := DetectWarmup(r.LRs)
+		info.Warmup = max(info.Warmup, w)
+		info.From = min(info.From, pts[0].Step)
+		info.To = max(info.To, pts[len(pts)-1].Step)
+		peak, low := 0.0, math.Inf(1)
+		for i, v := range r.LRs[:pts[len(pts)-1].Step+1] {
+			peak = max(peak, v)
+			if i >= w {
+				low = min(low, v)
+			}
+		}
+		info.Peak = max(info.Peak, peak)
+		if peak > 0 && !math.IsInf(low, 0) {
+			info.Decay = max(info.Decay, (peak-low)/peak)
+		}
+	}
+	if info.From == math.MaxInt {
+		info.From = 0
+	}
+	return info
+}
+
+// Base returns the law inside a *Fitted (or law itself).
+func Base(law Law) Law {
+	for {
+		f, ok := law.(*Fitted)
+		if !ok {
+			return law
+		}
+		law = f.Law
+	}
+}
+
+// Interval returns the point prediction at every step of lrs and a
+// prediction interval of the given level (for example 0.9) around it. In
+// log space the interval is the point prediction ± z·s, with z the normal
+// quantile of the level and s² the variance of the bootstrap refits' log
+// predictions plus Sigma². Without refits only Sigma is used. Steps where
+// a member predicts a non-positive loss are left out of that step's
+// spread.
+func (f *Fitted) Interval(lrs []float64, level float64) (mid, lo, hi []float64) {
+	mid = f.Predict(lrs)
+	lo = make([]float64, len(mid))
+	hi = make([]float64, len(mid))
+	level = min(max(level, 1e-6), 1-1e-9)
+	z := distuv.UnitNormal.Quantile(0.5 + level/2)
+	sum := make([]float64, len(mid))
+	sum2 := make([]float64, len(mid))
+	cnt := make([]float64, len(mid))
+	for _, m := range f.Members {
+		p := m.Predict(lrs)
+		for i, v := range p {
+			if v > 0 && !math.IsInf(v, 0) {
+				l := math.Log(v)
+				sum[i] += l
+				sum2[i] += l * l
+				cnt[i]++
+			}
+		}
+	}
+	for i, v := range mid {
+		s2 := f.Sigma * f.Sigma
+		if cnt[i] > 1 {
+			mean := sum[i] / cnt[i]
+			s2 += max(sum2[i]/cnt[i]-mean*mean, 0) * cnt[i] / (cnt[i] - 1)
+		}
+		d := z * math.Sqrt(s2)
+		lo[i] = v * math.Exp(-d)
+		hi[i] = v * math.Exp(d)
+	}
+	return mid, lo, hi
+}
+
+// bootstrap refits the law to moving-block resamples of the fit points,
+// each from the full-data optimum sol, and returns the refits with the
+// number of objective evaluations.
+func bootstrap(ctx context.Context, kind string, runs []Run, opts FitOptions, sol []float64) ([]Law, int, error) {
+	prob, err := newProblem(kind, runs, opts)
+	if err != nil {
+		return nil, 0, err
+	}
+	prob.nStarts = 1
+	start := prob.freeVars(sol)
+	// Points of each run, in the order of prob.obs.
+	var sizes []int
+	for _, r := range runs {
+		sizes = append(sizes, len(fitPoints(r)))
+	}
+	var members []Law
+	evals := 0
+	for b := 0; b < opts.Bootstrap; b++ {
+		rng := rand.New(rand.NewPCG(opts.Seed, uint64(b)+1))
+		prob.w0 = blockWeights(rng, sizes)
+		x, _, ev, _, err := prob.minimise(ctx, start, nil)
+		evals += ev
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, evals, err
+			}
+			continue // a resample with no valid fit is skipped
+		}
+		members = append(members, prob.build(x))
+	}
+	return members, evals, nil
+}
+
+// blockWeights draws a moving-block bootstrap of each run's points (runs of
+// sizes[i] consecutive points, in order) and returns how many times each
+// point was drawn. Blocks are ⌈√n⌉ points long, so a resample keeps the
+// correlation of neighbouring residuals of a loss curve.
+func blockWeights(rng *rand.Rand, sizes []int) []float64 {
+	total := 0
+	for _, n := range sizes {
+		total += n
+	}
+	w := make([]float64, total)
+	off := 0
+	for _, n := range sizes {
+		L := max(1, int(math.Ceil(math.Sqrt(float64(n)))))
+		L = min(L, n)
+		for drawn := 0; drawn < n; drawn += L {
+			s := rng.IntN(n - L + 1)
+			for i := s; i < s+L; i++ {
+				w[off+i]++
+			}
+		}
+		off += n
+	}
+	return w
+}
+
+// DefinedFrom returns the first step at which law's prediction for the
+// rates lrs is defined: the end of the schedule's warm-up (DetectWarmup)
+// and, for a *Fitted law, not before the first step it was fitted on. The
+// laws' S1^−α term diverges towards step 0, so earlier predictions are
+// meaningless (and can be larger than any loss ever observed).
+func DefinedFrom(law Law, lrs []float64) int {
+	from := DetectWarmup(lrs)
+	if f, ok := law.(*Fitted); ok {
+		from = max(from, f.Info.From)
+	}
+	return min(from, max(len(lrs)-1, 0))
+}
+
+// Curve returns law's prediction for lrs at steps from..len(lrs)−1, where
+// from is DefinedFrom, with a prediction interval of the given level
+// (Fitted.Interval; for any other law lo and hi equal the prediction).
+func Curve(law Law, lrs []float64, level float64) (from int, mid, lo, hi []float64) {
+	from = DefinedFrom(law, lrs)
+	if f, ok := law.(*Fitted); ok {
+		mid, lo, hi = f.Interval(lrs, level)
+	} else {
+		mid = law.Predict(lrs)
+		lo, hi = mid, mid
+	}
+	return from, mid[from:], lo[from:], hi[from:]
+}

@@ -1,0 +1,187 @@
+package losscurve
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// noisyRun samples law's prediction for lrs every `every` steps with a
+// multiplicative log-normal noise of scale sigma.
+func noisyRun(name string, law Law, lrs []float64, every int, sigma float64, rng *rand.Rand) Run {
+	pred := law.Predict(lrs)
+	r := Run{Name: name, LRs: lrs}
+	for s := every - 1; s < len(lrs); s += every {
+		r.Points = append(r.Points, Point{Step: s, Loss: pred[s] * math.Exp(sigma*rng.NormFloat64())})
+	}
+	return r
+}
+
+// TestIntervalCoverageSynthetic fits the multi-power law to noisy samples
+// of itself and checks that the 90% prediction intervals of held-out runs
+// (another horizon and cooldown) hold about 90% of their noisy points,
+// and that the law is recovered.
+func TestIntervalCoverageSynthetic(t *testing.T) {
+	truth := &MultiPower{L0: 2.4, A: 0.65, Alpha: 0.43, B: 520, C: 2, Beta: 0.6, Gamma: 0.63, Convention: ConventionPaper, Warmup: -1}
+	const sigma = 0.003
+	covered, total := 0, 0
+	for seed := uint64(1); seed <= 3; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		sch := testSchedules(3000, 3e-4)
+		train := []Run{
+			noisyRun("constant", truth, sch["constant"], 15, sigma, rng),
+			noisyRun("cosine", truth, sch["cosine"], 15, sigma, rng),
+			noisyRun("wsd", truth, sch["wsd"], 15, sigma, rng),
+		}
+		fit, rep, err := Fit(context.Background(), KindMPL, train, FitOptions{Seed: seed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(fit.Members) != DefaultBootstrap || rep.Bootstrap != DefaultBootstrap {
+			t.Fatalf("%d bootstrap refits (report %d), want %d", len(fit.Members), rep.Bootstrap, DefaultBootstrap)
+		}
+		// The residual scale estimates the noise.
+		if math.Abs(fit.Sigma-sigma)/sigma > 0.15 {
+			t.Errorf("seed %d: Sigma %.5f, noise %.5f", seed, fit.Sigma, sigma)
+		}
+		held := noisyRun("held", truth, testSchedules(4500, 3e-4)["wsd"], 15, sigma, rng)
+		sc, err := EvaluateFrom(fit, held, 0, 0.9)
+		if err != nil {
+			t.Fatal(err)
+		}
+		covered += sc.Covered
+		total += sc.Points
+		// Against the noise-free truth the point prediction is close.
+		clean := synthRun("clean", truth, held.LRs, 15)
+		m, err := Evaluate(fit, clean)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.PredE > 1e-3 {
+			t.Errorf("seed %d: PredE against the truth %.5f", seed, m.PredE)
+		}
+	}
+	cov := float64(covered) / float64(total)
+	t.Logf("coverage of the 90%% interval: %.3f over %d points", cov, total)
+	if math.Abs(cov-0.9) > 0.06 {
+		t.Errorf("coverage %.3f, want 0.90 ± 0.06", cov)
+	}
+}
+
+func TestIntervalShape(t *testing.T) {
+	law := &Power{L0: 2, A: 1, Alpha: 0.5}
+	f := &Fitted{Law: law, Sigma: 0.01, Members: []Law{&Power{L0: 2, A: 1.1, Alpha: 0.5}, &Power{L0: 2, A: 0.9, Alpha: 0.5}}}
+	lrs := make([]float64, 100)
+	mid, lo, hi := f.Interval(lrs, 0.9)
+	for i := range mid {
+		// s² = σ² + sample variance of the members' log predictions.
+		a, b := math.Log(2+1.1/math.Sqrt(float64(i+1))), math.Log(2+0.9/math.Sqrt(float64(i+1)))
+		m := (a + b) / 2
+		s := math.Sqrt(0.01*0.01 + ((a-m)*(a-m)+(b-m)*(b-m))/1)
+		z := 1.6448536269514722
+		if !near(lo[i], mid[i]*math.Exp(-z*s), 1e-12) || !near(hi[i], mid[i]*math.Exp(z*s), 1e-12) {
+			t.Fatalf("step %d: interval [%g, %g] around %g, want ±%g in log", i, lo[i], hi[i], mid[i], z*s)
+		}
+	}
+	// Without members only Sigma counts.
+	f.Members = nil
+	_, lo, hi = f.Interval(lrs, 0.5)
+	if r := math.Log(hi[10] / lo[10]); !near(r, 2*0.6744897501960817*0.01, 1e-12) {
+		t.Errorf("50%% interval log-width %g", r)
+	}
+}
+
+func TestSaveLoadFitted(t *testing.T) {
+	sch := testSchedules(2000, 1e-3)
+	truth := &Annealing{L0: 2.5, A: 0.65, Alpha: 0.42, C: 0.57, Lambda: 0.999, Variant: WarmupB, Warmup: -1}
+	f, _, err := Fit(context.Background(), KindAnnealing, []Run{synthRun("c", truth, sch["constant"], 20), synthRun("w", truth, sch["wsd"], 20)}, FitOptions{Bootstrap: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := Save(&buf, f); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"sigma"`, `"members"`, `"fit"`, `"peak": 0.001`, `"recipe": "lrkit"`} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("saved JSON lacks %s:\n%s", want, buf.String())
+		}
+	}
+	back, err := Load(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, ok := back.(*Fitted)
+	if !ok {
+		t.Fatalf("Load returned %T, want *Fitted", back)
+	}
+	if len(g.Members) != 3 || g.Sigma != f.Sigma || g.Info.Peak != f.Info.Peak || g.Info.From != f.Info.From || g.Info.To != f.Info.To {
+		t.Errorf("round trip: %+v, want %+v", g.Info, f.Info)
+	}
+	lrs := sch["cosine"]
+	_, lo1, hi1 := f.Interval(lrs, 0.9)
+	_, lo2, hi2 := g.Interval(lrs, 0.9)
+	for i := 100; i < len(lrs); i += 300 {
+		if !near(lo1[i], lo2[i], 1e-12) || !near(hi1[i], hi2[i], 1e-12) {
+			t.Errorf("step %d: interval [%g,%g] after the round trip, [%g,%g] before", i, lo2[i], hi2[i], lo1[i], hi1[i])
+		}
+	}
+	for _, tc := range []struct{ json, want string }{
+		{`{"law":"power","params":{"L0":1,"A":1,"alpha":1},"sigma":-1}`, "sigma is -1"},
+		{`{"law":"power","params":{"L0":1,"A":1,"alpha":1},"members":[{"L0":1}]}`, `members[0]: losscurve: power law: parameter "A" missing`},
+		{`{"law":"power","params":{"L0":1,"A":1,"alpha":1},"fit":{"peak":1,"from":5,"to":2}}`, "from 5, to 2"},
+		{`{"law":"power","params":{"L0":1,"A":1,"alpha":1},"fit":{"peak":1,"decay":2}}`, "fit.decay is 2"},
+	} {
+		if _, err := Load(strings.NewReader(tc.json)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want %q", tc.json, err, tc.want)
+		}
+	}
+}
+
+func TestBlockWeights(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	w := blockWeights(rng, []int{100, 7})
+	if len(w) != 107 {
+		t.Fatalf("%d weights", len(w))
+	}
+	// Run 1: ⌈√100⌉ = 10-point blocks, 10 of them; run 2: 3-point blocks, 3.
+	s1, s2 := 0.0, 0.0
+	for i, v := range w {
+		if v < 0 || v != math.Trunc(v) {
+			t.Fatalf("weight %d is %v", i, v)
+		}
+		if i < 100 {
+			s1 += v
+		} else {
+			s2 += v
+		}
+	}
+	if s1 != 100 || s2 != 9 {
+		t.Errorf("weights sum to %v and %v, want 100 and 9", s1, s2)
+	}
+	again := blockWeights(rand.New(rand.NewPCG(3, 4)), []int{100, 7})
+	for i := range w {
+		if w[i] != again[i] {
+			t.Fatal("same seed, different resample")
+		}
+	}
+}
+
+func TestDefinedFromAndCurve(t *testing.T) {
+	lrs := testSchedules(1000, 1e-3)["cosine"] // warm-up 20 steps, peak at step 19
+	law := &Power{L0: 2, A: 1, Alpha: 0.5}
+	if got := DefinedFrom(law, lrs); got != 19 {
+		t.Errorf("DefinedFrom(bare law) = %d, want the warm-up end 19", got)
+	}
+	f := &Fitted{Law: law, Info: FitInfo{From: 99}}
+	from, mid, lo, hi := Curve(f, lrs, 0.9)
+	if from != 99 || len(mid) != 1000-99 || len(lo) != len(mid) || len(hi) != len(mid) {
+		t.Fatalf("Curve from %d with %d points", from, len(mid))
+	}
+	if !near(mid[0], 2+1/math.Sqrt(100), 1e-12) {
+		t.Errorf("first point %g", mid[0])
+	}
+}

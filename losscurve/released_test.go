@@ -1,0 +1,89 @@
+package losscurve
+
+import (
+	"bufio"
+	"context"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestAdamWMatchesPyTorch replays testdata/adamw_torch.py: six PyTorch
+// AdamW steps (default β, ε and weight decay, learning rates 5e-2 and 5e-3
+// in two groups, as the released recipe) must match to 1e-12.
+func TestAdamWMatchesPyTorch(t *testing.T) {
+	f, err := os.Open("testdata/adamw_torch.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	theta := []float64{2.5, 0.7, 540, 0.4}
+	target := []float64{2.3, 0.65, 520, 0.43}
+	lrs := []float64{5e-2, 5e-3, 5e-2, 5e-3}
+	m, v, g := make([]float64, 4), make([]float64, 4), make([]float64, 4)
+	sc := bufio.NewScanner(f)
+	n := 0
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		step, _ := strconv.Atoi(fields[0])
+		for k := range theta {
+			g[k] = 2*float64(k+1)*(theta[k]-target[k]) + math.Cos(theta[k])
+		}
+		adamW(theta, g, m, v, lrs, step)
+		for k, s := range fields[1:] {
+			want, err := strconv.ParseFloat(s, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if math.Abs(theta[k]-want) > 1e-12*math.Abs(want) {
+				t.Errorf("step %d parameter %d: %.17g, PyTorch %.17g", step, k, theta[k], want)
+			}
+		}
+		n++
+	}
+	if n != 6 {
+		t.Fatalf("%d reference steps, want 6", n)
+	}
+}
+
+func TestReleasedRecipe(t *testing.T) {
+	truth := mpl400M(ConventionRepo)
+	sch := testSchedules(2000, 3e-4)
+	runs := []Run{synthRun("constant", truth, sch["constant"], 20), synthRun("cosine", truth, sch["cosine"], 20), synthRun("wsd", truth, sch["wsd"], 20)}
+	f, rep, err := Fit(context.Background(), KindMPL, runs, FitOptions{Recipe: RecipeReleased})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := Base(f).(*MultiPower)
+	if m.Convention != ConventionRepo || rep.Recipe != RecipeReleased || len(f.Members) != 0 || rep.Evaluations == 0 {
+		t.Errorf("law %+v, report %+v", m, rep)
+	}
+	// At most 200 AdamW steps from C = 1, β = γ = 0.5 with learning rate
+	// 5e-3 on β and γ: they move by at most about 200·5e-3 = 1.
+	if math.Abs(m.Beta-0.5) > 1 || math.Abs(m.Gamma-0.5) > 1 {
+		t.Errorf("β %g γ %g moved too far for 200 steps", m.Beta, m.Gamma)
+	}
+	held := synthRun("held", truth, testSchedules(3000, 3e-4)["wsd"], 20)
+	sc, err := Evaluate(f, held)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc.PredE > 0.01 {
+		t.Errorf("held-out PredE %.4f", sc.PredE)
+	}
+	for _, tc := range []struct {
+		kind string
+		opts FitOptions
+		want string
+	}{
+		{KindAnnealing, FitOptions{Recipe: RecipeReleased}, `the released recipe fits only the mpl law, not "annealing"`},
+		{KindMPL, FitOptions{Recipe: RecipeReleased, Variant: "paper"}, `the released recipe uses the "repo" convention, not "paper"`},
+		{KindMPL, FitOptions{Recipe: "fast"}, `unknown recipe "fast"`},
+	} {
+		if _, _, err := Fit(context.Background(), tc.kind, runs, tc.opts); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s %+v: error %v, want %q", tc.kind, tc.opts, err, tc.want)
+		}
+	}
+}
