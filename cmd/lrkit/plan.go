@@ -56,7 +56,7 @@ func newPlanCmd() *cobra.Command {
 	cmd.Flags().Float64Var(&f.peak, "peak", 0, "peak learning rate (default: the peak the law was fitted at)")
 	cmd.Flags().Float64Var(&f.floor, "floor", 0, "lowest learning rate (default peak/10)")
 	cmd.Flags().IntVar(&f.knots, "knots", 32, "free knots of the planned decay")
-	cmd.Flags().StringVar(&f.format, "format", "table", "table or json")
+	cmd.Flags().StringVar(&f.format, "format", "text", "text or json")
 	cmd.Flags().StringVar(&f.plot, "plot", "", "draw the predicted loss of the optimum, the nearest WSD and cosine to this .svg or .png")
 	return cmd
 }
@@ -66,8 +66,8 @@ func runPlan(cmd *cobra.Command, f planFlags) error {
 	if err != nil {
 		return err
 	}
-	if f.format != "table" && f.format != "json" {
-		return badInput(fmt.Errorf("--format must be table or json, got %q", f.format))
+	if f.format != "text" && f.format != "json" {
+		return badInput(fmt.Errorf("--format must be text or json, got %q", f.format))
 	}
 	if f.plot != "" {
 		if _, err := plot.FormatOf(f.plot); err != nil {

@@ -57,7 +57,7 @@ func newPredictCmd() *cobra.Command {
 	cmd.Flags().IntVar(&f.steps, "steps", 0, "number of steps to predict (with --schedule and no logs)")
 	cmd.Flags().IntVar(&f.every, "every", 1, "print every K-th step of a predicted curve")
 	cmd.Flags().Float64Var(&f.level, "level", 0.9, "level of the prediction intervals")
-	cmd.Flags().StringVar(&f.format, "format", "table", "table or json")
+	cmd.Flags().StringVar(&f.format, "format", "text", "text or json")
 	cmd.Flags().StringVar(&f.tags, "tags", "", "TensorBoard tag map, e.g. loss=train/loss,lr=lr")
 	cmd.Flags().StringVar(&f.plot, "plot", "", "draw observed and predicted curves to this .svg or .png")
 	return cmd
@@ -69,8 +69,8 @@ func runPredict(cmd *cobra.Command, args []string, f predictFlags) error {
 		return err
 	}
 	switch {
-	case f.format != "table" && f.format != "json":
-		return badInput(fmt.Errorf("--format must be table or json, got %q", f.format))
+	case f.format != "text" && f.format != "json":
+		return badInput(fmt.Errorf("--format must be text or json, got %q", f.format))
 	case !(f.level > 0 && f.level < 1):
 		return badInput(fmt.Errorf("--level must be in (0, 1), got %v", f.level))
 	}
