@@ -15,7 +15,7 @@ func TestContinuedRewarmRedecay(t *testing.T) {
 	s := mustNew(t, Join{
 		Parts: []Schedule{
 			Cosine{Peak: peak, Floor: floor, Steps: n1},
-			Warmup{Base: Cosine{Peak: peak, Floor: floor, Steps: n2 - w}, Steps: w, Start: floor / peak},
+			Warmup{Base: Cosine{Peak: peak, Floor: floor, Steps: n2}, Steps: w, Start: floor / peak},
 		},
 		At: []int64{n1},
 	})

@@ -45,8 +45,10 @@ func ExampleCosine() {
 
 // Any schedule gets a warmup in front; the base runs on its own steps.
 func ExampleWarmup() {
+	// 100 warm-up steps inside a 1000-step linear decay (as Hugging Face's
+	// get_linear_schedule_with_warmup counts them).
 	s, _ := schedule.New(schedule.Warmup{
-		Base:  schedule.Linear{Peak: 1, Steps: 900},
+		Base:  schedule.Linear{Peak: 1, Steps: 1000},
 		Steps: 100,
 	})
 	for _, t := range []int64{0, 50, 100, 550, 1000} {

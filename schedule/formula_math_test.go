@@ -263,7 +263,13 @@ func TestFormulasPhased(t *testing.T) {
 
 func TestFormulasWarmupAndComposition(t *testing.T) {
 	checkFormulas(t, []formulaRow{
-		{"warmup linear start", Warmup{Base: Cosine{Peak: 2, Steps: 900}, Steps: 100, Start: 0.25}, func(t float64) float64 {
+		{"warmup linear start", Warmup{Base: Cosine{Peak: 2, Steps: 1000}, Steps: 100, Start: 0.25}, func(t float64) float64 {
+			if t < 100 {
+				return 2 * (0.25 + 0.75*t/100)
+			}
+			return 2 * (1 + math.Cos(math.Pi*math.Min(t-100, 900)/900)) / 2
+		}, 0, 1200},
+		{"warmup linear prefix", Warmup{Base: Cosine{Peak: 2, Steps: 900}, Steps: 100, Start: 0.25, Prefix: true}, func(t float64) float64 {
 			if t < 100 {
 				return 2 * (0.25 + 0.75*t/100)
 			}

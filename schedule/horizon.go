@@ -3,6 +3,7 @@ package schedule
 import (
 	"fmt"
 	"math"
+	"reflect"
 )
 
 // Horizoner is implemented by a schedule that knows the step at which it
@@ -92,14 +93,63 @@ func Range(from, to, every int64) []int64 {
 	return out
 }
 
-// Horizon is the base's horizon plus the prefix of the linear shapes.
+// Horizon is the base's horizon, plus the warm-up when it is a prefix.
 func (s Warmup) Horizon() (int64, bool) {
 	h, ok := Horizon(s.Base)
-	switch s.Shape {
-	case "linear", "", "untuned_linear":
+	if !s.isMultiplicative() && (s.Prefix || !ok) {
 		h += s.length()
 	}
 	return h, ok
+}
+
+// Rehorizoner is implemented by a schedule that can be rebuilt to run its
+// course in a given number of steps (a composition passing it to its
+// base).
+type Rehorizoner interface {
+	WithHorizon(h int64) (Schedule, error)
+}
+
+// WithHorizon returns s rebuilt to run its course in h steps: its
+// WithHorizon method's answer, else s with its steps parameter set to h
+// (validated and prepared again; phase lengths given as fractions follow,
+// counts stay). It fails for a schedule whose horizon is not a steps
+// parameter (a join, a table, wsds) or that has none.
+func WithHorizon(s Schedule, h int64) (Schedule, error) {
+	if r, ok := s.(Rehorizoner); ok {
+		return r.WithHorizon(h)
+	}
+	ks, v, ok := builtin().kindOf(s)
+	if ok && !ks.ptr {
+		if i, has := ks.byName["steps"]; has && ks.params[i].typ == ptInt {
+			if _, custom := s.(Horizoner); !custom || v.Field(ks.params[i].field).Int() > 0 {
+				cp := reflect.New(ks.typ).Elem()
+				cp.Set(v)
+				cp.Field(ks.params[i].field).SetInt(h)
+				return New(cp.Interface().(Schedule))
+			}
+		}
+	}
+	return nil, fmt.Errorf("%s has no steps parameter to shorten", s)
+}
+
+// WithHorizon shortens the base.
+func (s Scale) WithHorizon(h int64) (Schedule, error) { return rehorizonBase(s, &s.Base, h) }
+
+// WithHorizon shortens the base.
+func (s Clamp) WithHorizon(h int64) (Schedule, error) { return rehorizonBase(s, &s.Base, h) }
+
+// WithHorizon shortens the base.
+func (s Floor) WithHorizon(h int64) (Schedule, error) { return rehorizonBase(s, &s.Base, h) }
+
+// rehorizonBase sets *base (a field of the copy s) to the base shortened
+// to h and returns s prepared.
+func rehorizonBase(s Schedule, base *Schedule, h int64) (Schedule, error) {
+	b, err := WithHorizon(*base, h)
+	if err != nil {
+		return nil, err
+	}
+	*base = b
+	return New(s)
 }
 
 // Horizon is the start of the last part plus its horizon.

@@ -154,12 +154,14 @@ func TestReferenceTableA(t *testing.T) {
 
 func TestReferenceTableB(t *testing.T) {
 	steps := []int64{0, 1, 99, 100, 250, 500, 999, 1000, 1200}
+	// HF's get_*_schedule_with_warmup(num_warmup_steps=100,
+	// num_training_steps=1000): the warm-up counts inside the base's 1000.
 	hf := func(base Schedule) Schedule { return Warmup{Base: base, Steps: 100} }
 	checkRows(t, "B", []refRow{
-		{"HF linear", hf(Linear{Peak: 1, Steps: 900}), steps, []float64{0, 0.01, 0.99, 1, 0.833333, 0.555556, 0.00111111, 0, 0}},
-		{"HF cosine", hf(Cosine{Peak: 1, Steps: 900, Parity: ParityHF}), steps, []float64{0, 0.01, 0.99, 1, 0.933013, 0.586824, 3.04617e-06, 0, 0.116978}},
-		{"HF cosine min_lr_rate 0.1", hf(Cosine{Peak: 1, Floor: 0.1, Steps: 900, Parity: ParityHF}), steps, []float64{0, 0.01, 0.99, 1, 0.939711, 0.628142, 0.100003, 0.1, 0.20528}},
-		{"HF poly p=2 lr_end 1e-7", hf(Polynomial{Peak: 1, Floor: 1e-7, Steps: 900, Power: 2}), steps, []float64{0, 0.01, 0.99, 1, 0.694444, 0.308642, 1.33457e-06, 1e-07, 1e-07}},
+		{"HF linear", hf(Linear{Peak: 1, Steps: 1000}), steps, []float64{0, 0.01, 0.99, 1, 0.833333, 0.555556, 0.00111111, 0, 0}},
+		{"HF cosine", hf(Cosine{Peak: 1, Steps: 1000, Parity: ParityHF}), steps, []float64{0, 0.01, 0.99, 1, 0.933013, 0.586824, 3.04617e-06, 0, 0.116978}},
+		{"HF cosine min_lr_rate 0.1", hf(Cosine{Peak: 1, Floor: 0.1, Steps: 1000, Parity: ParityHF}), steps, []float64{0, 0.01, 0.99, 1, 0.939711, 0.628142, 0.100003, 0.1, 0.20528}},
+		{"HF poly p=2 lr_end 1e-7", hf(Polynomial{Peak: 1, Floor: 1e-7, Steps: 1000, Power: 2}), steps, []float64{0, 0.01, 0.99, 1, 0.694444, 0.308642, 1.33457e-06, 1e-07, 1e-07}},
 		{"HF inverse_sqrt", InvSqrt{Peak: 1, Warmup: 100}, steps, []float64{0, 0.01, 0.99, 1, 0.632456, 0.447214, 0.316386, 0.316228, 0.288675}},
 		{"HF inverse_sqrt timescale 400", InvSqrt{Peak: 1, Warmup: 100, Timescale: 400}, steps, []float64{0, 0.01, 0.99, 1, 0.852803, 0.707107, 0.554914, 0.5547, 0.516398}},
 	}, sixDigits)

@@ -181,7 +181,7 @@ func TestTableFileErrors(t *testing.T) {
 // after New.
 func TestNewPreparesChildren(t *testing.T) {
 	p := writeFile(t, "lr.csv", "step,lr\n0,1\n10,0\n")
-	s := mustNew(t, Join{Parts: []Schedule{Warmup{Base: Table{File: p, Scale: 1}, Steps: 10}}, At: []int64{}})
+	s := mustNew(t, Join{Parts: []Schedule{Warmup{Base: Table{File: p, Scale: 1}, Steps: 10, Prefix: true}}, At: []int64{}})
 	if got := s.LR(15); !closeTo(got, 0.5, 1e-12) {
 		t.Errorf("LR(15) = %g, want 0.5", got)
 	}

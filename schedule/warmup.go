@@ -6,15 +6,25 @@ import (
 
 // Warmup puts a warmup in front of any schedule (spec §20).
 //
-// Shapes linear and untuned_linear PREFIX the base: for t < W the rate
-// ramps linearly from start·base.LR(0) to base.LR(0),
+// Shapes linear and untuned_linear ramp for t < W linearly from
+// start·b.LR(0) to b.LR(0),
 //
-//	η(t) = (start + (1 − start)·t/W)·base.LR(0)   (HF style: 0 at t = 0)
+//	η(t) = (start + (1 − start)·t/W)·b.LR(0)   (HF style: 0 at t = 0)
 //
-// and from step W on the base runs on local steps, η(t) = base.LR(t − W),
-// so the base is written from its own step 0. untuned_linear is Ma and
-// Yarats' untuned rule (arXiv 1910.04209): W = round(2/(1 − β2)), 2000 for
-// β2 = 0.999 (pytorch_warmup truncates this to 1999; we round).
+// and from step W on run b on local steps, η(t) = b.LR(t − W). By default
+// the warm-up counts inside the base's horizon
+// H, as Hugging Face's get_*_schedule_with_warmup count it: b is the base
+// with its horizon shortened to H − W (its steps parameter; fractional
+// phase lengths follow), so warmup(cosine(steps=10000), steps=500) lasts
+// 10,000 steps and equals HF's cosine with 500 warm-up steps of 10,000
+// training steps. (timm's default also keeps the total at H, but runs the
+// base on global steps and overwrites its first W steps.) A base without
+// a horizon (constant, step, ...) is simply preceded by the warm-up. With
+// prefix=true the warm-up comes before the base: b is the base as written and the
+// whole lasts H + W steps (lrkit before this change, and timm's
+// warmup_prefix=True). untuned_linear is Ma and Yarats' untuned rule
+// (arXiv 1910.04209): W = round(2/(1 − β2)), 2000 for β2 = 0.999
+// (pytorch_warmup truncates this to 1999; we round).
 //
 // Shapes exp, untuned_exp and radam follow pytorch_warmup and MULTIPLY the
 // base at the same global step by a factor ω(t) that tends to 1 and never
@@ -26,7 +36,9 @@ import (
 //     ρ∞ = 2/(1−β2) − 1, ρ(u) = ρ∞ − 2uβ2^u/(1−β2^u) and δ the smallest
 //     u >= 1 with ρ(u) > 4 (5 for β2 = 0.999).
 //
-// A linear warmup of 0 steps is no warmup: η(t) = base.LR(t).
+// The multiplicative shapes are inside the horizon by their nature; prefix
+// changes nothing for them. A linear warmup of 0 steps is no warmup:
+// η(t) = base.LR(t).
 //
 // The first update gets factor 0 for every shape but radam (lrkit follows
 // HF here; pytorch_warmup gives 1/τ, spec §23.7).
@@ -36,6 +48,11 @@ type Warmup struct {
 	Shape string   `spec:"shape" default:"linear" choices:"linear|exp|untuned_linear|untuned_exp|radam" doc:"warmup rule"`
 	Beta2 float64  `spec:"beta2" default:"0.999" doc:"Adam β2 for the untuned and radam rules"`
 	Start float64  `spec:"start" default:"0" doc:"factor at step 0, a fraction of the target rate"`
+	// Prefix puts a linear warm-up before the base instead of inside its
+	// horizon (see above).
+	Prefix bool `spec:"prefix" default:"false" doc:"put the warm-up before the base (the total grows by its length) instead of inside the base's horizon"`
+
+	base Schedule // the base as the linear shapes run it after W (prepared)
 }
 
 // LR returns the learning rate at step t.
@@ -45,11 +62,15 @@ func (s Warmup) LR(t int64) float64 {
 	case "exp", "untuned_exp", "radam":
 		return (s.Start + (1-s.Start)*s.factor(t)) * s.Base.LR(t)
 	}
+	b := s.base
+	if b == nil {
+		b = s.Base // a struct literal not made by New: as a prefix
+	}
 	w := s.length()
 	if t < w {
-		return (s.Start + (1-s.Start)*float64(t)/float64(w)) * s.Base.LR(0)
+		return (s.Start + (1-s.Start)*float64(t)/float64(w)) * b.LR(0)
 	}
-	return s.Base.LR(t - w)
+	return b.LR(t - w)
 }
 
 // length is the prefix length of the linear shapes.
@@ -140,11 +161,39 @@ func (s Warmup) shapeName() string {
 	return s.Shape
 }
 
-// Prepare prepares the base schedule.
+// Prepare prepares the base schedule and, for a linear warm-up inside
+// the horizon, the base shortened by the warm-up.
 func (s Warmup) Prepare() (Schedule, error) {
 	b, err := prepareChild(s.Base)
-	s.Base = b
-	return s, err
+	if err != nil {
+		return s, err
+	}
+	s.Base, s.base = b, b
+	if s.Prefix || s.isMultiplicative() {
+		return s, nil
+	}
+	h, ok := Horizon(b)
+	w := s.length()
+	if !ok || w == 0 {
+		return s, nil
+	}
+	if w >= h {
+		return s, perr("steps", "a warm-up of %d steps does not fit inside the base's horizon of %d steps; shorten it, or write prefix=true to put it before the base", w, h)
+	}
+	short, err := WithHorizon(b, h-w)
+	if err != nil {
+		return s, perr("prefix", "a warm-up inside the horizon needs a base whose steps can be shortened: %v; write prefix=true to put the warm-up before the base", err)
+	}
+	s.base = short
+	return s, nil
+}
+
+func (s Warmup) isMultiplicative() bool {
+	switch s.Shape {
+	case "exp", "untuned_exp", "radam":
+		return true
+	}
+	return false
 }
 
 // SlowStartFastDecay is a PLACEHOLDER for the "slow start, fast decay"
