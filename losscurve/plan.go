@@ -223,14 +223,19 @@ func Plan(ctx context.Context, law Law, opts PlanOptions) (PlanResult, error) {
 
 // namedSchedules returns the schedules Plan compares, built as values.
 func namedSchedules(o PlanOptions) []named {
-	decay := int64(o.Steps - o.Warmup)
+	steps := int64(o.Steps)
+	// The warm-up counts inside the horizon: the decay runs over the rest.
 	warm := func(base schedule.Schedule) schedule.Schedule {
-		return schedule.Warmup{Base: base, Steps: int64(o.Warmup), Shape: "linear", Beta2: 0.999}
+		w := schedule.Warmup{Base: base, Steps: int64(o.Warmup), Shape: "linear", Beta2: 0.999}
+		if s, err := schedule.New(w); err == nil {
+			return s
+		}
+		return w // a warm-up as long as the run: LR still follows the rule
 	}
 	out := []named{
-		{"cosine", warm(schedule.Cosine{Peak: o.Peak, Floor: o.Floor, Steps: decay, Parity: "none"})},
-		{"linear", warm(schedule.Linear{Peak: o.Peak, Floor: o.Floor, Steps: decay})},
-		{"rex", warm(schedule.Rex{Peak: o.Peak, Floor: o.Floor, Steps: decay, A: 0.5, Every: 1})},
+		{"cosine", warm(schedule.Cosine{Peak: o.Peak, Floor: o.Floor, Steps: steps, Parity: "none"})},
+		{"linear", warm(schedule.Linear{Peak: o.Peak, Floor: o.Floor, Steps: steps})},
+		{"rex", warm(schedule.Rex{Peak: o.Peak, Floor: o.Floor, Steps: steps, A: 0.5, Every: 1})},
 	}
 	for _, f := range []float64{0.1, 0.2, 0.3} {
 		for _, sh := range []string{"linear", "1-sqrt"} {

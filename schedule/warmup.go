@@ -64,7 +64,7 @@ func (s Warmup) LR(t int64) float64 {
 	}
 	b := s.base
 	if b == nil {
-		b = s.Base // a struct literal not made by New: as a prefix
+		b = s.shortened() // a struct literal not made by New: right, but slow
 	}
 	w := s.length()
 	if t < w {
@@ -186,6 +186,21 @@ func (s Warmup) Prepare() (Schedule, error) {
 	}
 	s.base = short
 	return s, nil
+}
+
+// shortened returns the base the linear shapes run after the warm-up,
+// without Prepare's checks: the base itself for a prefix, a base without
+// a horizon or one that cannot be shortened.
+func (s Warmup) shortened() Schedule {
+	h, ok := Horizon(s.Base)
+	w := s.length()
+	if s.Prefix || !ok || w == 0 || w >= h {
+		return s.Base
+	}
+	if b, err := WithHorizon(s.Base, h-w); err == nil {
+		return b
+	}
+	return s.Base
 }
 
 func (s Warmup) isMultiplicative() bool {
