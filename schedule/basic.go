@@ -27,7 +27,7 @@ func (s Constant) Validate() error { return checkRate("peak", s.Peak) }
 //
 // It equals PyTorch LinearLR(start_factor=1, end_factor=floor/peak,
 // total_iters=T). HF's linear schedule with warmup W over T steps is
-// warmup(linear(steps=T−W), steps=W).
+// warmup(linear(steps=T), steps=W): the warm-up counts inside the horizon.
 type Linear struct {
 	Peak  float64 `spec:"peak" default:"1" doc:"learning rate at step 0"`
 	Floor float64 `spec:"floor" default:"0" doc:"learning rate reached at steps and held after"`

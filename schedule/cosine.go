@@ -21,7 +21,8 @@ const (
 // Floor after T. With parity=pytorch (CosineAnnealingLR) or parity=hf
 // (get_cosine_schedule_with_warmup, num_cycles 0.5) the cosine continues
 // past T and the rate rises again with period 2T. HF's cosine with warmup
-// W over T steps is warmup(cosine(steps=T−W, parity=hf), steps=W).
+// W over T steps is warmup(cosine(steps=T, parity=hf), steps=W): the
+// warm-up counts inside the horizon.
 type Cosine struct {
 	Peak   float64 `spec:"peak" default:"1" doc:"learning rate at step 0"`
 	Floor  float64 `spec:"floor" default:"0" doc:"learning rate at steps (eta_min)"`

@@ -21,7 +21,7 @@ var demoSpecs = []string{
 	"wsd(peak=3e-4, steps=10000, warmup=500, decay=0.2, shape=1-sqrt)",
 	"rex(peak=3e-4, steps=10000)",
 	"uba(peak=3e-4, steps=10000, phi=0.8)",
-	"warmup(cosine(peak=3e-4, steps=9500), steps=500)",
+	"warmup(cosine(peak=3e-4, steps=10000), steps=500)",
 }
 
 func newDemoCmd() *cobra.Command {
