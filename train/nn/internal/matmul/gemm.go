@@ -50,6 +50,12 @@ const (
 	// smallA is the size of an A (in values) that pieces split along n can
 	// all read from cache.
 	smallA = 1 << 16
+	// A product with at most directM rows reads a non-transposed B in
+	// place, and one with at most directN columns a transposed A: each
+	// packed value would be used by at most 8 strips or 2 panels, too few
+	// to repay the copy (attention's per-head products are of this kind).
+	directM = 48
+	directN = 32
 	// MaxPieces is the most pieces a product is split into: a Runner is
 	// called with at most this many chunks.
 	MaxPieces = 8
@@ -60,9 +66,10 @@ const (
 //	C[i,j] = alpha·Σ_p A(i,p)·B[p·nr+j]            (accum false)
 //	C[i,j] = C[i,j] + alpha·Σ_p A(i,p)·B[p·nr+j]   (accum true)
 //
-// for p < kc, where A(i,p) is at a + i·ars + p·aps (in elements), B is a
-// packed panel and row i of C starts at c + i·ldc. kc is at least 1.
-type microKernel func(kc int, a *float32, ars, aps int, b *float32, c *float32, ldc int, alpha float32, accum bool)
+// for p < kc, where A(i,p) is at a + i·ars + p·aps (in elements), row p of
+// the B panel (nr values) at b + p·bs (bs = nr when packed) and row i of C
+// at c + i·ldc. kc is at least 1.
+type microKernel func(kc int, a *float32, ars, aps int, b *float32, bs int, c *float32, ldc int, alpha float32, accum bool)
 
 // Kernel is a micro-kernel and its name ("avx2", "go").
 type Kernel struct {
@@ -288,37 +295,47 @@ func (s *scratch) run(kern microKernel, g *args) {
 	if g.beta != 0 && g.beta != 1 {
 		scaleC(g)
 	}
+	directB := !g.tB && g.m <= directM
+	directA := g.tA && g.n <= directN
 	for jc := 0; jc < g.n; jc += blockN {
 		nc := min(blockN, g.n-jc)
 		for pc := 0; pc < g.k; pc += blockK {
 			kc := min(blockK, g.k-pc)
-			s.packB(g, pc, jc, kc, nc)
+			s.packB(g, pc, jc, kc, nc, directB)
 			accum := pc > 0 || g.beta != 0
 			for ic := 0; ic < g.m; ic += blockM {
 				mc := min(blockM, g.m-ic)
-				s.block(kern, g, ic, pc, jc, mc, kc, nc, accum)
+				s.block(kern, g, ic, pc, jc, mc, kc, nc, accum, directB, directA)
 			}
 		}
 	}
 }
 
 // block multiplies the row block [ic, ic+mc) of op(A) at depth [pc, pc+kc)
-// by the packed B block into C's columns [jc, jc+nc).
-func (s *scratch) block(kern microKernel, g *args, ic, pc, jc, mc, kc, nc int, accum bool) {
+// by the B block into C's columns [jc, jc+nc). With directB, whole panels
+// of B are read in place (only a partial last panel was packed); with
+// directA, whole strips of a transposed A are.
+func (s *scratch) block(kern microKernel, g *args, ic, pc, jc, mc, kc, nc int, accum, directB, directA bool) {
 	full := mc - mc%mr // rows in whole strips
-	if g.tA {
-		s.packA(g, ic, pc, mc, kc)
-	} else if full < mc {
+	switch {
+	case g.tA:
+		s.packA(g, ic, pc, mc, kc, directA)
+	case full < mc:
 		s.packEdgeA(g, ic+full, pc, mc-full, kc)
 	}
 	for jr := 0; jr < nc; jr += nr {
-		bp := &s.b[jr*kc]
 		nw := min(nr, nc-jr)
+		bp, bs := &s.b[jr*kc], nr
+		if directB && nw == nr {
+			bp, bs = &g.b[pc*g.ldb+jc+jr], g.ldb
+		}
 		for ir := 0; ir < mc; ir += mr {
 			mh := min(mr, mc-ir)
 			var ap *float32
 			var ars, aps int
 			switch {
+			case g.tA && directA && ir < full:
+				ap, ars, aps = &g.a[pc*g.lda+ic+ir], 1, g.lda
 			case g.tA:
 				ap, ars, aps = &s.a[ir*kc], 1, mr
 			case ir < full:
@@ -328,7 +345,7 @@ func (s *scratch) block(kern microKernel, g *args, ic, pc, jc, mc, kc, nc int, a
 			}
 			ci := (ic+ir)*g.ldc + jc + jr
 			if mh == mr && nw == nr {
-				kern(kc, ap, ars, aps, bp, &g.c[ci], g.ldc, g.alpha, accum)
+				kern(kc, ap, ars, aps, bp, bs, &g.c[ci], g.ldc, g.alpha, accum)
 				continue
 			}
 			t := s.tile[:]
@@ -337,7 +354,7 @@ func (s *scratch) block(kern microKernel, g *args, ic, pc, jc, mc, kc, nc int, a
 					copy(t[i*nr:i*nr+nw], g.c[ci+i*g.ldc:])
 				}
 			}
-			kern(kc, ap, ars, aps, bp, &t[0], nr, g.alpha, accum)
+			kern(kc, ap, ars, aps, bp, bs, &t[0], nr, g.alpha, accum)
 			for i := 0; i < mh; i++ {
 				copy(g.c[ci+i*g.ldc:ci+i*g.ldc+nw], t[i*nr:])
 			}
@@ -347,8 +364,8 @@ func (s *scratch) block(kern microKernel, g *args, ic, pc, jc, mc, kc, nc int, a
 
 // packB copies op(B)[pc:pc+kc, jc:jc+nc] into panels of nr columns:
 // panel q holds element (p, j) at q·kc·nr + p·nr + j, zero past
-// the last column.
-func (s *scratch) packB(g *args, pc, jc, kc, nc int) {
+// the last column. With direct, only a partial last panel is packed.
+func (s *scratch) packB(g *args, pc, jc, kc, nc int, direct bool) {
 	panels := (nc + nr - 1) / nr
 	if need := panels * kc * nr; cap(s.b) >= need {
 		s.b = s.b[:need]
@@ -359,6 +376,9 @@ func (s *scratch) packB(g *args, pc, jc, kc, nc int) {
 		dst := s.b[q*kc*nr : (q+1)*kc*nr]
 		j0 := jc + q*nr
 		nw := min(nr, jc+nc-j0)
+		if direct && nw == nr {
+			continue
+		}
 		if nw < nr {
 			clear(dst)
 		}
@@ -368,7 +388,22 @@ func (s *scratch) packB(g *args, pc, jc, kc, nc int) {
 			}
 			continue
 		}
-		for j := 0; j < nw; j++ {
+		// Four rows of B (columns of op(B)) at a time, written as four
+		// adjacent values of each panel row.
+		j := 0
+		for ; j+4 <= nw; j += 4 {
+			at := (j0+j)*g.ldb + pc
+			r0 := g.b[at : at+kc]
+			r1 := g.b[at+g.ldb : at+g.ldb+kc]
+			r2 := g.b[at+2*g.ldb : at+2*g.ldb+kc]
+			r3 := g.b[at+3*g.ldb : at+3*g.ldb+kc]
+			r1, r2, r3 = r1[:len(r0)], r2[:len(r0)], r3[:len(r0)]
+			for p, v := range r0 {
+				d := (*[4]float32)(dst[p*nr+j:])
+				d[0], d[1], d[2], d[3] = v, r1[p], r2[p], r3[p]
+			}
+		}
+		for ; j < nw; j++ {
 			src := g.b[(j0+j)*g.ldb+pc : (j0+j)*g.ldb+pc+kc]
 			for p, v := range src {
 				dst[p*nr+j] = v
@@ -379,10 +414,11 @@ func (s *scratch) packB(g *args, pc, jc, kc, nc int) {
 
 // packA copies the transposed A's block op(A)[ic:ic+mc, pc:pc+kc] into
 // strips of mr rows: strip r holds element (i, p) at r·kc·mr +
-// p·mr + i, zero past the last row.
-func (s *scratch) packA(g *args, ic, pc, mc, kc int) {
+// p·mr + i, zero past the last row. With direct, only a partial last
+// strip is packed.
+func (s *scratch) packA(g *args, ic, pc, mc, kc int, direct bool) {
 	full := mc - mc%mr
-	for p := 0; p < kc; p++ {
+	for p := 0; p < kc && !direct; p++ {
 		// Row p of A holds column p of op(A): read it once, left to right.
 		src := g.a[(pc+p)*g.lda+ic : (pc+p)*g.lda+ic+mc]
 		for ir := 0; ir < full; ir += mr {

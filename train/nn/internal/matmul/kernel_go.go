@@ -8,25 +8,25 @@ import "unsafe"
 // memory). Each sum is in order of p, as in kernelAVX2, but its
 // multiply-adds round twice (Go fuses them only where the target
 // architecture always does), so the results differ in the last bits.
-func kernelGo(kc int, a *float32, ars, aps int, b *float32, c *float32, ldc int, alpha float32, accum bool) {
+func kernelGo(kc int, a *float32, ars, aps int, b *float32, bs int, c *float32, ldc int, alpha float32, accum bool) {
 	as := unsafe.Slice(a, (mr-1)*ars+(kc-1)*aps+1)
-	bs := unsafe.Slice(b, kc*nr)
+	bp := unsafe.Slice(b, (kc-1)*bs+nr)
 	cs := unsafe.Slice(c, (mr-1)*ldc+nr)
 	for i := 0; i < mr; i += 2 {
 		a0, a1 := as[i*ars:], as[(i+1)*ars:]
 		for j := 0; j < nr; j += 4 {
 			var s00, s01, s02, s03, s10, s11, s12, s13 float32
 			for p := 0; p < kc; p++ {
-				bp := (*[4]float32)(bs[p*nr+j:])
+				bj := (*[4]float32)(bp[p*bs+j:])
 				x, y := a0[p*aps], a1[p*aps]
-				s00 += x * bp[0]
-				s01 += x * bp[1]
-				s02 += x * bp[2]
-				s03 += x * bp[3]
-				s10 += y * bp[0]
-				s11 += y * bp[1]
-				s12 += y * bp[2]
-				s13 += y * bp[3]
+				s00 += x * bj[0]
+				s01 += x * bj[1]
+				s02 += x * bj[2]
+				s03 += x * bj[3]
+				s10 += y * bj[0]
+				s11 += y * bj[1]
+				s12 += y * bj[2]
+				s13 += y * bj[3]
 			}
 			r0 := (*[4]float32)(cs[i*ldc+j:])
 			r1 := (*[4]float32)(cs[(i+1)*ldc+j:])
