@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"github.com/lrkit/lrkit/train/nn/internal/vec"
 )
 
 // CausalSelfAttention is multi-head self-attention with a causal mask on an
@@ -116,10 +118,9 @@ func (a *CausalSelfAttention) forwardChunk(_, lo, hi int) {
 			for _, s := range row[1 : i+1] {
 				m = max(m, s)
 			}
+			vec.ExpShift(row[:i+1], row[:i+1], m)
 			var sum float32
-			for j := 0; j <= i; j++ {
-				e := exp32(row[j] - m)
-				row[j] = e
+			for _, e := range row[:i+1] {
 				sum += e
 			}
 			inv := 1 / sum
