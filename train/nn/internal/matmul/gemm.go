@@ -383,8 +383,14 @@ func (s *scratch) packB(g *args, pc, jc, kc, nc int, direct bool) {
 			clear(dst)
 		}
 		if !g.tB {
+			if nw < nr {
+				for p := 0; p < kc; p++ {
+					copy(dst[p*nr:p*nr+nw], g.b[(pc+p)*g.ldb+j0:])
+				}
+				continue
+			}
 			for p := 0; p < kc; p++ {
-				copy(dst[p*nr:p*nr+nw], g.b[(pc+p)*g.ldb+j0:])
+				*(*[nr]float32)(dst[p*nr:]) = *(*[nr]float32)(g.b[(pc+p)*g.ldb+j0:])
 			}
 			continue
 		}
@@ -422,8 +428,10 @@ func (s *scratch) packA(g *args, ic, pc, mc, kc int, direct bool) {
 		// Row p of A holds column p of op(A): read it once, left to right.
 		src := g.a[(pc+p)*g.lda+ic : (pc+p)*g.lda+ic+mc]
 		for ir := 0; ir < full; ir += mr {
-			d := (*[mr]float32)(s.a[ir*kc+p*mr:])
-			*d = [mr]float32(src[ir:])
+			// Element by element: an array copy here compiles to a call
+			// of memmove, which costs more than the six moves.
+			d, v := (*[mr]float32)(s.a[ir*kc+p*mr:]), (*[mr]float32)(src[ir:])
+			d[0], d[1], d[2], d[3], d[4], d[5] = v[0], v[1], v[2], v[3], v[4], v[5]
 		}
 	}
 	if full < mc {
