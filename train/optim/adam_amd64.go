@@ -9,7 +9,8 @@ import "golang.org/x/sys/cpu"
 var haveAVX2 = cpu.X86.HasAVX2
 
 // adamAVX2 applies adamGo's update to n elements, n a multiple of 8, with
-// c = {β1, 1−β1, β2, 1−β2, step, rb2, ε, λ} (λ read only when coupled).
+// c = {β1, 1−β1, β2, 1−β2, step, rb2, ε, λ, decay} (λ used only when
+// coupled, decay only when decays).
 //
 //go:noescape
-func adamAVX2(w, grad, m, v *float32, n int, c *[8]float32, coupled bool)
+func adamAVX2(w, grad, m, v *float32, n int, c *adamConsts, coupled, decays bool)

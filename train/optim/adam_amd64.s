@@ -2,17 +2,19 @@
 
 #include "textflag.h"
 
-// func adamAVX2(w, grad, m, v *float32, n int, c *[8]float32, coupled bool)
+// func adamAVX2(w, grad, m, v *float32, n int, c *adamConsts, coupled, decays bool)
 //
 // Eight elements a step, with adamGo's operations in its order (no fused
 // multiply-adds; VSQRTPS rounds as float32(math.Sqrt(float64(x))) does):
 //
+//	w ← decay·w (decays: AdamW)
 //	g ← g + λ·w (coupled)
 //	m ← β1·m + (1−β1)·g          v ← β2·v + ((1−β2)·g)·g
 //	w ← w − (step·m) / (√v·rb2 + ε)
 //
-// Registers: Y8..Y15 the constants c[0..7]; SI, DI, R8, R9 w, g, m, v.
-TEXT ·adamAVX2(SB), NOSPLIT, $0-49
+// Registers: Y8..Y15 the constants c[0..7], R10 the address of c[8]
+// (decay); SI, DI, R8, R9 w, g, m, v; DX coupled; BX decays.
+TEXT ·adamAVX2(SB), NOSPLIT, $0-50
 	MOVQ         w+0(FP), SI
 	MOVQ         grad+8(FP), DI
 	MOVQ         m+16(FP), R8
@@ -28,12 +30,20 @@ TEXT ·adamAVX2(SB), NOSPLIT, $0-49
 	VBROADCASTSS 20(AX), Y13 // rb2
 	VBROADCASTSS 24(AX), Y14 // ε
 	VBROADCASTSS 28(AX), Y15 // λ
+	LEAQ         32(AX), R10 // &decay
+	MOVBLZX      decays+49(FP), BX
 	SHRQ         $3, CX
 	JZ           done
 
 loop:
 	VMOVUPS (DI), Y0 // g
 	VMOVUPS (SI), Y1 // w
+	TESTQ   BX, BX
+	JZ      coupling
+	VBROADCASTSS (R10), Y2
+	VMULPS  Y2, Y1, Y1
+
+coupling:
 	TESTQ   DX, DX
 	JZ      moments
 	VMULPS  Y1, Y15, Y2

@@ -4,6 +4,6 @@ package optim
 
 const haveAVX2 = false
 
-func adamAVX2(w, grad, m, v *float32, n int, c *[8]float32, coupled bool) {
+func adamAVX2(w, grad, m, v *float32, n int, c *adamConsts, coupled, decays bool) {
 	panic("optim: no AVX2 loop in this build")
 }

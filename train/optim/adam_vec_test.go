@@ -9,7 +9,7 @@ import (
 
 // TestAdamVectorMatchesGo: the chunk kernel (assembly for whole groups of
 // eight where the machine has AVX2, Go for the rest) gives adamGo's bits
-// for w, m and v, with coupled or no decay, at lengths with and without a
+// for w, m and v, with coupled, decoupled or no decay, at lengths with and without a
 // tail; v = 0 and large gradients included.
 func TestAdamVectorMatchesGo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
@@ -20,7 +20,11 @@ func TestAdamVectorMatchesGo(t *testing.T) {
 		}
 		return s
 	}
-	for _, coupled := range []bool{false, true} {
+	for _, c := range []struct {
+		coupled bool
+		decay   float32
+	}{{false, 1}, {true, 1}, {false, 0.999}} {
+		coupled := c.coupled
 		for _, n := range []int{1, 8, 37, 1000} {
 			w, g, m, v := draw(n, 1), draw(n, 3), draw(n, 0.1), draw(n, 0.01)
 			for i := range v {
@@ -32,7 +36,7 @@ func TestAdamVectorMatchesGo(t *testing.T) {
 					g[i] = 1e6
 				}
 			}
-			k := adamStep{step: 0.01, rb2: 1.03, b1: 0.9, b2: 0.999, c1: 0.1, c2: 0.001, eps: 1e-8, wd: 0.1, decay: 1, coupled: coupled}
+			k := adamStep{step: 0.01, rb2: 1.03, b1: 0.9, b2: 0.999, c1: 0.1, c2: 0.001, eps: 1e-8, wd: 0.1, decay: c.decay, coupled: coupled}
 			want := [4][]float32{slices.Clone(w), slices.Clone(g), slices.Clone(m), slices.Clone(v)}
 			adamGo(&k, want[0], want[1], want[2], want[3])
 			o := &Adam{}
@@ -42,7 +46,7 @@ func TestAdamVectorMatchesGo(t *testing.T) {
 			for name, pair := range map[string][2][]float32{"w": {w, want[0]}, "m": {m, want[2]}, "v": {v, want[3]}} {
 				for i := range pair[0] {
 					if math.Float32bits(pair[0][i]) != math.Float32bits(pair[1][i]) {
-						t.Fatalf("coupled %v, n %d: %s[%d] = %v, Go loop %v", coupled, n, name, i, pair[0][i], pair[1][i])
+						t.Fatalf("coupled %v, decay %v, n %d: %s[%d] = %v, Go loop %v", coupled, c.decay, n, name, i, pair[0][i], pair[1][i])
 					}
 				}
 			}
