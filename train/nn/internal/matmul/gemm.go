@@ -142,7 +142,7 @@ func (g *args) check() {
 	}
 	operand := func(name string, s []float32, rows, cols, ld int) {
 		if ld < max(cols, 1) {
-			panic(fmt.Sprintf("matmul: %s: leading dimension %d < %d columns", name, ld, cols))
+			panic(fmt.Sprintf("matmul: %s: leading dimension %d < max(1, %d columns)", name, ld, cols))
 		}
 		if rows > 0 && cols > 0 && len(s) < (rows-1)*ld+cols {
 			panic(fmt.Sprintf("matmul: %s: %d elements, want %d for %d×%d with leading dimension %d", name, len(s), (rows-1)*ld+cols, rows, cols, ld))

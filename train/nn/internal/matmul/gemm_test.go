@@ -64,7 +64,7 @@ func operands(rng *rand.Rand, c testCase) (a []float32, lda int, b []float32, ld
 	if c.tB {
 		rb, cb = c.n, c.k
 	}
-	lda, ldb, ldc = ca+c.pad, cb+c.pad, c.n+c.pad
+	lda, ldb, ldc = max(ca, 1)+c.pad, max(cb, 1)+c.pad, max(c.n, 1)+c.pad
 	fill := func(n int) []float32 {
 		s := make([]float32, n)
 		for i := range s {
@@ -253,7 +253,7 @@ func TestSgemmRejectsShortOperands(t *testing.T) {
 			"matmul: C: 4 elements, want 5 for 2×2 with leading dimension 3"},
 		{"small leading dimension", func() {
 			Sgemm(k, nil, true, false, 2, 2, 3, 1, make([]float32, 6), 1, make([]float32, 6), 2, 0, make([]float32, 4), 2)
-		}, "matmul: A: leading dimension 1 < 2 columns"},
+		}, "matmul: A: leading dimension 1 < max(1, 2 columns)"},
 		{"negative size", func() { Sgemm(k, nil, false, false, -1, 2, 2, 1, nil, 2, nil, 2, 0, nil, 2) },
 			"matmul: negative size m=-1 n=2 k=2"},
 	} {
@@ -287,4 +287,40 @@ func TestSgemmAllocatesNothing(t *testing.T) {
 			t.Errorf("parallel=%v: %v allocations per product, want 0", par, n)
 		}
 	}
+}
+
+// FuzzSgemm checks random shapes, transposes, scalars and paddings against
+// the float64 reference, with every kernel, serial and split:
+//
+//	go test -run '^$' -fuzz FuzzSgemm -fuzztime 1m ./train/nn/internal/matmul
+func FuzzSgemm(f *testing.F) {
+	f.Add(uint8(7), uint8(17), uint16(300), false, true, uint8(1), int8(-2), int8(3), uint64(1))
+	f.Add(uint8(1), uint8(1), uint16(0), true, false, uint8(0), int8(2), int8(0), uint64(2))
+	f.Add(uint8(97), uint8(33), uint16(257), true, true, uint8(3), int8(1), int8(1), uint64(3))
+	f.Fuzz(func(t *testing.T, m, n uint8, k uint16, tA, tB bool, pad uint8, alpha, beta int8, seed uint64) {
+		c := testCase{m: int(m), n: int(n), k: int(k % 600), tA: tA, tB: tB,
+			alpha: float32(alpha) / 4, beta: float32(beta) / 4, pad: int(pad % 5)}
+		a, lda, b, ldb, c0, ldc := operands(rand.New(rand.NewPCG(seed, 1)), c)
+		want, tol := reference(c, a, lda, b, ldb, c0, ldc)
+		for _, kern := range Kernels() {
+			for _, run := range []Runner{nil, goRunner} {
+				got := slices.Clone(c0)
+				Sgemm(kern, run, c.tA, c.tB, c.m, c.n, c.k, c.alpha, a, lda, b, ldb, c.beta, got, ldc)
+				for i := 0; i < c.m; i++ {
+					for j := 0; j < ldc; j++ {
+						g := got[i*ldc+j]
+						if j >= c.n {
+							if g != 12345 {
+								t.Fatalf("%v %s: C padding [%d,%d] changed to %v", c, kern.Name, i, j, g)
+							}
+							continue
+						}
+						if d := math.Abs(float64(g) - want[i*c.n+j]); !(d <= tol[i*c.n+j]) {
+							t.Fatalf("%v %s: C[%d,%d] = %v, want %v ± %.3g", c, kern.Name, i, j, g, want[i*c.n+j], tol[i*c.n+j])
+						}
+					}
+				}
+			}
+		}
+	})
 }
