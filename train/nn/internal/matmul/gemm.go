@@ -242,7 +242,7 @@ func split(kern microKernel, run Runner, g *args, procs int) bool {
 	if alongN && !g.tA && g.m*g.k <= smallA {
 		pieces = MaxPieces
 	}
-	pieces = min(pieces, units)
+	pieces = min(pieces, units, MaxPieces)
 	var j *job
 	select {
 	case j = <-free.jobs:
