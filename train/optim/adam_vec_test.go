@@ -10,7 +10,8 @@ import (
 // TestAdamVectorMatchesGo: the chunk kernel (assembly for whole groups of
 // eight where the machine has AVX2, Go for the rest) gives adamGo's bits
 // for w, m and v, with coupled, decoupled or no decay, at lengths with and without a
-// tail; v = 0 and large gradients included.
+// tail; v = 0 and large gradients included (at GOAMD64=v3, where Go fuses
+// multiply-adds and the assembly does not, within a tolerance).
 func TestAdamVectorMatchesGo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	draw := func(n int, scale float64) []float32 {
@@ -44,8 +45,17 @@ func TestAdamVectorMatchesGo(t *testing.T) {
 			o.cur.w, o.cur.g, o.cur.m, o.cur.v = w, g, m, v
 			o.chunk(0, 0, n)
 			for name, pair := range map[string][2][]float32{"w": {w, want[0]}, "m": {m, want[2]}, "v": {v, want[3]}} {
+				// At GOAMD64=v3 the Go loop's multiply-adds are fused: agreement
+				// then is to 1e-5 of the array's largest magnitude (m and v are
+				// sums of terms that can cancel).
+				var scale float64
+				for _, x := range pair[1] {
+					scale = math.Max(scale, math.Abs(float64(x)))
+				}
 				for i := range pair[0] {
-					if math.Float32bits(pair[0][i]) != math.Float32bits(pair[1][i]) {
+					got, want := pair[0][i], pair[1][i]
+					fusedOK := goFuses && math.Abs(float64(got)-float64(want)) <= 1e-5*scale
+					if math.Float32bits(got) != math.Float32bits(want) && !fusedOK {
 						t.Fatalf("coupled %v, decay %v, n %d: %s[%d] = %v, Go loop %v", coupled, c.decay, n, name, i, pair[0][i], pair[1][i])
 					}
 				}
