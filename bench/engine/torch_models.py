@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """PyTorch counterparts of lrkit's mnist-mlp and kjv-gpt models, timed the
-way bench/engine/main.go times lrkit: warm-up steps, then timed AdamW steps
+way cmd/enginebench times lrkit: warm-up steps, then timed AdamW steps
 at a constant rate (gradient clipping at 1.0 for kjv-gpt, as the workload
 does), and one JSON line with steps/s and the process's peak RSS.
 

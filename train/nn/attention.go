@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"github.com/lrkit/lrkit/train/nn/internal/vec"
 )
 
 // CausalSelfAttention is multi-head self-attention with a causal mask on an
@@ -108,7 +110,7 @@ func (a *CausalSelfAttention) forwardChunk(_, lo, hi int) {
 		// [i0, i1) needs columns [0, i1).
 		for i0 := 0; i0 < T; i0 += attnBlock {
 			i1 := min(i0+attnBlock, T)
-			gemm(false, true, i1-i0, i1, dh, scale, q[i0*3*D:], 3*D, k, 3*D, 0, p[i0*T:], T)
+			gemmSerial(false, true, i1-i0, i1, dh, scale, q[i0*3*D:], 3*D, k, 3*D, 0, p[i0*T:], T)
 		}
 		for i := 0; i < T; i++ {
 			row := p[i*T : (i+1)*T]
@@ -116,10 +118,9 @@ func (a *CausalSelfAttention) forwardChunk(_, lo, hi int) {
 			for _, s := range row[1 : i+1] {
 				m = max(m, s)
 			}
+			vec.ExpShift(row[:i+1], row[:i+1], m)
 			var sum float32
-			for j := 0; j <= i; j++ {
-				e := exp32(row[j] - m)
-				row[j] = e
+			for _, e := range row[:i+1] {
 				sum += e
 			}
 			inv := 1 / sum
@@ -132,7 +133,7 @@ func (a *CausalSelfAttention) forwardChunk(_, lo, hi int) {
 		o := a.att.Data[b*T*D+h*dh:]
 		for i0 := 0; i0 < T; i0 += attnBlock {
 			i1 := min(i0+attnBlock, T)
-			gemm(false, false, i1-i0, dh, i1, 1, p[i0*T:], T, v, 3*D, 0, o[i0*D:], D)
+			gemmSerial(false, false, i1-i0, dh, i1, 1, p[i0*T:], T, v, 3*D, 0, o[i0*D:], D)
 		}
 	}
 }
@@ -158,9 +159,9 @@ func (a *CausalSelfAttention) backwardChunk(c, lo, hi int) {
 		// (blocks skip the zero upper triangle of P, as in Forward)
 		for i0 := 0; i0 < T; i0 += attnBlock {
 			i1 := min(i0+attnBlock, T)
-			gemm(false, true, i1-i0, i1, dh, 1, do[i0*D:], D, v, 3*D, 0, dp[i0*T:], T)
+			gemmSerial(false, true, i1-i0, i1, dh, 1, do[i0*D:], D, v, 3*D, 0, dp[i0*T:], T)
 			// dV rows [i0, i1) = P[i0:T, i0:i1]ᵀ·dO[i0:T]
-			gemm(true, false, i1-i0, dh, T-i0, 1, p[i0*T+i0:], T, do[i0*D:], D, 0, dv[i0*3*D:], 3*D)
+			gemmSerial(true, false, i1-i0, dh, T-i0, 1, p[i0*T+i0:], T, do[i0*D:], D, 0, dv[i0*3*D:], 3*D)
 		}
 		// dS = P⊙(dP − rowsum(dP⊙P)), in place in dp
 		for i := 0; i < T; i++ {
@@ -178,9 +179,9 @@ func (a *CausalSelfAttention) backwardChunk(c, lo, hi int) {
 		for i0 := 0; i0 < T; i0 += attnBlock {
 			i1 := min(i0+attnBlock, T)
 			// dQ rows [i0, i1) = s·dS[i0:i1, 0:i1]·K[0:i1]
-			gemm(false, false, i1-i0, dh, i1, scale, dp[i0*T:], T, k, 3*D, 0, dq[i0*3*D:], 3*D)
+			gemmSerial(false, false, i1-i0, dh, i1, scale, dp[i0*T:], T, k, 3*D, 0, dq[i0*3*D:], 3*D)
 			// dK rows [i0, i1) = s·dS[i0:T, i0:i1]ᵀ·Q[i0:T]
-			gemm(true, false, i1-i0, dh, T-i0, scale, dp[i0*T+i0:], T, q[i0*3*D:], 3*D, 0, dk[i0*3*D:], 3*D)
+			gemmSerial(true, false, i1-i0, dh, T-i0, scale, dp[i0*T+i0:], T, q[i0*3*D:], 3*D, 0, dk[i0*3*D:], 3*D)
 		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"github.com/lrkit/lrkit/train/nn/internal/vec"
 )
 
 // Dense is a fully connected layer acting on the last dimension:
@@ -126,8 +128,6 @@ type GELU struct {
 	fwdFn, bwdFn func(c, lo, hi int) // chunk kernels, made once (no per-call closure)
 }
 
-const geluC = 0.7978845608028654 // √(2/π)
-
 // Forward applies the tanh-approximate GELU elementwise.
 func (g *GELU) Forward(x *Tensor) (*Tensor, error) {
 	g.x = x
@@ -160,13 +160,9 @@ func (g *GELU) Backward(dy *Tensor) *Tensor {
 }
 
 func (g *GELU) forwardChunk(_, lo, hi int) {
-	y, deriv := g.y.Data[lo:hi], g.deriv[lo:hi]
-	for i, v := range g.x.Data[lo:hi] { // with Overwrite deriv is this input: v is read before deriv[i] is written
-		u := geluC * (v + 0.044715*v*v*v)
-		t := 1 - 2/(exp32(2*u)+1) // tanh u; exp32 saturates to 0 or +Inf, giving ∓1 exactly
-		y[i] = 0.5 * v * (1 + t)
-		deriv[i] = 0.5*(1+t) + 0.5*v*(1-t*t)*geluC*(1+3*0.044715*v*v)
-	}
+	// With Overwrite deriv is the input: vec.GELU reads each value before
+	// it writes the derivative over it.
+	vec.GELU(g.x.Data[lo:hi], g.y.Data[lo:hi], g.deriv[lo:hi])
 }
 
 func (g *GELU) backwardChunk(_, lo, hi int) {

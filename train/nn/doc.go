@@ -1,6 +1,9 @@
 // Package nn is lrkit's numeric engine: float32 tensors and layers with
-// explicit forward and backward kernels over gonum's blas32 (pure Go by
-// default, OpenBLAS with the build tag openblas; see Backend).
+// explicit forward and backward kernels. Matrix products run on the
+// blocked product of package internal/matmul in the default, pure-Go
+// build (an AVX2/FMA assembly micro-kernel on x86-64 machines that have
+// them, a Go one elsewhere), or on OpenBLAS through gonum's blas32 with the
+// build tag openblas; see Backend.
 //
 // Every layer states its gradients in its doc comment and is checked
 // against central finite differences in the tests. Layers keep their
@@ -29,10 +32,9 @@
 // Large jobs (attention heads, GELU, LayerNorm rows, Adam updates) are
 // split into a fixed number of chunks run on a process-wide pool of
 // GOMAXPROCS worker goroutines (ParallelChunks); results are bit-identical
-// to a serial run and independent of the core count. A training step
-// allocates nothing in this package; in the pure-Go build gonum's parallel
-// Gemm allocates for its own goroutines (about 300 small allocations per
-// MLP step), the OpenBLAS build allocates nothing.
+// to a serial run and independent of the core count; so are the matrix
+// products, which large layers split across the same pool. A training
+// step allocates nothing in this package, in either build.
 //
 // Inputs are [B, features] for an MLP, [B, C, H, W] for convolutions and
 // [B, T] token ids stored as float32 for an Embedding.

@@ -62,6 +62,13 @@ func ParallelChunks(n, work int, f func(c, lo, hi int)) {
 		}
 		return
 	}
+	runChunks(numChunks, n, f)
+}
+
+// runChunks calls f(c, c·n/chunks, (c+1)·n/chunks) for c = 0..chunks−1 on
+// the worker pool, the caller taking chunk 0, and returns when all are
+// done (chunks ≥ 1). It is the Runner of package matmul's products.
+func runChunks(chunks, n int, f func(c, lo, hi int)) {
 	workers.once.Do(startWorkers)
 	var wg *sync.WaitGroup
 	select {
@@ -69,11 +76,11 @@ func ParallelChunks(n, work int, f func(c, lo, hi int)) {
 	default:
 		wg = new(sync.WaitGroup)
 	}
-	wg.Add(numChunks - 1)
-	for c := 1; c < numChunks; c++ {
-		workers.tasks <- chunkTask{f: f, c: c, lo: c * n / numChunks, hi: (c + 1) * n / numChunks, wg: wg}
+	wg.Add(chunks - 1)
+	for c := 1; c < chunks; c++ {
+		workers.tasks <- chunkTask{f: f, c: c, lo: c * n / chunks, hi: (c + 1) * n / chunks, wg: wg}
 	}
-	f(0, 0, n/numChunks) // the caller takes chunk 0
+	f(0, 0, n/chunks) // the caller takes chunk 0
 	wg.Wait()
 	select {
 	case workers.wgs <- wg:

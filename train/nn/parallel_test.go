@@ -24,10 +24,17 @@ func TestParallelMatchesSerial(t *testing.T) {
 		{"attention", att, randTensor(rng, 2, 64, 32)},
 		{"gelu", &GELU{}, randTensor(rng, 4, 64, 64)},
 		{"layernorm", NewLayerNorm("ln", 64), randTensor(rng, 4, 64, 64)},
+		// Dense's three products (x·W, xᵀ·dY, dY·Wᵀ) are each split across
+		// the pool in the pure-Go build.
+		{"dense", NewDense("d", 200, 300, rng), randTensor(rng, 4, 64, 200)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			dy := randTensor(rng, c.x.Shape...)
+			out, err := c.layer.Forward(c.x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dy := randTensor(rng, out.Shape...)
 			run := func(procs int) (y, dx []float32, grads [][]float32) {
 				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 				out, err := c.layer.Forward(c.x)

@@ -4,9 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas32"
 )
 
 // Tensor is a dense row-major float32 array. Data holds the values and
@@ -125,18 +122,4 @@ func fillNormal(t *Tensor, std float64, rng *rand.Rand) {
 	for i := range t.Data {
 		t.Data[i] = float32(rng.NormFloat64() * std)
 	}
-}
-
-// gemm computes C = alpha·op(A)·op(B) + beta·C for row-major matrices,
-// where op(A) is m×k, op(B) is k×n and C is m×n, through the active BLAS
-// implementation (see Backend).
-func gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	ta, tb := blas.NoTrans, blas.NoTrans
-	if transA {
-		ta = blas.Trans
-	}
-	if transB {
-		tb = blas.Trans
-	}
-	blas32.Implementation().Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }

@@ -101,6 +101,25 @@ func (o *Adam) Step(ps []*nn.Param, lr float64) error {
 func (o *Adam) chunk(_, lo, hi int) {
 	k := &o.cur
 	w, g, m, v := k.w[lo:hi], k.g[lo:hi], k.m[lo:hi], k.v[lo:hi]
+	n := 0
+	if haveAVX2 {
+		// Eight elements at a time in assembly, the same operations in the
+		// same order (the same bits); the rest below.
+		n = len(g) &^ 7
+		if n > 0 {
+			c := adamConsts{k.b1, k.c1, k.b2, k.c2, k.step, k.rb2, k.eps, k.wd, k.decay}
+			adamAVX2(&w[0], &g[0], &m[0], &v[0], n, &c, k.coupled, k.decay != 1)
+		}
+	}
+	adamGo(k, w[n:], g[n:], m[n:], v[n:])
+}
+
+// adamConsts are the scalars of adamAVX2.
+type adamConsts [9]float32
+
+// adamGo is the update of chunk in Go.
+func adamGo(k *adamStep, w, g, m, v []float32) {
+	w, m, v = w[:len(g)], m[:len(g)], v[:len(g)]
 	if k.decay != 1 {
 		for j := range w {
 			w[j] *= k.decay // decoupled decay: w ← (1 − η·λ)·w

@@ -1,11 +1,11 @@
-// Command engine times lrkit's training engine on one workload model for
-// the side-by-side benchmark against PyTorch (run.sh in this directory):
+// Command enginebench times lrkit's training engine on one workload model
+// for the side-by-side benchmark against PyTorch (bench/engine/run.sh):
 // it builds the workload's model and data source, runs warm-up steps, times
 // the next steps with AdamW at a constant rate, and prints one JSON line
 // with steps/s and the process's peak resident memory.
 //
-//	go run ./bench/engine --model mnist-mlp --batch 32 --steps 200
-//	go run -tags openblas ./bench/engine --model kjv-gpt --batch 32 --steps 20
+//	go run ./cmd/enginebench --model mnist-mlp --batch 32 --steps 200
+//	go run -tags openblas ./cmd/enginebench --model kjv-gpt --batch 32 --steps 20
 package main
 
 import (
@@ -51,7 +51,7 @@ func main() {
 	memProf := flag.String("memprofile", "", "write a heap profile after the timed steps to this file")
 	flag.Parse()
 	if err := run(*model, *batch, *warm, *steps, *lr, *prof, *memProf); err != nil {
-		fmt.Fprintln(os.Stderr, "engine:", err)
+		fmt.Fprintln(os.Stderr, "enginebench:", err)
 		os.Exit(1)
 	}
 }

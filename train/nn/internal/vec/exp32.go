@@ -1,15 +1,15 @@
-package nn
+package vec
 
 import "math"
 
-// exp32 returns eˣ in float32 arithmetic, relative error below 3e-7 (checked
+// Exp32 returns eˣ in float32 arithmetic, relative error below 3e-7 (checked
 // against math.Exp in the tests), about 4× faster than math.Exp through
 // float64. Range reduction x = k·ln2 + r with |r| ≤ ln2/2, then the Taylor
 // polynomial of eʳ to degree 7 (truncation error (ln2/2)⁸/8! < 5e-9), then
 // scaling by 2ᵏ through the exponent bits. Inputs below −87 give 0 (the
 // true value, e⁻⁸⁷ ≈ 1.6e-38, is at the edge of float32's normal range);
 // above 88 give +Inf.
-func exp32(x float32) float32 {
+func Exp32(x float32) float32 {
 	switch {
 	case x > 88:
 		return float32(math.Inf(1))
