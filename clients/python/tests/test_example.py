@@ -37,7 +37,7 @@ class ExampleTest(unittest.TestCase):
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def test_two_schedules_two_seeds(self):
-        specs = ["warmup(cosine(peak=0.1, steps=54), steps=6)", "wsd(peak=0.1, steps=60, warmup=6, decay=0.2)"]
+        specs = ["warmup(cosine(peak=0.1, steps=60), steps=6)", "wsd(peak=0.1, steps=60, warmup=6, decay=0.2)"]
         logs = {}
         for i, spec in enumerate(specs):
             for seed in (1, 2):

@@ -193,7 +193,7 @@ class GroupsTest(TorchCase):
         return out
 
     def test_peaks(self):
-        shape = "warmup(cosine(peak=1, steps=90), steps=10)"
+        shape = "warmup(cosine(peak=1, steps=100), steps=10)"
         rates = lk.Schedule(shape).values(range(100))
         opt = self.opt()
         got = self.run_steps(opt, self.lt.Scheduler(opt, shape, peaks=[3e-4, 2.0]), 100)
@@ -355,7 +355,7 @@ class RemoteTest(TorchCase):
         return lrs
 
     def test_rates_and_metrics(self):
-        spec = "warmup(cosine(peak=0.05, steps=90), steps=10)"
+        spec = "warmup(cosine(peak=0.05, steps=100), steps=10)"
         m = self.model()
         opt = torch.optim.SGD(m.parameters(), lr=0.0)
         sched = self.lt.Scheduler(opt, spec, client=self.client, run="remote-metrics", budget=100, block=32,

@@ -2,10 +2,10 @@
 called through its C shared library, so a spec gives in Python exactly the
 rates ``lrkit values`` prints, bit for bit, with no server.
 
-    >>> s = Schedule("warmup(cosine(peak=0.1, steps=100), steps=10)")
+    >>> s = Schedule("warmup(cosine(peak=0.1, steps=100), steps=10)")  # 100 steps in all
     >>> s.lr(0), s.lr(10)
     (0.0, 0.1)
-    >>> s.values([0, 10, 60, 110])
+    >>> s.values([0, 10, 55, 100])
     [0.0, 0.1, 0.05, 0.0]
     >>> str(s)
     'warmup(cosine(peak=0.1, steps=100), steps=10)'
