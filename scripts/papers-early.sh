@@ -8,6 +8,6 @@ cd "$(dirname "$0")/.."
 tags=""
 if [ -e /usr/include/x86_64-linux-gnu/cblas.h ]; then tags="-tags openblas"; fi
 mkdir -p bin
-go build $tags -o bin/papers ./cmd/papers
-OPENBLAS_NUM_THREADS=1 nice -n 10 ./bin/papers early -out out/papers/early -doc docs/papers "$@"
+go build $tags -o bin/papers-early ./cmd/papers
+OPENBLAS_NUM_THREADS=1 nice -n 10 ./bin/papers-early early -out out/papers/early -doc docs/papers "$@"
 scripts/papers-assemble.sh

@@ -252,4 +252,3 @@ func earlyPruning(w io.Writer, groups []early.Group, names []string) error {
 	fmt.Fprintln(w)
 	return nil
 }
-

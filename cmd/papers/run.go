@@ -30,6 +30,9 @@ type job struct {
 	// config, when set, adjusts the train.Config after TrainConfig built
 	// it (NaP, extra validation); it may return a record hook.
 	config func(cfg *train.Config, s *workload.Setup) error
+	// after runs when the run is complete, before its log is renamed
+	// into place (to write side files first).
+	after func() error
 }
 
 // run trains j unless its log exists, and returns the log's records.
@@ -66,6 +69,11 @@ func (j job) run(ctx context.Context) ([]runlog.Record, error) {
 	if err != nil && !isDivergence(err) {
 		os.Remove(part)
 		return nil, fmt.Errorf("%s: %w", j.log, err)
+	}
+	if j.after != nil {
+		if err := j.after(); err != nil {
+			return nil, err
+		}
 	}
 	if err := os.Rename(part, j.log); err != nil {
 		return nil, err

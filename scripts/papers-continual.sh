@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Continual training (docs/papers.md §2): tunes each strategy's peak on a
+# selection seed, trains seeds 1-5 on continual-mnist-fashion into
+# out/papers/continual (resumable), writes docs/papers/continual.md and its
+# figures, and reassembles docs/papers.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tags=""
+if [ -e /usr/include/x86_64-linux-gnu/cblas.h ]; then tags="-tags openblas"; fi
+mkdir -p bin
+go build $tags -o bin/papers-continual ./cmd/papers
+OPENBLAS_NUM_THREADS=1 nice -n 10 ./bin/papers-continual continual -out out/papers/continual -doc docs/papers "$@"
+scripts/papers-assemble.sh
