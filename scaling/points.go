@@ -261,4 +261,3 @@ func Groups(ps []Point) map[string][]Point {
 	}
 	return out
 }
-

@@ -61,6 +61,11 @@ type Comparison struct {
 	LossCI, RefCI    [][2]float64
 	Diff             []float64
 	DiffCI           [][2]float64
+	// RelDiff is the mean of L_group(N, D)/L_ref(N, D) − 1 over the
+	// reference's own runs (inside the observed range), with its paired
+	// bootstrap interval.
+	RelDiff   float64
+	RelDiffCI [2]float64
 }
 
 // Report is a scaling study's outcome.
@@ -225,6 +230,19 @@ func cost(ps []Point, cooldown float64) float64 {
 func compare(g, ref GroupFit, grid []float64) Comparison {
 	c := Comparison{Group: g.Group, Reference: ref.Group, Compute: grid}
 	k := min(len(g.Boot), len(ref.Boot))
+	rel := func(a, b Law) float64 {
+		s := 0.0
+		for _, p := range ref.Points {
+			s += a.Loss(p.N, p.D)/b.Loss(p.N, p.D) - 1
+		}
+		return s / float64(len(ref.Points))
+	}
+	c.RelDiff = rel(g.Law, ref.Law)
+	rs := make([]float64, k)
+	for i := range k {
+		rs[i] = rel(g.Boot[i], ref.Boot[i])
+	}
+	c.RelDiffCI = percentile95(rs)
 	for _, x := range grid {
 		c.Loss = append(c.Loss, g.Law.LossAtCompute(x))
 		c.RefLoss = append(c.RefLoss, ref.Law.LossAtCompute(x))
@@ -271,7 +289,8 @@ func (r *Report) Markdown(w io.Writer) {
 		}
 	}
 	for _, c := range r.Comparisons {
-		fmt.Fprintf(w, "\n**%s against %s** (compute-optimal loss, difference %s − %s with a bootstrap 95%% interval; the grid runs to %gx the largest observed compute):\n\n| compute (FLOPs) | %s | %s | difference [95%% CI] |\n|---|---|---|---|\n", c.Group, c.Reference, c.Group, c.Reference, o.Extrapolate, c.Group, c.Reference)
+		fmt.Fprintf(w, "\n**%s against %s.** At the %s runs' own (N, D), the %s law predicts %+.2f%% [%+.2f%%, %+.2f%%] relative to the %s law (mean over the runs, paired bootstrap 95%% interval).\n", c.Group, c.Reference, c.Reference, c.Group, 100*c.RelDiff, 100*c.RelDiffCI[0], 100*c.RelDiffCI[1], c.Reference)
+		fmt.Fprintf(w, "\nCompute-optimal loss (difference %s − %s with a bootstrap 95%% interval; the grid runs to %gx the largest observed compute):\n\n| compute (FLOPs) | %s | %s | difference [95%% CI] |\n|---|---|---|---|\n", c.Group, c.Reference, o.Extrapolate, c.Group, c.Reference)
 		for i := 0; i < len(c.Compute); i += 6 {
 			fmt.Fprintf(w, "| %.3g | %.4f | %.4f | %+.4f [%+.4f, %+.4f] |\n", c.Compute[i], c.Loss[i], c.RefLoss[i], c.Diff[i], c.DiffCI[i][0], c.DiffCI[i][1])
 		}
