@@ -156,6 +156,18 @@ func TestDivergedScoresWorst(t *testing.T) {
 	if got[0].ID != "ok" || !math.IsInf(got[1].Score, 1) {
 		t.Errorf("ranked %+v, want the diverged trial last with +Inf", got)
 	}
+	// A trial whose log ends at a NaN loss before the window (the run
+	// stopped there) scores +Inf too, rather than failing for want of
+	// records.
+	early := synth("early-nan", 1000, 31, 0.1, 1, 0, rng)
+	early.Records[30].Loss = math.Inf(1)
+	got, err = Rank([]Trial{early, ok}, 0.1, RuleLoss, Window{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0].ID != "ok" || !math.IsInf(got[1].Score, 1) {
+		t.Errorf("ranked %+v, want the trial that diverged at step 30 last", got)
+	}
 }
 
 func TestDecide(t *testing.T) {

@@ -129,6 +129,12 @@ func ScoreAt(t Trial, at int64, r Rule, w Window) (Score, error) {
 		loss = append(loss, rec.Loss)
 		grad = append(grad, rec.GradNorm)
 	}
+	if k := len(t.Records); k > 0 && t.Records[k-1].Step < at && t.Records[k-1].Has(need) &&
+		(bad(t.Records[k-1].Loss) || bad(t.Records[k-1].GradNorm)) {
+		// The trial diverged before the checkpoint: it scores worst.
+		last := t.Records[k-1]
+		return Score{ID: t.ID, Step: at, Loss: last.Loss, GradNorm: last.GradNorm, Score: math.Inf(1)}, nil
+	}
 	if int64(len(loss)) < n {
 		return Score{}, fmt.Errorf("early: trial %s has %d records in steps %d..%d, want all %d (has it reached step %d?)", t.ID, len(loss), lo, at-1, n, at)
 	}

@@ -30,12 +30,11 @@ type model struct {
 	del  float64
 }
 
-// params unpacks θ into the terms' coefficients.
+// eval returns the Huber objective (per δ) at θ and, when grad is not
+// nil, fills it with the gradient.
 func (m *model) eval(th []float64, grad []float64) float64 {
-	if grad != nil {
-		for i := range grad {
-			grad[i] = 0
-		}
+	for i := range grad {
+		grad[i] = 0
 	}
 	var obj float64
 	var u [3]float64

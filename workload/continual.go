@@ -248,13 +248,13 @@ func PermutedMNIST(o PermutedOptions) (*Workload, error) {
 		Metric:      Accuracy, Target: 0.9, StepHint: int64(o.Tasks) * o.StepsPerTask, DefaultBatch: 128,
 		DefaultOptimizer: "adam", DefaultPeak: 1e-3, EvalEvery: o.StepsPerTask,
 		build: func(ctx context.Context, w *Workload, bo Options) (*Setup, error) {
-			tr, te, err := data.MNIST(max(o.Train, continualVal))
-			if err != nil {
-				return nil, err
-			}
 			n := o.Train
 			if bo.Limit > 0 {
 				n = min(n, bo.Limit)
+			}
+			tr, te, err := data.MNIST(max(n, continualVal))
+			if err != nil {
+				return nil, err
 			}
 			tr, te = limitSet(tr, n), limitSet(te, continualVal)
 			var names []string
@@ -315,4 +315,3 @@ func shiftWorkloads() []*Workload {
 	}
 	return []*Workload{c, p}
 }
-
