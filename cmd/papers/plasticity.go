@@ -215,6 +215,7 @@ func plastReport(doc string, tuned map[bool]float64, sel map[bool][]float64, res
 		md, cd := tInterval(d)
 		fmt.Fprintf(f, "| %d | %.4f [%.4f, %.4f] | %.4f [%.4f, %.4f] | %+.4f [%+.4f, %+.4f] | %s |\n", k, ma, ca[0], ca[1], mb, cb[0], cb[1], md, cd[0], cd[1], verdict(cd))
 	}
+	fmt.Fprintf(f, "\nWhat this scale cannot test: NaP's reported gains are on long sequences of tasks (hundreds of task switches, Atari) where plain training loses plasticity over millions of steps; %d tasks of %d steps may end before any loss of plasticity shows, in which case both arms learn each new task equally and the difference is inconclusive by construction. The per-layer effective rates show the mechanism NaP acts on (plain training's weight norms grow, so its effective rate decays; NaP's stays at the nominal rate over the initial norm).\n", o.Tasks, o.StepsPerTask)
 	return plastFigure(f, doc, res)
 }
 
