@@ -4,6 +4,8 @@
 //	papers early       early indicators: ranking and pruning sibling trials
 //	papers continual   continual training across a data shift
 //	papers plasticity  Normalize-and-Project on a sequence of shifted tasks
+//	papers kjv-scaling kjv-gpt at four widths, cosine and WSD runs, as
+//	                   scaling-law points for `lrkit scaling --points`
 //
 // Each study trains its runs into -out (one run log per run, written under
 // a temporary name and renamed when the run is complete, so an
@@ -22,7 +24,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: papers early|continual|plasticity [flags]")
+		fmt.Fprintln(os.Stderr, "usage: papers early|continual|plasticity|kjv-scaling [flags]")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -35,8 +37,10 @@ func main() {
 		err = runContinual(ctx, os.Args[2:])
 	case "plasticity":
 		err = runPlasticity(ctx, os.Args[2:])
+	case "kjv-scaling":
+		err = runKJVScaling(ctx, os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown study %q (have early, continual, plasticity)", os.Args[1])
+		err = fmt.Errorf("unknown study %q (have early, continual, plasticity, kjv-scaling)", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "papers:", err)
