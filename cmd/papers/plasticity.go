@@ -30,7 +30,7 @@ var plastPeaks = []float64{3e-4, 1e-3, 3e-3}
 
 // plastShape is the study's task sequence: shorter phases than the
 // workload's default, to fit this machine.
-var plastShape = workload.PermutedOptions{Tasks: 5, StepsPerTask: 300, Hidden: 128, Train: 10000}
+var plastShape = workload.PermutedOptions{Tasks: 10, StepsPerTask: 200, Hidden: 128, Train: 10000}
 
 const (
 	plastSelectSeed = 100
@@ -102,7 +102,8 @@ func plastRun(ctx context.Context, w *workload.Workload, nap bool, peak float64,
 	if nap {
 		arm = "nap"
 	}
-	path := filepath.Join(out, arm, fmt.Sprintf("p%s-s%d.csv", peakName(peak), seed))
+	shape := fmt.Sprintf("t%dx%d", plastShape.Tasks, plastShape.StepsPerTask)
+	path := filepath.Join(out, shape, arm, fmt.Sprintf("p%s-s%d.csv", peakName(peak), seed))
 	if _, err := os.Stat(path); err == nil {
 		return readPlast(path)
 	}
@@ -215,7 +216,27 @@ func plastReport(doc string, tuned map[bool]float64, sel map[bool][]float64, res
 		md, cd := tInterval(d)
 		fmt.Fprintf(f, "| %d | %.4f [%.4f, %.4f] | %.4f [%.4f, %.4f] | %+.4f [%+.4f, %+.4f] | %s |\n", k, ma, ca[0], ca[1], mb, cb[0], cb[1], md, cd[0], cd[1], verdict(cd))
 	}
-	fmt.Fprintf(f, "\nWhat this scale cannot test: NaP's reported gains are on long sequences of tasks (hundreds of task switches, Atari) where plain training loses plasticity over millions of steps; %d tasks of %d steps may end before any loss of plasticity shows, in which case both arms learn each new task equally and the difference is inconclusive by construction. The per-layer effective rates show the mechanism NaP acts on (plain training's weight norms grow, so its effective rate decays; NaP's stays at the nominal rate over the initial norm).\n", o.Tasks, o.StepsPerTask)
+	fmt.Fprintf(f, "\n**Effective rate at the end relative to the first logged step** (mean over seeds, 95%% t interval): ")
+	for _, nap := range []bool{false, true} {
+		for _, l := range []string{"fc1.w", "fc2.w"} {
+			var ratios []float64
+			for _, rows := range res[nap] {
+				first, last := math.NaN(), math.NaN()
+				for _, r := range rows {
+					if r.layer == l {
+						if math.IsNaN(first) {
+							first = r.effLR
+						}
+						last = r.effLR
+					}
+				}
+				ratios = append(ratios, last/first)
+			}
+			m, ci := tInterval(ratios)
+			fmt.Fprintf(f, "%s %s %.3f [%.3f, %.3f]; ", map[bool]string{false: "plain", true: "NaP"}[nap], l, m, ci[0], ci[1])
+		}
+	}
+	fmt.Fprintf(f, "\n\nWhat this scale cannot test: NaP's reported gains are on long sequences of tasks (hundreds of task switches, Atari) where plain training loses plasticity over millions of steps; %d tasks of %d steps may end before any loss of plasticity shows, in which case both arms learn each new task equally and the difference is inconclusive by construction. The per-layer effective rates show the mechanism NaP acts on (plain training's weight norms grow, so its effective rate decays; NaP's stays at the nominal rate over the initial norm).\n", o.Tasks, o.StepsPerTask)
 	return plastFigure(f, doc, res)
 }
 
@@ -255,7 +276,7 @@ func plastFigure(f *os.File, doc string, res map[bool][][]plastRow) error {
 			series = append(series, s)
 		}
 	}
-	if err := writeChart(filepath.Join(doc, "plasticity-efflr.svg"), plot.Chart{Title: "Effective learning rate per scale-invariant layer (η/‖W‖, Adam)", XLabel: "step (a new task every 300)", YLabel: "effective rate", LogY: true}, series); err != nil {
+	if err := writeChart(filepath.Join(doc, "plasticity-efflr.svg"), plot.Chart{Title: "Effective learning rate per scale-invariant layer (η/‖W‖, Adam)", XLabel: fmt.Sprintf("step (a new task every %d)", plastShape.StepsPerTask), YLabel: "effective rate", LogY: true}, series); err != nil {
 		return err
 	}
 	fmt.Fprintf(f, "\n![effective rate per layer](papers/plasticity-efflr.svg)\n\n")
