@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/lrkit/lrkit/runlog"
 	"github.com/lrkit/lrkit/scaling"
@@ -47,17 +48,12 @@ func runKJVScaling(ctx context.Context, args []string) error {
 	}
 	peaks := map[string]float64{}
 	for _, proc := range []string{"cosine", "wsd"} {
-		best := math.Inf(1)
-		for _, p := range kjvPeaks {
-			r, err := kjvRun(ctx, 64, proc, kjvDurations[0], p, kjvSelectSeed, *out)
-			if err != nil {
-				return err
-			}
-			if l := r.final; l < best {
-				best, peaks[proc] = l, p
-			}
+		p, err := kjvTune(ctx, proc, *out)
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(os.Stderr, "%s: peak %g chosen on seed %d\n", proc, peaks[proc], kjvSelectSeed)
+		peaks[proc] = p
+		fmt.Fprintf(os.Stderr, "%s: peak %g chosen on seed %d\n", proc, p, kjvSelectSeed)
 	}
 	var pts []scaling.Point
 	for _, width := range kjvWidths {
@@ -132,4 +128,25 @@ func kjvRun(ctx context.Context, width int, proc string, steps int64, peak float
 		}
 	}
 	return r, nil
+}
+
+// kjvTune picks a procedure's peak at width 64 and the shortest length on
+// the selection seed from kjvPeaks, doubling past the grid's top (up to
+// three times) while the best peak is the largest tried.
+func kjvTune(ctx context.Context, proc string, out string) (float64, error) {
+	grid := append([]float64(nil), kjvPeaks...)
+	best, peak := math.Inf(1), 0.0
+	for i := 0; i < len(grid); i++ {
+		r, err := kjvRun(ctx, 64, proc, kjvDurations[0], grid[i], kjvSelectSeed, out)
+		if err != nil && !strings.Contains(err.Error(), "no final validation loss") {
+			return 0, err
+		}
+		if err == nil && r.final < best {
+			best, peak = r.final, grid[i]
+		}
+		if i == len(grid)-1 && peak == grid[i] && len(grid) < len(kjvPeaks)+3 {
+			grid = append(grid, 2*grid[i])
+		}
+	}
+	return peak, nil
 }
