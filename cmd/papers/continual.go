@@ -91,24 +91,23 @@ func runContinual(ctx context.Context, args []string) error {
 		return err
 	}
 	tuned := map[string]float64{}
-	sel := map[string][]float64{}
+	sel := map[string][][2]float64{}
 	for _, a := range contArms() {
 		if a.tuneAs != "" {
 			continue
 		}
-		best := math.Inf(-1)
-		for _, p := range contPeaks {
+		best, tried, err := tunePeak(contPeaks, 3, func(p float64) (float64, error) {
 			rows, err := contRun(ctx, a, p, contSelectSeed, *out)
 			if err != nil {
-				return err
+				return 0, err
 			}
 			last := rows[len(rows)-1]
-			score := (last.oldAcc + last.newAcc) / 2
-			sel[a.name] = append(sel[a.name], score)
-			if score > best {
-				best, tuned[a.name] = score, p
-			}
+			return (last.oldAcc + last.newAcc) / 2, nil
+		})
+		if err != nil {
+			return err
 		}
+		tuned[a.name], sel[a.name] = best, tried
 	}
 	results := map[string][][]evalRow{}
 	for _, a := range contArms() {
@@ -247,7 +246,7 @@ func verdict(ci [2]float64) string {
 	return "inconclusive"
 }
 
-func contReport(doc string, tuned map[string]float64, sel map[string][]float64, res map[string][][]evalRow) error {
+func contReport(doc string, tuned map[string]float64, sel map[string][][2]float64, res map[string][][]evalRow) error {
 	if err := os.MkdirAll(doc, 0o755); err != nil {
 		return err
 	}
@@ -256,7 +255,7 @@ func contReport(doc string, tuned map[string]float64, sel map[string][]float64, 
 		return err
 	}
 	defer f.Close()
-	fmt.Fprintf(f, "## 2. Continual training across a data shift\n\nProduced by `scripts/papers-continual.sh` (`./bin/papers continual`). Workload `continual-mnist-fashion`: the 784-256-256-10 MLP (AdamW) trains %d steps on MNIST, then %d on Fashion-MNIST; both tasks are validated every %d steps on 2,000 test images. Strategies (rate shapes over the whole run; floor 0.1 of the peak): **rewarm-cosine** (warmup %d + cosine on MNIST, re-warm from 0.1 and re-decay on Fashion), **constant-low** (the same first phase, then a constant 0.1·peak), **infinite** (warmup, cosine cooldown over 120 steps to 0.3·peak, constant through the switch, anneal to 0.01·peak over the last 60 steps), **wsd-continue** (warmup, constant peak through the switch, linear decay over the last 60 steps); each also with 25%% of every post-switch batch replayed from MNIST; and **scratch-mixture**, retraining from scratch on an even MNIST/Fashion mixture for the same %d steps. Peaks were tuned per strategy (grid %v) on seed %d by the mean of the two final accuracies; the replay variants use their base strategy's peak; results are over seeds 1–%d (95%% t intervals).\n\n", switchAt, contTotal-switchAt, contEvery, contWarm, contTotal, contPeaks, contSelectSeed, len(res["rewarm-cosine"]))
+	fmt.Fprintf(f, "## 2. Continual training across a data shift\n\nProduced by `scripts/papers-continual.sh` (`./bin/papers continual`). Workload `continual-mnist-fashion`: the 784-256-256-10 MLP (AdamW) trains %d steps on MNIST, then %d on Fashion-MNIST; both tasks are validated every %d steps on 2,000 test images. Strategies (rate shapes over the whole run; floor 0.1 of the peak): **rewarm-cosine** (warmup %d + cosine on MNIST, re-warm from 0.1 and re-decay on Fashion), **constant-low** (the same first phase, then a constant 0.1·peak), **infinite** (warmup, cosine cooldown over 120 steps to 0.3·peak, constant through the switch, anneal to 0.01·peak over the last 60 steps), **wsd-continue** (warmup, constant peak through the switch, linear decay over the last 60 steps); each also with 25%% of every post-switch batch replayed from MNIST; and **scratch-mixture**, retraining from scratch on an even MNIST/Fashion mixture for the same %d steps. Peaks were tuned per strategy (grid %v, extended by 3x past an edge that won) on seed %d by the mean of the two final accuracies; the replay variants use their base strategy's peak; results are over seeds 1–%d (95%% t intervals).\n\n", switchAt, contTotal-switchAt, contEvery, contWarm, contTotal, contPeaks, contSelectSeed, len(res["rewarm-cosine"]))
 	fmt.Fprintf(f, "| strategy | peak | selection score per peak | final Fashion acc (adaptation) | final MNIST acc (retention) | forgetting: MNIST acc at switch − final | final Fashion loss | final MNIST loss |\n|---|---|---|---|---|---|---|---|\n")
 	for _, a := range contArms() {
 		p := tuned[a.name]
@@ -283,16 +282,17 @@ func contReport(doc string, tuned map[string]float64, sel map[string][]float64, 
 	return contFigures(f, doc, res)
 }
 
-func fmtScores(xs []float64) string {
+// fmtScores prints the peaks tried and their selection scores.
+func fmtScores(xs [][2]float64) string {
 	if len(xs) == 0 {
 		return "(base's)"
 	}
 	s := ""
 	for i, x := range xs {
 		if i > 0 {
-			s += " / "
+			s += ", "
 		}
-		s += fmt.Sprintf("%.3f", x)
+		s += fmt.Sprintf("%.0e: %.3f", x[0], x[1])
 	}
 	return s
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -100,3 +101,68 @@ func finalVal(recs []runlog.Record, steps int64) float64 {
 
 // peakName formats a peak for a file name.
 func peakName(p float64) string { return strings.ReplaceAll(fmt.Sprintf("%.3g", p), "+", "") }
+
+// tunePeak evaluates score (higher is better) at each peak of grid, then
+// extends the grid by factor beyond whichever edge holds the best peak,
+// at most twice on each side, so the chosen peak is not at the edge of
+// what was tried unless the extensions ran out. It returns the best peak
+// and every peak tried with its score, in increasing order of peak.
+func tunePeak(grid []float64, factor float64, score func(peak float64) (float64, error)) (float64, [][2]float64, error) {
+	tried := map[float64]float64{}
+	eval := func(p float64) error {
+		if _, ok := tried[p]; ok {
+			return nil
+		}
+		s, err := score(p)
+		tried[p] = s
+		return err
+	}
+	for _, p := range grid {
+		if err := eval(p); err != nil {
+			return 0, nil, err
+		}
+	}
+	for ext := 0; ext < 4; ext++ {
+		lo, hi, best := math.Inf(1), 0.0, 0.0
+		bestScore := math.Inf(-1)
+		for p, s := range tried {
+			lo, hi = min(lo, p), max(hi, p)
+			if s > bestScore || (s == bestScore && p < best) {
+				best, bestScore = p, s
+			}
+		}
+		var next float64
+		switch {
+		case best == hi && hi*factor <= grid[len(grid)-1]*factor*factor*1.0001:
+			next = hi * factor
+		case best == lo && lo/factor >= grid[0]/factor/factor/1.0001:
+			next = lo / factor
+		}
+		if next == 0 {
+			break
+		}
+		if err := eval(next); err != nil {
+			return 0, nil, err
+		}
+	}
+	var out [][2]float64
+	best, bestScore := 0.0, math.Inf(-1)
+	for p, s := range tried {
+		out = append(out, [2]float64{p, s})
+		if s > bestScore || (s == bestScore && p < best) {
+			best, bestScore = p, s
+		}
+	}
+	slices.SortFunc(out, func(a, b [2]float64) int { return cmpFloat(a[0], b[0]) })
+	return best, out, nil
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
