@@ -215,6 +215,15 @@ func plastReport(doc string, tuned map[bool]float64, sel map[bool][][2]float64, 
 		md, cd := tInterval(d)
 		fmt.Fprintf(f, "| %d | %.4f [%.4f, %.4f] | %.4f [%.4f, %.4f] | %+.4f [%+.4f, %+.4f] | %s |\n", k, ma, ca[0], ca[1], mb, cb[0], cb[1], md, cd[0], cd[1], verdict(cd))
 	}
+	var a, b, d []float64
+	for s := range res[false] {
+		x, y := meanTaskAcc(res[false][s]), meanTaskAcc(res[true][s])
+		a, b, d = append(a, x), append(b, y), append(d, y-x)
+	}
+	ma, ca := tInterval(a)
+	mb, cb := tInterval(b)
+	md, cd := tInterval(d)
+	fmt.Fprintf(f, "| mean over tasks | %.4f [%.4f, %.4f] | %.4f [%.4f, %.4f] | %+.4f [%+.4f, %+.4f] | %s |\n", ma, ca[0], ca[1], mb, cb[0], cb[1], md, cd[0], cd[1], verdict(cd))
 	fmt.Fprintf(f, "\n**Effective rate at the end relative to the first logged step** (mean over seeds, 95%% t interval): ")
 	for _, nap := range []bool{false, true} {
 		for _, l := range []string{"fc1.w", "fc2.w"} {
