@@ -37,6 +37,12 @@ cmd=(./bin/lrkit-papers scaling --epfl "$data" --reference cosine --cooldown wsd
 	echo
 	echo "![difference](papers/scaling-diff.svg)"
 	echo
+	echo "**The LAION-style form** on the same points: L(C) = E + A·C^-alpha fitted to each group's compute frontier"
+	echo "(\`--form compute\`), the form the CLIP/MaMMUT comparison fits per procedure."
+	echo
+	OPENBLAS_NUM_THREADS=1 nice -n 10 "${cmd[@]}" --form compute --svg docs/papers/compute 2>/dev/null
+	echo "![laws, compute form](papers/compute/scaling-laws.svg)"
+	echo
 	echo "### kjv-gpt at four widths"
 	echo
 	echo "\`papers kjv-scaling\` trains the character-level transformer (2 layers, context 64, batch 16, so 1,024"
