@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Plasticity (docs/papers.md §4): tunes the constant rate of plain and NaP
-# training on a selection seed, trains seeds 1-3 on permuted-mnist into
+# training on a selection seed, trains seeds 1-5 on permuted-mnist into
 # out/papers/plasticity (resumable), writes docs/papers/plasticity.md and its
 # figures, and reassembles docs/papers.md.
 set -euo pipefail

@@ -41,7 +41,7 @@ func runPlasticity(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("plasticity", flag.ContinueOnError)
 	out := fs.String("out", "out/papers/plasticity", "telemetry files")
 	doc := fs.String("doc", "docs/papers", "where plasticity.md and the figures go")
-	seeds := fs.Int("seeds", 3, "evaluation seeds (1..n)")
+	seeds := fs.Int("seeds", 5, "evaluation seeds (1..n)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
