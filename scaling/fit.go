@@ -222,8 +222,10 @@ func Bootstrap(ctx context.Context, full Law, points []Point, b int, seed uint64
 		bySize[p.N] = append(bySize[p.N], p)
 	}
 	sort.Float64s(sizes)
-	if len(sizes) < 3 {
-		return nil, fmt.Errorf("scaling: %d model sizes, want at least 3 to bootstrap", len(sizes))
+	if len(sizes) < 4 {
+		// Resamples must keep 3 distinct sizes to fit; from 3 sizes the
+		// only such resample is the data itself, an interval of width 0.
+		return nil, fmt.Errorf("scaling: %d model sizes, want at least 4 to bootstrap", len(sizes))
 	}
 	grid := defaultStarts(full.Form)
 	o.Starts = [][]float64{full.theta()}

@@ -199,3 +199,30 @@ func TestCost(t *testing.T) {
 		t.Errorf("constant+cooldown cost %v, want %v", got, want)
 	}
 }
+
+// TestFewSizes: a cluster bootstrap needs 4 sizes; with 3 left after
+// holding one out, the held-out predictions come without an interval.
+func TestFewSizes(t *testing.T) {
+	var ps []Point
+	for _, p := range synthPoints(0, 5) {
+		if p.N <= 1.5e8 {
+			ps = append(ps, p)
+		}
+	}
+	if _, err := Bootstrap(context.Background(), truth, ps[:12], 5, 1, FitOptions{}); err == nil || !strings.Contains(err.Error(), "3 model sizes, want at least 4") {
+		t.Errorf("bootstrap of 3 sizes: %v", err)
+	}
+	rep, err := Study(context.Background(), ps, StudyOptions{Boot: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := rep.Fits[0].HeldOut
+	if len(h) != 4 || !math.IsNaN(h[0].CI[0]) || math.Abs(h[0].Predicted/h[0].Loss-1) > 1e-3 {
+		t.Errorf("held out %+v, want 4 predictions without intervals, close to the noiseless truth", h)
+	}
+	var b bytes.Buffer
+	rep.Markdown(&b)
+	if !strings.Contains(b.String(), "(too few sizes for an interval) | ") {
+		t.Errorf("markdown does not say the interval is missing:\n%s", b.String())
+	}
+}

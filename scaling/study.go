@@ -194,14 +194,18 @@ func holdOut(ctx context.Context, ps []Point, o StudyOptions) ([]Prediction, err
 	if err != nil {
 		return nil, fmt.Errorf("held-out fit: %w", err)
 	}
-	boot, err := Bootstrap(ctx, law, keep, o.Boot, o.Seed+1, FitOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("held-out bootstrap: %w", err)
+	// With fewer than 4 sizes left there is no cluster bootstrap: the
+	// predictions go without an interval (NaN).
+	boot, _ := Bootstrap(ctx, law, keep, o.Boot, o.Seed+1, FitOptions{})
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	out := make([]Prediction, len(held))
 	for i, p := range held {
-		out[i] = Prediction{Point: p, Predicted: law.Loss(p.N, p.D),
-			CI: Interval(boot, func(l Law) float64 { return l.Loss(p.N, p.D) })}
+		out[i] = Prediction{Point: p, Predicted: law.Loss(p.N, p.D), CI: [2]float64{math.NaN(), math.NaN()}}
+		if boot != nil {
+			out[i].CI = Interval(boot, func(l Law) float64 { return l.Loss(p.N, p.D) })
+		}
 	}
 	return out, nil
 }
@@ -284,12 +288,24 @@ func (r *Report) Markdown(w io.Writer) {
 	fmt.Fprintf(w, "\n**Held-out sizes.** Each group's law refitted without its largest size(s), predicting them:\n\n| group | N | D | observed | predicted [95%% CI] | error | inside |\n|---|---|---|---|---|---|---|\n")
 	for _, f := range r.Fits {
 		for _, p := range f.HeldOut {
-			in := p.Loss >= p.CI[0] && p.Loss <= p.CI[1]
-			fmt.Fprintf(w, "| %s | %.3g | %.3g | %.4f | %.4f [%.4f, %.4f] | %+.2f%% | %v |\n", f.Group, p.N, p.D, p.Loss, p.Predicted, p.CI[0], p.CI[1], 100*(p.Predicted/p.Loss-1), in)
+			ci, in := "(too few sizes for an interval)", "n/a"
+			if !math.IsNaN(p.CI[0]) {
+				ci = fmt.Sprintf("[%.4f, %.4f]", p.CI[0], p.CI[1])
+				in = fmt.Sprint(p.Loss >= p.CI[0] && p.Loss <= p.CI[1])
+			}
+			fmt.Fprintf(w, "| %s | %.3g | %.3g | %.4f | %.4f %s | %+.2f%% | %s |\n", f.Group, p.N, p.D, p.Loss, p.Predicted, ci, 100*(p.Predicted/p.Loss-1), in)
 		}
 	}
 	for _, c := range r.Comparisons {
-		fmt.Fprintf(w, "\n**%s against %s.** At the %s runs' own (N, D), the %s law predicts %+.2f%% [%+.2f%%, %+.2f%%] relative to the %s law (mean over the runs, paired bootstrap 95%% interval).\n", c.Group, c.Reference, c.Reference, c.Group, 100*c.RelDiff, 100*c.RelDiffCI[0], 100*c.RelDiffCI[1], c.Reference)
+		verdict := "indistinguishable from the reference law there (the interval holds 0)"
+		switch {
+		case c.RelDiffCI[0] > 0:
+			verdict = "above the reference law there (worse)"
+		case c.RelDiffCI[1] < 0:
+			verdict = "below the reference law there (better)"
+		}
+		fmt.Fprintf(w, "\n**%s against %s.** At the %s runs' own (N, D), the %s law predicts %+.2f%% [%+.2f%%, %+.2f%%] relative to the %s law (mean over the runs, paired bootstrap 95%% interval): %s. The %s runs cost %.0f%% of the %s runs' compute.\n",
+			c.Group, c.Reference, c.Reference, c.Group, 100*c.RelDiff, 100*c.RelDiffCI[0], 100*c.RelDiffCI[1], c.Reference, verdict, c.Group, 100*r.fit(c.Group).Cost/r.fit(c.Reference).Cost, c.Reference)
 		fmt.Fprintf(w, "\nCompute-optimal loss (difference %s − %s with a bootstrap 95%% interval; the grid runs to %gx the largest observed compute):\n\n| compute (FLOPs) | %s | %s | difference [95%% CI] |\n|---|---|---|---|\n", c.Group, c.Reference, o.Extrapolate, c.Group, c.Reference)
 		for i := 0; i < len(c.Compute); i += 6 {
 			fmt.Fprintf(w, "| %.3g | %.4f | %.4f | %+.4f [%+.4f, %+.4f] |\n", c.Compute[i], c.Loss[i], c.RefLoss[i], c.Diff[i], c.DiffCI[i][0], c.DiffCI[i][1])
