@@ -191,12 +191,16 @@ func TestStudy(t *testing.T) {
 
 func TestCost(t *testing.T) {
 	ps := []Point{{N: 10, D: 100}, {N: 10, D: 200}, {N: 20, D: 100}}
-	if got := cost(ps, 0); got != 6*10*300+6*20*100 {
+	if got := cost(ps, 0, false); got != 6*10*300+6*20*100 {
 		t.Errorf("separate runs cost %v", got)
 	}
 	// One constant run to the longest D per size plus 20% cooldowns.
-	if got, want := cost(ps, 0.2), 6*10*(200+0.2*300)+6*20*(100+0.2*100); math.Abs(got-want) > 1e-9 {
+	if got, want := cost(ps, 0.2, true), 6*10*(200+0.2*300)+6*20*(100+0.2*100); math.Abs(got-want) > 1e-9 {
 		t.Errorf("constant+cooldown cost %v, want %v", got, want)
+	}
+	// Read off one constant run per size, no cooldown.
+	if got, want := cost(ps, 0, true), 6.0*10*200+6*20*100; got != want {
+		t.Errorf("constant-run cost %v, want %v", got, want)
 	}
 }
 

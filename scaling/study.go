@@ -19,9 +19,9 @@ type StudyOptions struct {
 	HoldOut   int    // largest model sizes held out for prediction; 0: 1, < 0: none
 	Reference string // the group the others are compared with; "": the first
 	// Cooldown maps a group to its cooldown fraction when its points come
-	// from one constant-rate run per size plus short cooldowns (wsd: 0.2),
-	// for its compute cost: 6·N·(longest D at that size + fraction·ΣD)
-	// instead of 6·N·ΣD.
+	// from one constant-rate run per size plus short cooldowns (wsd: 0.2;
+	// 0: read off the constant run with no cooldown), for its compute
+	// cost: 6·N·(longest D at that size + fraction·ΣD) instead of 6·N·ΣD.
 	Cooldown map[string]float64
 	// Extrapolate is how far past the largest observed compute the
 	// comparison grid reaches, as a factor; 0: 100.
@@ -136,7 +136,8 @@ func (r *Report) fit(g string) *GroupFit {
 }
 
 func fitGroup(ctx context.Context, g string, ps []Point, o StudyOptions) (GroupFit, error) {
-	gf := GroupFit{Group: g, Points: ps, Cost: cost(ps, o.Cooldown[g])}
+	frac, shared := o.Cooldown[g]
+	gf := GroupFit{Group: g, Points: ps, Cost: cost(ps, frac, shared)}
 	var err error
 	if gf.Law, err = Fit(ctx, o.Form, ps, FitOptions{}); err != nil {
 		return gf, err
@@ -210,9 +211,10 @@ func holdOut(ctx context.Context, ps []Point, o StudyOptions) ([]Prediction, err
 	return out, nil
 }
 
-// cost is the compute of the runs behind ps.
-func cost(ps []Point, cooldown float64) float64 {
-	if cooldown == 0 {
+// cost is the compute of the runs behind ps: one run per point, or with
+// shared one constant run per size plus cooldowns of that fraction.
+func cost(ps []Point, cooldown float64, shared bool) float64 {
+	if !shared {
 		c := 0.0
 		for _, p := range ps {
 			c += p.Compute()

@@ -16,13 +16,13 @@ mkdir -p bin docs/papers
 go build $tags -o bin/lrkit-papers ./cmd/lrkit
 go build $tags -o bin/papers-kjv ./cmd/papers
 OPENBLAS_NUM_THREADS=1 nice -n 10 ./bin/papers-kjv kjv-scaling -out out/papers/kjv-scaling
-kjv=(./bin/lrkit-papers scaling --points out/papers/kjv-scaling/points.csv --reference cosine --cooldown wsd=0.2 --boot 200 --holdout 1 --svg docs/papers/kjv)
-cmd=(./bin/lrkit-papers scaling --epfl "$data" --reference cosine --cooldown wsd=0.2 --boot 200 --holdout 1 --svg docs/papers)
+kjv=(./bin/lrkit-papers scaling --points out/papers/kjv-scaling/points.csv --reference cosine --cooldown wsd=0.2 --cooldown constant=0 --boot 200 --holdout 1 --svg docs/papers/kjv)
+cmd=(./bin/lrkit-papers scaling --epfl "$data" --reference cosine --cooldown wsd=0.2 --cooldown constant=0 --boot 200 --holdout 1 --svg docs/papers)
 {
 	echo "## 3. Scaling laws: two procedures, and constant-rate runs plus cooldowns"
 	echo
 	echo "Produced by \`scripts/papers-scaling.sh\`:"
-	echo "\`lrkit scaling --epfl shared/data/losscurves/epfml --reference cosine --cooldown wsd=0.2 --boot 200 --holdout 1\`."
+	echo "\`lrkit scaling --epfl shared/data/losscurves/epfml --reference cosine --cooldown wsd=0.2 --cooldown constant=0 --boot 200 --holdout 1\`."
 	echo "Data: the Hägele et al. (2024) SlimPajama sweep in the EPFL collection, 8 Llama-style models from 33M to 360M"
 	echo "parameters (embeddings included). **cosine**: a full cosine run (to 10% of the peak) for each of 3 durations"
 	echo "per size; **wsd**: one constant-rate run per size with a linear cooldown over the last 20% branched off at"
@@ -51,7 +51,7 @@ cmd=(./bin/lrkit-papers scaling --epfl "$data" --reference cosine --cooldown wsd
 	echo "procedure's peak was chosen at width 64 and 300 steps on a separate seed from {1e-3, 2e-3, 4e-3}, doubled"
 	echo "past the top while the top won (out/papers/kjv-scaling/d64/*-s100.csv holds every peak tried). The"
 	echo "constant group is the longest WSD run's validation loss before its cooldown. Then"
-	echo "\`lrkit scaling --points out/papers/kjv-scaling/points.csv --reference cosine --cooldown wsd=0.2 --boot 200 --holdout 1\`."
+	echo "\`lrkit scaling --points out/papers/kjv-scaling/points.csv --reference cosine --cooldown wsd=0.2 --cooldown constant=0 --boot 200 --holdout 1\`."
 	echo "Here the WSD runs were trained separately rather than branched from one constant run (same seed, so the"
 	echo "same result); the compute column counts them as branches."
 	echo

@@ -68,7 +68,7 @@ and constant (the constant run without cooldown).`,
 	f.StringVar(&o.dataset, "dataset", "slimpajama", "with --epfl: slimpajama or openwebtext2")
 	f.StringVar(&o.form, "form", "chinchilla", "chinchilla, compute or power")
 	f.StringVar(&o.reference, "reference", "", "group the others are compared with (default: the first by name)")
-	f.StringSliceVar(&o.cooldown, "cooldown", nil, "GROUP=FRACTION: the group's points are one constant run per size plus cooldowns of this fraction (for its compute cost)")
+	f.StringSliceVar(&o.cooldown, "cooldown", nil, "GROUP=FRACTION: the group's points come from one constant run per size plus cooldowns of this fraction, 0 for none (for its compute cost)")
 	f.IntVar(&o.boot, "boot", 200, "bootstrap refits")
 	f.IntVar(&o.holdout, "holdout", 1, "largest sizes held out for prediction (-1: none)")
 	f.Uint64Var(&o.seed, "seed", 1, "bootstrap seed")
@@ -91,8 +91,8 @@ func (o scalingOptions) load() ([]scaling.Point, scaling.StudyOptions, error) {
 	for _, c := range o.cooldown {
 		g, v, ok := strings.Cut(c, "=")
 		fr, err := strconv.ParseFloat(v, 64)
-		if !ok || err != nil || !(fr > 0 && fr < 1) {
-			return nil, so, fmt.Errorf("--cooldown %q: want GROUP=FRACTION with a fraction in (0, 1)", c)
+		if !ok || err != nil || !(fr >= 0 && fr < 1) {
+			return nil, so, fmt.Errorf("--cooldown %q: want GROUP=FRACTION with a fraction in [0, 1)", c)
 		}
 		so.Cooldown[g] = fr
 	}
