@@ -134,7 +134,7 @@ func earlyReport(groups []early.Group, doc string) error {
 	}
 	defer f.Close()
 	fmt.Fprintf(f, "## 1. Early indicators: ranking and pruning sibling trials\n\n")
-	fmt.Fprintf(f, "Produced by `scripts/papers-early.sh` (`go run -tags openblas ./cmd/papers early`). %d sibling groups (one per workload and seed); in each, the siblings share workload, budget and seed and differ in schedule shape (constant, cosine, linear, WSD with a 20%% linear cooldown) and peak (multiples of the workload's default peak). Early signals are the training loss and gradient norm averaged over the 5%% of the budget before the checkpoint; the final value is the validation metric after the last step. Intervals: percentile bootstrap over groups (2,000 resamples).\n\n", len(groups))
+	fmt.Fprintf(f, "Produced by `scripts/papers-early.sh` (`papers early`, from `cmd/papers`). %d sibling groups (one per workload and seed); in each, the siblings share workload, budget and seed and differ in schedule shape (constant, cosine, linear, WSD with a 20%% linear cooldown) and peak (multiples of the workload's default peak). Early signals are the training loss and gradient norm averaged over the 5%% of the budget before the checkpoint; the final value is the validation metric after the last step. Intervals: percentile bootstrap over groups (2,000 resamples).\n\n", len(groups))
 	writeAgreementTable(f, "All workloads pooled", pooled)
 	earlyVerdicts(f, pooled)
 	byWorkload := map[string][]early.Group{}
