@@ -40,11 +40,11 @@ type arm struct {
 
 func contArms() []arm {
 	cosA := func() schedule.Schedule {
-		return schedule.Warmup{Base: schedule.Cosine{Peak: 1, Floor: 0.1, Steps: switchAt - contWarm}, Steps: contWarm}
+		return schedule.Warmup{Base: schedule.Cosine{Peak: 1, Floor: 0.1, Steps: switchAt - contWarm}, Steps: contWarm, Prefix: true}
 	}
 	rewarm := func() schedule.Schedule {
 		return schedule.Join{Parts: []schedule.Schedule{cosA(),
-			schedule.Warmup{Base: schedule.Cosine{Peak: 1, Floor: 0.1, Steps: contTotal - switchAt - contWarm}, Steps: contWarm, Start: 0.1}}, At: []int64{switchAt}}
+			schedule.Warmup{Base: schedule.Cosine{Peak: 1, Floor: 0.1, Steps: contTotal - switchAt - contWarm}, Steps: contWarm, Start: 0.1, Prefix: true}}, At: []int64{switchAt}}
 	}
 	constLow := func() schedule.Schedule {
 		return schedule.Join{Parts: []schedule.Schedule{cosA(), schedule.Constant{Peak: 0.1}}, At: []int64{switchAt}}
@@ -57,7 +57,7 @@ func contArms() []arm {
 		return schedule.WSD{Peak: 1, Steps: contTotal, Warmup: schedule.Steps(contWarm), Decay: schedule.Steps(60), Shape: "linear"}
 	}
 	scratch := func() schedule.Schedule {
-		return schedule.Warmup{Base: schedule.Cosine{Peak: 1, Floor: 0.1, Steps: contTotal - contWarm}, Steps: contWarm}
+		return schedule.Warmup{Base: schedule.Cosine{Peak: 1, Floor: 0.1, Steps: contTotal - contWarm}, Steps: contWarm, Prefix: true}
 	}
 	return []arm{
 		{"rewarm-cosine", rewarm, 0, false, ""},

@@ -33,7 +33,7 @@ const (
 func kjvShape(proc string, steps int64) schedule.Schedule {
 	w := steps / 20
 	if proc == "cosine" {
-		return schedule.Warmup{Base: schedule.Cosine{Peak: 1, Floor: 0.1, Steps: steps - w}, Steps: w}
+		return schedule.Warmup{Base: schedule.Cosine{Peak: 1, Floor: 0.1, Steps: steps - w}, Steps: w, Prefix: true}
 	}
 	return schedule.WSD{Peak: 1, Steps: steps, Warmup: schedule.Steps(w), Decay: schedule.Fraction(0.2), Shape: "linear"}
 }
