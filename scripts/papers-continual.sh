@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Continual training (docs/papers.md §2): tunes each strategy's peak on a
-# selection seed, trains seeds 1-5 on continual-mnist-fashion into
+# selection seed, trains seeds 1-5 on mnist-then-fashion into
 # out/papers/continual (resumable), writes docs/papers/continual.md and its
 # figures, and reassembles docs/papers.md.
 set -euo pipefail

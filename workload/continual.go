@@ -148,7 +148,7 @@ type ContinualOptions struct {
 // continualVal is the number of test examples each phase's validator uses.
 const continualVal = 2000
 
-// ContinualMNISTFashion is the continual workload "continual-mnist-fashion":
+// ContinualMNISTFashion is the continual workload "mnist-then-fashion":
 // the mnist-mlp network (784-256-256-10, AdamW 1e-3) trained on MNIST
 // until o.SwitchAt, then on Fashion-MNIST (both 28×28 grey images of 10
 // classes, so the model is the same). Setup.Data is a *Phases whose
@@ -156,9 +156,9 @@ const continualVal = 2000
 // workload's own validator measures the current phase's data.
 func ContinualMNISTFashion(o ContinualOptions) (*Workload, error) {
 	if o.SwitchAt < 0 || !(o.Replay >= 0 && o.Replay <= 1) {
-		return nil, fmt.Errorf("continual-mnist-fashion: switch at %d with replay %v, want a step ≥ 0 and a fraction in [0, 1]", o.SwitchAt, o.Replay)
+		return nil, fmt.Errorf("mnist-then-fashion: switch at %d with replay %v, want a step ≥ 0 and a fraction in [0, 1]", o.SwitchAt, o.Replay)
 	}
-	name := "continual-mnist-fashion"
+	name := "mnist-then-fashion"
 	return &Workload{
 		Name:        name,
 		Description: fmt.Sprintf("784-256-256-10 MLP trained on MNIST, then from step %d on Fashion-MNIST (replay %g of each batch from MNIST); validation on the current task", o.SwitchAt, o.Replay),
