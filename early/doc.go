@@ -27,4 +27,13 @@
 // of the difference, and it never stops the best Keep trials. Simulate
 // replays finished trials through a policy to count the compute saved and
 // the decisions that stopped a trial that would have won.
+//
+// Using it from a benchmark: group the trials of one problem that share a
+// budget; whenever a trial passes a checkpoint fraction, call
+// Policy.Decide with every sibling's records so far and cancel the trials
+// whose Decision.Stop is set (their compute ends at Decision.Step). Keep
+// it off by default: the rule is validated only at small scale
+// (docs/papers.md §1). Using it from a dashboard: Rank the runs of one
+// project that share a workload and budget at the largest fraction all of
+// them have reached and show Rank, Score ± SE, Loss and GradNorm.
 package early
