@@ -195,7 +195,18 @@ func phasedSetup(model nn.Layer, names []string, trains, tests []*data.Set, at [
 		srcs = append(srcs, src)
 		vals = append(vals, ClassValidator(limitSet(tests[i], continualVal), 1000, nil, Accuracy))
 	}
-	ph, err := NewPhases(names, srcs, vals, at, replay, o.Seed)
+	s, err := phased(model, names, srcs, vals, at, replay, o.Seed, trains[0].Len())
+	if err != nil {
+		return nil, err
+	}
+	s.Val = continualVal
+	return s, nil
+}
+
+// phased builds a Setup over phase sources whose validator follows the
+// current phase (the phase of the last batch served).
+func phased(model nn.Layer, names []string, srcs []train.Data, vals []train.Validator, at []int64, replay float64, seed uint64, trainLen int) (*Setup, error) {
+	ph, err := NewPhases(names, srcs, vals, at, replay, seed)
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +216,7 @@ func phasedSetup(model nn.Layer, names []string, trains, tests []*data.Set, at [
 		}
 		return ph.Validators[ph.Phase(ph.k-1)](ctx, m)
 	}
-	return &Setup{Model: model, Data: ph, Validate: current, Train: trains[0].Len(), Val: continualVal}, nil
+	return &Setup{Model: model, Data: ph, Validate: current, Train: trainLen, Val: 1}, nil
 }
 
 // PermutedOptions shape the permuted-MNIST plasticity workload.

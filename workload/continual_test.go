@@ -251,3 +251,61 @@ func TestPermutedTasks(t *testing.T) {
 		t.Errorf("%d scale-invariant parameters, want fc1.w and fc2.w", inv)
 	}
 }
+
+// TestKJVTestaments: the split falls at Matthew 1:1, both parts share the
+// whole book's vocabulary, and decoding gives back the text.
+func TestKJVTestaments(t *testing.T) {
+	vocab, ot, nt, err := KJVTestaments(40_000)
+	if err != nil {
+		t.Skipf("KJV text: %v", err)
+	}
+	if ot.Decode(ot.Train[:6]) != "Ge1:1 " || nt.Decode(nt.Train[:7]) != "Mat1:1 " {
+		t.Errorf("old starts %q, new starts %q", ot.Decode(ot.Train[:6]), nt.Decode(nt.Train[:7]))
+	}
+	if !slices.Equal(ot.Vocab, vocab) || !slices.Equal(nt.Vocab, vocab) {
+		t.Error("the testaments do not share the book's vocabulary")
+	}
+	if got := len(ot.Train) + len(ot.Val); got != 40_000 {
+		t.Errorf("old testament: %d tokens, want the limit 40000", got)
+	}
+}
+
+// TestContinualKJVSwitch: windows before the switch come from the Old
+// Testament, after it from the New.
+func TestContinualKJVSwitch(t *testing.T) {
+	w, err := ContinualKJV(ContinualOptions{SwitchAt: 2}, GPTConfig{Context: 32, Dim: 16, Heads: 2, Layers: 1, FFN: 32}, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := buildOrSkip(t, w, Options{Seed: 1, Limit: 60_000})
+	_, ot, nt, err := KJVTestaments(60_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldText, newText := ot.Decode(ot.Train), nt.Decode(nt.Train)
+	var b train.Batch
+	for k := range 4 {
+		if err := s.Data.Next(&b); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 4 {
+			ids := make([]uint8, 32)
+			for j := range ids {
+				ids[j] = uint8(b.Inputs.Data[i*32+j])
+			}
+			win := ot.Decode(ids)
+			inOld, inNew := strings.Contains(oldText, win), strings.Contains(newText, win)
+			if (k < 2 && !inOld) || (k >= 2 && !inNew) {
+				t.Fatalf("batch %d window %d %q: in old %v, in new %v", k, i, win, inOld, inNew)
+			}
+		}
+	}
+	ph := s.Data.(*Phases)
+	if !slices.Equal(ph.Names, []string{"old-testament", "new-testament"}) {
+		t.Errorf("phases %v", ph.Names)
+	}
+	l, _, err := ph.Validators[1](context.Background(), s.Model)
+	if err != nil || math.Abs(l-math.Log(float64(len(ot.Vocab)))) > 1 {
+		t.Errorf("untrained new-testament loss %v (%v), want about log(vocab) = %v", l, err, math.Log(float64(len(ot.Vocab))))
+	}
+}
