@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 	echo "(issue 17). Every section is produced by a script; figures are SVGs under docs/papers/."
 	echo "All runs are small (two shared cores): each section says what its scale cannot test."
 	echo
-	for part in early continual scaling plasticity; do
+	for part in early continual continual-kjv scaling plasticity; do
 		if [ -f "docs/papers/$part.md" ]; then
 			cat "docs/papers/$part.md"
 		else

@@ -80,6 +80,25 @@ type evalRow struct {
 
 var contPeaks = []float64{3e-4, 1e-3, 3e-3}
 
+// contPair is a continual workload of the study: its names, metric and
+// builder, and where its section goes.
+type contPair struct {
+	key, old, new, metric string
+	lower                 bool // the metric is a loss
+	peaks                 []float64
+	build                 func(o workload.ContinualOptions) (*workload.Workload, error)
+	doc, prefix, heading  string
+}
+
+var contPairs = []contPair{
+	{"mnist-fashion", "MNIST", "Fashion-MNIST", "accuracy", false, contPeaks, workload.ContinualMNISTFashion,
+		"continual.md", "continual", "## 2. Continual training across a data shift"},
+	{"kjv", "Old Testament", "New Testament", "loss (nats/char)", true, []float64{1e-3, 3e-3, 1e-2},
+		func(o workload.ContinualOptions) (*workload.Workload, error) {
+			return workload.ContinualKJV(o, workload.GPTConfig{Context: 64, Dim: 48, Heads: 4, Layers: 2, FFN: 192}, 16)
+		}, "continual-kjv.md", "continual-kjv", "### The same strategies on kjv-gpt, Old Testament then New"},
+}
+
 const contSelectSeed = 100
 
 func runContinual(ctx context.Context, args []string) error {
@@ -87,8 +106,22 @@ func runContinual(ctx context.Context, args []string) error {
 	out := fs.String("out", "out/papers/continual", "run logs")
 	doc := fs.String("doc", "docs/papers", "where continual.md and the figures go")
 	seeds := fs.Int("seeds", 5, "evaluation seeds (1..n)")
+	pairKey := fs.String("pair", "mnist-fashion", "mnist-fashion or kjv")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	var pair contPair
+	for _, p := range contPairs {
+		if p.key == *pairKey {
+			pair = p
+		}
+	}
+	if pair.build == nil {
+		return fmt.Errorf("-pair %q: want mnist-fashion or kjv", *pairKey)
+	}
+	sign := 1.0
+	if pair.lower {
+		sign = -1
 	}
 	tuned := map[string]float64{}
 	sel := map[string][][2]float64{}
@@ -96,13 +129,13 @@ func runContinual(ctx context.Context, args []string) error {
 		if a.tuneAs != "" {
 			continue
 		}
-		best, tried, err := tunePeak(contPeaks, 3, func(p float64) (float64, error) {
-			rows, err := contRun(ctx, a, p, contSelectSeed, *out)
+		best, tried, err := tunePeak(pair.peaks, 3, func(p float64) (float64, error) {
+			rows, err := contRun(ctx, pair, a, p, contSelectSeed, *out)
 			if err != nil {
 				return 0, err
 			}
 			last := rows[len(rows)-1]
-			return (last.oldAcc + last.newAcc) / 2, nil
+			return sign * (last.oldAcc + last.newAcc) / 2, nil
 		})
 		if err != nil {
 			return err
@@ -116,23 +149,23 @@ func runContinual(ctx context.Context, args []string) error {
 			p = tuned[a.tuneAs]
 		}
 		for s := 1; s <= *seeds; s++ {
-			rows, err := contRun(ctx, a, p, uint64(s), *out)
+			rows, err := contRun(ctx, pair, a, p, uint64(s), *out)
 			if err != nil {
 				return err
 			}
 			results[a.name] = append(results[a.name], rows)
 		}
 	}
-	return contReport(*doc, tuned, sel, results)
+	return contReport(*doc, pair, tuned, sel, results)
 }
 
 // contRun trains one arm at one peak and seed (or reads its evaluations).
-func contRun(ctx context.Context, a arm, peak float64, seed uint64, out string) ([]evalRow, error) {
+func contRun(ctx context.Context, pair contPair, a arm, peak float64, seed uint64, out string) ([]evalRow, error) {
 	sw := int64(switchAt)
 	if a.scratch {
 		sw = 0
 	}
-	w, err := workload.ContinualMNISTFashion(workload.ContinualOptions{SwitchAt: sw, Replay: a.replay})
+	w, err := pair.build(workload.ContinualOptions{SwitchAt: sw, Replay: a.replay})
 	if err != nil {
 		return nil, err
 	}
@@ -246,17 +279,24 @@ func verdict(ci [2]float64) string {
 	return "inconclusive"
 }
 
-func contReport(doc string, tuned map[string]float64, sel map[string][][2]float64, res map[string][][]evalRow) error {
+func contReport(doc string, pair contPair, tuned map[string]float64, sel map[string][][2]float64, res map[string][][]evalRow) error {
 	if err := os.MkdirAll(doc, 0o755); err != nil {
 		return err
 	}
-	f, err := os.Create(filepath.Join(doc, "continual.md"))
+	f, err := os.Create(filepath.Join(doc, pair.doc))
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	fmt.Fprintf(f, "## 2. Continual training across a data shift\n\nProduced by `scripts/papers-continual.sh` (`papers continual`, from `cmd/papers`). Workload `mnist-then-fashion`: the 784-256-256-10 MLP (AdamW) trains %d steps on MNIST, then %d on Fashion-MNIST; both tasks are validated every %d steps on 2,000 test images. Strategies (rate shapes over the whole run; floor 0.1 of the peak): **rewarm-cosine** (warmup %d + cosine on MNIST, re-warm from 0.1 and re-decay on Fashion), **constant-low** (the same first phase, then a constant 0.1·peak), **infinite** (warmup, cosine cooldown over 120 steps to 0.3·peak, constant through the switch, anneal to 0.01·peak over the last 60 steps), **wsd-continue** (warmup, constant peak through the switch, linear decay over the last 60 steps); each also with 25%% of every post-switch batch replayed from MNIST; and **scratch-mixture**, retraining from scratch on an even MNIST/Fashion mixture for the same %d steps. Peaks were tuned per strategy (grid %v, extended by 3x past an edge that won) on seed %d by the mean of the two final accuracies; the replay variants use their base strategy's peak; results are over seeds 1–%d (95%% t intervals).\n\n", switchAt, contTotal-switchAt, contEvery, contWarm, contTotal, contPeaks, contSelectSeed, len(res["rewarm-cosine"]))
-	fmt.Fprintf(f, "| strategy | peak | selection score per peak | final Fashion acc (adaptation) | final MNIST acc (retention) | forgetting: MNIST acc at switch − final | final Fashion loss | final MNIST loss |\n|---|---|---|---|---|---|---|---|\n")
+	contIntro(f, pair, len(res["rewarm-cosine"]))
+	// forgot is how much worse the old task got from the switch to the
+	// end: a drop in accuracy, a rise in loss.
+	sign := 1.0
+	if pair.lower {
+		sign = -1
+	}
+	fmt.Fprintf(f, "| strategy | peak | selection score per peak | final %s %s (adaptation) | final %s %s (retention) | forgetting: %s %s worsening from the switch to the end | final %s loss | final %s loss |\n|---|---|---|---|---|---|---|---|\n",
+		pair.new, pair.metric, pair.old, pair.metric, pair.old, pair.metric, pair.new, pair.old)
 	for _, a := range contArms() {
 		p := tuned[a.name]
 		if a.tuneAs != "" {
@@ -274,15 +314,26 @@ func contReport(doc string, tuned map[string]float64, sel map[string][][2]float6
 		atSwitch := func(rows []evalRow) evalRow { return rows[switchAt/contEvery-1] }
 		fmt.Fprintf(f, "| %s | %.0e | %s | %s | %s | %s | %s | %s |\n", a.name, p, fmtScores(sel[a.name]),
 			col(func(r []evalRow) float64 { return last(r).newAcc }), col(func(r []evalRow) float64 { return last(r).oldAcc }),
-			col(func(r []evalRow) float64 { return atSwitch(r).oldAcc - last(r).oldAcc }),
+			col(func(r []evalRow) float64 { return sign * (atSwitch(r).oldAcc - last(r).oldAcc) }),
 			col(func(r []evalRow) float64 { return last(r).newLoss }), col(func(r []evalRow) float64 { return last(r).oldLoss }))
 	}
-	contDiffs(f, res)
-	fmt.Fprintf(f, "What this scale cannot test: the continual pre-training claims concern language models over hundreds of billions of tokens, where the old and new distributions share most structure; MNIST and Fashion-MNIST share only the input format, the runs last %d steps, and a few evaluation seeds give wide intervals. All strategies here train the same total number of steps; in practice the first-phase model already exists, so a continual strategy pays only the second phase while retraining from scratch pays both, which is what scratch-mixture's advantage costs. \"Forgetting\" for infinite and wsd-continue is measured from an un-annealed model at the switch, so compare their final accuracies rather than their forgetting column. The replay fraction (25%%) and the infinite schedule's level (0.3·peak) were fixed beforehand, not tuned.\n\n", contTotal)
-	return contFigures(f, doc, res)
+	contDiffs(f, pair, res)
+	fmt.Fprintf(f, "What this scale cannot test: the continual pre-training claims concern language models over hundreds of billions of tokens, where the old and new distributions share most structure; here the runs last %d steps, and a few evaluation seeds give wide intervals. All strategies train the same total number of steps; in practice the first-phase model already exists, so a continual strategy pays only the second phase while retraining from scratch pays both, which is what scratch-mixture's advantage costs. \"Forgetting\" for infinite and wsd-continue is measured from an un-annealed model at the switch, so compare their final values rather than their forgetting column. The replay fraction (25%%) and the infinite schedule's level (0.3·peak) were fixed beforehand, not tuned.\n\n", contTotal)
+	return contFigures(f, doc, pair, res)
 }
 
-// fmtScores prints the peaks tried and their selection scores.
+// contIntro describes the workload and the strategies.
+func contIntro(w io.Writer, pair contPair, seeds int) {
+	what := fmt.Sprintf("Workload `mnist-then-fashion`: the 784-256-256-10 MLP (AdamW) trains %d steps on MNIST, then %d on Fashion-MNIST (the two share only the image format); both tasks are validated every %d steps on 2,000 test images.", switchAt, contTotal-switchAt, contEvery)
+	score := "the mean of the two final accuracies"
+	if pair.key == "kjv" {
+		what = fmt.Sprintf("Workload `kjv-ot-then-nt`: a character-level transformer (width 48, 2 layers, context 64, batch 16, AdamW, clip 1) trains %d steps on the Old Testament, then %d on the New (one vocabulary; the same language and style, new names and vocabulary mix); both are validated every %d steps on 64 windows of each testament's held-out chunks.", switchAt, contTotal-switchAt, contEvery)
+		score = "minus the mean of the two final losses"
+	}
+	fmt.Fprintf(w, "%s\n\nProduced by `scripts/papers-continual.sh` (`papers continual -pair %s`, from `cmd/papers`). %s Strategies (rate shapes over the whole run; floor 0.1 of the peak): **rewarm-cosine** (warmup %d + cosine on the old data, re-warm from 0.1 and re-decay on the new), **constant-low** (the same first phase, then a constant 0.1·peak), **infinite** (warmup, cosine cooldown over 120 steps to 0.3·peak, constant through the switch, anneal to 0.01·peak over the last 60 steps), **wsd-continue** (warmup, constant peak through the switch, linear decay over the last 60 steps); each also with 25%% of every post-switch batch replayed from the old data; and **scratch-mixture**, retraining from scratch on an even mixture of both for the same %d steps. Peaks were tuned per strategy (grid %v, extended by 3x past an edge that won) on seed %d by %s; the replay variants use their base strategy's peak; results are over seeds 1–%d (95%% t intervals).\n\n",
+		pair.heading, pair.key, what, contWarm, contTotal, pair.peaks, contSelectSeed, score, seeds)
+}
+
 func fmtScores(xs [][2]float64) string {
 	if len(xs) == 0 {
 		return "(base's)"
@@ -298,8 +349,12 @@ func fmtScores(xs [][2]float64) string {
 }
 
 // contDiffs compares each strategy with rewarm-cosine, paired by seed.
-func contDiffs(w io.Writer, res map[string][][]evalRow) {
-	fmt.Fprintf(w, "\n**Against rewarm-cosine, paired by seed** (difference of the final accuracies, strategy − rewarm-cosine, 95%% t interval; \"inconclusive\" when the interval holds 0):\n\n| strategy | Fashion acc diff | verdict | MNIST acc diff | verdict |\n|---|---|---|---|---|\n")
+func contDiffs(w io.Writer, pair contPair, res map[string][][]evalRow) {
+	better := "higher is better"
+	if pair.lower {
+		better = "lower is better"
+	}
+	fmt.Fprintf(w, "\n**Against rewarm-cosine, paired by seed** (difference of the final %s, strategy − rewarm-cosine, %s; 95%% t interval; \"inconclusive\" when the interval holds 0):\n\n| strategy | %s diff | verdict | %s diff | verdict |\n|---|---|---|---|---|\n", pair.metric, better, pair.new, pair.old)
 	ref := res["rewarm-cosine"]
 	for _, a := range contArms()[1:] {
 		var dn, do []float64
@@ -314,15 +369,15 @@ func contDiffs(w io.Writer, res map[string][][]evalRow) {
 	fmt.Fprintln(w)
 }
 
-// contFigures draws the mean MNIST and Fashion accuracy against the step
-// for the strategies without replay and the scratch baseline.
-func contFigures(w io.Writer, doc string, res map[string][][]evalRow) error {
+// contFigures draws the old and new task's metric (mean over seeds)
+// against the step for every strategy (replay variants dashed).
+func contFigures(w io.Writer, doc string, pair contPair, res map[string][][]evalRow) error {
 	for _, fig := range []struct {
 		file, title string
 		get         func(evalRow) float64
 	}{
-		{"continual-old.svg", "MNIST (old task) accuracy; Fashion from step 300", func(r evalRow) float64 { return r.oldAcc }},
-		{"continual-new.svg", "Fashion-MNIST (new task) accuracy", func(r evalRow) float64 { return r.newAcc }},
+		{pair.prefix + "-old.svg", fmt.Sprintf("%s (old data) %s; new data from step %d", pair.old, pair.metric, switchAt), func(r evalRow) float64 { return r.oldAcc }},
+		{pair.prefix + "-new.svg", fmt.Sprintf("%s (new data) %s", pair.new, pair.metric), func(r evalRow) float64 { return r.newAcc }},
 	} {
 		var series []plot.Series
 		for _, a := range contArms() {
@@ -344,10 +399,10 @@ func contFigures(w io.Writer, doc string, res map[string][][]evalRow) error {
 			}
 			series = append(series, s)
 		}
-		if err := writeChart(filepath.Join(doc, fig.file), plot.Chart{Title: fig.title, XLabel: "step", YLabel: "accuracy (mean over seeds)"}, series); err != nil {
+		if err := writeChart(filepath.Join(doc, fig.file), plot.Chart{Title: fig.title, XLabel: "step", YLabel: pair.metric + " (mean over seeds)"}, series); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintf(w, "![MNIST accuracy](papers/continual-old.svg)\n\n![Fashion accuracy](papers/continual-new.svg)\n\n")
+	fmt.Fprintf(w, "![old data](papers/%s-old.svg)\n\n![new data](papers/%s-new.svg)\n\n", pair.prefix, pair.prefix)
 	return nil
 }
