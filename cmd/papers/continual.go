@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/lrkit/lrkit/plot"
 	"github.com/lrkit/lrkit/schedule"
@@ -295,8 +296,13 @@ func contReport(doc string, pair contPair, tuned map[string]float64, sel map[str
 	if pair.lower {
 		sign = -1
 	}
-	fmt.Fprintf(f, "| strategy | peak | selection score per peak | final %s %s (adaptation) | final %s %s (retention) | forgetting: %s %s worsening from the switch to the end | final %s loss | final %s loss |\n|---|---|---|---|---|---|---|---|\n",
-		pair.new, pair.metric, pair.old, pair.metric, pair.old, pair.metric, pair.new, pair.old)
+	losses := fmt.Sprintf(" final %s loss | final %s loss |", pair.new, pair.old)
+	if pair.lower {
+		losses = "" // the metric is the loss
+	}
+	fmt.Fprintf(f, "| strategy | peak | selection score per peak | final %s %s (adaptation) | final %s %s (retention) | forgetting: %s %s worsening from the switch to the end |%s\n|---|---|---|---|---|---|%s\n",
+		pair.new, pair.metric, pair.old, pair.metric, pair.old, pair.metric, losses, strings.Repeat("---|", strings.Count(losses, "|")))
+	forgot := 0
 	for _, a := range contArms() {
 		p := tuned[a.name]
 		if a.tuneAs != "" {
@@ -312,14 +318,42 @@ func contReport(doc string, pair contPair, tuned map[string]float64, sel map[str
 		}
 		last := func(rows []evalRow) evalRow { return rows[len(rows)-1] }
 		atSwitch := func(rows []evalRow) evalRow { return rows[switchAt/contEvery-1] }
-		fmt.Fprintf(f, "| %s | %.0e | %s | %s | %s | %s | %s | %s |\n", a.name, p, fmtScores(sel[a.name]),
+		lossCols := ""
+		if !pair.lower {
+			lossCols = fmt.Sprintf(" %s | %s |", col(func(r []evalRow) float64 { return last(r).newLoss }), col(func(r []evalRow) float64 { return last(r).oldLoss }))
+		}
+		fmt.Fprintf(f, "| %s | %s | %s | %s | %s | %s |%s\n", a.name, peakCell(p, sel[a.tuneAsOrName()]), fmtScores(sel[a.name]),
 			col(func(r []evalRow) float64 { return last(r).newAcc }), col(func(r []evalRow) float64 { return last(r).oldAcc }),
-			col(func(r []evalRow) float64 { return sign * (atSwitch(r).oldAcc - last(r).oldAcc) }),
-			col(func(r []evalRow) float64 { return last(r).newLoss }), col(func(r []evalRow) float64 { return last(r).oldLoss }))
+			col(func(r []evalRow) float64 { return sign * (atSwitch(r).oldAcc - last(r).oldAcc) }), lossCols)
+		for _, rows := range res[a.name] {
+			if sign*(atSwitch(rows).oldAcc-last(rows).oldAcc) > 0 {
+				forgot++
+			}
+		}
+	}
+	if forgot == 0 {
+		fmt.Fprintf(f, "\nNo run forgot: on every strategy and seed the %s %s was better at the end than at the switch, so training on the new data still improved the old; this pair does not test forgetting at this scale.\n", pair.old, pair.metric)
 	}
 	contDiffs(f, pair, res)
 	fmt.Fprintf(f, "What this scale cannot test: the continual pre-training claims concern language models over hundreds of billions of tokens, where the old and new distributions share most structure; here the runs last %d steps, and a few evaluation seeds give wide intervals. All strategies train the same total number of steps; in practice the first-phase model already exists, so a continual strategy pays only the second phase while retraining from scratch pays both, which is what scratch-mixture's advantage costs. \"Forgetting\" for infinite and wsd-continue is measured from an un-annealed model at the switch, so compare their final values rather than their forgetting column. The replay fraction (25%%) and the infinite schedule's level (0.3·peak) were fixed beforehand, not tuned.\n\n", contTotal)
 	return contFigures(f, doc, pair, res)
+}
+
+// tuneAsOrName is the arm whose peak selection applies to a.
+func (a arm) tuneAsOrName() string {
+	if a.tuneAs != "" {
+		return a.tuneAs
+	}
+	return a.name
+}
+
+// peakCell prints the chosen peak, marked when it is the largest or the
+// smallest peak tried (the grid's extensions ran out).
+func peakCell(p float64, tried [][2]float64) string {
+	if len(tried) > 0 && (p == tried[0][0] || p == tried[len(tried)-1][0]) {
+		return fmt.Sprintf("%.0e (edge of the grid tried)", p)
+	}
+	return fmt.Sprintf("%.0e", p)
 }
 
 // contIntro describes the workload and the strategies.
