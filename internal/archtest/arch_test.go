@@ -31,6 +31,8 @@ var rooms = map[string][]string{
 	"bench":     {"workload", "train", "control", "losscurve", "dispatch", "store", "plot", "schedule", "runlog", "internal"},
 	"fed":       {"workload", "train", "control", "dispatch", "plot", "schedule", "runlog", "internal"},
 	"server":    {"schedule", "control", "losscurve", "store", "plot", "runlog", "internal"},
+	"early":     {"schedule", "runlog", "internal"},
+	"scaling":   {"losscurve", "runlog", "internal"},
 	"cmd":       nil, // every room
 }
 
