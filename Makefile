@@ -56,6 +56,7 @@ fuzz:
 	$(GO) test ./cmd/libschedule -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 30s
 	$(GO) test ./fed -run '^$$' -fuzz '^FuzzParseStudy$$' -fuzztime 30s
 	$(GO) test ./fed -run '^$$' -fuzz '^FuzzDecodeTask$$' -fuzztime 30s
+	$(GO) test ./scaling -run '^$$' -fuzz '^FuzzReadPoints$$' -fuzztime 30s
 
 bench:
 	$(GO) test ./schedule -run '^$$' -bench . -benchmem

@@ -28,9 +28,9 @@ var rooms = map[string][]string{
 	"dispatch":  {"runlog", "internal"},
 	"train":     {"schedule", "control", "runlog", "internal"},
 	"workload":  {"train", "schedule", "control", "runlog", "internal"},
-	"bench":     {"workload", "train", "control", "losscurve", "dispatch", "store", "plot", "schedule", "runlog", "internal"},
+	"bench":     {"workload", "train", "control", "losscurve", "early", "dispatch", "store", "plot", "schedule", "runlog", "internal"},
 	"fed":       {"workload", "train", "control", "dispatch", "plot", "schedule", "runlog", "internal"},
-	"server":    {"schedule", "control", "losscurve", "store", "plot", "runlog", "internal"},
+	"server":    {"schedule", "control", "losscurve", "early", "store", "plot", "runlog", "internal"},
 	"early":     {"schedule", "runlog", "internal"},
 	"scaling":   {"losscurve", "runlog", "internal"},
 	"cmd":       nil, // every room
