@@ -17,10 +17,10 @@ func FuzzMetricsRequest(f *testing.F) {
 		var req MetricsRequest
 		err := decodeJSON(data, &req)
 		if err == nil {
-			rs, err2 := records(req)
+			rs, err2 := records(req, DefaultMaxSteps)
 			err = err2
 			for _, r := range rs {
-				if r.Step < 0 || r.Step > MaxStep || r.Present == 0 {
+				if r.Step < 0 || r.Step > DefaultMaxSteps || r.Present == 0 {
 					t.Fatalf("accepted record %+v", r)
 				}
 				for _, v := range []float64{r.Loss, r.LR, r.GradNorm, r.GradNormL1, r.ValLoss, r.ValMetric} {
@@ -46,7 +46,7 @@ func FuzzCreateRunRequest(f *testing.F) {
 		var req CreateRunRequest
 		err := decodeJSON(data, &req)
 		if err == nil {
-			err = validateCreate(req)
+			err = validateCreate(req, DefaultMaxSteps)
 			if err == nil {
 				b, _ := json.Marshal(req)
 				var back CreateRunRequest

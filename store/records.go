@@ -132,14 +132,6 @@ func (s *Store) insertRecords(ctx context.Context, tx *sql.Tx, table, ownerCol s
 	return total, nil
 }
 
-// The ON CONFLICT clauses of the two record tables.
-const (
-	metricsConflict      = "ON CONFLICT (run_id, step) DO NOTHING"
-	trialRecordsConflict = "ON CONFLICT (trial_id, step) " + upsertAll
-)
-
-// upsertAll is the ON CONFLICT clause that replaces a record's values.
-const upsertAll = `DO UPDATE SET present = excluded.present, lr = excluded.lr, loss = excluded.loss,
-	grad_norm = excluded.grad_norm, grad_norm_l1 = excluded.grad_norm_l1, param_norm = excluded.param_norm,
-	update_norm = excluded.update_norm, effective_lr = excluded.effective_lr, val_loss = excluded.val_loss,
-	val_metric = excluded.val_metric, examples_seen = excluded.examples_seen, wall_seconds = excluded.wall_seconds`
+// metricsConflict ends the INSERT of run metrics: a step stored before
+// is kept.
+const metricsConflict = "ON CONFLICT (run_id, step) DO NOTHING"
