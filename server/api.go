@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/lrkit/lrkit/control"
@@ -84,8 +85,18 @@ type MetricsResponse struct {
 	NextLR          float64 `json:"next_lr"` // the rate of step last_step+1
 }
 
-func (s *Server) runID(r *http.Request) (int64, error) {
+// runParam is the request's {run} path value.
+func runParam(r *http.Request) string {
 	v := r.PathValue("run")
+	if v == "" && r.Pattern == "" {
+		// The rate route, matched before the router (isLRPath).
+		v = strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/v1/runs/"), "/lr")
+	}
+	return v
+}
+
+func (s *Server) runID(r *http.Request) (int64, error) {
+	v := runParam(r)
 	id, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || id <= 0 {
 		return 0, &apiError{code: http.StatusNotFound, msg: fmt.Sprintf("run %q not found", v)}
@@ -108,7 +119,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &ae):
 		writeError(w, ae.code, ae.msg)
 	case errors.Is(err, store.ErrNotFound):
-		writeError(w, http.StatusNotFound, fmt.Sprintf("run %s not found", r.PathValue("run")))
+		writeError(w, http.StatusNotFound, fmt.Sprintf("run %s not found", runParam(r)))
 	case errors.Is(err, store.ErrExists):
 		writeError(w, http.StatusConflict, "a run of that name already exists in the project")
 	case errors.Is(err, store.ErrKeyReused):

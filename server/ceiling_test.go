@@ -48,6 +48,7 @@ func newCeilingRig(t testing.TB, batch int) ceilingRig {
 		runs[i] = r.ID
 	}
 	srv := New(st, Options{})
+	t.Cleanup(func() { srv.Close() })
 	lrkit := serveLoopback(t, srv)
 	bare := serveLoopback(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -93,6 +94,8 @@ type Server struct {
 
 	pred *predictor
 	cop  *http.CrossOriginProtection // the dashboard forms' origin check
+
+	lrRoute http.HandlerFunc // the rate route, matched before the router
 
 	done      chan struct{} // closed by Close
 	closeOnce sync.Once
@@ -192,7 +195,7 @@ var apiRoutes = []route{
 
 func (s *Server) routes() {
 	for _, rt := range apiRoutes {
-		s.handle(rt.pattern, func(w http.ResponseWriter, req *http.Request) {
+		h := s.handle(rt.pattern, func(w http.ResponseWriter, req *http.Request) {
 			tok, ok := s.auth(w, req)
 			if !ok {
 				return
@@ -208,6 +211,9 @@ func (s *Server) routes() {
 			}
 			rt.run(s, w, req, tok, id)
 		})
+		if rt.pattern == lrPattern {
+			s.lrRoute = h
+		}
 	}
 	s.handle("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -255,10 +261,10 @@ func (m *routeMetrics) count(s *Server, pattern string, code int) {
 }
 
 // handle registers h for pattern with request metrics, 4xx/5xx logs and
-// the body size limit.
-func (s *Server) handle(pattern string, h http.HandlerFunc) {
+// the body size limit, and returns the handler registered.
+func (s *Server) handle(pattern string, h http.HandlerFunc) http.HandlerFunc {
 	m := &routeMetrics{lat: s.latency.WithLabelValues(pattern), codes: map[int]prometheus.Counter{}}
-	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+	wrapped := func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := statusWriters.Get().(*statusWriter)
 		sw.ResponseWriter, sw.code = w, http.StatusOK
@@ -277,11 +283,41 @@ func (s *Server) handle(pattern string, h http.HandlerFunc) {
 		} else if code >= 400 {
 			s.log.Info("request", "method", r.Method, "path", r.URL.Path, "code", code, "dur", d)
 		}
-	})
+	}
+	s.mux.HandleFunc(pattern, wrapped)
+	return wrapped
 }
 
-// ServeHTTP serves the API, the dashboard, /healthz and /metrics.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+const lrPattern = "GET /v1/runs/{run}/lr"
+
+// ServeHTTP serves the API, the dashboard, /healthz and /metrics. The rate
+// route, the one asked most often, is matched here before the router:
+// the router's match allocates its path values.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && isLRPath(r.URL.Path) {
+		s.lrRoute(w, r)
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// isLRPath reports whether path is /v1/runs/<digits>/lr.
+func isLRPath(path string) bool {
+	rest, ok := strings.CutPrefix(path, "/v1/runs/")
+	if !ok {
+		return false
+	}
+	id, ok := strings.CutSuffix(rest, "/lr")
+	if !ok || id == "" || len(id) > 19 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < '0' || id[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
 
 // HealthJSON is the answer of GET /healthz.
 type HealthJSON struct {
