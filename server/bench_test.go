@@ -1,12 +1,14 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"testing"
 
 	"github.com/lrkit/lrkit/store"
@@ -67,4 +69,58 @@ func BenchmarkLRHandler(b *testing.B) {
 			i++
 		}
 	})
+}
+
+// BenchmarkMetricsHandler measures POST /v1/runs/{run}/metrics with
+// ten-record batches through the server's handler (decoding, checks, the
+// group commit into SQLite, the answer; no network), from 64 goroutines
+// at once as concurrent trainers send them. One op is one batch.
+func BenchmarkMetricsHandler(b *testing.B) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(b.TempDir(), "b.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	p, _ := st.CreateProject(ctx, "b")
+	tok, _, _ := st.CreateToken(ctx, p.ID, "b")
+	runs := make([]int64, 8)
+	for i := range runs {
+		r, _ := st.CreateRun(ctx, p.ID, fmt.Sprint("r", i), "warmup(cosine(peak=3e-4, steps=100000), steps=1000)", 100000, []byte("{}"))
+		runs[i] = r.ID
+	}
+	s := New(st, Options{})
+	defer s.Close()
+	var next atomic.Int64
+	b.SetParallelism(32)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		w := &discardWriter{h: http.Header{}}
+		var body []byte
+		for pb.Next() {
+			n := next.Add(1)
+			body = append(body[:0], `{"batch_id":"`...)
+			body = strconv.AppendInt(body, n, 10)
+			body = append(body, `","metrics":[`...)
+			for i := range int64(10) {
+				if i > 0 {
+					body = append(body, ',')
+				}
+				body = fmt.Appendf(body, `{"step":%d,"loss":%g}`, n*10+i, 3/float64(n*10+i+1))
+			}
+			body = append(body, "]}"...)
+			req := httptest.NewRequest("POST", fmt.Sprintf("/v1/runs/%d/metrics", runs[n%int64(len(runs))]), bytes.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+tok)
+			clear(w.h)
+			w.code, w.n = 0, 0
+			s.ServeHTTP(w, req)
+			if w.code != http.StatusOK {
+				b.Fatal(w.code)
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N*10)/b.Elapsed().Seconds(), "records/s")
+	g, bt := st.CommitStats()
+	b.ReportMetric(float64(bt)/float64(max(g, 1)), "batches/commit")
 }

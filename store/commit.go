@@ -7,9 +7,9 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/lrkit/lrkit/runlog"
@@ -162,7 +162,16 @@ func (s *Store) groupTx(reqs []*appendReq) error {
 	if err != nil {
 		return s.noteDamage(err)
 	}
-	if err := s.applyGroup(ctx, tx, reqs); err != nil {
+	// SQLite's statements inside the transaction run on local memory and
+	// a lock already held: they get a context without a deadline, which
+	// spares the driver a goroutine per statement to watch it (the lock
+	// wait of BEGIN and COMMIT is still bounded by ctx). PostgreSQL's go
+	// over the network and keep the deadline.
+	sctx := ctx
+	if s.dialect == dialectSQLite {
+		sctx = context.Background()
+	}
+	if err := s.applyGroup(sctx, tx, reqs); err != nil {
 		tx.Rollback()
 		return s.noteDamage(err)
 	}
@@ -216,9 +225,18 @@ func (s *Store) applyGroup(ctx context.Context, tx *sql.Tx, reqs []*appendReq) e
 			r.err = g.err
 			continue
 		}
-		var stored string
-		err := s.txQueryRow(ctx, tx, batchDigestSQL, r.runID, r.batchID).Scan(&stored)
-		if err == nil {
+		// The batch ID first: a retry stops here.
+		res, err := s.txExec(ctx, tx, insertBatchSQL, r.runID, r.batchID, len(r.recs), r.digest, now)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			var stored string
+			if err := s.txQueryRow(ctx, tx, batchDigestSQL, r.runID, r.batchID).Scan(&stored); err != nil {
+				return err
+			}
 			if stored != "" && stored != r.digest {
 				r.err = ErrBatchReused
 				continue
@@ -226,10 +244,7 @@ func (s *Store) applyGroup(ctx context.Context, tx *sql.Tx, reqs []*appendReq) e
 			r.res = AppendResult{Duplicate: true, Skipped: len(r.recs), Run: g.run}
 			continue
 		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		fresh, err := s.freshRecords(ctx, tx, r.runID, r.recs)
+		fresh, err := s.insertMetrics(ctx, tx, r.runID, r.recs)
 		if err != nil {
 			return err
 		}
@@ -238,24 +253,18 @@ func (s *Store) applyGroup(ctx context.Context, tx *sql.Tx, reqs []*appendReq) e
 			ch.Run.LastStep = max(ch.Run.LastStep, rec.Step)
 		}
 		if r.update != nil {
-			if err := r.update(&ch); err != nil {
-				r.err = err
-				continue
-			}
+			err = r.update(&ch)
 		}
-		if err := ch.Run.checkStatus(); err != nil {
-			r.err = err
-			continue
+		if err == nil {
+			err = ch.Run.checkStatus()
 		}
-		if _, err := s.txExec(ctx, tx, insertBatchSQL, r.runID, r.batchID, len(r.recs), r.digest, now); err != nil {
-			return err
-		}
-		n, err := s.insertRecords(ctx, tx, "run_metrics", "run_id", r.runID, fresh, metricsConflict)
 		if err != nil {
-			return err
-		}
-		if int(n) != len(fresh) {
-			return fmt.Errorf("stored %d of %d new steps of batch %q", n, len(fresh), r.batchID)
+			// The batch fails alone: take back its rows.
+			r.err = err
+			if err := s.undoBatch(ctx, tx, r.runID, r.batchID, fresh); err != nil {
+				return err
+			}
+			continue
 		}
 		evs, err := s.insertEvents(ctx, tx, r.runID, ch.events, now)
 		if err != nil {
@@ -273,6 +282,27 @@ func (s *Store) applyGroup(ctx context.Context, tx *sql.Tx, reqs []*appendReq) e
 			continue
 		}
 		if err := s.saveRun(ctx, tx, &g.run, g.orig, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// undoBatch deletes what a batch stored before its update failed: its
+// batch ID and its new steps.
+func (s *Store) undoBatch(ctx context.Context, tx *sql.Tx, runID int64, batchID string, fresh []runlog.Record) error {
+	if _, err := tx.ExecContext(ctx, s.q("DELETE FROM run_batches WHERE run_id = ? AND batch_id = ?"), runID, batchID); err != nil {
+		return err
+	}
+	for len(fresh) > 0 {
+		n := min(len(fresh), 500)
+		args := []any{runID}
+		for _, r := range fresh[:n] {
+			args = append(args, r.Step)
+		}
+		fresh = fresh[n:]
+		query := "DELETE FROM run_metrics WHERE run_id = ? AND step IN (" + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + ")"
+		if _, err := tx.ExecContext(ctx, s.q(query), args...); err != nil {
 			return err
 		}
 	}

@@ -89,9 +89,21 @@ func scanRecord(rows *sql.Rows) (runlog.Record, error) {
 
 // recordChunks are the row counts of the multi-row INSERT statements that
 // store records: a batch is cut greedily into chunks of these sizes, so a
-// few prepared statements serve every batch (13 values a row stays well
-// under both databases' parameter limits).
-var recordChunks = [...]int{200, 50, 10, 1}
+// few prepared statements serve every batch (the Python client's batches
+// of 64 and ten-record batches take one statement each; 14 values a row
+// stays well under both databases' parameter limits).
+var recordChunks = [...]int{256, 64, 16, 10, 4, 1}
+
+// metricsInsertSQL holds the INSERT of n run metrics for each chunk size
+// n, written once. It returns the steps it stored (a step stored before is
+// kept, and left out).
+var metricsInsertSQL = func() map[int]string {
+	m := map[int]string{}
+	for _, n := range recordChunks {
+		m[n] = recordInsertSQL("run_metrics", "run_id", n, metricsConflict) + " RETURNING step"
+	}
+	return m
+}()
 
 // recordInsertSQL is the INSERT of n records into table.
 func recordInsertSQL(table, ownerCol string, n int, onConflict string) string {
@@ -100,12 +112,13 @@ func recordInsertSQL(table, ownerCol string, n int, onConflict string) string {
 		strings.TrimSuffix(strings.Repeat(one+", ", n), ", ") + " " + onConflict
 }
 
-// insertRecords inserts recs into table (trial_records or run_metrics)
-// for owner; onConflict ends each statement. It returns the number of rows
-// inserted or changed.
-func (s *Store) insertRecords(ctx context.Context, tx *sql.Tx, table, ownerCol string, owner int64, recs []runlog.Record, onConflict string) (int64, error) {
-	var total int64
-	args := make([]any, 0, recordChunks[0]*(nRecordCols+1))
+// insertMetrics inserts recs into run_metrics for the run and returns the
+// records stored: a step stored before is kept, and so is the first of
+// steps repeated in recs.
+func (s *Store) insertMetrics(ctx context.Context, tx *sql.Tx, runID int64, recs []runlog.Record) ([]runlog.Record, error) {
+	all := recs
+	stored := make(map[int64]bool, len(recs))
+	args := make([]any, 0, min(len(recs), recordChunks[0])*(nRecordCols+1))
 	for len(recs) > 0 {
 		n := recordChunks[len(recordChunks)-1]
 		for _, c := range recordChunks {
@@ -116,20 +129,34 @@ func (s *Store) insertRecords(ctx context.Context, tx *sql.Tx, table, ownerCol s
 		}
 		args = args[:0]
 		for _, r := range recs[:n] {
-			args = recordArgs(args, owner, r)
+			args = recordArgs(args, runID, r)
 		}
 		recs = recs[n:]
-		res, err := s.txExec(ctx, tx, recordInsertSQL(table, ownerCol, n, onConflict), args...)
+		rows, err := s.txQuery(ctx, tx, metricsInsertSQL[n], args...)
 		if err != nil {
-			return total, err
+			return nil, err
 		}
-		k, err := res.RowsAffected()
-		if err != nil {
-			return total, err
+		for rows.Next() {
+			var st int64
+			if err := rows.Scan(&st); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			stored[st] = true
 		}
-		total += k
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
 	}
-	return total, nil
+	fresh := make([]runlog.Record, 0, len(stored))
+	for _, r := range all {
+		if stored[r.Step] {
+			delete(stored, r.Step)
+			fresh = append(fresh, r)
+		}
+	}
+	return fresh, nil
 }
 
 // metricsConflict ends the INSERT of run metrics: a step stored before

@@ -117,8 +117,7 @@ const (
 		last_step = ?, version = ?, updated_ms = ? WHERE id = ? AND version = ?`
 	batchDigestSQL = "SELECT digest FROM run_batches WHERE run_id = ? AND batch_id = ?"
 	insertBatchSQL = `INSERT INTO run_batches (run_id, batch_id, records, digest, received_ms)
-		VALUES (?, ?, ?, ?, ?)`
-	freshStepsSQL  = "SELECT step FROM run_metrics WHERE run_id = ? AND step BETWEEN ? AND ?"
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (run_id, batch_id) DO NOTHING`
 	insertEventSQL = `INSERT INTO run_events (run_id, step, kind, detail, created_ms)
 		VALUES (?, ?, ?, ?, ?) RETURNING id`
 	actionSQL       = "SELECT digest FROM run_actions WHERE run_id = ? AND action_key = ?"
@@ -582,43 +581,6 @@ func (s *Store) AppendMetrics(ctx context.Context, projectID, runID int64, batch
 		return AppendResult{}, fmt.Errorf("store: metrics batch %q of run %d: %w", batchID, runID, req.err)
 	}
 	return req.res, nil
-}
-
-// freshRecords returns the records of recs whose steps are not stored yet
-// for the run, and not repeated earlier in recs.
-func (s *Store) freshRecords(ctx context.Context, tx *sql.Tx, runID int64, recs []runlog.Record) ([]runlog.Record, error) {
-	if len(recs) == 0 {
-		return nil, nil
-	}
-	lo, hi := recs[0].Step, recs[0].Step
-	for _, r := range recs {
-		lo, hi = min(lo, r.Step), max(hi, r.Step)
-	}
-	rows, err := s.txQuery(ctx, tx, freshStepsSQL, runID, lo, hi)
-	if err != nil {
-		return nil, err
-	}
-	seen := make(map[int64]bool, len(recs))
-	for rows.Next() {
-		var st int64
-		if err := rows.Scan(&st); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		seen[st] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	fresh := make([]runlog.Record, 0, len(recs))
-	for _, r := range recs {
-		if !seen[r.Step] {
-			seen[r.Step] = true
-			fresh = append(fresh, r)
-		}
-	}
-	return fresh, nil
 }
 
 // Metrics returns a run's metrics with steps from fromStep on, in step

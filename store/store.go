@@ -317,10 +317,10 @@ func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc)
 // was a quarter of the time of a metrics batch on SQLite.
 func (s *Store) prepare(ctx context.Context) error {
 	s.wstmts, s.rstmts = map[string]*sql.Stmt{}, map[string]*sql.Stmt{}
-	writes := []string{s.lockRunSQL(), batchDigestSQL, insertBatchSQL, freshStepsSQL, saveRunSQL, insertEventSQL,
+	writes := []string{s.lockRunSQL(), batchDigestSQL, insertBatchSQL, saveRunSQL, insertEventSQL,
 		actionSQL, insertActionSQL, finishTrialSQL, trialExistsSQL}
 	for _, n := range recordChunks {
-		writes = append(writes, recordInsertSQL("run_metrics", "run_id", n, metricsConflict))
+		writes = append(writes, metricsInsertSQL[n])
 	}
 	for _, query := range writes {
 		st, err := s.w.PrepareContext(ctx, s.q(query))

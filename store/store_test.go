@@ -929,7 +929,7 @@ func TestOpenExistingAndDamaged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h := s.Health(); h.Kind != "sqlite" || h.Integrity != "ok" || h.Schema != 2 || h.CheckedAt.IsZero() {
+	if h := s.Health(); h.Kind != "sqlite" || h.Integrity != "ok" || h.Schema != 3 || h.CheckedAt.IsZero() {
 		t.Errorf("health %+v", h)
 	}
 	if err := s.Ping(ctx); err != nil {
@@ -995,5 +995,51 @@ func TestCallTimeout(t *testing.T) {
 	conn.ExecContext(ctx, "ROLLBACK")
 	if _, err := s.AppendMetrics(ctx, p.ID, run.ID, "b", []runlog.Record{{Step: 1, Loss: 1, Present: runlog.FieldLoss}}, nil); err != nil {
 		t.Errorf("after the lock is released: %v", err)
+	}
+}
+
+// A database at schema version 2 keeps its metrics through migration 3,
+// which rebuilds run_metrics WITHOUT ROWID on SQLite.
+func TestMigrationKeepsMetrics(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v2.db")
+	ms, _ := Migrations()
+	old := &Store{dialect: dialectSQLite, now: time.Now}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms[:2] {
+		for _, st := range statements(old.render("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms BIGINT NOT NULL);\n" + m.SQL)) {
+			if _, err := db.Exec(st); err != nil {
+				t.Fatalf("%s: %v", m.Name, err)
+			}
+		}
+		db.Exec("INSERT INTO schema_version VALUES (?, ?, 0)", m.Version, m.Name)
+	}
+	db.Exec("INSERT INTO projects (name, created_ms) VALUES ('p', 0)")
+	db.Exec("INSERT INTO runs (project_id, name, spec, budget, created_ms, updated_ms) VALUES (1, 'r', 'constant()', 10, 0, 0)")
+	for i := range 5 {
+		if _, err := db.Exec("INSERT INTO run_metrics (run_id, step, present, loss, val_loss) VALUES (1, ?, ?, ?, ?)", i, int64(runlog.FieldLoss|runlog.FieldValLoss), 2.5-float64(i), 3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	s, err := OpenWith(ctx, path, Options{Existing: true, Check: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if h := s.Health(); h.Schema != ms[len(ms)-1].Version {
+		t.Errorf("schema %d after migrating", h.Schema)
+	}
+	var ddl string
+	s.r.QueryRowContext(ctx, "SELECT sql FROM sqlite_master WHERE name = 'run_metrics'").Scan(&ddl)
+	if !strings.Contains(ddl, "WITHOUT ROWID") {
+		t.Errorf("run_metrics after migration 3: %s", ddl)
+	}
+	got, err := s.Metrics(ctx, 1, 1, 0, 0)
+	if err != nil || len(got) != 5 || got[4].Loss != -1.5 || got[4].ValLoss != 3 || got[4].Step != 4 {
+		t.Errorf("metrics after migrating: %+v, %v", got, err)
 	}
 }
