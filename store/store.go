@@ -86,12 +86,13 @@ type Store struct {
 
 // Options configure OpenWith. The zero value is Open's behaviour.
 type Options struct {
-	// Existing refuses a database that does not hold lrkit's schema yet
-	// (a missing or empty SQLite file, an empty PostgreSQL database)
-	// instead of creating it, with an error wrapping ErrNoDatabase: a
-	// server must not start afresh on a database that was emptied or
-	// replaced.
-	Existing bool
+	// RefuseEmptied refuses, with an error wrapping ErrNoDatabase, an
+	// SQLite file that exists but holds no lrkit schema (truncated to 0
+	// bytes, or another program's): a database that was there and lost
+	// its schema must not silently start afresh. A missing file, or a
+	// PostgreSQL database without lrkit's tables, is new and is created
+	// as usual. lrkit serve opens this way unless started with --init.
+	RefuseEmptied bool
 	// Check runs SQLite's quick integrity check (PRAGMA quick_check) on
 	// opening and refuses a damaged file with an error wrapping
 	// ErrDamaged. It reads the whole file: seconds per gigabyte.
@@ -111,8 +112,8 @@ type Health struct {
 
 // More errors of Open (test with errors.Is).
 var (
-	// ErrNoDatabase: Options.Existing was set and the database holds no
-	// lrkit schema.
+	// ErrNoDatabase: Options.RefuseEmptied was set and the SQLite file
+	// exists but holds no lrkit schema.
 	ErrNoDatabase = errors.New("no lrkit database")
 	// ErrDamaged: the SQLite file failed its integrity check, or a call
 	// found it malformed.
@@ -134,6 +135,7 @@ func OpenWith(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		opts.Timeout = 30 * time.Second
 	}
 	s := &Store{now: time.Now, timeout: opts.Timeout}
+	emptied := false // an existing SQLite file that must hold the schema
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		db, err := sql.Open("pgx", dsn)
 		if err != nil {
@@ -158,19 +160,19 @@ func OpenWith(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		if strings.ContainsAny(dsn, "?#") && dsn != ":memory:" {
 			return nil, fmt.Errorf("store: database path %q may not contain ? or #", dsn)
 		}
-		if opts.Existing {
+		if opts.RefuseEmptied && dsn != ":memory:" {
 			fi, err := os.Stat(dsn)
 			switch {
-			case dsn == ":memory:":
-				return nil, fmt.Errorf("store: %s: %w (an in-memory database is always new)", dsn, ErrNoDatabase)
 			case errors.Is(err, fs.ErrNotExist):
-				return nil, fmt.Errorf("store: %s does not exist: %w", dsn, ErrNoDatabase)
+				// New: created below.
 			case err != nil:
 				return nil, fmt.Errorf("store: %w", err)
 			case !fi.Mode().IsRegular():
 				return nil, fmt.Errorf("store: %s is not a regular file", dsn)
 			case fi.Size() == 0:
 				return nil, fmt.Errorf("store: %s is empty (0 bytes): %w", dsn, ErrNoDatabase)
+			default:
+				emptied = true // it exists: it must hold the schema (checked below)
 			}
 		}
 		const pragmas = "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
@@ -204,17 +206,13 @@ func OpenWith(ctx context.Context, dsn string, opts Options) (*Store, error) {
 			}
 		}
 	}
-	if opts.Existing {
+	if emptied {
 		if v, err := s.SchemaVersion(ctx); err != nil || v == 0 {
 			s.Close()
-			where := dsn
-			if s.dialect == dialectPostgres {
-				where = redact(dsn)
-			}
 			if err != nil && !isNoSuchTable(err) {
-				return nil, fmt.Errorf("store: %s: %w", where, s.noteDamage(err))
+				return nil, fmt.Errorf("store: %s: %w", dsn, s.noteDamage(err))
 			}
-			return nil, fmt.Errorf("store: %s holds no lrkit schema: %w", where, ErrNoDatabase)
+			return nil, fmt.Errorf("store: %s exists but holds no lrkit schema: %w", dsn, ErrNoDatabase)
 		}
 	}
 	if err := s.migrate(ctx); err != nil {

@@ -878,24 +878,27 @@ func TestUpdateStudySpec(t *testing.T) {
 	}
 }
 
-// A server opens its database with Existing and Check: a missing, empty
-// or foreign database is ErrNoDatabase, a file with garbage in the middle
-// ErrDamaged, and a good one opens with its health.
-func TestOpenExistingAndDamaged(t *testing.T) {
+// A server opens its database with RefuseEmptied and Check: a missing
+// file is new and created, an empty or foreign one is ErrNoDatabase, a
+// file with garbage in the middle ErrDamaged, and a good one opens with
+// its health.
+func TestOpenRefusesEmptiedAndDamaged(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	serve := Options{Existing: true, Check: true}
-	missing := filepath.Join(dir, "missing.db")
-	if _, err := OpenWith(ctx, missing, serve); !errors.Is(err, ErrNoDatabase) || !strings.Contains(err.Error(), "does not exist") {
-		t.Errorf("missing file: %v", err)
+	serve := Options{RefuseEmptied: true, Check: true}
+	fresh := filepath.Join(dir, "new.db")
+	s, err := OpenWith(ctx, fresh, serve)
+	if err != nil {
+		t.Fatalf("a new database: %v", err)
 	}
-	if _, err := os.Stat(missing); !os.IsNotExist(err) {
-		t.Errorf("opening a missing database created it")
-	}
+	s.Close()
 	empty := filepath.Join(dir, "empty.db")
 	os.WriteFile(empty, nil, 0o644)
 	if _, err := OpenWith(ctx, empty, serve); !errors.Is(err, ErrNoDatabase) || !strings.Contains(err.Error(), "is empty (0 bytes)") {
 		t.Errorf("empty file: %v", err)
+	}
+	if fi, _ := os.Stat(empty); fi.Size() != 0 {
+		t.Errorf("the refused empty file was written to")
 	}
 	foreign := filepath.Join(dir, "foreign.db")
 	db, _ := sql.Open("sqlite", foreign)
@@ -909,9 +912,16 @@ func TestOpenExistingAndDamaged(t *testing.T) {
 	if _, err := OpenWith(ctx, text, serve); !errors.Is(err, ErrDamaged) {
 		t.Errorf("a text file: %v", err)
 	}
+	// Without RefuseEmptied (lrkit serve --init) the empty file is
+	// initialised.
+	if s, err := OpenWith(ctx, empty, Options{Check: true}); err != nil {
+		t.Errorf("init of an empty file: %v", err)
+	} else {
+		s.Close()
+	}
 
 	good := filepath.Join(dir, "good.db")
-	s, err := Open(ctx, good)
+	s, err = Open(ctx, good)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1025,7 +1035,7 @@ func TestMigrationKeepsMetrics(t *testing.T) {
 		}
 	}
 	db.Close()
-	s, err := OpenWith(ctx, path, Options{Existing: true, Check: true})
+	s, err := OpenWith(ctx, path, Options{RefuseEmptied: true, Check: true})
 	if err != nil {
 		t.Fatal(err)
 	}
