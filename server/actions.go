@@ -211,6 +211,9 @@ func (s *Server) respec(ctx context.Context, tok store.Token, id int64, act acti
 			if err != nil {
 				return fmt.Errorf("%s: built spec %q: %w", act.kind, ch.Run.Spec, err)
 			}
+			if err := checkHorizon(nc, s.opts.MaxSteps); err != nil {
+				return err
+			}
 			st, err := nc.State()
 			if err != nil {
 				return err
@@ -261,7 +264,11 @@ func applyAction[Req any](s *Server, w http.ResponseWriter, r *http.Request, tok
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, runJSON(run))
+	out := runJSON(run)
+	if e := s.cached(id); e != nil && e.run.Version == run.Version {
+		out.Warning = e.box.horizonWarning(run.Budget)
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) actionDecay(w http.ResponseWriter, r *http.Request, tok store.Token, id int64) {

@@ -3,6 +3,8 @@ package server
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/lrkit/lrkit/control"
 	"github.com/lrkit/lrkit/runlog"
+	"github.com/lrkit/lrkit/schedule"
 	"github.com/lrkit/lrkit/store"
 )
 
@@ -34,6 +37,10 @@ type RunJSON struct {
 	LastStep        int64     `json:"last_step"`
 	Created         time.Time `json:"created"`
 	Updated         time.Time `json:"updated"`
+	// Warning, on the answer of a creation or an action, says that the
+	// budget outlasts the schedule's horizon (the extra steps run at its
+	// final rate).
+	Warning string `json:"warning,omitempty"`
 }
 
 func runJSON(r store.Run) RunJSON {
@@ -42,9 +49,11 @@ func runJSON(r store.Run) RunJSON {
 }
 
 // parseSpec parses a schedule or controller spec that came from a client
-// (or was stored from one).
+// (or was stored from one) in the untrusted mode: a spec that names a
+// file (table(file=...)) is refused, and its size is bounded, so a request
+// can never make the server read its own files.
 func parseSpec(text string) (control.Controller, error) {
-	return control.Parse(text)
+	return control.ParseUntrusted(text)
 }
 
 // CreateRunRequest is the body of POST /v1/runs.
@@ -104,10 +113,12 @@ func (s *Server) runID(r *http.Request) (int64, error) {
 	return id, nil
 }
 
-// unavailable reports whether err means the database did not answer.
+// unavailable reports whether err means the database did not answer (or
+// is closed: a server shutting down).
 func unavailable(err error) bool {
 	var ne *net.OpError
-	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) || errors.Is(err, store.ErrClosed)
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) || errors.Is(err, store.ErrClosed) ||
+		errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone)
 }
 
 // fail answers an error: a client error with its status, a missing run
@@ -154,6 +165,10 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request, tok store.Tok
 		s.fail(w, r, badRequest("spec: %v", err))
 		return
 	}
+	if err := checkHorizon(c, s.opts.MaxSteps); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	state, err := c.State()
 	if err != nil {
 		s.internal(w, r, err)
@@ -166,7 +181,19 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request, tok store.Tok
 	}
 	s.remember(newEntry(run, newBox(c), scheduleVersion(run)))
 	s.log.Info("run created", "project", tok.ProjectID, "run", run.ID, "spec", run.Spec)
-	writeJSON(w, http.StatusCreated, runJSON(run))
+	out := runJSON(run)
+	out.Warning = control.HorizonWarning(c, run.Budget)
+	writeJSON(w, http.StatusCreated, out)
+}
+
+// checkHorizon refuses a schedule whose horizon (the step at which it has
+// run its course) is past the server's step limit: its rates could not be
+// asked for, and charts and forecasts would run to it.
+func checkHorizon(c control.Controller, maxSteps int64) error {
+	if h, ok := schedule.Horizon(c); ok && h > maxSteps {
+		return badRequest("spec: the schedule runs to step %d, past the limit %d (the server's --max-steps)", h, maxSteps)
+	}
+	return nil
 }
 
 // MaxSpecBytes is the longest spec a client may send.

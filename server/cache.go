@@ -66,6 +66,15 @@ func (b *ctrlBox) lrs(from int64, out []float64) {
 	}
 }
 
+// horizonWarning is control.HorizonWarning for a run of budget steps.
+func (b *ctrlBox) horizonWarning(budget int64) string {
+	if !b.fixed {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+	}
+	return control.HorizonWarning(b.c, budget)
+}
+
 // runEntry is one version of a run, as the rate route serves it. It is
 // not changed after it is built, except for its last use.
 type runEntry struct {

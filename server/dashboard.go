@@ -141,19 +141,26 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, err error) {
 // safeNext returns next if it is a path on this site to go to after
 // signing in, else "/": it must start with one "/" (not "//", which a
 // browser reads as another host, nor "/\", which some read the same way),
-// hold no control characters or spaces (browsers drop tabs and newlines,
-// so "/\t/host" becomes "//host") and parse as a bare path.
+// hold no control characters, spaces or backslashes (browsers drop tabs
+// and newlines, so "/\t/host" becomes "//host"), and parse as a bare path
+// that decodes to none of these either (so "/%2F%2Fhost" is refused too).
 func safeNext(next string) string {
-	if len(next) < 1 || len(next) > 2000 || next[0] != '/' || (len(next) > 1 && (next[1] == '/' || next[1] == '\\')) {
+	bad := func(p string) bool {
+		if len(p) < 1 || p[0] != '/' || (len(p) > 1 && (p[1] == '/' || p[1] == '\\')) {
+			return true
+		}
+		for i := 0; i < len(p); i++ {
+			if c := p[i]; c <= ' ' || c == 0x7f || c == '\\' {
+				return true
+			}
+		}
+		return false
+	}
+	if len(next) > 2000 || bad(next) {
 		return "/"
 	}
-	for i := 0; i < len(next); i++ {
-		if c := next[i]; c <= ' ' || c == 0x7f || c == '\\' {
-			return "/"
-		}
-	}
 	u, err := url.Parse(next)
-	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || bad(u.Path) {
 		return "/"
 	}
 	return next
@@ -248,9 +255,9 @@ func (s *Server) runsPage(w http.ResponseWriter, r *http.Request, sess session) 
 	return nil
 }
 
-// svgChart draws series with package plot and returns the SVG for
-// inlining. A chart that cannot be drawn gives a line saying so, never a
-// failed page.
+// svgChart draws series with package plot on the axis ax (its y values
+// already scaled for it) and returns the SVG for inlining. A chart that
+// cannot be drawn gives a line saying so, never a failed page.
 func (s *Server) svgChart(title string, ax axis, series ...plot.Series) (out template.HTML) {
 	var nonEmpty []plot.Series
 	for _, sr := range series {
@@ -268,7 +275,8 @@ func (s *Server) svgChart(title string, ax axis, series ...plot.Series) (out tem
 		}
 	}()
 	var b bytes.Buffer
-	if err := (plot.Chart{Title: title, XLabel: "step", YLabel: ax.label, LogY: ax.logY, Width: 760, Height: 380}).Lines(&b, "svg", nonEmpty...); err != nil {
+	c := plot.Chart{Title: title, XLabel: "step", YLabel: ax.label, LogY: ax.logY, YRange: ax.yrange, Width: 760, Height: 380}
+	if err := c.Lines(&b, "svg", nonEmpty...); err != nil {
 		return template.HTML("<p class=muted>" + template.HTMLEscapeString(err.Error()) + "</p>")
 	}
 	svg := b.String()
@@ -280,9 +288,10 @@ func (s *Server) svgChart(title string, ax axis, series ...plot.Series) (out tem
 
 // axis is how a chart draws its y values.
 type axis struct {
-	logY  bool
-	scale func(float64) float64 // applied to every y value drawn
-	label string
+	logY   bool
+	scale  func(float64) float64 // applied to every y value drawn
+	label  string
+	yrange [2]float64 // fixed y range (zero: from all the series drawn)
 }
 
 // chooseAxis picks a y axis that can draw the values vs (finite, as the
@@ -290,16 +299,13 @@ type axis struct {
 // within a range a log axis draws well; log10 of the values on a linear
 // axis if they are positive but span more (1e-300 beside 3, say); a
 // linear axis otherwise, in units of a power of ten when the values are
-// near the ends of float64's range.
+// near the ends of float64's range (1e308).
 func chooseAxis(label string, vs []float64, wantLog bool) axis {
 	id := func(v float64) float64 { return v }
-	lo, hi := math.Inf(1), math.Inf(-1)
-	for _, v := range vs {
-		lo, hi = min(lo, v), max(hi, v)
-	}
 	if len(vs) == 0 {
 		return axis{scale: id, label: label}
 	}
+	lo, hi := slices.Min(vs), slices.Max(vs)
 	if wantLog && lo > 0 {
 		if lo >= 1e-100 && hi <= 1e100 && hi/lo <= 1e12 {
 			return axis{logY: true, scale: id, label: label + " (log scale)"}
@@ -315,51 +321,83 @@ func chooseAxis(label string, vs []float64, wantLog bool) axis {
 	return axis{scale: id, label: label}
 }
 
-// apply returns sr with its y values scaled for ax.
+// apply returns sr with its y values scaled for ax, without the points
+// the axis cannot draw (not finite, or not positive on a log axis).
 func (ax axis) apply(sr plot.Series) plot.Series {
-	out := plot.Series{Name: sr.Name, X: sr.X, Y: make([]float64, len(sr.Y))}
+	out := plot.Series{Name: sr.Name, Style: sr.Style}
 	for i, v := range sr.Y {
-		out.Y[i] = ax.scale(v)
+		y := ax.scale(v)
+		if math.IsNaN(y) || math.IsInf(y, 0) || ax.logY && y <= 0 {
+			continue
+		}
+		out.X, out.Y = append(out.X, sr.X[i]), append(out.Y, y)
 	}
 	return out
 }
 
-// lossSeries returns the loss chart's axis and series. The y range comes
-// from the observed losses (loss and val_loss); the predicted curve is
-// drawn only where it is finite and within a factor of 2 of that range (on
-// a linear axis: half the range beyond it), keeping its last stretch that
-// is, so a prediction that starts at 1e36 under a warm-up from rate 0 does
-// not squash the observed curve.
-func lossSeries(loss, val, pred plot.Series) (axis, []plot.Series) {
-	obs := append(append([]float64(nil), loss.Y...), val.Y...)
-	if len(obs) == 0 {
-		return axis{scale: func(v float64) float64 { return v }, label: "loss"}, nil
-	}
+// lossChart returns the loss chart's axis and series. The y range comes
+// from the observed losses (loss and val_loss) alone; the predicted curve
+// is drawn where it is defined (finite, and positive on a log axis), and
+// its points beyond the range are marked on its edge, so a prediction
+// that starts at 1e36 under a warm-up from rate 0 cannot squash the
+// observed curve.
+func lossChart(loss, val, pred plot.Series) (axis, []plot.Series) {
+	obs := append(slices.Clone(loss.Y), val.Y...)
 	ax := chooseAxis("loss", obs, true)
-	lo, hi := slices.Min(obs), slices.Max(obs)
-	inside := func(v float64) bool {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return false
-		}
-		if lo > 0 {
-			return v >= lo/2 && v <= hi*2
-		}
-		span := hi - lo
-		if span == 0 || math.IsInf(span, 0) {
-			span = max(math.Abs(hi), 1)
-		}
-		return v >= lo-span/2 && v <= hi+span/2
+	if len(obs) == 0 {
+		return ax, nil
 	}
-	end := len(pred.Y)
-	for end > 0 && !inside(pred.Y[end-1]) {
-		end--
+	loss.Style, val.Style, pred.Style = plot.Solid, plot.Dots, plot.Dashed
+	l, v := ax.apply(loss), ax.apply(val)
+	ax.yrange = plot.RangeOf(ax.logY, l, v)
+	return ax, []plot.Series{l, v, ax.apply(pred)}
+}
+
+// runCharts are the two charts of a run's page: their axes and series.
+type runCharts struct {
+	lrAxis, lossAxis axis
+	lr, loss         []plot.Series
+}
+
+// chartsOf builds a run page's charts: the rates of the current spec over
+// the budget and the reported rates; the observed losses and the
+// prediction pr (nil: none yet) of law.
+func chartsOf(box *ctrlBox, run store.Run, recs []runlog.Record, pr *Prediction, law string) runCharts {
+	end := max(run.Budget, run.LastStep+1)
+	sched := plot.Series{Name: "schedule (current spec)"}
+	for k := range int64(400) {
+		st := k * (end - 1) / 399
+		if k > 0 && st == int64(sched.X[len(sched.X)-1]) {
+			continue
+		}
+		sched.X = append(sched.X, float64(st))
+		sched.Y = append(sched.Y, box.lr(st))
 	}
-	start := end
-	for start > 0 && inside(pred.Y[start-1]) {
-		start--
+	used := plot.Series{Name: "reported lr"}
+	loss := plot.Series{Name: "loss"}
+	val := plot.Series{Name: "val_loss"}
+	for _, rec := range recs {
+		if rec.Has(runlog.FieldLR) {
+			used.X, used.Y = append(used.X, float64(rec.Step)), append(used.Y, rec.LR)
+		}
+		if rec.Has(runlog.FieldLoss) {
+			loss.X, loss.Y = append(loss.X, float64(rec.Step)), append(loss.Y, rec.Loss)
+		}
+		if rec.Has(runlog.FieldValLoss) {
+			val.X, val.Y = append(val.X, float64(rec.Step)), append(val.Y, rec.ValLoss)
+		}
 	}
-	pred = plot.Series{Name: pred.Name, X: pred.X[start:end], Y: pred.Y[start:end]}
-	return ax, []plot.Series{ax.apply(loss), ax.apply(val), ax.apply(pred)}
+	pred := plot.Series{Name: "predicted (" + law + ")"}
+	if pr != nil {
+		for i, st := range pr.CurveSteps {
+			pred.X, pred.Y = append(pred.X, float64(st)), append(pred.Y, pr.CurveLoss[i])
+		}
+	}
+	var c runCharts
+	c.lrAxis = chooseAxis("lr", append(slices.Clone(sched.Y), used.Y...), false)
+	c.lr = []plot.Series{c.lrAxis.apply(sched), c.lrAxis.apply(used)}
+	c.lossAxis, c.loss = lossChart(loss, val, pred)
+	return c
 }
 
 func (s *Server) runPage(w http.ResponseWriter, r *http.Request, sess session) error {
@@ -378,43 +416,14 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request, sess session) e
 	if err != nil {
 		return err
 	}
-	end := max(run.Budget, run.LastStep+1)
-	sched := plot.Series{Name: "schedule (current spec)"}
-	nextLR := e.box.lr(run.LastStep + 1)
-	for k := range int64(400) {
-		st := k * (end - 1) / 399
-		if k > 0 && st == int64(sched.X[len(sched.X)-1]) {
-			continue
-		}
-		sched.X = append(sched.X, float64(st))
-		sched.Y = append(sched.Y, e.box.lr(st))
-	}
-	used := plot.Series{Name: "reported lr"}
-	loss := plot.Series{Name: "loss"}
-	val := plot.Series{Name: "val_loss"}
-	for _, rec := range v.Metrics {
-		if rec.Has(runlog.FieldLR) {
-			used.X, used.Y = append(used.X, float64(rec.Step)), append(used.Y, rec.LR)
-		}
-		if rec.Has(runlog.FieldLoss) {
-			loss.X, loss.Y = append(loss.X, float64(rec.Step)), append(loss.Y, rec.Loss)
-		}
-		if rec.Has(runlog.FieldValLoss) {
-			val.X, val.Y = append(val.X, float64(rec.Step)), append(val.Y, rec.ValLoss)
-		}
-	}
 	law := r.URL.Query().Get("law")
 	if !slices.Contains(losscurve.Kinds(), law) {
 		law = losscurve.KindMPL
 	}
-	pred := plot.Series{Name: "predicted (" + law + ")"}
 	var p *Prediction
 	predErr := ""
 	if pr, err := s.pred.get(r.Context(), sess.ProjectID, id, law, false); err == nil {
 		p = &pr
-		for i, st := range pr.CurveSteps {
-			pred.X, pred.Y = append(pred.X, float64(st)), append(pred.Y, pr.CurveLoss[i])
-		}
 	} else {
 		var ae *apiError
 		if errors.As(err, &ae) {
@@ -424,16 +433,15 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request, sess session) e
 			predErr = "prediction failed"
 		}
 	}
-	lrAxis := chooseAxis("lr", append(slices.Clone(sched.Y), used.Y...), false)
-	lossAxis, lossLines := lossSeries(loss, val, pred)
+	ch := chartsOf(e.box, run, v.Metrics, p, law)
 	idem := map[string]string{}
 	for _, k := range []string{"decay", "extend", "pause", "resume"} {
 		idem[k] = randomHex(12)
 	}
 	render(w, http.StatusOK, "run", map[string]any{
-		"Title": run.Name, "Run": run, "NextLR": nextLR, "Law": law, "Metrics": v.Count,
-		"LRChart":   s.svgChart("learning rate", lrAxis, lrAxis.apply(sched), lrAxis.apply(used)),
-		"LossChart": s.svgChart("loss", lossAxis, lossLines...),
+		"Title": run.Name, "Run": run, "NextLR": e.box.lr(run.LastStep + 1), "Law": law, "Metrics": v.Count,
+		"LRChart":   s.svgChart("learning rate", ch.lrAxis, ch.lr...),
+		"LossChart": s.svgChart("loss", ch.lossAxis, ch.loss...),
 		"Pred":      p, "PredErr": predErr, "Events": v.Events, "Msg": r.URL.Query().Get("msg"),
 		"CSRF": sess.csrf, "Idem": idem,
 	})

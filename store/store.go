@@ -267,10 +267,17 @@ func isNoSuchTable(err error) bool {
 }
 
 // noteDamage remembers err if it says the SQLite file is damaged (so
-// Health reports it) and returns err, wrapping ErrDamaged in that case.
+// Health reports it) and returns err, wrapping ErrDamaged in that case,
+// or ErrClosed when the store was closed.
 func (s *Store) noteDamage(err error) error {
 	if err == nil {
 		return nil
+	}
+	s.closeMu.RLock()
+	closed := s.closed
+	s.closeMu.RUnlock()
+	if closed && !errors.Is(err, ErrClosed) {
+		return fmt.Errorf("%w: %w", ErrClosed, err)
 	}
 	msg := err.Error()
 	if !strings.Contains(msg, "malformed") && !strings.Contains(msg, "file is not a database") && !strings.Contains(msg, "SQLITE_CORRUPT") && !strings.Contains(msg, "SQLITE_NOTADB") {
