@@ -30,6 +30,7 @@ var lrBufs = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
 type lrQuery struct {
 	step, from, to          int64
 	hasStep, hasFrom, hasTo bool
+	seen                    [3]bool // step, from, to: the first occurrence counts, as with url.Values.Get
 }
 
 // parseLRQuery reads step, from and to from a raw query string (the first
@@ -43,10 +44,8 @@ func parseLRQuery(raw string) (lrQuery, error) {
 			return q, badRequest("query: %v", err)
 		}
 		for _, name := range []string{"step", "from", "to"} {
-			if v := vals.Get(name); v != "" {
-				if err := q.set(name, v); err != nil {
-					return q, err
-				}
+			if err := q.set(name, vals.Get(name)); err != nil {
+				return q, err
 			}
 		}
 		return q, nil
@@ -55,9 +54,6 @@ func parseLRQuery(raw string) (lrQuery, error) {
 		var kv string
 		kv, raw, _ = strings.Cut(raw, "&")
 		k, v, _ := strings.Cut(kv, "=")
-		if v == "" {
-			continue
-		}
 		switch k {
 		case "step", "from", "to":
 			if err := q.set(k, v); err != nil {
@@ -68,19 +64,25 @@ func parseLRQuery(raw string) (lrQuery, error) {
 	return q, nil
 }
 
+// set reads the value v of parameter name unless an earlier one was read;
+// an empty value counts as absent, as with url.Values.Get.
 func (q *lrQuery) set(name, v string) error {
 	var dst *int64
-	var has *bool
+	var has, seen *bool
 	switch name {
 	case "step":
-		dst, has = &q.step, &q.hasStep
+		dst, has, seen = &q.step, &q.hasStep, &q.seen[0]
 	case "from":
-		dst, has = &q.from, &q.hasFrom
+		dst, has, seen = &q.from, &q.hasFrom, &q.seen[1]
 	default:
-		dst, has = &q.to, &q.hasTo
+		dst, has, seen = &q.to, &q.hasTo, &q.seen[2]
 	}
-	if *has {
-		return nil // the first one counts, as with url.Values.Get
+	if *seen {
+		return nil
+	}
+	*seen = true
+	if v == "" {
+		return nil
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
