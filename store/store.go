@@ -21,9 +21,17 @@
 //
 // Exactly-once rules the rest of lrkit relies on: FinishTrial stores one
 // result per trial key however often it is called; AppendMetrics counts a
-// retried batch (same batch ID) once, and a step once; UpdateRun changes a
-// run's controller state under a row lock and a version check, so
-// concurrent updates from several server replicas lose nothing.
+// retried batch (same batch ID and records) once, and a step once, and
+// refuses the batch ID with other records (ErrBatchReused); UpdateRun
+// changes a run under a row lock and a version check, so concurrent
+// updates from several server replicas lose nothing, and UpdateRunOnce
+// applies an action once per idempotency key.
+//
+// Metric batches are committed in groups (commit.go): the batches that
+// arrive while a transaction commits share the next one, and each caller
+// returns once its batch's transaction has committed. Every call is
+// bounded by Options.Timeout. OpenWith can refuse an emptied SQLite file
+// and run SQLite's quick integrity check.
 package store
 
 import (
