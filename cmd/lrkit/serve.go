@@ -184,39 +184,7 @@ An emptied or damaged SQLite file is refused, as by lrkit serve.`,
 			if list && revoke != 0 {
 				return badInput(errors.New("--list and --revoke: give one of them"))
 			}
-			ctx := cmd.Context()
-			st, err := openServeDB(ctx, db, false, 30*time.Second)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			if list || revoke != 0 {
-				p, err := st.ProjectByName(ctx, project)
-				if err != nil {
-					return badInput(fmt.Errorf("--project %q: %w", project, err))
-				}
-				if revoke != 0 {
-					if err := st.RevokeToken(ctx, p.ID, revoke); err != nil {
-						return badInput(fmt.Errorf("--revoke %d: no live token with that ID in project %q", revoke, project))
-					}
-					fmt.Fprintf(cmd.OutOrStdout(), "revoked token %d of project %q\n", revoke, project)
-					return nil
-				}
-				toks, err := st.Tokens(ctx, p.ID)
-				if err != nil {
-					return err
-				}
-				for _, t := range toks {
-					fmt.Fprintf(cmd.OutOrStdout(), "%d\t%s\t%s\n", t.ID, t.Name, t.Created.UTC().Format(time.RFC3339))
-				}
-				return nil
-			}
-			text, err := newProjectToken(ctx, st, project, name)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), text)
-			return nil
+			return serveToken(cmd, db, project, name, list, revoke)
 		},
 	}
 	cmd.Flags().StringVar(&db, "db", "lrkit.db", "SQLite file or postgres:// URL")
@@ -225,4 +193,42 @@ An emptied or damaged SQLite file is refused, as by lrkit serve.`,
 	cmd.Flags().BoolVar(&list, "list", false, "list the project's live tokens")
 	cmd.Flags().Int64Var(&revoke, "revoke", 0, "revoke the token with this ID")
 	return cmd
+}
+
+// serveToken is lrkit serve token: a new token of project (created if
+// needed), the project's live tokens (list), or a revoked one (revoke).
+func serveToken(cmd *cobra.Command, db, project, name string, list bool, revoke int64) error {
+	ctx := cmd.Context()
+	st, err := openServeDB(ctx, db, false, 30*time.Second)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if !list && revoke == 0 {
+		text, err := newProjectToken(ctx, st, project, name)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(cmd.OutOrStdout(), text)
+		return nil
+	}
+	p, err := st.ProjectByName(ctx, project)
+	if err != nil {
+		return badInput(fmt.Errorf("--project %q: %w", project, err))
+	}
+	if revoke != 0 {
+		if err := st.RevokeToken(ctx, p.ID, revoke); err != nil {
+			return badInput(fmt.Errorf("--revoke %d: no live token with that ID in project %q", revoke, project))
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "revoked token %d of project %q\n", revoke, project)
+		return nil
+	}
+	toks, err := st.Tokens(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	for _, t := range toks {
+		fmt.Fprintf(cmd.OutOrStdout(), "%d\t%s\t%s\n", t.ID, t.Name, t.Created.UTC().Format(time.RFC3339))
+	}
+	return nil
 }
