@@ -195,7 +195,7 @@ func newAction(kind, key string, req any) (action, error) {
 func (s *Server) respec(ctx context.Context, tok store.Token, id int64, act action,
 	change func(run *store.Run, c control.Controller) (map[string]any, error)) (store.Run, error) {
 	var box *ctrlBox
-	run, replayed, err := s.st.UpdateRunOnce(ctx, tok.ProjectID, id, act.key, func(ch *store.Change) error {
+	update := func(ch *store.Change) error {
 		box = nil
 		c, err := buildController(ch.Run)
 		if err != nil {
@@ -231,7 +231,15 @@ func (s *Server) respec(ctx context.Context, tok store.Token, id int64, act acti
 		ch.AddEvent(ch.Run.LastStep+1, act.kind, b)
 		box = newBox(c)
 		return nil
-	})
+	}
+	var run store.Run
+	var replayed bool
+	var err error
+	if act.key.Key == "" {
+		run, err = s.st.UpdateRun(ctx, tok.ProjectID, id, update)
+	} else {
+		run, replayed, err = s.st.UpdateRunOnce(ctx, tok.ProjectID, id, act.key, update)
+	}
 	if err != nil {
 		return store.Run{}, err
 	}
@@ -242,7 +250,7 @@ func (s *Server) respec(ctx context.Context, tok store.Token, id int64, act acti
 		}
 		return run, nil
 	}
-	s.remember(newEntry(run, box, scheduleVersion(run)))
+	s.remember(s.newEntry(run, box, scheduleVersion(run)))
 	s.log.Info("run action", "project", tok.ProjectID, "run", id, "action", act.kind, "spec", run.Spec, "budget", run.Budget)
 	return run, nil
 }

@@ -179,7 +179,7 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request, tok store.Tok
 		s.fail(w, r, err)
 		return
 	}
-	s.remember(newEntry(run, newBox(c), scheduleVersion(run)))
+	s.remember(s.newEntry(run, newBox(c), scheduleVersion(run)))
 	s.log.Info("run created", "project", tok.ProjectID, "run", run.ID, "spec", run.Spec)
 	out := runJSON(run)
 	out.Warning = control.HorizonWarning(c, run.Budget)
@@ -390,7 +390,7 @@ func (s *Server) postMetrics(w http.ResponseWriter, r *http.Request, tok store.T
 	s.stored.Add(float64(res.Inserted))
 	var e *runEntry
 	if box != nil {
-		e = s.remember(newEntry(res.Run, box, scheduleVersion(res.Run)))
+		e = s.remember(s.newEntry(res.Run, box, scheduleVersion(res.Run)))
 	} else if e, err = s.entryFor(res.Run); err != nil {
 		s.fail(w, r, err)
 		return

@@ -153,17 +153,20 @@ func loadavg() string {
 
 // TestLoadCeiling puts the server beside the physical limit of this
 // machine: the same load generator (loadgen_test.go) against a bare
-// net/http handler that answers fixed JSON, against lrkit's rate route
-// and against its metrics route, in one process over loopback, first as
-// fast as answered (saturation, 64 connections) and then paced at offered
-// rates from 2,000/s up to where a target stops keeping up. The rounds
-// interleave the targets, so a change in the machine's load hits them
-// alike; ratios are taken within a round.
+// net/http handler that answers fixed JSON, against lrkit's rate route and
+// against its metrics route, in one process over loopback. First as fast
+// as answered (saturation, 64 connections): the targets take turns in
+// short slices, so that a change in the load of the machine (shared with
+// other work) hits them alike, and each round sums a target's requests,
+// time and CPU over its slices; ratios are taken within a round. Then
+// paced at offered rates from 2,000/s up, doubling until a target stops
+// keeping up.
 //
 //	LRKIT_LOAD=ceiling go test ./server -run TestLoadCeiling -v
 //
-// LRKIT_CEILING_ROUNDS (default 3), LRKIT_CEILING_SECS per level
-// (default 3) and LRKIT_CEILING_BATCH (records per metrics batch, default
+// LRKIT_CEILING_ROUNDS (default 3), LRKIT_CEILING_SLICES per round
+// (default 5), LRKIT_CEILING_SECS per slice and per paced level (default
+// 1 and 3) and LRKIT_CEILING_BATCH (records per metrics batch, default
 // 10) change the run. It fails only on errors.
 func TestLoadCeiling(t *testing.T) {
 	if os.Getenv("LRKIT_LOAD") != "ceiling" {
@@ -176,55 +179,69 @@ func TestLoadCeiling(t *testing.T) {
 		return def
 	}
 	rounds := envInt("LRKIT_CEILING_ROUNDS", 3)
+	slices_ := envInt("LRKIT_CEILING_SLICES", 5)
+	sliceDur := time.Duration(envInt("LRKIT_CEILING_SLICE_SECS", 1)) * time.Second
 	dur := time.Duration(envInt("LRKIT_CEILING_SECS", 3)) * time.Second
 	batch := envInt("LRKIT_CEILING_BATCH", 10)
 	rig := newCeilingRig(t, batch)
 	ctx := context.Background()
 	targets := []loadTarget{rig.bare, rig.rate, rig.metrics}
 	t.Logf("GOMAXPROCS=%s, load average before: %s", os.Getenv("GOMAXPROCS"), loadavg())
-	measure := func(target loadTarget, conns int, rate float64) loadResult {
+	run := func(target loadTarget, rate float64, d time.Duration) (loadResult, float64) {
 		cpu0 := cpuSeconds()
-		r, err := runLoad(ctx, target, conns, rate, dur)
+		r, err := runLoad(ctx, target, 64, rate, d)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if r.failed > 0 {
 			t.Fatalf("%s: %d failed: %v", target.name, r.failed, r.firstErr)
 		}
-		offered := "saturation"
-		if rate > 0 {
-			offered = fmt.Sprintf("%.0f/s", rate)
-		}
-		cpu := cpuSeconds() - cpu0
-		t.Logf("%-34s %-10s achieved %8.0f/s (%9.0f items/s) p50 %9v p99 %9v  process CPU %.2f cores, %5.1f µs/request, load %s",
-			target.name, offered, r.achieved(), r.achieved()*float64(target.unit), r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond),
-			cpu/r.secs, cpu/float64(max(r.done, 1))*1e6, loadavg())
-		return r
+		return r, cpuSeconds() - cpu0
 	}
-	sat := map[string][]float64{}
+	type sum struct {
+		done     int
+		secs     float64
+		cpu      float64
+		p99s     []time.Duration
+		achieved []float64
+	}
 	var ratios, cpuRatios []float64
+	sat := map[string][]float64{}
 	for round := range rounds {
-		t.Logf("round %d: saturation, 64 connections", round+1)
-		got, cpu := map[string]float64{}, map[string]float64{}
+		got := map[string]*sum{}
 		for _, target := range targets {
-			c0 := cpuSeconds()
-			r := measure(target, 64, 0)
-			got[target.name], cpu[target.name] = r.achieved(), (cpuSeconds()-c0)/float64(max(r.done, 1))
-			sat[target.name] = append(sat[target.name], got[target.name])
+			got[target.name] = &sum{}
 		}
-		ratio := got[rig.rate.name] / got[rig.bare.name]
-		ratios = append(ratios, ratio)
-		cpuRatios = append(cpuRatios, cpu[rig.bare.name]/cpu[rig.rate.name])
-		t.Logf("round %d: rate route / bare handler at saturation = %.3f (throughput), %.3f (CPU per request, bare over rate)", round+1, ratio, cpuRatios[len(cpuRatios)-1])
+		for range slices_ {
+			for _, target := range targets {
+				r, cpu := run(target, 0, sliceDur)
+				g := got[target.name]
+				g.done, g.secs, g.cpu = g.done+r.done, g.secs+r.secs, g.cpu+cpu
+				g.p99s = append(g.p99s, r.p99)
+			}
+		}
+		t.Logf("round %d: saturation, 64 connections, %d slices of %v per target, load %s", round+1, slices_, sliceDur, loadavg())
+		for _, target := range targets {
+			g := got[target.name]
+			slices.Sort(g.p99s)
+			thr := float64(g.done) / g.secs
+			sat[target.name] = append(sat[target.name], thr)
+			t.Logf("  %-34s %8.0f/s (%9.0f items/s), median slice p99 %9v, process CPU %.2f cores, %5.1f µs/request",
+				target.name, thr, thr*float64(target.unit), g.p99s[len(g.p99s)/2].Round(time.Microsecond), g.cpu/g.secs, g.cpu/float64(max(g.done, 1))*1e6)
+		}
+		bare, rate := got[rig.bare.name], got[rig.rate.name]
+		ratio := (float64(rate.done) / rate.secs) / (float64(bare.done) / bare.secs)
+		cpuRatio := (bare.cpu / float64(bare.done)) / (rate.cpu / float64(rate.done))
+		ratios, cpuRatios = append(ratios, ratio), append(cpuRatios, cpuRatio)
+		t.Logf("round %d: rate route / bare handler = %.3f (throughput), %.3f (CPU per request, bare over rate)", round+1, ratio, cpuRatio)
 	}
-	t.Logf("offered rates, 64 connections, round 1 saturation as the ceiling")
+	t.Logf("offered rates, 64 connections, %v per level", dur)
 	for _, target := range targets {
 		for rate := 2000.0; ; rate *= 2 {
-			r := measure(target, 64, rate)
-			if r.achieved() < 0.98*rate || r.p99 > time.Second {
-				break
-			}
-			if rate > 2*sat[target.name][0] {
+			r, cpu := run(target, rate, dur)
+			t.Logf("  %-34s %6.0f/s offered: achieved %8.0f/s (%9.0f items/s) p50 %9v p99 %9v, process CPU %.2f cores, load %s",
+				target.name, rate, r.achieved(), r.achieved()*float64(target.unit), r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), cpu/r.secs, loadavg())
+			if r.achieved() < 0.98*rate || r.p99 > time.Second || rate > 2*slices.Max(sat[target.name]) {
 				break
 			}
 		}

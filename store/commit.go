@@ -40,7 +40,9 @@ import (
 // used for other records) writes nothing and fails alone. A failure of the
 // database during the group fails the transaction; then every batch of
 // the group is tried again in a transaction of its own, so that one bad
-// batch cannot fail the others.
+// batch cannot fail the others (unless the database did not answer in
+// time: then the whole group fails at once, instead of one timeout per
+// batch).
 
 const (
 	maxGroupBatches = 512
@@ -131,8 +133,12 @@ func (s *Store) commitGroup(group []*appendReq) {
 	if err == nil {
 		return
 	}
-	if len(live) == 1 {
-		live[0].err = err
+	// A database that did not answer in time (or a closed store) would
+	// fail each batch again, one timeout after another: fail them all now.
+	if len(live) == 1 || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrClosed) {
+		for _, r := range live {
+			r.err = err
+		}
 		return
 	}
 	for _, r := range live {

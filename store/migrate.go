@@ -95,9 +95,9 @@ func statements(sqlText string) []string {
 	return out
 }
 
-// SchemaVersion returns the highest applied migration version (0 for an
+// schemaVersion returns the highest applied migration version (0 for an
 // empty database).
-func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+func (s *Store) schemaVersion(ctx context.Context) (int, error) {
 	var v sql.NullInt64
 	err := s.w.QueryRowContext(ctx, "SELECT MAX(version) FROM schema_version").Scan(&v)
 	if err != nil {

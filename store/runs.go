@@ -724,28 +724,6 @@ func (s *Store) View(ctx context.Context, projectID, runID int64, maxMetrics, ma
 	return v, err
 }
 
-// Projects lists the projects, oldest first.
-func (s *Store) Projects(ctx context.Context) ([]Project, error) {
-	ctx, cancel := s.bound(ctx)
-	defer cancel()
-	rows, err := s.r.QueryContext(ctx, "SELECT id, name, created_ms FROM projects ORDER BY id")
-	if err != nil {
-		return nil, fmt.Errorf("store: projects: %w", s.noteDamage(err))
-	}
-	defer rows.Close()
-	var out []Project
-	for rows.Next() {
-		var p Project
-		var created int64
-		if err := rows.Scan(&p.ID, &p.Name, &created); err != nil {
-			return nil, fmt.Errorf("store: projects: %w", err)
-		}
-		p.Created = time.UnixMilli(created)
-		out = append(out, p)
-	}
-	return out, rows.Err()
-}
-
 // Tokens lists a project's live tokens (never their text, which is not
 // stored), oldest first.
 func (s *Store) Tokens(ctx context.Context, projectID int64) ([]Token, error) {

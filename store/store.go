@@ -215,7 +215,7 @@ func OpenWith(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		}
 	}
 	if emptied {
-		if v, err := s.SchemaVersion(ctx); err != nil || v == 0 {
+		if v, err := s.schemaVersion(ctx); err != nil || v == 0 {
 			s.Close()
 			if err != nil && !isNoSuchTable(err) {
 				return nil, fmt.Errorf("store: %s: %w", dsn, s.noteDamage(err))
@@ -227,7 +227,7 @@ func OpenWith(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		s.Close()
 		return nil, s.noteDamage(err)
 	}
-	v, err := s.SchemaVersion(ctx)
+	v, err := s.schemaVersion(ctx)
 	if err != nil {
 		s.Close()
 		return nil, err
