@@ -199,11 +199,9 @@ func TestLoadCeiling(t *testing.T) {
 		return r, cpuSeconds() - cpu0
 	}
 	type sum struct {
-		done     int
-		secs     float64
-		cpu      float64
-		p99s     []time.Duration
-		achieved []float64
+		done      int
+		secs, cpu float64
+		p99s      []time.Duration
 	}
 	var ratios, cpuRatios []float64
 	sat := map[string][]float64{}
