@@ -72,10 +72,17 @@ func BenchmarkLRHandler(b *testing.B) {
 }
 
 // BenchmarkMetricsHandler measures POST /v1/runs/{run}/metrics with
-// ten-record batches through the server's handler (decoding, checks, the
-// group commit into SQLite, the answer; no network), from 64 goroutines
-// at once as concurrent trainers send them. One op is one batch.
+// batches of 10 and of 64 records (the Python client's) through the
+// server's handler (decoding, checks, the group commit into SQLite, the
+// answer; no network), from 64 goroutines at once as concurrent trainers
+// send them. One op is one batch.
 func BenchmarkMetricsHandler(b *testing.B) {
+	for _, n := range []int64{10, 64} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) { benchMetrics(b, n) })
+	}
+}
+
+func benchMetrics(b *testing.B, per int64) {
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(b.TempDir(), "b.db"))
 	if err != nil {
@@ -103,11 +110,11 @@ func BenchmarkMetricsHandler(b *testing.B) {
 			body = append(body[:0], `{"batch_id":"`...)
 			body = strconv.AppendInt(body, n, 10)
 			body = append(body, `","metrics":[`...)
-			for i := range int64(10) {
+			for i := range per {
 				if i > 0 {
 					body = append(body, ',')
 				}
-				body = fmt.Appendf(body, `{"step":%d,"loss":%g}`, n*10+i, 3/float64(n*10+i+1))
+				body = fmt.Appendf(body, `{"step":%d,"loss":%g}`, n*per+i, 3/float64(n*per+i+1))
 			}
 			body = append(body, "]}"...)
 			req := httptest.NewRequest("POST", fmt.Sprintf("/v1/runs/%d/metrics", runs[n%int64(len(runs))]), bytes.NewReader(body))
@@ -120,7 +127,7 @@ func BenchmarkMetricsHandler(b *testing.B) {
 			}
 		}
 	})
-	b.ReportMetric(float64(b.N*10)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(int64(b.N)*per)/b.Elapsed().Seconds(), "records/s")
 	g, bt := st.CommitStats()
 	b.ReportMetric(float64(bt)/float64(max(g, 1)), "batches/commit")
 }
