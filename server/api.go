@@ -328,10 +328,17 @@ func observe(ch *store.Change, cached *runEntry) (*ctrlBox, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, fixed := c.(*control.Fixed); fixed || ch.Run.Status != store.RunRunning || len(ch.Fresh) == 0 {
+	if _, fixed := c.(*control.Fixed); fixed || ch.Run.Status != store.RunRunning {
 		return newBox(c), nil
 	}
-	obs := slices.Clone(ch.Fresh)
+	fresh, err := ch.Fresh()
+	if err != nil {
+		return nil, err
+	}
+	if len(fresh) == 0 {
+		return newBox(c), nil
+	}
+	obs := slices.Clone(fresh)
 	slices.SortFunc(obs, func(a, b runlog.Record) int { return int(min(max(a.Step-b.Step, -1), 1)) })
 	// The rate of the step after the last one stored (this batch's
 	// included): what the job asks for next.

@@ -7,9 +7,9 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/lrkit/lrkit/runlog"
@@ -250,12 +250,13 @@ func (s *Store) applyGroup(ctx context.Context, tx *sql.Tx, reqs []*appendReq) e
 			r.res = AppendResult{Duplicate: true, Skipped: len(r.recs), Run: g.run}
 			continue
 		}
-		fresh, err := s.insertMetrics(ctx, tx, r.runID, r.recs)
-		if err != nil {
-			return err
-		}
-		ch := Change{Run: g.run, Fresh: fresh}
-		for _, rec := range fresh {
+		ch := Change{Run: g.run, recs: r.recs, fresh: func() ([]runlog.Record, error) {
+			return s.freshRecords(ctx, tx, r.runID, r.recs)
+		}}
+		// A step stored before is at most the last step: the last step
+		// of the stored steps and the batch's new ones is the largest of
+		// all.
+		for _, rec := range r.recs {
 			ch.Run.LastStep = max(ch.Run.LastStep, rec.Step)
 		}
 		if r.update != nil {
@@ -265,12 +266,19 @@ func (s *Store) applyGroup(ctx context.Context, tx *sql.Tx, reqs []*appendReq) e
 			err = ch.Run.checkStatus()
 		}
 		if err != nil {
-			// The batch fails alone: take back its rows.
+			// The batch fails alone: take back its ID.
 			r.err = err
-			if err := s.undoBatch(ctx, tx, r.runID, r.batchID, fresh); err != nil {
+			if _, err := tx.ExecContext(ctx, s.q("DELETE FROM run_batches WHERE run_id = ? AND batch_id = ?"), r.runID, r.batchID); err != nil {
 				return err
 			}
 			continue
+		}
+		n, err := s.insertMetrics(ctx, tx, r.runID, r.recs)
+		if err != nil {
+			return err
+		}
+		if ch.freshRead && n != len(ch.freshRecs) {
+			return fmt.Errorf("stored %d new steps of batch %q, %d expected", n, r.batchID, len(ch.freshRecs))
 		}
 		evs, err := s.insertEvents(ctx, tx, r.runID, ch.events, now)
 		if err != nil {
@@ -280,7 +288,7 @@ func (s *Store) applyGroup(ctx context.Context, tx *sql.Tx, reqs []*appendReq) e
 		ch.Run.Version = g.run.Version + 1
 		ch.Run.Updated = time.UnixMilli(now)
 		g.run, g.touched = ch.Run, true
-		r.res = AppendResult{Inserted: len(fresh), Skipped: len(r.recs) - len(fresh), Run: g.run, Events: evs}
+		r.res = AppendResult{Inserted: n, Skipped: len(r.recs) - n, Run: g.run, Events: evs}
 	}
 	for _, k := range keys {
 		g := runs[k]
@@ -288,27 +296,6 @@ func (s *Store) applyGroup(ctx context.Context, tx *sql.Tx, reqs []*appendReq) e
 			continue
 		}
 		if err := s.saveRun(ctx, tx, &g.run, g.orig, now); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// undoBatch deletes what a batch stored before its update failed: its
-// batch ID and its new steps.
-func (s *Store) undoBatch(ctx context.Context, tx *sql.Tx, runID int64, batchID string, fresh []runlog.Record) error {
-	if _, err := tx.ExecContext(ctx, s.q("DELETE FROM run_batches WHERE run_id = ? AND batch_id = ?"), runID, batchID); err != nil {
-		return err
-	}
-	for len(fresh) > 0 {
-		n := min(len(fresh), 500)
-		args := []any{runID}
-		for _, r := range fresh[:n] {
-			args = append(args, r.Step)
-		}
-		fresh = fresh[n:]
-		query := "DELETE FROM run_metrics WHERE run_id = ? AND step IN (" + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + ")"
-		if _, err := tx.ExecContext(ctx, s.q(query), args...); err != nil {
 			return err
 		}
 	}

@@ -55,7 +55,11 @@ func Example_runs() {
 	observe := func(c *store.Change) error {
 		var st struct{ Seen int }
 		json.Unmarshal(c.Run.ControllerState, &st)
-		st.Seen += len(c.Fresh)
+		fresh, err := c.Fresh()
+		if err != nil {
+			return err
+		}
+		st.Seen += len(fresh)
 		c.Run.ControllerState, _ = json.Marshal(st)
 		return nil
 	}

@@ -96,10 +96,32 @@ func (r *Run) checkStatus() error {
 // controller state) and may add events; the run, the events and (for
 // AppendMetrics) the metrics commit together or not at all.
 type Change struct {
-	Run   Run
-	Fresh []runlog.Record // AppendMetrics: the newly stored records, in batch order
+	Run Run
 	// events added by AddEvent, written with the change.
 	events []Event
+	// AppendMetrics: the batch's records, and how to find the new ones.
+	recs      []runlog.Record
+	fresh     func() ([]runlog.Record, error)
+	freshRead bool
+	freshRecs []runlog.Record
+}
+
+// Fresh returns, in AppendMetrics, the records of the batch whose steps
+// are new (not stored before, nor earlier in the batch), in batch order:
+// what a controller observes. It reads the run's stored steps the first
+// time it is called, so an update that does not need them (a fixed
+// schedule learns nothing) costs no query. Outside AppendMetrics it
+// returns nil.
+func (c *Change) Fresh() ([]runlog.Record, error) {
+	if c.fresh == nil || c.freshRead {
+		return c.freshRecs, nil
+	}
+	recs, err := c.fresh()
+	if err != nil {
+		return nil, err
+	}
+	c.freshRecs, c.freshRead = recs, true
+	return recs, nil
 }
 
 // AddEvent records an event of the run with the change; detail nil means
@@ -118,6 +140,7 @@ const (
 	batchDigestSQL = "SELECT digest FROM run_batches WHERE run_id = ? AND batch_id = ?"
 	insertBatchSQL = `INSERT INTO run_batches (run_id, batch_id, records, digest, received_ms)
 		VALUES (?, ?, ?, ?, ?) ON CONFLICT (run_id, batch_id) DO NOTHING`
+	freshStepsSQL  = "SELECT step FROM run_metrics WHERE run_id = ? AND step BETWEEN ? AND ?"
 	insertEventSQL = `INSERT INTO run_events (run_id, step, kind, detail, created_ms)
 		VALUES (?, ?, ?, ?, ?) RETURNING id`
 	actionSQL       = "SELECT digest FROM run_actions WHERE run_id = ? AND action_key = ?"
@@ -550,8 +573,9 @@ type AppendResult struct {
 // after a lost reply) stores nothing and reports Duplicate, the same ID
 // with other records is ErrBatchReused, and a step already stored is not
 // stored again. If update is not nil it is called, in the same
-// transaction, with the locked run and the newly stored records (in the
-// batch's order), to advance the controller state and record events; the
+// transaction, with the locked run (Change.Fresh gives the batch's new
+// records, in the batch's order), to advance the controller state and
+// record events; the
 // metrics, the state and the events commit together or not at all, and
 // the run's version advances by one. update must not call the Store.
 //
@@ -561,6 +585,9 @@ func (s *Store) AppendMetrics(ctx context.Context, projectID, runID int64, batch
 	update func(*Change) error) (AppendResult, error) {
 	if batchID == "" {
 		return AppendResult{}, fmt.Errorf("store: metrics of run %d: empty batch ID", runID)
+	}
+	if err := s.prepareInserts(ctx, recs); err != nil {
+		return AppendResult{}, fmt.Errorf("store: metrics batch %q of run %d: %w", batchID, runID, s.noteDamage(err))
 	}
 	req := &appendReq{ctx: ctx, projectID: projectID, runID: runID, batchID: batchID, digest: batchDigest(recs),
 		recs: recs, update: update, done: make(chan struct{})}

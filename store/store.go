@@ -78,6 +78,11 @@ type Store struct {
 	// Statements of the hot paths, prepared once by Open and only read
 	// after, keyed by their text before placeholder rewriting.
 	wstmts, rstmts map[string]*sql.Stmt
+	// Statements prepared on first use (the metric INSERTs, one per shape
+	// of batch), and the text of each INSERT shape.
+	lazyMu  sync.Mutex
+	lazy    map[string]*sql.Stmt
+	inserts map[insertKey]string
 
 	commits chan *appendReq // metric batches waiting for a group commit
 	stop    chan struct{}   // closed by Close: committers finish and exit
@@ -330,11 +335,9 @@ func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc)
 // was a quarter of the time of a metrics batch on SQLite.
 func (s *Store) prepare(ctx context.Context) error {
 	s.wstmts, s.rstmts = map[string]*sql.Stmt{}, map[string]*sql.Stmt{}
-	writes := []string{s.lockRunSQL(), batchDigestSQL, insertBatchSQL, saveRunSQL, insertEventSQL,
+	s.lazy, s.inserts = map[string]*sql.Stmt{}, map[insertKey]string{}
+	writes := []string{s.lockRunSQL(), batchDigestSQL, insertBatchSQL, freshStepsSQL, saveRunSQL, insertEventSQL,
 		actionSQL, insertActionSQL, finishTrialSQL, trialExistsSQL}
-	for _, n := range recordChunks {
-		writes = append(writes, metricsInsertSQL[n])
-	}
 	for _, query := range writes {
 		st, err := s.w.PrepareContext(ctx, s.q(query))
 		if err != nil {
@@ -352,12 +355,47 @@ func (s *Store) prepare(ctx context.Context) error {
 	return nil
 }
 
-// txExec runs a write statement in tx, prepared if it is a hot one.
+// txExec runs a write statement in tx, prepared if it is a hot one; a
+// metrics INSERT is prepared on its first use.
 func (s *Store) txExec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
 	if st, ok := s.wstmts[query]; ok {
 		return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	}
+	s.lazyMu.Lock()
+	st, ok := s.lazy[query]
+	s.lazyMu.Unlock()
+	if ok {
+		return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
 	return tx.ExecContext(ctx, s.q(query), args...)
+}
+
+// maxLazy bounds the statements prepared on first use.
+const maxLazy = 512
+
+// prepareLazy prepares query on the writer pool unless it is prepared
+// already (or maxLazy are). It must not run inside a transaction of the
+// writer: SQLite's pool has one connection, which the transaction holds.
+func (s *Store) prepareLazy(ctx context.Context, query string) error {
+	s.lazyMu.Lock()
+	_, ok := s.lazy[query]
+	full := len(s.lazy) >= maxLazy
+	s.lazyMu.Unlock()
+	if ok || full {
+		return nil
+	}
+	st, err := s.w.PrepareContext(ctx, s.q(query))
+	if err != nil {
+		return err
+	}
+	s.lazyMu.Lock()
+	if _, ok := s.lazy[query]; ok {
+		st.Close()
+	} else {
+		s.lazy[query] = st
+	}
+	s.lazyMu.Unlock()
+	return nil
 }
 
 // txQueryRow runs a one-row query in tx, prepared if it is a hot one.
@@ -400,6 +438,9 @@ func (s *Store) Close() error {
 		s.wg.Wait()
 	}
 	for _, st := range s.wstmts {
+		st.Close()
+	}
+	for _, st := range s.lazy {
 		st.Close()
 	}
 	for _, st := range s.rstmts {

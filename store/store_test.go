@@ -455,8 +455,9 @@ func TestMetricBatchIdempotency(t *testing.T) {
 		count := func(c *Change) error {
 			var n int
 			json.Unmarshal(c.Run.ControllerState, &n)
-			c.Run.ControllerState = []byte(fmt.Sprint(n + len(c.Fresh)))
-			return nil
+			fresh, err := c.Fresh()
+			c.Run.ControllerState = []byte(fmt.Sprint(n + len(fresh)))
+			return err
 		}
 		res, err := s.AppendMetrics(ctx, p.ID, run.ID, "b1", batch(0, 10), count)
 		if err != nil || res.Duplicate || res.Inserted != 10 || res.Run.LastStep != 9 {
