@@ -137,6 +137,3 @@ func checkFinite(where, name string, v float64, nonNeg bool) error {
 	}
 	return nil
 }
-
-// num writes a float in the shortest form that reads back exactly.
-func num(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
