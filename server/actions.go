@@ -2,13 +2,15 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
-	"strconv"
 
 	"github.com/lrkit/lrkit/control"
+	"github.com/lrkit/lrkit/schedule"
 	"github.com/lrkit/lrkit/store"
 )
 
@@ -37,30 +39,61 @@ type ExtendRequest struct {
 	Shape  string  `json:"shape,omitempty"`
 }
 
-func num(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+// idempotencyKey is the request's Idempotency-Key header.
+func idempotencyKey(r *http.Request) string { return r.Header.Get("Idempotency-Key") }
 
-// branch returns the spec that follows the run's current spec up to step
-// at and tail (written from its own step 0) from there on. A controller
-// that is not a plain schedule cannot be joined in the spec language; it
-// is replaced by its current rate held constant up to at.
-func branch(c control.Controller, at int64, tail string) string {
-	if _, ok := c.(*control.Fixed); ok {
-		if at == 0 {
-			return tail
-		}
-		return fmt.Sprintf("join([%s, %s], at=[%d])", c.String(), tail, at)
-	}
+// branch returns the schedule that follows the run's current one up to
+// step at and tail (written from its own step 0) from there on, built as a
+// value. When the current schedule is a join it is flattened: its parts
+// that start before at are kept and tail is added as one more part, so a
+// run takes any number of actions without nesting joins (the 33rd used to
+// fail "spec nested too deeply"). A controller that is not a plain
+// schedule cannot be joined in the spec language; it is replaced by its
+// current rate held constant up to at.
+func branch(c control.Controller, at int64, tail schedule.Schedule) (schedule.Schedule, error) {
 	if at == 0 {
-		return tail
+		return schedule.New(tail)
 	}
-	return fmt.Sprintf("join([constant(peak=%s), %s], at=[%d])", num(c.LR(at)), tail, at)
+	var head schedule.Schedule = schedule.Constant{Peak: c.LR(at)}
+	if f, ok := c.(*control.Fixed); ok {
+		head = f.Schedule
+	}
+	parts, starts := []schedule.Schedule{head}, []int64{}
+	var j schedule.Join
+	switch h := head.(type) {
+	case schedule.Join:
+		j = h
+	case *schedule.Join:
+		j = *h
+	}
+	if len(j.Parts) > 0 {
+		parts = parts[:0]
+		for k, p := range j.Parts {
+			start := int64(0)
+			if k > 0 {
+				start = j.At[k-1]
+			}
+			if start >= at {
+				break
+			}
+			parts = append(parts, p)
+			if k > 0 {
+				starts = append(starts, start)
+			}
+		}
+	}
+	return schedule.New(schedule.Join{Parts: append(parts, tail), At: append(starts, at)})
 }
 
-// canonical checks a built spec and returns its canonical text.
-func canonical(spec string) (string, error) {
-	c, err := control.Parse(spec)
+// canonical checks a built schedule as the server will read it back (the
+// untrusted parser) and returns its canonical text.
+func canonical(s schedule.Schedule, err error) (string, error) {
 	if err != nil {
-		return "", badRequest("the action gives an invalid spec %s: %v", spec, err)
+		return "", badRequest("the action gives an invalid schedule: %v", err)
+	}
+	c, err := parseSpec(s.String())
+	if err != nil {
+		return "", badRequest("the action gives an invalid spec %s: %v", s, err)
 	}
 	return c.String(), nil
 }
@@ -77,8 +110,8 @@ func DecaySpec(c control.Controller, at, steps int64, floor float64, shape strin
 	default:
 		return "", badRequest("shape: %q, want linear, cosine, 1-sqrt or square", shape)
 	}
-	if steps <= 0 || steps > MaxStep {
-		return "", badRequest("steps: %d, want a decay length of 1 to %d steps", steps, MaxStep)
+	if steps <= 0 {
+		return "", badRequest("steps: %d, want a decay length of at least 1 step", steps)
 	}
 	if math.IsNaN(floor) || math.IsInf(floor, 0) || floor < 0 {
 		return "", badRequest("floor: %v, want a finite rate >= 0", floor)
@@ -87,7 +120,7 @@ func DecaySpec(c control.Controller, at, steps int64, floor float64, shape strin
 	if floor > cur {
 		return "", badRequest("floor %v is above the current rate %v at step %d", floor, cur, at)
 	}
-	tail := fmt.Sprintf("wsd(peak=%s, floor=%s, steps=%d, decay=%d, shape=%s)", num(cur), num(floor), steps, steps, shape)
+	tail := schedule.WSD{Peak: cur, Floor: floor, Steps: steps, Decay: schedule.Steps(steps), Shape: shape}
 	return canonical(branch(c, at, tail))
 }
 
@@ -121,60 +154,112 @@ func ExtendSpec(c control.Controller, at int64, req ExtendRequest) (string, erro
 	if math.IsNaN(req.Floor) || req.Floor < 0 || req.Floor > peak {
 		return "", badRequest("floor: %v, want a rate in [0, peak=%v]", req.Floor, peak)
 	}
-	tail := fmt.Sprintf("%s(peak=%s, floor=%s, steps=%d)", shape, num(peak), num(req.Floor), span)
+	var tail schedule.Schedule = schedule.Cosine{Peak: peak, Floor: req.Floor, Steps: span}
+	if shape == "linear" {
+		tail = schedule.Linear{Peak: peak, Floor: req.Floor, Steps: span}
+	}
 	if req.Warmup > 0 {
 		start := min(max(c.LR(at)/peak, 0), 1)
-		tail = fmt.Sprintf("warmup(%s, steps=%d, start=%s)", tail, req.Warmup, num(start))
+		tail = schedule.Warmup{Base: tail, Steps: req.Warmup, Start: start, Beta2: 0.999}
 	}
 	return canonical(branch(c, at, tail))
 }
 
-// respec replaces a run's spec in one transaction, recording an event.
-func (s *Server) respec(ctx context.Context, tok store.Token, id int64, kind string,
+// action identifies one request of an action for its idempotency key.
+type action struct {
+	kind string
+	key  store.ActionKey
+}
+
+// newAction returns the action kind of a request whose idempotency key is
+// key (empty: none) and whose parameters are req; the digest of kind and
+// parameters tells a retry from another request with the same key.
+func newAction(kind, key string, req any) (action, error) {
+	if len(key) > 200 {
+		return action{}, badRequest("Idempotency-Key: %d characters, at most 200", len(key))
+	}
+	a := action{kind: kind}
+	if key != "" {
+		b, err := json.Marshal(req)
+		if err != nil {
+			return action{}, err
+		}
+		sum := sha256.Sum256(append([]byte(kind+"\x00"), b...))
+		a.key = store.ActionKey{Key: key, Digest: hex.EncodeToString(sum[:16])}
+	}
+	return a, nil
+}
+
+// respec changes a run in one transaction, recording the action's event
+// in it; with an idempotency key, at most once.
+func (s *Server) respec(ctx context.Context, tok store.Token, id int64, act action,
 	change func(run *store.Run, c control.Controller) (map[string]any, error)) (store.Run, error) {
-	var detail map[string]any
-	var ctrl control.Controller
-	run, err := s.st.UpdateRun(ctx, tok.ProjectID, id, func(run *store.Run) error {
-		c, err := buildController(*run)
+	var box *ctrlBox
+	update := func(ch *store.Change) error {
+		box = nil
+		c, err := buildController(ch.Run)
 		if err != nil {
 			return err
 		}
-		old := run.Spec
-		if detail, err = change(run, c); err != nil {
+		old := ch.Run.Spec
+		detail, err := change(&ch.Run, c)
+		if err != nil {
 			return err
 		}
-		if run.Spec != old {
-			nc, err := control.Parse(run.Spec)
+		if ch.Run.Spec != old {
+			nc, err := parseSpec(ch.Run.Spec)
 			if err != nil {
-				return fmt.Errorf("%s: built spec %q: %w", kind, run.Spec, err)
+				return fmt.Errorf("%s: built spec %q: %w", act.kind, ch.Run.Spec, err)
+			}
+			if err := checkHorizon(nc, s.opts.MaxSteps); err != nil {
+				return err
 			}
 			st, err := nc.State()
 			if err != nil {
 				return err
 			}
-			run.Spec, run.ControllerState, c = nc.String(), st, nc
-			detail["from_spec"], detail["to_spec"] = old, run.Spec
+			ch.Run.Spec, ch.Run.ControllerState, c = nc.String(), st, nc
+			detail["from_spec"], detail["to_spec"] = old, ch.Run.Spec
 		}
-		ctrl = c
+		if act.key.Key != "" {
+			detail["idempotency_key"] = act.key.Key
+		}
+		b, err := json.Marshal(detail)
+		if err != nil {
+			return err
+		}
+		ch.AddEvent(ch.Run.LastStep+1, act.kind, b)
+		box = newBox(c)
 		return nil
-	})
+	}
+	var run store.Run
+	var replayed bool
+	var err error
+	if act.key.Key == "" {
+		run, err = s.st.UpdateRun(ctx, tok.ProjectID, id, update)
+	} else {
+		run, replayed, err = s.st.UpdateRunOnce(ctx, tok.ProjectID, id, act.key, update)
+	}
 	if err != nil {
 		return store.Run{}, err
 	}
-	e := newRunEntry(run, ctrl)
-	s.store(e)
-	b, _ := json.Marshal(detail)
-	if _, err := s.st.AddEvent(ctx, tok.ProjectID, id, run.LastStep+1, kind, b); err != nil {
-		s.log.Error("action event", "run", id, "err", err)
+	if replayed {
+		s.log.Info("run action replayed", "project", tok.ProjectID, "run", id, "action", act.kind, "key", act.key.Key)
+		if _, err := s.entryFor(run); err != nil {
+			return store.Run{}, err
+		}
+		return run, nil
 	}
-	s.log.Info("run action", "project", tok.ProjectID, "run", id, "action", kind, "spec", run.Spec, "budget", run.Budget)
+	s.remember(s.newEntry(run, box, scheduleVersion(run)))
+	s.log.Info("run action", "project", tok.ProjectID, "run", id, "action", act.kind, "spec", run.Spec, "budget", run.Budget)
 	return run, nil
 }
 
 // applyAction decodes an action's JSON body (which may be empty when
-// optional is set) and answers the run that apply returns.
+// optional is set) and answers the run that apply returns. The request's
+// Idempotency-Key header, if any, makes a retried action apply once.
 func applyAction[Req any](s *Server, w http.ResponseWriter, r *http.Request, tok store.Token, id int64, optional bool,
-	apply func(context.Context, store.Token, int64, Req) (store.Run, error)) {
+	apply func(context.Context, store.Token, int64, string, Req) (store.Run, error)) {
 	var req Req
 	if !optional || r.ContentLength != 0 {
 		if err := decodeBody(r, &req); err != nil {
@@ -182,12 +267,16 @@ func applyAction[Req any](s *Server, w http.ResponseWriter, r *http.Request, tok
 			return
 		}
 	}
-	run, err := apply(r.Context(), tok, id, req)
+	run, err := apply(r.Context(), tok, id, idempotencyKey(r), req)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, runJSON(run))
+	out := runJSON(run)
+	if e := s.cached(id); e != nil && e.run.Version == run.Version {
+		out.Warning = e.box.horizonWarning(run.Budget)
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) actionDecay(w http.ResponseWriter, r *http.Request, tok store.Token, id int64) {
@@ -201,29 +290,37 @@ func (s *Server) actionExtend(w http.ResponseWriter, r *http.Request, tok store.
 // actionPause stops the controller observing metrics (they are still
 // stored); its rates stay those of its current state.
 func (s *Server) actionPause(w http.ResponseWriter, r *http.Request, tok store.Token, id int64) {
-	applyAction(s, w, r, tok, id, true, func(ctx context.Context, tok store.Token, id int64, _ struct{}) (store.Run, error) {
-		return s.setStatusOf(ctx, tok, id, "pause", store.RunPaused)
+	applyAction(s, w, r, tok, id, true, func(ctx context.Context, tok store.Token, id int64, key string, _ struct{}) (store.Run, error) {
+		return s.setStatusOf(ctx, tok, id, key, "pause", store.RunPaused)
 	})
 }
 
 func (s *Server) actionResume(w http.ResponseWriter, r *http.Request, tok store.Token, id int64) {
-	applyAction(s, w, r, tok, id, true, func(ctx context.Context, tok store.Token, id int64, _ struct{}) (store.Run, error) {
-		return s.setStatusOf(ctx, tok, id, "resume", store.RunRunning)
+	applyAction(s, w, r, tok, id, true, func(ctx context.Context, tok store.Token, id int64, key string, _ struct{}) (store.Run, error) {
+		return s.setStatusOf(ctx, tok, id, key, "resume", store.RunRunning)
 	})
 }
 
 // decay applies a DecayRequest to a run.
-func (s *Server) decay(ctx context.Context, tok store.Token, id int64, req DecayRequest) (store.Run, error) {
-	return s.respec(ctx, tok, id, "decay", func(run *store.Run, c control.Controller) (map[string]any, error) {
+func (s *Server) decay(ctx context.Context, tok store.Token, id int64, key string, req DecayRequest) (store.Run, error) {
+	act, err := newAction("decay", key, req)
+	if err != nil {
+		return store.Run{}, err
+	}
+	maxSteps := s.opts.MaxSteps
+	return s.respec(ctx, tok, id, act, func(run *store.Run, c control.Controller) (map[string]any, error) {
 		at := run.LastStep + 1
 		if req.At != nil {
-			if err := checkStep("at", *req.At); err != nil {
+			if err := checkStep("at", *req.At, maxSteps); err != nil {
 				return nil, err
 			}
 			if *req.At <= run.LastStep {
 				return nil, badRequest("at: step %d is not after the last reported step %d", *req.At, run.LastStep)
 			}
 			at = *req.At
+		}
+		if req.Steps > maxSteps-at {
+			return nil, badRequest("steps: %d from step %d ends at step %d, past the limit %d (the server's --max-steps)", req.Steps, at, at+req.Steps, maxSteps)
 		}
 		spec, err := DecaySpec(c, at, req.Steps, req.Floor, req.Shape)
 		if err != nil {
@@ -235,10 +332,15 @@ func (s *Server) decay(ctx context.Context, tok store.Token, id int64, req Decay
 }
 
 // extend applies an ExtendRequest to a run.
-func (s *Server) extend(ctx context.Context, tok store.Token, id int64, req ExtendRequest) (store.Run, error) {
-	return s.respec(ctx, tok, id, "extend", func(run *store.Run, c control.Controller) (map[string]any, error) {
-		if req.Budget <= run.Budget || req.Budget > MaxStep {
-			return nil, badRequest("budget: %d, want more than the current %d (and at most %d)", req.Budget, run.Budget, MaxStep)
+func (s *Server) extend(ctx context.Context, tok store.Token, id int64, key string, req ExtendRequest) (store.Run, error) {
+	act, err := newAction("extend", key, req)
+	if err != nil {
+		return store.Run{}, err
+	}
+	maxSteps := s.opts.MaxSteps
+	return s.respec(ctx, tok, id, act, func(run *store.Run, c control.Controller) (map[string]any, error) {
+		if req.Budget <= run.Budget || req.Budget > maxSteps {
+			return nil, badRequest("budget: %d, want more than the current %d (and at most %d, the server's --max-steps)", req.Budget, run.Budget, maxSteps)
 		}
 		mode := req.Mode
 		if mode == "" {
@@ -262,8 +364,12 @@ func (s *Server) extend(ctx context.Context, tok store.Token, id int64, req Exte
 }
 
 // setStatusOf pauses or resumes a run's controller.
-func (s *Server) setStatusOf(ctx context.Context, tok store.Token, id int64, kind string, to store.RunStatus) (store.Run, error) {
-	return s.respec(ctx, tok, id, kind, func(run *store.Run, _ control.Controller) (map[string]any, error) {
+func (s *Server) setStatusOf(ctx context.Context, tok store.Token, id int64, key, kind string, to store.RunStatus) (store.Run, error) {
+	act, err := newAction(kind, key, nil)
+	if err != nil {
+		return store.Run{}, err
+	}
+	return s.respec(ctx, tok, id, act, func(run *store.Run, _ control.Controller) (map[string]any, error) {
 		d := map[string]any{"from_status": string(run.Status), "status": string(to)}
 		run.Status = to
 		return d, nil

@@ -1,18 +1,24 @@
 package server
 
 import (
+	"bytes"
+	"context"
+	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"math"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/lrkit/lrkit/control"
 	"github.com/lrkit/lrkit/runlog"
+	"github.com/lrkit/lrkit/schedule"
 	"github.com/lrkit/lrkit/store"
 )
 
@@ -31,6 +37,10 @@ type RunJSON struct {
 	LastStep        int64     `json:"last_step"`
 	Created         time.Time `json:"created"`
 	Updated         time.Time `json:"updated"`
+	// Warning, on the answer of a creation or an action, says that the
+	// budget outlasts the schedule's horizon (the extra steps run at its
+	// final rate).
+	Warning string `json:"warning,omitempty"`
 }
 
 func runJSON(r store.Run) RunJSON {
@@ -38,16 +48,12 @@ func runJSON(r store.Run) RunJSON {
 		Version: r.Version, ScheduleVersion: scheduleVersion(r), LastStep: r.LastStep, Created: r.Created, Updated: r.Updated}
 }
 
-// scheduleVersion identifies the rates a run gives: a hash of its spec and
-// its controller's state, the two things its rates are a function of. A
-// fixed schedule keeps it while metrics arrive; a controller that learns
-// from them changes it as its state changes.
-func scheduleVersion(r store.Run) string {
-	h := fnv.New64a()
-	h.Write([]byte(r.Spec))
-	h.Write([]byte{0})
-	h.Write(r.ControllerState)
-	return strconv.FormatUint(h.Sum64(), 16)
+// parseSpec parses a schedule or controller spec that came from a client
+// (or was stored from one) in the untrusted mode: a spec that names a
+// file (table(file=...)) is refused, and its size is bounded, so a request
+// can never make the server read its own files.
+func parseSpec(text string) (control.Controller, error) {
+	return control.ParseUntrusted(text)
 }
 
 // CreateRunRequest is the body of POST /v1/runs.
@@ -57,9 +63,10 @@ type CreateRunRequest struct {
 	Budget int64  `json:"budget"`
 }
 
-// MetricJSON is one step's metrics; absent fields are not reported.
+// MetricJSON is one step's metrics; absent fields are not reported. Step
+// is required.
 type MetricJSON struct {
-	Step       int64    `json:"step"`
+	Step       *int64   `json:"step"`
 	LR         *float64 `json:"lr,omitempty"`
 	Loss       *float64 `json:"loss,omitempty"`
 	GradNorm   *float64 `json:"grad_norm,omitempty"`
@@ -69,7 +76,8 @@ type MetricJSON struct {
 }
 
 // MetricsRequest is the body of POST /v1/runs/{run}/metrics. A batch ID
-// already received for the run stores nothing (a retry).
+// already received for the run with the same records stores nothing (a
+// retry); with other records it is refused (409).
 type MetricsRequest struct {
 	BatchID string       `json:"batch_id"`
 	Metrics []MetricJSON `json:"metrics"`
@@ -86,8 +94,18 @@ type MetricsResponse struct {
 	NextLR          float64 `json:"next_lr"` // the rate of step last_step+1
 }
 
-func (s *Server) runID(r *http.Request) (int64, error) {
+// runParam is the request's {run} path value.
+func runParam(r *http.Request) string {
 	v := r.PathValue("run")
+	if v == "" && r.Pattern == "" {
+		// The rate route, matched before the router (isLRPath).
+		v = strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/v1/runs/"), "/lr")
+	}
+	return v
+}
+
+func (s *Server) runID(r *http.Request) (int64, error) {
+	v := runParam(r)
 	id, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || id <= 0 {
 		return 0, &apiError{code: http.StatusNotFound, msg: fmt.Sprintf("run %q not found", v)}
@@ -95,17 +113,34 @@ func (s *Server) runID(r *http.Request) (int64, error) {
 	return id, nil
 }
 
+// unavailable reports whether err means the database did not answer (or
+// is closed: a server shutting down).
+func unavailable(err error) bool {
+	var ne *net.OpError
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) || errors.Is(err, store.ErrClosed) ||
+		errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone)
+}
+
 // fail answers an error: a client error with its status, a missing run
-// 404, a name clash 409, anything else 500.
+// 404, a name clash or a reused batch ID or idempotency key 409, a
+// database that does not answer or is damaged 503, anything else 500.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiError
 	switch {
 	case errors.As(err, &ae):
 		writeError(w, ae.code, ae.msg)
 	case errors.Is(err, store.ErrNotFound):
-		writeError(w, http.StatusNotFound, fmt.Sprintf("run %s not found", r.PathValue("run")))
+		writeError(w, http.StatusNotFound, fmt.Sprintf("run %s not found", runParam(r)))
 	case errors.Is(err, store.ErrExists):
 		writeError(w, http.StatusConflict, "a run of that name already exists in the project")
+	case errors.Is(err, store.ErrKeyReused):
+		writeError(w, http.StatusConflict, fmt.Sprintf("Idempotency-Key %q was used for another request on this run (a retry must send the same request; a new action needs a new key)", idempotencyKey(r)))
+	case errors.Is(err, store.ErrDamaged):
+		s.log.Error("database damaged", "method", r.Method, "path", r.URL.Path, "err", err)
+		writeError(w, http.StatusServiceUnavailable, "database damaged: see the server log")
+	case unavailable(err) && r.Context().Err() == nil:
+		s.log.Error("database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		writeError(w, http.StatusServiceUnavailable, "database unavailable: try again")
 	default:
 		s.internal(w, r, err)
 	}
@@ -121,13 +156,17 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request, tok store.Tok
 		s.fail(w, r, err)
 		return
 	}
-	if err := validateCreate(req); err != nil {
+	if err := validateCreate(req, s.opts.MaxSteps); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	c, err := control.Parse(req.Spec)
+	c, err := parseSpec(req.Spec)
 	if err != nil {
 		s.fail(w, r, badRequest("spec: %v", err))
+		return
+	}
+	if err := checkHorizon(c, s.opts.MaxSteps); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	state, err := c.State()
@@ -140,22 +179,38 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request, tok store.Tok
 		s.fail(w, r, err)
 		return
 	}
+	s.remember(s.newEntry(run, newBox(c), scheduleVersion(run)))
 	s.log.Info("run created", "project", tok.ProjectID, "run", run.ID, "spec", run.Spec)
-	writeJSON(w, http.StatusCreated, runJSON(run))
+	out := runJSON(run)
+	out.Warning = control.HorizonWarning(c, run.Budget)
+	writeJSON(w, http.StatusCreated, out)
 }
 
-func validateCreate(req CreateRunRequest) error {
+// checkHorizon refuses a schedule whose horizon (the step at which it has
+// run its course) is past the server's step limit: its rates could not be
+// asked for, and charts and forecasts would run to it.
+func checkHorizon(c control.Controller, maxSteps int64) error {
+	if h, ok := schedule.Horizon(c); ok && h > maxSteps {
+		return badRequest("spec: the schedule runs to step %d, past the limit %d (the server's --max-steps)", h, maxSteps)
+	}
+	return nil
+}
+
+// MaxSpecBytes is the longest spec a client may send.
+const MaxSpecBytes = 10000
+
+func validateCreate(req CreateRunRequest, maxSteps int64) error {
 	if req.Name == "" || len(req.Name) > 200 {
 		return badRequest("name: want 1 to 200 characters, got %d", len(req.Name))
 	}
 	if req.Spec == "" {
 		return badRequest("spec: missing (a schedule or controller spec such as cosine(peak=3e-4, steps=10000))")
 	}
-	if len(req.Spec) > 10000 {
-		return badRequest("spec: %d characters, the limit is 10000", len(req.Spec))
+	if len(req.Spec) > MaxSpecBytes {
+		return badRequest("spec: %d characters, the limit is %d", len(req.Spec), MaxSpecBytes)
 	}
-	if req.Budget <= 0 || req.Budget > MaxStep {
-		return badRequest("budget: %d steps, want 1 to %d", req.Budget, MaxStep)
+	if req.Budget <= 0 || req.Budget > maxSteps {
+		return badRequest("budget: %d steps, want 1 to %d (the server's --max-steps)", req.Budget, maxSteps)
 	}
 	return nil
 }
@@ -163,7 +218,7 @@ func validateCreate(req CreateRunRequest) error {
 func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, tok store.Token) {
 	runs, err := s.st.ListRuns(r.Context(), tok.ProjectID)
 	if err != nil {
-		s.internal(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	out := make([]RunJSON, 0, len(runs))
@@ -195,68 +250,9 @@ type LRResponse struct {
 	Budget          int64     `json:"budget"`
 }
 
-func (s *Server) getLR(w http.ResponseWriter, r *http.Request, tok store.Token, id int64) {
-	q := r.URL.Query()
-	step, hasStep, err := queryInt(q, "step", 0, math.MinInt64, math.MaxInt64)
-	if err == nil && hasStep {
-		err = checkStep("query parameter step", step)
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	from, hasFrom, err := queryInt(q, "from", 0, math.MinInt64, math.MaxInt64)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	to, hasTo, err := queryInt(q, "to", 0, math.MinInt64, math.MaxInt64)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	switch {
-	case hasStep && (hasFrom || hasTo):
-		err = badRequest("give either step or from and to, not both")
-	case !hasStep && !(hasFrom && hasTo):
-		err = badRequest("give step=N, or from=A and to=B for the rates of steps A..B-1")
-	case hasFrom:
-		if err = checkStep("query parameter from", from); err == nil {
-			if err = checkStep("query parameter to", to); err == nil && to <= from {
-				err = badRequest("to=%d must be greater than from=%d", to, from)
-			} else if err == nil && to-from > MaxRange {
-				err = badRequest("range of %d steps is too long (at most %d per request)", to-from, MaxRange)
-			}
-		}
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	e, err := s.entry(r.Context(), tok.ProjectID, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	resp := LRResponse{Version: e.run.Version, ScheduleVersion: e.schedVersion, Status: string(e.run.Status), Budget: e.run.Budget}
-	e.mu.Lock()
-	if hasStep {
-		v := e.ctrl.LR(step)
-		resp.Step, resp.LR = &step, &v
-	} else {
-		resp.From = &from
-		resp.LRs = make([]float64, to-from)
-		for i := range resp.LRs {
-			resp.LRs[i] = e.ctrl.LR(from + int64(i))
-		}
-	}
-	e.mu.Unlock()
-	writeJSON(w, http.StatusOK, resp)
-}
-
 // records converts and checks a batch; errors name the record index and
 // field.
-func records(req MetricsRequest) ([]runlog.Record, error) {
+func records(req MetricsRequest, maxSteps int64) ([]runlog.Record, error) {
 	if req.BatchID == "" || len(req.BatchID) > 128 {
 		return nil, badRequest("batch_id: want 1 to 128 characters (a unique ID per batch makes retries safe), got %d", len(req.BatchID))
 	}
@@ -268,36 +264,38 @@ func records(req MetricsRequest) ([]runlog.Record, error) {
 	}
 	out := make([]runlog.Record, len(req.Metrics))
 	for i, m := range req.Metrics {
-		where := fmt.Sprintf("metrics[%d]", i)
-		if err := checkStep(where, m.Step); err != nil {
+		where := "metrics[" + strconv.Itoa(i) + "]"
+		if m.Step == nil {
+			return nil, badRequest("%s.step: missing (every record needs the step it reports)", where)
+		}
+		if err := checkStep(where, *m.Step, maxSteps); err != nil {
 			return nil, err
 		}
-		rec := runlog.Record{Step: m.Step}
-		fields := []struct {
+		rec := runlog.Record{Step: *m.Step}
+		fields := [...]struct {
 			name   string
 			v      *float64
 			nonNeg bool
-			dst    *float64
 			f      runlog.Field
 		}{
-			{"lr", m.LR, true, &rec.LR, runlog.FieldLR},
-			{"loss", m.Loss, false, &rec.Loss, runlog.FieldLoss},
-			{"grad_norm", m.GradNorm, true, &rec.GradNorm, runlog.FieldGradNorm},
-			{"grad_norm_l1", m.GradNormL1, true, &rec.GradNormL1, runlog.FieldGradNormL1},
-			{"val_loss", m.ValLoss, false, &rec.ValLoss, runlog.FieldValLoss},
-			{"val_metric", m.ValMetric, false, &rec.ValMetric, runlog.FieldValMetric},
+			{"lr", m.LR, true, runlog.FieldLR},
+			{"loss", m.Loss, false, runlog.FieldLoss},
+			{"grad_norm", m.GradNorm, true, runlog.FieldGradNorm},
+			{"grad_norm_l1", m.GradNormL1, true, runlog.FieldGradNormL1},
+			{"val_loss", m.ValLoss, false, runlog.FieldValLoss},
+			{"val_metric", m.ValMetric, false, runlog.FieldValMetric},
 		}
 		for _, f := range fields {
-			if err := checkFinite(where+"."+f.name, f.v, f.nonNeg); err != nil {
+			if f.v == nil {
+				continue
+			}
+			if err := checkFinite(where, f.name, *f.v, f.nonNeg); err != nil {
 				return nil, err
 			}
-			if f.v != nil {
-				*f.dst = *f.v
-				rec.Present |= f.f
-			}
+			rec.Set(f.f, *f.v)
 		}
 		if rec.Present == 0 {
-			return nil, badRequest("%s (step %d): no metric reported", where, m.Step)
+			return nil, badRequest("%s (step %d): no metric reported", where, *m.Step)
 		}
 		out[i] = rec
 	}
@@ -313,47 +311,82 @@ type decision struct {
 	Observed int     `json:"observed"`
 }
 
+// observe is the controller's part of a metrics batch, run inside the
+// batch's transaction: a learning controller observes the newly stored
+// records in step order, its new state is stored with them, and a change
+// of its next rate is recorded as a controller event in the same
+// transaction. It returns the controller of the run as changed. A fixed
+// schedule learns nothing: its cached controller is used as it is,
+// without parsing its spec again.
+func observe(ch *store.Change, cached *runEntry) (*ctrlBox, error) {
+	sv := scheduleVersion(ch.Run)
+	if cached != nil && cached.box.fixed && cached.schedVersion == sv && cached.run.Spec == ch.Run.Spec &&
+		bytes.Equal(cached.run.ControllerState, ch.Run.ControllerState) {
+		return cached.box, nil
+	}
+	c, err := buildController(ch.Run)
+	if err != nil {
+		return nil, err
+	}
+	if _, fixed := c.(*control.Fixed); fixed || ch.Run.Status != store.RunRunning {
+		return newBox(c), nil
+	}
+	fresh, err := ch.Fresh()
+	if err != nil {
+		return nil, err
+	}
+	if len(fresh) == 0 {
+		return newBox(c), nil
+	}
+	obs := slices.Clone(fresh)
+	slices.SortFunc(obs, func(a, b runlog.Record) int { return int(min(max(a.Step-b.Step, -1), 1)) })
+	// The rate of the step after the last one stored (this batch's
+	// included): what the job asks for next.
+	next := ch.Run.LastStep + 1
+	before := c.LR(next)
+	for _, rec := range obs {
+		c.Observe(rec)
+	}
+	after := c.LR(next)
+	if before != after {
+		detail, err := json.Marshal(decision{Step: next, From: before, To: after, Observed: len(obs)})
+		if err != nil {
+			return nil, fmt.Errorf("controller decision: %w", err)
+		}
+		ch.AddEvent(next, "controller", detail)
+	}
+	st, err := c.State()
+	if err != nil {
+		return nil, fmt.Errorf("controller state: %w", err)
+	}
+	ch.Run.ControllerState = st
+	return newBox(c), nil
+}
+
 func (s *Server) postMetrics(w http.ResponseWriter, r *http.Request, tok store.Token, id int64) {
 	var req MetricsRequest
 	if err := decodeBody(r, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	recs, err := records(req)
+	recs, err := records(req, s.opts.MaxSteps)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	var dec *decision
-	var ctrl control.Controller
-	res, err := s.st.AppendMetrics(r.Context(), tok.ProjectID, id, req.BatchID, recs, func(run *store.Run, fresh []runlog.Record) error {
-		dec, ctrl = nil, nil
-		c, err := buildController(*run)
-		if err != nil {
-			return err
-		}
-		ctrl = c
-		if run.Status != store.RunRunning || len(fresh) == 0 {
-			return nil
-		}
-		obs := slices.Clone(fresh)
-		slices.SortFunc(obs, func(a, b runlog.Record) int { return int(min(max(a.Step-b.Step, -1), 1)) })
-		next := run.LastStep + 1
-		before := c.LR(next)
-		for _, rec := range obs {
-			c.Observe(rec)
-		}
-		after := c.LR(next)
-		if before != after {
-			dec = &decision{Step: next, From: before, To: after, Observed: len(obs)}
-		}
-		st, err := c.State()
-		if err != nil {
-			return fmt.Errorf("controller state: %w", err)
-		}
-		run.ControllerState = st
-		return nil
+	cached := s.cached(id)
+	var box *ctrlBox
+	res, err := s.st.AppendMetrics(r.Context(), tok.ProjectID, id, req.BatchID, recs, func(ch *store.Change) error {
+		box = nil
+		b, err := observe(ch, cached)
+		box = b
+		return err
 	})
+	if errors.Is(err, store.ErrBatchReused) {
+		s.fail(w, r, &apiError{code: http.StatusConflict, msg: fmt.Sprintf(
+			"batch_id %q: already stored for this run with other records (a retry must send the same records; new records need a new batch_id)", req.BatchID)})
+		return
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -362,38 +395,20 @@ func (s *Server) postMetrics(w http.ResponseWriter, r *http.Request, tok store.T
 		s.dupes.Inc()
 	}
 	s.stored.Add(float64(res.Inserted))
-	if dec != nil {
-		detail, _ := json.Marshal(dec)
-		if _, err := s.st.AddEvent(r.Context(), tok.ProjectID, id, dec.Step, "controller", detail); err != nil {
-			s.log.Error("controller event", "run", id, "err", err)
-		}
-	}
-	var next float64
-	if ctrl != nil {
-		e := newRunEntry(res.Run, ctrl)
-		s.store(e)
-		next = ctrl.LR(res.Run.LastStep + 1)
-	} else if e, err := s.entry(r.Context(), tok.ProjectID, id); err == nil {
-		e.mu.Lock()
-		next = e.ctrl.LR(e.run.LastStep + 1)
-		e.mu.Unlock()
-	}
-	writeJSON(w, http.StatusOK, MetricsResponse{Duplicate: res.Duplicate, Inserted: res.Inserted, Skipped: res.Skipped,
-		Version: res.Run.Version, ScheduleVersion: scheduleVersion(res.Run), LastStep: res.Run.LastStep, NextLR: next})
-}
-
-// store caches e unless a newer version of its run is cached.
-func (s *Server) store(e *runEntry) {
-	s.runMu.Lock()
-	defer s.runMu.Unlock()
-	if old := s.runs[e.run.ID]; old != nil && old.run.Version > e.run.Version {
+	var e *runEntry
+	if box != nil {
+		e = s.remember(s.newEntry(res.Run, box, scheduleVersion(res.Run)))
+	} else if e, err = s.entryFor(res.Run); err != nil {
+		s.fail(w, r, err)
 		return
 	}
-	s.runs[e.run.ID] = e
+	writeJSON(w, http.StatusOK, MetricsResponse{Duplicate: res.Duplicate, Inserted: res.Inserted, Skipped: res.Skipped,
+		Version: res.Run.Version, ScheduleVersion: scheduleVersion(res.Run), LastStep: res.Run.LastStep, NextLR: e.box.lr(res.Run.LastStep + 1)})
 }
 
 func metricJSON(rec runlog.Record) MetricJSON {
-	m := MetricJSON{Step: rec.Step}
+	step := rec.Step
+	m := MetricJSON{Step: &step}
 	opt := func(f runlog.Field, v float64) *float64 {
 		if rec.Has(f) {
 			return &v
@@ -411,7 +426,7 @@ func metricJSON(rec runlog.Record) MetricJSON {
 
 func (s *Server) getMetrics(w http.ResponseWriter, r *http.Request, tok store.Token, id int64) {
 	q := r.URL.Query()
-	from, _, err := queryInt(q, "from", 0, 0, MaxStep)
+	from, _, err := queryInt(q, "from", 0, 0, s.opts.MaxSteps)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -449,7 +464,7 @@ func (s *Server) getEvents(w http.ResponseWriter, r *http.Request, tok store.Tok
 		s.fail(w, r, err)
 		return
 	}
-	if _, err := s.st.GetRun(r.Context(), tok.ProjectID, id); err != nil {
+	if _, err := s.entry(r.Context(), tok.ProjectID, id); err != nil {
 		s.fail(w, r, err)
 		return
 	}

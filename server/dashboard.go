@@ -2,41 +2,84 @@ package server
 
 import (
 	"bytes"
-	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
+	"math"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/lrkit/lrkit/losscurve"
 	"github.com/lrkit/lrkit/plot"
 	"github.com/lrkit/lrkit/runlog"
 	"github.com/lrkit/lrkit/store"
 )
 
 // The dashboard authenticates with the same API tokens, kept in an
-// HttpOnly, SameSite=Strict cookie set by /login (which also blocks
-// cross-site form posts to the action routes).
-const cookieName = "lrkit_token"
+// HttpOnly, SameSite=Strict cookie set by POST /login.
+//
+// Every form that changes something (sign-in, sign-out, the run actions)
+// is checked twice against cross-site request forgery: the browser's
+// Sec-Fetch-Site header, or failing that its Origin header, must say the
+// form came from this origin (http.CrossOriginProtection: SameSite
+// cookies alone let a page on another port of the same host post the
+// forms), and the form must carry its CSRF token. Signed in, the token is
+// derived from the session's API token (csrfToken), which a page of
+// another origin cannot read; the sign-in form's token is a random value
+// also set in a short-lived cookie (double submit), so a page of another
+// origin cannot sign a browser in to its own token either.
+const (
+	cookieName      = "lrkit_token"
+	loginCookieName = "lrkit_login"
+)
+
+// csrfToken is the CSRF token of the forms of a session signed in with
+// the API token text.
+func csrfToken(text string) string {
+	sum := sha256.Sum256([]byte("lrkit-csrf\x00" + text))
+	return hex.EncodeToString(sum[:16])
+}
+
+// randomHex returns n random bytes in hex.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
 
 func (s *Server) dashboardRoutes() {
+	s.cop = http.NewCrossOriginProtection()
 	s.handle("GET /{$}", s.page(s.runsPage))
 	s.handle("GET /runs/{run}", s.page(s.runPage))
 	s.handle("GET /login", s.loginPage)
 	s.handle("POST /login", s.login)
-	s.handle("POST /logout", func(w http.ResponseWriter, r *http.Request) {
-		http.SetCookie(w, &http.Cookie{Name: cookieName, Path: "/", MaxAge: -1})
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
-	})
+	s.handle("POST /logout", s.logout)
 	s.handle("POST /runs/{run}/{action}", s.page(s.runAction))
 }
 
-type pageFunc func(w http.ResponseWriter, r *http.Request, tok store.Token) error
+type pageFunc func(w http.ResponseWriter, r *http.Request, sess session) error
+
+// session is a signed-in browser: its token and its forms' CSRF token.
+type session struct {
+	store.Token
+	csrf string
+}
+
+// forbidden answers a form refused by the CSRF checks.
+func forbidden(w http.ResponseWriter, msg string) {
+	render(w, http.StatusForbidden, "error", map[string]any{"Title": "Forbidden", "Code": http.StatusForbidden, "Msg": msg})
+}
 
 // page wraps a dashboard handler with cookie authentication (redirect to
-// /login) and error pages.
+// /login), the CSRF checks of forms, and error pages.
 func (s *Server) page(h pageFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		c, err := r.Cookie(cookieName)
@@ -45,60 +88,154 @@ func (s *Server) page(h pageFunc) http.HandlerFunc {
 			tok, err = s.lookupToken(r.Context(), c.Value)
 		}
 		if err != nil {
-			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			if c != nil && !errors.Is(err, store.ErrNotFound) {
+				s.errorPage(w, r, err)
+				return
+			}
+			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
 			return
 		}
-		if err := h(w, r, tok); err != nil {
-			code, msg := http.StatusInternalServerError, "internal error"
-			var ae *apiError
-			switch {
-			case errors.As(err, &ae):
-				code, msg = ae.code, ae.msg
-			case errors.Is(err, store.ErrNotFound):
-				code, msg = http.StatusNotFound, "run not found"
-			default:
-				s.log.Error("dashboard", "path", r.URL.Path, "err", err)
+		sess := session{Token: tok, csrf: csrfToken(c.Value)}
+		if r.Method == http.MethodPost {
+			if err := s.cop.Check(r); err != nil {
+				forbidden(w, "cross-origin form refused: "+err.Error())
+				return
 			}
-			w.WriteHeader(code)
-			render(w, "error", map[string]any{"Title": "Error", "Code": code, "Msg": msg})
+			if err := r.ParseForm(); err != nil {
+				s.errorPage(w, r, badRequest("bad form: %v", err))
+				return
+			}
+			if subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(sess.csrf)) != 1 {
+				forbidden(w, "the form's CSRF token is missing or wrong: reload the page and try again")
+				return
+			}
+		}
+		if err := h(w, r, sess); err != nil {
+			s.errorPage(w, r, err)
 		}
 	}
 }
 
+// errorPage answers err as an HTML page: a client error with its status,
+// a missing run 404, the database away 503, anything else 500.
+func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, err error) {
+	code, msg := http.StatusInternalServerError, "internal error"
+	var ae *apiError
+	switch {
+	case errors.As(err, &ae):
+		code, msg = ae.code, ae.msg
+	case errors.Is(err, store.ErrNotFound):
+		code, msg = http.StatusNotFound, "run not found"
+	case errors.Is(err, store.ErrDamaged):
+		code, msg = http.StatusServiceUnavailable, "database damaged: see the server log"
+		s.log.Error("dashboard", "path", r.URL.Path, "err", err)
+	case unavailable(err):
+		code, msg = http.StatusServiceUnavailable, "database unavailable: try again"
+		s.log.Error("dashboard", "path", r.URL.Path, "err", err)
+	default:
+		s.log.Error("dashboard", "path", r.URL.Path, "err", err)
+	}
+	render(w, code, "error", map[string]any{"Title": "Error", "Code": code, "Msg": msg})
+}
+
+// safeNext returns next if it is a path on this site to go to after
+// signing in, else "/": it must start with one "/" (not "//", which a
+// browser reads as another host, nor "/\", which some read the same way),
+// hold no control characters, spaces or backslashes (browsers drop tabs
+// and newlines, so "/\t/host" becomes "//host"), and parse as a bare path
+// that decodes to none of these either (so "/%2F%2Fhost" is refused too).
+func safeNext(next string) string {
+	bad := func(p string) bool {
+		if len(p) < 1 || p[0] != '/' || (len(p) > 1 && (p[1] == '/' || p[1] == '\\')) {
+			return true
+		}
+		for i := 0; i < len(p); i++ {
+			if c := p[i]; c <= ' ' || c == 0x7f || c == '\\' {
+				return true
+			}
+		}
+		return false
+	}
+	if len(next) > 2000 || bad(next) {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || bad(u.Path) {
+		return "/"
+	}
+	return next
+}
+
+// loginPage shows the sign-in form, with a fresh token for its double
+// submit. A token in the address is refused: it would land in the
+// browser's history and the server's logs.
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
-	if t := r.URL.Query().Get("token"); t != "" {
-		// A link with the token (handy for scripts and tests; it lands in
-		// browser history, so prefer the form).
-		s.setLogin(w, r, t)
+	q := r.URL.Query()
+	if q.Has("token") {
+		render(w, http.StatusBadRequest, "error", map[string]any{"Title": "Sign in", "Code": http.StatusBadRequest,
+			"Msg": "a token in the address is not accepted (it would stay in browser history and logs): sign in with the form at /login"})
 		return
 	}
-	render(w, "login", map[string]any{"Title": "Sign in"})
+	s.renderLogin(w, r, http.StatusOK, safeNext(q.Get("next")), "")
 }
 
+func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, code int, next, msg string) {
+	nonce := randomHex(16)
+	http.SetCookie(w, &http.Cookie{Name: loginCookieName, Value: nonce, Path: "/login", HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: 3600})
+	render(w, code, "login", map[string]any{"Title": "Sign in", "Msg": msg, "Next": next, "LoginCSRF": nonce})
+}
+
+// login signs a browser in with the token of the form.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	if err := s.cop.Check(r); err != nil {
+		forbidden(w, "cross-origin sign-in refused: "+err.Error())
+		return
+	}
 	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
+		s.errorPage(w, r, badRequest("bad form: %v", err))
 		return
 	}
-	s.setLogin(w, r, r.PostForm.Get("token"))
-}
-
-func (s *Server) setLogin(w http.ResponseWriter, r *http.Request, text string) {
+	next := safeNext(r.PostForm.Get("next"))
+	c, err := r.Cookie(loginCookieName)
+	if err != nil || c.Value == "" || subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostForm.Get("login_csrf"))) != 1 {
+		s.renderLogin(w, r, http.StatusForbidden, next, "the sign-in form expired or came from elsewhere: sign in again")
+		return
+	}
+	text := r.PostForm.Get("token")
 	if _, err := s.lookupToken(r.Context(), text); err != nil {
-		w.WriteHeader(http.StatusUnauthorized)
-		render(w, "login", map[string]any{"Title": "Sign in", "Msg": "invalid API token"})
+		if !errors.Is(err, store.ErrNotFound) {
+			s.errorPage(w, r, err)
+			return
+		}
+		s.renderLogin(w, r, http.StatusUnauthorized, next, "invalid API token")
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: text, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: 30 * 24 * 3600})
-	next := r.FormValue("next")
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") {
-		next = "/"
-	}
+	http.SetCookie(w, &http.Cookie{Name: loginCookieName, Path: "/login", MaxAge: -1})
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: text, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		Secure: r.TLS != nil, MaxAge: 30 * 24 * 3600})
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
-func (s *Server) runsPage(w http.ResponseWriter, r *http.Request, tok store.Token) error {
-	runs, err := s.st.ListRuns(r.Context(), tok.ProjectID)
+// logout signs the browser out (a form of a signed-in page, with its CSRF
+// token).
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	if err := s.cop.Check(r); err != nil {
+		forbidden(w, "cross-origin sign-out refused: "+err.Error())
+		return
+	}
+	if c, err := r.Cookie(cookieName); err == nil {
+		if err := r.ParseForm(); err != nil || subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(csrfToken(c.Value))) != 1 {
+			forbidden(w, "the form's CSRF token is missing or wrong: reload the page and try again")
+			return
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Path: "/", MaxAge: -1})
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+func (s *Server) runsPage(w http.ResponseWriter, r *http.Request, sess session) error {
+	runs, err := s.st.ListRuns(r.Context(), sess.ProjectID)
 	if err != nil {
 		return err
 	}
@@ -108,110 +245,185 @@ func (s *Server) runsPage(w http.ResponseWriter, r *http.Request, tok store.Toke
 	}
 	var rows []row
 	for _, run := range runs {
-		lr := 0.0
-		if e, err := s.entry(r.Context(), tok.ProjectID, run.ID); err == nil {
-			e.mu.Lock()
-			lr = e.ctrl.LR(run.LastStep + 1)
-			e.mu.Unlock()
+		lr := math.NaN()
+		if e, err := s.entryFor(run); err == nil {
+			lr = e.box.lr(run.LastStep + 1)
 		}
 		rows = append(rows, row{run, lr})
 	}
-	render(w, "runs", map[string]any{"Title": "Runs", "Runs": rows})
+	render(w, http.StatusOK, "runs", map[string]any{"Title": "Runs", "Runs": rows, "CSRF": sess.csrf})
 	return nil
 }
 
-// svgChart draws series with package plot and returns the SVG for
-// inlining.
-func svgChart(title, ylabel string, logY bool, series ...plot.Series) template.HTML {
+// svgChart draws series with package plot on the axis ax (its y values
+// already scaled for it) and returns the SVG for inlining. A chart that
+// cannot be drawn gives a line saying so, never a failed page.
+func (s *Server) svgChart(title string, ax axis, series ...plot.Series) (out template.HTML) {
 	var nonEmpty []plot.Series
-	for _, s := range series {
-		if len(s.X) > 0 {
-			nonEmpty = append(nonEmpty, s)
+	for _, sr := range series {
+		if len(sr.X) > 0 {
+			nonEmpty = append(nonEmpty, sr)
 		}
 	}
 	if len(nonEmpty) == 0 {
 		return template.HTML("<p class=muted>no data yet</p>")
 	}
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("chart", "title", title, "panic", p)
+			out = template.HTML("<p class=muted>this chart could not be drawn</p>")
+		}
+	}()
 	var b bytes.Buffer
-	if err := (plot.Chart{Title: title, XLabel: "step", YLabel: ylabel, LogY: logY, Width: 760, Height: 380}).Lines(&b, "svg", nonEmpty...); err != nil {
+	c := plot.Chart{Title: title, XLabel: "step", YLabel: ax.label, LogY: ax.logY, YRange: ax.yrange, Width: 760, Height: 380}
+	if err := c.Lines(&b, "svg", nonEmpty...); err != nil {
 		return template.HTML("<p class=muted>" + template.HTMLEscapeString(err.Error()) + "</p>")
 	}
-	out := b.String()
-	if i := strings.Index(out, "<svg"); i > 0 {
-		out = out[i:]
+	svg := b.String()
+	if i := strings.Index(svg, "<svg"); i > 0 {
+		svg = svg[i:]
 	}
-	return template.HTML(out) // generated by package plot from numbers, no user text
+	return template.HTML(svg) // generated by package plot from numbers, no user text
 }
 
-func (s *Server) runPage(w http.ResponseWriter, r *http.Request, tok store.Token) error {
-	id, err := s.runID(r)
-	if err != nil {
-		return err
+// axis is how a chart draws its y values.
+type axis struct {
+	logY   bool
+	scale  func(float64) float64 // applied to every y value drawn
+	label  string
+	yrange [2]float64 // fixed y range (zero: from all the series drawn)
+}
+
+// chooseAxis picks a y axis that can draw the values vs (finite, as the
+// API accepts them): a log scale if wanted and the values are positive
+// within a range a log axis draws well; log10 of the values on a linear
+// axis if they are positive but span more (1e-300 beside 3, say); a
+// linear axis otherwise, in units of a power of ten when the values are
+// near the ends of float64's range (1e308).
+func chooseAxis(label string, vs []float64, wantLog bool) axis {
+	id := func(v float64) float64 { return v }
+	if len(vs) == 0 {
+		return axis{scale: id, label: label}
 	}
-	ctx := r.Context()
-	e, err := s.entry(ctx, tok.ProjectID, id)
-	if err != nil {
-		return err
+	lo, hi := slices.Min(vs), slices.Max(vs)
+	if wantLog && lo > 0 {
+		if lo >= 1e-100 && hi <= 1e100 && hi/lo <= 1e12 {
+			return axis{logY: true, scale: id, label: label + " (log scale)"}
+		}
+		return axis{scale: math.Log10, label: "log10 " + label}
 	}
-	run, err := s.st.GetRun(ctx, tok.ProjectID, id)
-	if err != nil {
-		return err
+	m := max(math.Abs(lo), math.Abs(hi))
+	if m > 1e100 || (m > 0 && m < 1e-100) {
+		k := math.Floor(math.Log10(m))
+		f := math.Pow(10, -k)
+		return axis{scale: func(v float64) float64 { return v * f }, label: fmt.Sprintf("%s (×1e%d)", label, int(k))}
 	}
-	recs, err := s.st.Metrics(ctx, tok.ProjectID, id, 0, 0)
-	if err != nil {
-		return err
+	return axis{scale: id, label: label}
+}
+
+// apply returns sr with its y values scaled for ax, without the points
+// the axis cannot draw (not finite, or not positive on a log axis).
+func (ax axis) apply(sr plot.Series) plot.Series {
+	out := plot.Series{Name: sr.Name, Style: sr.Style}
+	for i, v := range sr.Y {
+		y := ax.scale(v)
+		if math.IsNaN(y) || math.IsInf(y, 0) || ax.logY && y <= 0 {
+			continue
+		}
+		out.X, out.Y = append(out.X, sr.X[i]), append(out.Y, y)
 	}
-	events, err := s.st.Events(ctx, tok.ProjectID, id, 0)
-	if err != nil {
-		return err
+	return out
+}
+
+// lossChart returns the loss chart's axis and series. The y range comes
+// from the observed losses (loss and val_loss) alone; the predicted curve
+// is drawn where it is defined (finite, and positive on a log axis), and
+// its points beyond the range are marked on its edge, so a prediction
+// that starts at 1e36 under a warm-up from rate 0 cannot squash the
+// observed curve.
+func lossChart(loss, val, pred plot.Series) (axis, []plot.Series) {
+	obs := append(slices.Clone(loss.Y), val.Y...)
+	ax := chooseAxis("loss", obs, true)
+	if len(obs) == 0 {
+		return ax, nil
 	}
+	loss.Style, val.Style, pred.Style = plot.Solid, plot.Dots, plot.Dashed
+	l, v := ax.apply(loss), ax.apply(val)
+	ax.yrange = plot.RangeOf(ax.logY, l, v)
+	return ax, []plot.Series{l, v, ax.apply(pred)}
+}
+
+// runCharts are the two charts of a run's page: their axes and series.
+type runCharts struct {
+	lrAxis, lossAxis axis
+	lr, loss         []plot.Series
+}
+
+// chartsOf builds a run page's charts: the rates of the current spec over
+// the budget and the reported rates; the observed losses and the
+// prediction pr (nil: none yet) of law.
+func chartsOf(box *ctrlBox, run store.Run, recs []runlog.Record, pr *Prediction, law string) runCharts {
 	end := max(run.Budget, run.LastStep+1)
 	sched := plot.Series{Name: "schedule (current spec)"}
-	e.mu.Lock()
-	nextLR := e.ctrl.LR(run.LastStep + 1)
 	for k := range int64(400) {
 		st := k * (end - 1) / 399
 		if k > 0 && st == int64(sched.X[len(sched.X)-1]) {
 			continue
 		}
 		sched.X = append(sched.X, float64(st))
-		sched.Y = append(sched.Y, e.ctrl.LR(st))
+		sched.Y = append(sched.Y, box.lr(st))
 	}
-	e.mu.Unlock()
 	used := plot.Series{Name: "reported lr"}
 	loss := plot.Series{Name: "loss"}
 	val := plot.Series{Name: "val_loss"}
-	stride := max(len(recs)/1000, 1)
-	for i, rec := range recs {
-		if i%stride != 0 && i != len(recs)-1 {
-			continue
-		}
+	for _, rec := range recs {
 		if rec.Has(runlog.FieldLR) {
 			used.X, used.Y = append(used.X, float64(rec.Step)), append(used.Y, rec.LR)
 		}
-		if rec.Has(runlog.FieldLoss) && rec.Loss > 0 {
+		if rec.Has(runlog.FieldLoss) {
 			loss.X, loss.Y = append(loss.X, float64(rec.Step)), append(loss.Y, rec.Loss)
 		}
-		if rec.Has(runlog.FieldValLoss) && rec.ValLoss > 0 {
+		if rec.Has(runlog.FieldValLoss) {
 			val.X, val.Y = append(val.X, float64(rec.Step)), append(val.Y, rec.ValLoss)
 		}
 	}
-	law := r.URL.Query().Get("law")
-	if law == "" {
-		law = "mpl"
-	}
 	pred := plot.Series{Name: "predicted (" + law + ")"}
+	if pr != nil {
+		for i, st := range pr.CurveSteps {
+			pred.X, pred.Y = append(pred.X, float64(st)), append(pred.Y, pr.CurveLoss[i])
+		}
+	}
+	var c runCharts
+	c.lrAxis = chooseAxis("lr", append(slices.Clone(sched.Y), used.Y...), false)
+	c.lr = []plot.Series{c.lrAxis.apply(sched), c.lrAxis.apply(used)}
+	c.lossAxis, c.loss = lossChart(loss, val, pred)
+	return c
+}
+
+func (s *Server) runPage(w http.ResponseWriter, r *http.Request, sess session) error {
+	id, err := s.runID(r)
+	if err != nil {
+		return err
+	}
+	// The page's one read of the database: the run, its thinned metrics
+	// and its newest events at one moment.
+	v, err := s.st.View(r.Context(), sess.ProjectID, id, 1000, 50)
+	if err != nil {
+		return err
+	}
+	run := v.Run
+	e, err := s.entryFor(run)
+	if err != nil {
+		return err
+	}
+	law := r.URL.Query().Get("law")
+	if !slices.Contains(losscurve.Kinds(), law) {
+		law = losscurve.KindMPL
+	}
 	var p *Prediction
 	predErr := ""
-	pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	if pr, err := s.predict(pctx, tok.ProjectID, id, law); err == nil {
+	if pr, err := s.pred.get(r.Context(), sess.ProjectID, id, law, false); err == nil {
 		p = &pr
-		for i, st := range pr.CurveSteps {
-			if pr.CurveLoss[i] > 0 {
-				pred.X, pred.Y = append(pred.X, float64(st)), append(pred.Y, pr.CurveLoss[i])
-			}
-		}
 	} else {
 		var ae *apiError
 		if errors.As(err, &ae) {
@@ -221,29 +433,28 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request, tok store.Token
 			predErr = "prediction failed"
 		}
 	}
-	// Newest events first, at most 50.
-	var evs []store.Event
-	for i := len(events) - 1; i >= 0 && len(evs) < 50; i-- {
-		evs = append(evs, events[i])
+	ch := chartsOf(e.box, run, v.Metrics, p, law)
+	idem := map[string]string{}
+	for _, k := range []string{"decay", "extend", "pause", "resume"} {
+		idem[k] = randomHex(12)
 	}
-	render(w, "run", map[string]any{
-		"Title": run.Name, "Run": run, "NextLR": nextLR, "Law": law, "Metrics": len(recs),
-		"LRChart":   svgChart("learning rate", "lr", false, sched, used),
-		"LossChart": svgChart("loss (log scale)", "loss", true, loss, val, pred),
-		"Pred":      p, "PredErr": predErr, "Events": evs, "Msg": r.URL.Query().Get("msg"),
+	render(w, http.StatusOK, "run", map[string]any{
+		"Title": run.Name, "Run": run, "NextLR": e.box.lr(run.LastStep + 1), "Law": law, "Metrics": v.Count,
+		"LRChart":   s.svgChart("learning rate", ch.lrAxis, ch.lr...),
+		"LossChart": s.svgChart("loss", ch.lossAxis, ch.loss...),
+		"Pred":      p, "PredErr": predErr, "Events": v.Events, "Msg": r.URL.Query().Get("msg"),
+		"CSRF": sess.csrf, "Idem": idem,
 	})
 	return nil
 }
 
 // runAction performs a dashboard form's action and redirects back to the
-// run's page with a message.
-func (s *Server) runAction(w http.ResponseWriter, r *http.Request, tok store.Token) error {
+// run's page with a message. The form's idem field is the action's
+// idempotency key: a form sent twice applies once.
+func (s *Server) runAction(w http.ResponseWriter, r *http.Request, sess session) error {
 	id, err := s.runID(r)
 	if err != nil {
 		return err
-	}
-	if err := r.ParseForm(); err != nil {
-		return badRequest("bad form: %v", err)
 	}
 	num := func(name string) (float64, error) {
 		v := strings.TrimSpace(r.PostForm.Get(name))
@@ -267,7 +478,7 @@ func (s *Server) runAction(w http.ResponseWriter, r *http.Request, tok store.Tok
 		}
 		return n, nil
 	}
-	ctx := r.Context()
+	ctx, key, tok := r.Context(), r.PostForm.Get("idem"), sess.Token
 	var msg string
 	switch action := r.PathValue("action"); action {
 	case "decay":
@@ -277,7 +488,7 @@ func (s *Server) runAction(w http.ResponseWriter, r *http.Request, tok store.Tok
 		}
 		req.Shape = r.PostForm.Get("shape")
 		if err == nil {
-			_, err = s.decay(ctx, tok, id, req)
+			_, err = s.decay(ctx, tok, id, key, req)
 		}
 		msg = "decay started"
 	case "extend":
@@ -287,26 +498,29 @@ func (s *Server) runAction(w http.ResponseWriter, r *http.Request, tok store.Tok
 		}
 		req.Mode = r.PostForm.Get("mode")
 		if err == nil {
-			_, err = s.extend(ctx, tok, id, req)
+			_, err = s.extend(ctx, tok, id, key, req)
 		}
 		msg = "budget extended"
 	case "pause":
-		_, err = s.setStatusOf(ctx, tok, id, "pause", store.RunPaused)
+		_, err = s.setStatusOf(ctx, tok, id, key, "pause", store.RunPaused)
 		msg = "controller paused"
 	case "resume":
-		_, err = s.setStatusOf(ctx, tok, id, "resume", store.RunRunning)
+		_, err = s.setStatusOf(ctx, tok, id, key, "resume", store.RunRunning)
 		msg = "controller resumed"
 	default:
 		return &apiError{code: http.StatusNotFound, msg: fmt.Sprintf("no action %q", action)}
 	}
 	var ae *apiError
-	if errors.As(err, &ae) && ae.code == http.StatusBadRequest {
+	switch {
+	case errors.As(err, &ae) && ae.code == http.StatusBadRequest:
 		msg, err = "not done: "+ae.msg, nil
+	case errors.Is(err, store.ErrKeyReused):
+		msg, err = "not done: this form was already used for another action; reload the page", nil
 	}
 	if err != nil {
 		return err
 	}
-	http.Redirect(w, r, fmt.Sprintf("/runs/%d?msg=%s", id, template.URLQueryEscaper(msg)), http.StatusSeeOther)
+	http.Redirect(w, r, fmt.Sprintf("/runs/%d?msg=%s", id, url.QueryEscape(msg)), http.StatusSeeOther)
 	return nil
 }
 
@@ -328,7 +542,7 @@ code{font-size:12px;word-break:break-all}
 form.act{display:inline-block;border:1px solid #ccc;padding:8px;margin:4px;border-radius:4px}
 input[type=number]{width:90px}
 </style></head><body><header><a href="/">lrkit</a><span>{{.Title}}</span>
-<form method=post action="/logout" style="margin-left:auto"><button>sign out</button></form></header><main>{{end}}
+{{with .CSRF}}<form method=post action="/logout" style="margin-left:auto"><input type=hidden name=csrf value="{{.}}"><button>sign out</button></form>{{end}}</header><main>{{end}}
 {{define "foot"}}</main>
 <script>
 // Live refresh: reload the #live part of the page every 5 s.
@@ -342,7 +556,8 @@ if(!confirm(f.getAttribute('data-confirm')))e.preventDefault();});});
 
 {{define "login"}}{{template "head" .}}
 <h1>Sign in</h1>{{with .Msg}}<p class=msg>{{.}}</p>{{end}}
-<form method=post action="/login"><label>API token <input name=token type=password size=50 autofocus></label> <button>Sign in</button></form>
+<form method=post action="/login" id=login><input type=hidden name=login_csrf value="{{.LoginCSRF}}"><input type=hidden name=next value="{{.Next}}">
+<label>API token <input name=token type=password size=50 autofocus autocomplete=off></label> <button>Sign in</button></form>
 <p class=muted>Get a token with <code>lrkit serve token --project NAME</code>.</p>
 {{template "foot" .}}{{end}}
 
@@ -374,23 +589,30 @@ if(!confirm(f.getAttribute('data-confirm')))e.preventDefault();});});
 </div>
 <h2>Actions</h2>
 <form class=act id=decay method=post action="/runs/{{.Run.ID}}/decay" data-confirm="Start the decay now? The schedule changes for the running job.">
+<input type=hidden name=csrf value="{{.CSRF}}"><input type=hidden name=idem value="{{.Idem.decay}}">
 <b>Decay now</b> over <input type=number name=steps min=1 required> steps to <input name=floor value=0 size=6>
 <select name=shape><option>linear</option><option>cosine</option><option>1-sqrt</option><option>square</option></select> <button>decay</button></form>
 <form class=act id=extend method=post action="/runs/{{.Run.ID}}/extend" data-confirm="Extend the budget? The schedule changes for the running job.">
+<input type=hidden name=csrf value="{{.CSRF}}"><input type=hidden name=idem value="{{.Idem.extend}}">
 <b>Extend budget</b> to <input type=number name=budget min=1 required> <select name=mode><option>rewarm</option><option>continue</option></select>
 warm-up <input type=number name=warmup value=0 min=0> <button>extend</button></form>
-{{if eq (printf "%s" .Run.Status) "paused"}}<form class=act method=post action="/runs/{{.Run.ID}}/resume" data-confirm="Resume the controller?"><button>resume controller</button></form>
-{{else}}<form class=act id=pause method=post action="/runs/{{.Run.ID}}/pause" data-confirm="Pause the controller? Metrics are still stored."><button>pause controller</button></form>{{end}}
+{{if eq (printf "%s" .Run.Status) "paused"}}<form class=act id=resume method=post action="/runs/{{.Run.ID}}/resume" data-confirm="Resume the controller?"><input type=hidden name=csrf value="{{.CSRF}}"><input type=hidden name=idem value="{{.Idem.resume}}"><button>resume controller</button></form>
+{{else}}<form class=act id=pause method=post action="/runs/{{.Run.ID}}/pause" data-confirm="Pause the controller? Metrics are still stored."><input type=hidden name=csrf value="{{.CSRF}}"><input type=hidden name=idem value="{{.Idem.pause}}"><button>pause controller</button></form>{{end}}
 {{template "foot" .}}{{end}}
 `))
 
-func render(w http.ResponseWriter, name string, data any) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'")
+// render answers the page name with data and status code.
+func render(w http.ResponseWriter, code int, name string, data any) {
 	var b bytes.Buffer
 	if err := pages.ExecuteTemplate(&b, name, data); err != nil {
 		http.Error(w, "template error", http.StatusInternalServerError)
 		return
 	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	w.WriteHeader(code)
 	w.Write(b.Bytes())
 }

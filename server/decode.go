@@ -114,27 +114,26 @@ func queryInt(q url.Values, name string, def, lo, hi int64) (int64, bool, error)
 	return n, true, nil
 }
 
-// checkStep checks a step number named by where.
-func checkStep(where string, step int64) error {
+// checkStep checks a step number named by where against the server's
+// limit.
+func checkStep(where string, step, maxSteps int64) error {
 	if step < 0 {
 		return badRequest("%s: step %d is negative", where, step)
 	}
-	if step > MaxStep {
-		return badRequest("%s: step %d is absurd (the limit is %d)", where, step, MaxStep)
+	if step > maxSteps {
+		return badRequest("%s: step %d is absurd (the limit is %d, the server's --max-steps)", where, step, maxSteps)
 	}
 	return nil
 }
 
-// checkFinite checks an optional metric value named by where.
-func checkFinite(where string, v *float64, nonNeg bool) error {
-	if v == nil {
-		return nil
+// checkFinite checks a reported value: finite, and not negative where
+// nonNeg.
+func checkFinite(where, name string, v float64, nonNeg bool) error {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return badRequest("%s.%s: value %v is not finite", where, name, v)
 	}
-	if math.IsNaN(*v) || math.IsInf(*v, 0) {
-		return badRequest("%s: value %v is not finite", where, *v)
-	}
-	if nonNeg && *v < 0 {
-		return badRequest("%s: value %v is negative", where, *v)
+	if nonNeg && v < 0 {
+		return badRequest("%s.%s: value %v is negative", where, name, v)
 	}
 	return nil
 }

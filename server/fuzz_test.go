@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"net/url"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -17,10 +20,10 @@ func FuzzMetricsRequest(f *testing.F) {
 		var req MetricsRequest
 		err := decodeJSON(data, &req)
 		if err == nil {
-			rs, err2 := records(req)
+			rs, err2 := records(req, DefaultMaxSteps)
 			err = err2
 			for _, r := range rs {
-				if r.Step < 0 || r.Step > MaxStep || r.Present == 0 {
+				if r.Step < 0 || r.Step > DefaultMaxSteps || r.Present == 0 {
 					t.Fatalf("accepted record %+v", r)
 				}
 				for _, v := range []float64{r.Loss, r.LR, r.GradNorm, r.GradNormL1, r.ValLoss, r.ValMetric} {
@@ -46,7 +49,7 @@ func FuzzCreateRunRequest(f *testing.F) {
 		var req CreateRunRequest
 		err := decodeJSON(data, &req)
 		if err == nil {
-			err = validateCreate(req)
+			err = validateCreate(req, DefaultMaxSteps)
 			if err == nil {
 				b, _ := json.Marshal(req)
 				var back CreateRunRequest
@@ -58,6 +61,70 @@ func FuzzCreateRunRequest(f *testing.F) {
 		var ae *apiError
 		if err != nil && (!errors.As(err, &ae) || ae.msg == "" || ae.code/100 != 4) {
 			t.Fatalf("error %v is not a client error with a message", err)
+		}
+	})
+}
+
+// FuzzLRQuery: the rate route's query parser reads step, from and to as
+// url.Values would, and either accepts a query whose numbers are in
+// range or gives a 4xx with a message; never a panic.
+func FuzzLRQuery(f *testing.F) {
+	for _, q := range []string{"step=12", "from=0&to=512", "step=1&step=2", "from=%31&to=9", "step=-1", "step=1.5", "to=5&from=5", "x=1&step=3", "step=", "&&=&step=7"} {
+		f.Add(q)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		q, err := parseLRQuery(raw)
+		if err == nil {
+			err = q.check(DefaultMaxSteps)
+			if err == nil {
+				if q.hasStep && (q.step < 0 || q.step > DefaultMaxSteps) {
+					t.Fatalf("accepted step %d", q.step)
+				}
+				if !q.hasStep && (q.from < 0 || q.to > DefaultMaxSteps || q.to <= q.from || q.to-q.from > MaxRange) {
+					t.Fatalf("accepted range %d..%d", q.from, q.to)
+				}
+				// What url.Values reads, when it reads the query.
+				if vals, perr := url.ParseQuery(raw); perr == nil {
+					if v := vals.Get("step"); q.hasStep && v != strconv.FormatInt(q.step, 10) {
+						if n, _ := strconv.ParseInt(v, 10, 64); n != q.step {
+							t.Fatalf("step %d, url.Values reads %q", q.step, v)
+						}
+					}
+				}
+			}
+		}
+		var ae *apiError
+		if err != nil && (!errors.As(err, &ae) || ae.msg == "" || ae.code/100 != 4) {
+			t.Fatalf("error %v is not a client error with a message", err)
+		}
+	})
+}
+
+// FuzzSafeNext: the page a sign-in goes to is "/" or a path that a browser
+// resolves on this host (the same host and scheme as the sign-in page,
+// with browsers' removal of tabs and newlines applied first).
+func FuzzSafeNext(f *testing.F) {
+	for _, n := range []string{"/runs/1", "//other.host", "/\\other.host", "/\t/other.host", "https://x", "/%2F%2Fx", "/a?b=//c#//d", "", "/"} {
+		f.Add(n)
+	}
+	base, _ := url.Parse("http://lrkit.test/login")
+	f.Fuzz(func(t *testing.T, next string) {
+		got := safeNext(next)
+		if got != "/" && got != next {
+			t.Fatalf("safeNext(%q) = %q: neither / nor next", next, got)
+		}
+		browser := strings.Map(func(r rune) rune {
+			if r == '\t' || r == '\n' || r == '\r' {
+				return -1
+			}
+			return r
+		}, strings.ReplaceAll(got, "\\", "/"))
+		u, err := base.Parse(browser)
+		if err != nil {
+			t.Fatalf("safeNext(%q) = %q does not parse: %v", next, got, err)
+		}
+		if u.Host != "lrkit.test" || u.Scheme != "http" || u.User != nil {
+			t.Fatalf("safeNext(%q) = %q leads to %s", next, got, u)
 		}
 	})
 }

@@ -93,6 +93,7 @@ func TestLoad(t *testing.T) {
 	var mu sync.Mutex
 	var lrLat, postLat []time.Duration
 	var firstErr error
+	cpu0, load0 := cpuSeconds(), loadavg()
 	begin := time.Now()
 	deadline := begin.Add(dur)
 	var wg sync.WaitGroup
@@ -174,9 +175,11 @@ func TestLoad(t *testing.T) {
 	if rate > 0 {
 		offered = fmt.Sprintf("%.0f/s offered", rate)
 	}
-	t.Logf("%d trainers, %d runs, %v, %s: LR requests %d (%.0f/s) p50 %v p99 %v; metric batches %d (%.0f/s, %.0f records/s) p50 %v p99 %v",
+	cpu := cpuSeconds() - cpu0
+	t.Logf("%d trainers, %d runs, %v, %s: LR requests %d (%.0f/s) p50 %v p99 %v; metric batches %d (%.0f/s, %.0f records/s) p50 %v p99 %v; process CPU %.2f cores, %.1f µs per LR request (batches included); load %s to %s",
 		trainers, nruns, dur, offered, len(lrLat), float64(len(lrLat))/secs, q(lrLat, .5), q(lrLat, .99),
-		len(postLat), float64(len(postLat))/secs, 10*float64(len(postLat))/secs, q(postLat, .5), q(postLat, .99))
+		len(postLat), float64(len(postLat))/secs, 10*float64(len(postLat))/secs, q(postLat, .5), q(postLat, .99),
+		cpu/secs, cpu/float64(max(len(lrLat), 1))*1e6, load0, loadavg())
 	if len(lrLat) == 0 || len(postLat) == 0 {
 		t.Fatal("no requests completed")
 	}

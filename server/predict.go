@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lrkit/lrkit/control"
@@ -65,12 +66,6 @@ type Prediction struct {
 	Version    int64     `json:"version"`
 }
 
-type cachedPrediction struct {
-	version int64
-	law     string
-	p       Prediction
-}
-
 func (s *Server) getPrediction(w http.ResponseWriter, r *http.Request, tok store.Token, id int64) {
 	law := r.URL.Query().Get("law")
 	if law == "" {
@@ -80,7 +75,7 @@ func (s *Server) getPrediction(w http.ResponseWriter, r *http.Request, tok store
 		s.fail(w, r, badRequest("law=%q: want one of %s", law, strings.Join(losscurve.Kinds(), ", ")))
 		return
 	}
-	p, err := s.predict(r.Context(), tok.ProjectID, id, law)
+	p, err := s.pred.get(r.Context(), tok.ProjectID, id, law, true)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -88,36 +83,159 @@ func (s *Server) getPrediction(w http.ResponseWriter, r *http.Request, tok store
 	writeJSON(w, http.StatusOK, p)
 }
 
-// predict fits law to the run's losses (cached per run version).
-func (s *Server) predict(ctx context.Context, projectID, id int64, law string) (Prediction, error) {
-	run, err := s.st.GetRun(ctx, projectID, id)
+// The forecast is fitted off the request path: a predictor goroutine fits
+// one run and law at a time, and keeps the last fit of each. A request
+// gets the fit of the run's current version if there is one; else the last
+// fit if it is younger than Options.PredictEvery (so a run taking metrics
+// is fitted at most that often, however often it is asked); else a new
+// fit is queued, and the API route waits for it while the dashboard shows
+// what it has. A Prediction's Version says which run version it fits.
+
+// errFitting answers a dashboard that asked for a run's first fit.
+var errFitting = &apiError{code: http.StatusAccepted, msg: "fitting the law: the prediction appears on the next refresh"}
+
+type predKey struct {
+	run int64
+	law string
+}
+
+// predSlot is the last fit of one run and law, and the fit in progress.
+type predSlot struct {
+	project int64
+	p       *Prediction
+	err     error     // the last fit's error, if it failed
+	version int64     // the run version the last fit is for
+	at      time.Time // when the last fit ended; zero: none yet
+	queued  bool
+	wait    chan struct{} // closed when the queued fit ends
+}
+
+type predictor struct {
+	s     *Server
+	mu    sync.Mutex
+	slots map[predKey]*predSlot
+	queue chan predKey
+}
+
+func newPredictor(s *Server) *predictor {
+	p := &predictor{s: s, slots: map[predKey]*predSlot{}, queue: make(chan predKey, 1024)}
+	s.wg.Add(1)
+	go p.work()
+	return p
+}
+
+// get returns the prediction of a run under law (see above); with wait
+// set it waits for a fit if there is none recent enough.
+func (p *predictor) get(ctx context.Context, projectID, id int64, law string, wait bool) (Prediction, error) {
+	e, err := p.s.entry(ctx, projectID, id)
 	if err != nil {
 		return Prediction{}, err
 	}
-	s.predMu.Lock()
-	c, ok := s.preds[id]
-	s.predMu.Unlock()
-	if ok && c.version == run.Version && c.law == law {
-		return c.p, nil
+	k := predKey{id, law}
+	p.mu.Lock()
+	sl := p.slots[k]
+	if sl == nil || sl.project != projectID {
+		if len(p.slots) > 10000 {
+			clear(p.slots)
+		}
+		sl = &predSlot{project: projectID}
+		p.slots[k] = sl
+	}
+	if !sl.at.IsZero() && (sl.version >= e.run.Version || time.Since(sl.at) < p.s.opts.PredictEvery) {
+		pr, err := sl.result()
+		p.mu.Unlock()
+		return pr, err
+	}
+	if !sl.queued {
+		select {
+		case p.queue <- k:
+			sl.queued, sl.wait = true, make(chan struct{})
+		default:
+			p.mu.Unlock()
+			return Prediction{}, &apiError{code: http.StatusServiceUnavailable, msg: "too many forecasts queued: try again"}
+		}
+	}
+	done := sl.wait
+	if !wait {
+		pr, err := sl.result()
+		if sl.at.IsZero() {
+			err = errFitting
+		}
+		p.mu.Unlock()
+		return pr, err
+	}
+	p.mu.Unlock()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return Prediction{}, ctx.Err()
+	case <-p.s.done:
+		return Prediction{}, store.ErrClosed
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return sl.result()
+}
+
+func (sl *predSlot) result() (Prediction, error) {
+	if sl.err != nil {
+		return Prediction{}, sl.err
+	}
+	if sl.p == nil {
+		return Prediction{}, errFitting
+	}
+	return *sl.p, nil
+}
+
+// work fits the queued runs until the server closes.
+func (p *predictor) work() {
+	defer p.s.wg.Done()
+	for {
+		var k predKey
+		select {
+		case <-p.s.done:
+			return
+		case k = <-p.queue:
+		}
+		p.mu.Lock()
+		sl := p.slots[k]
+		p.mu.Unlock()
+		if sl == nil {
+			continue
+		}
+		pr, version, err := p.fit(sl.project, k.run, k.law)
+		p.mu.Lock()
+		if err == nil {
+			sl.p, sl.err = &pr, nil
+		} else {
+			sl.p, sl.err = nil, err
+		}
+		sl.version, sl.at, sl.queued = version, time.Now(), false
+		close(sl.wait)
+		p.mu.Unlock()
+	}
+}
+
+// fit reads a run and its metrics and fits law to them.
+func (p *predictor) fit(projectID, id int64, law string) (Prediction, int64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), fitTimeout)
+	defer cancel()
+	run, err := p.s.st.GetRun(ctx, projectID, id)
+	if err != nil {
+		return Prediction{}, 0, err
+	}
+	recs, err := p.s.st.Metrics(ctx, projectID, id, 0, 0)
+	if err != nil {
+		return Prediction{}, run.Version, err
 	}
 	ctrl, err := buildController(run)
 	if err != nil {
-		return Prediction{}, err
+		return Prediction{}, run.Version, err
 	}
-	recs, err := s.st.Metrics(ctx, projectID, id, 0, 0)
-	if err != nil {
-		return Prediction{}, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, fitTimeout)
-	defer cancel()
-	p, err := Predict(ctx, run, ctrl, recs, law)
-	if err != nil {
-		return Prediction{}, err
-	}
-	s.predMu.Lock()
-	s.preds[id] = cachedPrediction{version: run.Version, law: law, p: p}
-	s.predMu.Unlock()
-	return p, nil
+	start := time.Now()
+	pr, err := Predict(ctx, run, ctrl, recs, law)
+	p.s.log.Debug("forecast", "run", id, "law", law, "version", run.Version, "records", len(recs), "dur", time.Since(start), "err", err)
+	return pr, run.Version, err
 }
 
 // Predict forecasts a run following ctrl from its metric records with a

@@ -3,8 +3,15 @@
 // any language ask for their learning rate and report their metrics, a
 // server-rendered dashboard at /, /healthz and Prometheus metrics at
 // /metrics. Everything persists through package store (SQLite or
-// PostgreSQL); controller state changes in the same transaction as the
-// metrics that change it, so replicas sharing PostgreSQL lose no update.
+// PostgreSQL); controller state and the controller's decisions change in
+// the same transaction as the metrics that change them, so replicas
+// sharing PostgreSQL lose no update.
+//
+// Rates are answered from an in-memory cache of runs (cache.go), so the
+// rate route does no database work and keeps answering while the
+// database is away; metric batches are stored through the store's group
+// commit; the loss-curve forecast is fitted off the request path
+// (predict.go).
 package server
 
 import (
@@ -15,11 +22,11 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/lrkit/lrkit/control"
 	"github.com/lrkit/lrkit/store"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -34,9 +41,8 @@ const (
 	MaxBatch = 10000
 	// MaxRange is the most learning rates one range request returns.
 	MaxRange = 100000
-	// MaxStep is the largest step accepted anywhere (an absurd step is a
-	// client bug, not a training run).
-	MaxStep = int64(1) << 40
+	// DefaultMaxSteps is the default of Options.MaxSteps.
+	DefaultMaxSteps = int64(1_000_000_000)
 )
 
 //go:embed openapi.json
@@ -46,15 +52,26 @@ var openAPIDoc []byte
 type Options struct {
 	// Logger receives structured logs; nil discards them.
 	Logger *slog.Logger
-	// Refresh is how long a cached run (its controller) is served before
-	// it is read again from the database, so rates follow updates made by
-	// other replicas within this time (default 1s). This replica's own
-	// updates are seen at once.
+	// Refresh is how often the cached runs are compared with the database,
+	// so that rates follow updates made by other replicas within about
+	// this time (default 1s). This replica's own updates are seen at once.
 	Refresh time.Duration
 	// TokenTTL is how long a looked-up API token is trusted before it is
-	// looked up again (so a revoked token stops working within it;
-	// default 10s).
+	// looked up again, so a revoked token stops working within it
+	// (default 10s).
 	TokenTTL time.Duration
+	// TokenGrace is how long past TokenTTL a cached token is still
+	// accepted while the database cannot be asked (default 10m): rates
+	// keep being served through a database outage.
+	TokenGrace time.Duration
+	// MaxSteps bounds every step and budget the server accepts or
+	// produces: metric steps, rate queries, run budgets and the budgets
+	// actions make (default DefaultMaxSteps, 10^9).
+	MaxSteps int64
+	// PredictEvery is the least time between two fits of one run's loss
+	// curve: a prediction younger than this is served even if metrics
+	// arrived since (default 2s).
+	PredictEvery time.Duration
 }
 
 // Server serves the API and the dashboard over a store.
@@ -70,40 +87,27 @@ type Server struct {
 	stored   prometheus.Counter
 	dupes    prometheus.Counter
 
-	tokMu  sync.Mutex
-	tokens map[string]cachedToken
+	tokens  sync.Map     // token text -> *cachedToken
+	ntokens atomic.Int64 // tokens cached (an upper bound: the cache is cleared past 100,000)
+	runs    sync.Map     // run ID -> *runEntry (cache.go)
+	clock   atomic.Int64 // UnixNano, advanced every clockTick (ticker)
 
-	runMu sync.Mutex
-	runs  map[int64]*runEntry
+	pred *predictor
+	cop  *http.CrossOriginProtection // the dashboard forms' origin check
 
-	predMu sync.Mutex
-	preds  map[int64]cachedPrediction
+	lrRoute http.HandlerFunc // the rate route, matched before the router
+
+	done      chan struct{} // closed by Close
+	closeOnce sync.Once
+	wg        sync.WaitGroup
 }
 
 type cachedToken struct {
 	tok     store.Token
-	expires time.Time
+	checked int64 // the coarse clock when the database last confirmed it
 }
 
-// runEntry is a run with its controller built, as served by the LR
-// endpoints.
-type runEntry struct {
-	mu           sync.Mutex // guards ctrl (controllers are not safe for concurrent use)
-	run          store.Run
-	ctrl         control.Controller
-	schedVersion string       // scheduleVersion(run), computed once
-	loaded       atomic.Int64 // UnixNano of the last check against the database
-}
-
-// newRunEntry caches run with its controller, checked against the
-// database now.
-func newRunEntry(run store.Run, ctrl control.Controller) *runEntry {
-	e := &runEntry{run: run, ctrl: ctrl, schedVersion: scheduleVersion(run)}
-	e.loaded.Store(time.Now().UnixNano())
-	return e
-}
-
-// New returns a Server over st.
+// New returns a Server over st. Close stops its background work.
 func New(st *store.Store, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -114,18 +118,46 @@ func New(st *store.Store, opts Options) *Server {
 	if opts.TokenTTL <= 0 {
 		opts.TokenTTL = 10 * time.Second
 	}
+	if opts.TokenGrace <= 0 {
+		opts.TokenGrace = 10 * time.Minute
+	}
+	if opts.MaxSteps <= 0 {
+		opts.MaxSteps = DefaultMaxSteps
+	}
+	if opts.PredictEvery <= 0 {
+		opts.PredictEvery = 2 * time.Second
+	}
 	s := &Server{st: st, log: opts.Logger, opts: opts, mux: http.NewServeMux(), reg: prometheus.NewRegistry(),
-		tokens: map[string]cachedToken{}, runs: map[int64]*runEntry{}, preds: map[int64]cachedPrediction{}}
+		done: make(chan struct{})}
+	s.clock.Store(time.Now().UnixNano())
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lrkit_http_requests_total",
 		Help: "HTTP requests by route pattern and status code."}, []string{"route", "code"})
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "lrkit_http_request_seconds",
-		Help: "HTTP request latency by route pattern.", Buckets: []float64{.0001, .0005, .001, .002, .005, .01, .05, .1, .5, 1, 5}}, []string{"route"})
+		Help: "HTTP request latency by route pattern (the rate route: one request in 16).", Buckets: []float64{.0001, .0005, .001, .002, .005, .01, .05, .1, .5, 1, 5}}, []string{"route"})
 	s.stored = prometheus.NewCounter(prometheus.CounterOpts{Name: "lrkit_metrics_stored_total", Help: "Metric records stored (new steps)."})
 	s.dupes = prometheus.NewCounter(prometheus.CounterOpts{Name: "lrkit_metric_batches_duplicate_total", Help: "Metric batches received again (retries) and not stored twice."})
-	s.reg.MustRegister(s.requests, s.latency, s.stored, s.dupes,
+	commits := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "lrkit_store_commits_total",
+		Help: "Group transactions that stored metric batches."}, func() float64 { g, _ := st.CommitStats(); return float64(g) })
+	batches := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "lrkit_store_committed_batches_total",
+		Help: "Metric batches stored by group transactions (over lrkit_store_commits_total: batches per commit)."}, func() float64 { _, b := st.CommitStats(); return float64(b) })
+	s.reg.MustRegister(s.requests, s.latency, s.stored, s.dupes, commits, batches,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.pred = newPredictor(s)
 	s.routes()
+	s.wg.Add(2)
+	go s.ticker()
+	go s.refresher()
 	return s
+}
+
+// Close stops the server's background work (the run cache's refresher and
+// the forecast worker). It does not close the store.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.done)
+		s.wg.Wait()
+	})
+	return nil
 }
 
 // Routes lists the API's routes as "METHOD /path" patterns; the OpenAPI
@@ -165,7 +197,7 @@ var apiRoutes = []route{
 
 func (s *Server) routes() {
 	for _, rt := range apiRoutes {
-		s.handle(rt.pattern, func(w http.ResponseWriter, req *http.Request) {
+		h := s.handle(rt.pattern, func(w http.ResponseWriter, req *http.Request) {
 			tok, ok := s.auth(w, req)
 			if !ok {
 				return
@@ -181,6 +213,9 @@ func (s *Server) routes() {
 			}
 			rt.run(s, w, req, tok, id)
 		})
+		if rt.pattern == lrPattern {
+			s.lrRoute = h
+		}
 	}
 	s.handle("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -205,44 +240,154 @@ func (w *statusWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
-func (s *Server) handle(pattern string, h http.HandlerFunc) {
-	lat := s.latency.WithLabelValues(pattern)
-	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
-		r.Body = http.MaxBytesReader(sw, r.Body, MaxBodyBytes)
-		h(sw, r)
-		d := time.Since(start)
-		lat.Observe(d.Seconds())
-		s.requests.WithLabelValues(pattern, strconv.Itoa(sw.code)).Inc()
-		if sw.code >= 500 {
-			s.log.Error("request", "method", r.Method, "path", r.URL.Path, "code", sw.code, "dur", d)
-		} else if sw.code >= 400 {
-			s.log.Info("request", "method", r.Method, "path", r.URL.Path, "code", sw.code, "dur", d)
-		}
-	})
+var statusWriters = sync.Pool{New: func() any { return new(statusWriter) }}
+
+// routeMetrics are one route's Prometheus series, resolved once.
+type routeMetrics struct {
+	n     atomic.Uint32 // requests, for sampling the latency
+	lat   prometheus.Observer
+	mu    sync.RWMutex
+	codes map[int]prometheus.Counter
 }
 
-// ServeHTTP serves the API, the dashboard, /healthz and /metrics.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (m *routeMetrics) count(s *Server, pattern string, code int) {
+	m.mu.RLock()
+	c := m.codes[code]
+	m.mu.RUnlock()
+	if c == nil {
+		c = s.requests.WithLabelValues(pattern, strconv.Itoa(code))
+		m.mu.Lock()
+		m.codes[code] = c
+		m.mu.Unlock()
+	}
+	c.Inc()
+}
 
-func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	if _, err := s.st.Projects(ctx); err != nil {
-		s.log.Error("healthz", "err", err)
-		writeError(w, http.StatusServiceUnavailable, "database unavailable")
+// handle registers h for pattern with request metrics, 4xx/5xx logs and
+// the body size limit, and returns the handler registered.
+func (s *Server) handle(pattern string, h http.HandlerFunc) http.HandlerFunc {
+	m := &routeMetrics{lat: s.latency.WithLabelValues(pattern), codes: map[int]prometheus.Counter{}}
+	// The rate route times one request in lrSample: reading the clock
+	// twice costs a tenth of that route's own work on a virtual machine.
+	sample := uint32(1)
+	if pattern == lrPattern {
+		sample = lrSample
+	}
+	wrapped := func(w http.ResponseWriter, r *http.Request) {
+		timed := sample == 1 || m.n.Add(1)%sample == 0
+		var start time.Time
+		if timed {
+			start = time.Now()
+		}
+		sw := statusWriters.Get().(*statusWriter)
+		sw.ResponseWriter, sw.code = w, http.StatusOK
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		}
+		h(sw, r)
+		code := sw.code
+		sw.ResponseWriter = nil
+		statusWriters.Put(sw)
+		var d time.Duration
+		if timed {
+			d = time.Since(start)
+			m.lat.Observe(d.Seconds())
+		}
+		m.count(s, pattern, code)
+		if code >= 500 {
+			s.log.Error("request", "method", r.Method, "path", r.URL.Path, "code", code, "dur", d)
+		} else if code >= 400 {
+			s.log.Info("request", "method", r.Method, "path", r.URL.Path, "code", code, "dur", d)
+		}
+	}
+	s.mux.HandleFunc(pattern, wrapped)
+	return wrapped
+}
+
+// lrSample: the rate route's latency histogram holds one request in
+// lrSample (the request counter counts them all).
+const lrSample = 16
+
+const lrPattern = "GET /v1/runs/{run}/lr"
+
+// ServeHTTP serves the API, the dashboard, /healthz and /metrics. The rate
+// route, the one asked most often, is matched here before the router:
+// the router's match allocates its path values.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && isLRPath(r.URL.Path) {
+		s.lrRoute(w, r)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	s.mux.ServeHTTP(w, r)
+}
+
+// isLRPath reports whether path is /v1/runs/<digits>/lr.
+func isLRPath(path string) bool {
+	rest, ok := strings.CutPrefix(path, "/v1/runs/")
+	if !ok {
+		return false
+	}
+	id, ok := strings.CutSuffix(rest, "/lr")
+	if !ok || id == "" || len(id) > 19 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < '0' || id[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// HealthJSON is the answer of GET /healthz.
+type HealthJSON struct {
+	Status   string       `json:"status"` // ok, unavailable or damaged
+	Database DatabaseJSON `json:"database"`
+}
+
+// DatabaseJSON is the database part of /healthz.
+type DatabaseJSON struct {
+	Kind      string     `json:"kind"`   // sqlite or postgres
+	Schema    int        `json:"schema"` // schema version
+	Integrity string     `json:"integrity"`
+	CheckedAt *time.Time `json:"checked_at,omitempty"`
+	Reachable bool       `json:"reachable"`
+	Error     string     `json:"error,omitempty"`
+}
+
+// healthz reports the database's state: 200 when it answers, 503 when it
+// does not or was found damaged.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	h := s.st.Health()
+	out := HealthJSON{Status: "ok", Database: DatabaseJSON{Kind: h.Kind, Schema: h.Schema, Integrity: h.Integrity, Reachable: true}}
+	if !h.CheckedAt.IsZero() {
+		t := h.CheckedAt.UTC()
+		out.Database.CheckedAt = &t
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	code := http.StatusOK
+	if err := s.st.Ping(ctx); err != nil {
+		s.log.Error("healthz", "err", err)
+		code = http.StatusServiceUnavailable
+		out.Status, out.Database.Reachable, out.Database.Error = "unavailable", false, "database unavailable"
+		if errors.Is(err, store.ErrDamaged) {
+			out.Status, out.Database.Reachable, out.Database.Error = "damaged", true, "database damaged: see the server log"
+			out.Database.Integrity = "damaged"
+		}
+	}
+	writeJSON(w, code, out)
 }
 
 // bearer returns the token of an "Authorization: Bearer" header.
 func bearer(r *http.Request) string {
-	h := r.Header.Get("Authorization")
+	h := r.Header["Authorization"]
+	if len(h) != 1 {
+		return ""
+	}
 	const p = "Bearer "
-	if len(h) > len(p) && (h[:len(p)] == p || h[:len(p)] == "bearer ") {
-		return h[len(p):]
+	if len(h[0]) > len(p) && (h[0][:len(p)] == p || h[0][:len(p)] == "bearer ") {
+		return h[0][len(p):]
 	}
 	return ""
 }
@@ -261,32 +406,45 @@ func (s *Server) auth(w http.ResponseWriter, r *http.Request) (store.Token, bool
 			w.Header().Set("WWW-Authenticate", `Bearer realm="lrkit", error="invalid_token"`)
 			writeError(w, http.StatusUnauthorized, "invalid API token")
 		} else {
-			s.internal(w, r, err)
+			s.fail(w, r, err)
 		}
 		return store.Token{}, false
 	}
 	return tok, true
 }
 
+// lookupToken returns the token whose text is text: from the cache if the
+// database confirmed it less than TokenTTL ago, else from the database. If
+// the database cannot be asked, a token it confirmed less than TokenTTL +
+// TokenGrace ago is still accepted.
 func (s *Server) lookupToken(ctx context.Context, text string) (store.Token, error) {
-	h := store.HashToken(text)
-	now := time.Now()
-	s.tokMu.Lock()
-	c, ok := s.tokens[h]
-	s.tokMu.Unlock()
-	if ok && now.Before(c.expires) {
-		return c.tok, nil
+	now := s.clock.Load()
+	var c *cachedToken
+	if v, ok := s.tokens.Load(text); ok {
+		c = v.(*cachedToken)
+		if time.Duration(now-c.checked) < s.opts.TokenTTL {
+			return c.tok, nil
+		}
 	}
 	tok, err := s.st.LookupToken(ctx, text)
 	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			if c != nil {
+				s.tokens.CompareAndDelete(text, c)
+			}
+			return store.Token{}, err
+		}
+		if c != nil && time.Duration(now-c.checked) < s.opts.TokenTTL+s.opts.TokenGrace {
+			s.log.Warn("token lookup failed; using the cached token", "err", err)
+			return c.tok, nil
+		}
 		return store.Token{}, err
 	}
-	s.tokMu.Lock()
-	if len(s.tokens) > 100000 {
-		clear(s.tokens)
+	if s.ntokens.Add(1) > 100000 {
+		s.tokens.Clear()
+		s.ntokens.Store(1)
 	}
-	s.tokens[h] = cachedToken{tok: tok, expires: now.Add(s.opts.TokenTTL)}
-	s.tokMu.Unlock()
+	s.tokens.Store(text, &cachedToken{tok: tok, checked: s.clock.Load()})
 	return tok, nil
 }
 
@@ -294,54 +452,4 @@ func (s *Server) lookupToken(ctx context.Context, text string) (store.Token, err
 func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
 	s.log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 	writeError(w, http.StatusInternalServerError, "internal error")
-}
-
-// entry returns the run with its controller, from the cache if fresh.
-func (s *Server) entry(ctx context.Context, projectID, runID int64) (*runEntry, error) {
-	s.runMu.Lock()
-	e := s.runs[runID]
-	s.runMu.Unlock()
-	if e != nil && e.run.ProjectID == projectID && time.Since(time.Unix(0, e.loaded.Load())) < s.opts.Refresh {
-		return e, nil
-	}
-	r, err := s.st.GetRun(ctx, projectID, runID)
-	if err != nil {
-		return nil, err
-	}
-	if e != nil && e.run.ProjectID == projectID && e.run.Version == r.Version {
-		e.loaded.Store(time.Now().UnixNano())
-		return e, nil
-	}
-	return s.remember(r)
-}
-
-// remember builds the controller of r and caches it, unless a newer
-// version is cached already.
-func (s *Server) remember(r store.Run) (*runEntry, error) {
-	c, err := buildController(r)
-	if err != nil {
-		return nil, err
-	}
-	e := newRunEntry(r, c)
-	s.runMu.Lock()
-	defer s.runMu.Unlock()
-	if old := s.runs[r.ID]; old != nil && old.run.Version > r.Version {
-		return old, nil
-	}
-	s.runs[r.ID] = e
-	return e, nil
-}
-
-// buildController parses a run's spec and restores its state.
-func buildController(r store.Run) (control.Controller, error) {
-	c, err := control.Parse(r.Spec)
-	if err != nil {
-		return nil, fmt.Errorf("run %d: stored spec: %w", r.ID, err)
-	}
-	if len(r.ControllerState) > 0 {
-		if err := c.Restore(r.ControllerState); err != nil {
-			return nil, fmt.Errorf("run %d: restore controller: %w", r.ID, err)
-		}
-	}
-	return c, nil
 }

@@ -22,6 +22,7 @@ type fixture struct {
 	t          *testing.T
 	st         *store.Store
 	srv        *httptest.Server
+	h          *Server
 	tokA, tokB string
 }
 
@@ -49,7 +50,9 @@ func newFixture(t *testing.T) *fixture {
 			f.tokB = text
 		}
 	}
-	f.srv = httptest.NewServer(New(st, Options{}))
+	srv := New(st, Options{})
+	t.Cleanup(func() { srv.Close() })
+	f.h, f.srv = srv, httptest.NewServer(srv)
 	t.Cleanup(f.srv.Close)
 	return f
 }
@@ -331,7 +334,7 @@ func TestMetricsIdempotentAndControllerObserves(t *testing.T) {
 		t.Errorf("%d metrics stored, want 17", len(ms.Metrics))
 	}
 	for i, m := range ms.Metrics {
-		if m.Step != int64(i) || m.Loss == nil || *m.Loss != 2 || m.GradNorm != nil {
+		if m.Step == nil || *m.Step != int64(i) || m.Loss == nil || *m.Loss != 2 || m.GradNorm != nil {
 			t.Errorf("metric %d: %+v", i, m)
 		}
 	}

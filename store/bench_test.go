@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strconv"
+	"sync/atomic"
 	"testing"
 
 	"github.com/lrkit/lrkit/runlog"
@@ -41,6 +43,34 @@ func BenchmarkAppendMetrics(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(batch)), "ns/record")
 }
 
+// BenchmarkAppendMetricsParallel stores ten-record batches from 64
+// goroutines at once on SQLite, as a server's metrics requests do: the
+// group commit shares one transaction among the batches that arrive
+// while the last one commits. One op is one batch.
+func BenchmarkAppendMetricsParallel(b *testing.B) {
+	s, p, run, _ := benchStore(b)
+	ctx := context.Background()
+	var next atomic.Int64
+	b.SetParallelism(32) // 64 goroutines on two cores
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		batch := make([]runlog.Record, 10)
+		for pb.Next() {
+			n := next.Add(1)
+			for j := range batch {
+				batch[j] = runlog.Record{Step: n*10 + int64(j), Loss: 2.5, Present: runlog.FieldLoss}
+			}
+			if _, err := s.AppendMetrics(ctx, p.ID, run.ID, strconv.FormatInt(n, 10), batch, nil); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N*10)/b.Elapsed().Seconds(), "records/s")
+	groups, batches := s.CommitStats()
+	b.ReportMetric(float64(batches)/float64(max(groups, 1)), "batches/commit")
+}
+
 // BenchmarkLookupTokenAndRun is the read path of an authenticated request
 // on SQLite: the token by hash, then the run, from parallel goroutines.
 func BenchmarkLookupTokenAndRun(b *testing.B) {
@@ -69,7 +99,7 @@ func BenchmarkUpdateRun(b *testing.B) {
 	state := []byte(`{"ema":0.123456789,"best":2.5,"bad_epochs":3}`)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := s.UpdateRun(ctx, p.ID, run.ID, func(r *Run) error { r.ControllerState = state; return nil }); err != nil {
+		if _, err := s.UpdateRun(ctx, p.ID, run.ID, func(c *Change) error { c.Run.ControllerState = state; return nil }); err != nil {
 			b.Fatal(err)
 		}
 	}

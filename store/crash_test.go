@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -16,11 +17,20 @@ import (
 	"github.com/lrkit/lrkit/runlog"
 )
 
-const crashBatch = 20
+const (
+	crashBatch   = 20 // records per batch
+	crashWriters = 8  // goroutines appending at once, so that batches share commits
+)
+
+// crashStep is the first step of writer w's i-th batch: every batch has
+// its own steps.
+func crashStep(w, i int) int64 { return int64((i*crashWriters + w) * crashBatch) }
 
 // TestCrashChild is the process that TestNoAcknowledgedMetricLost kills:
-// it appends metric batches as fast as it can and prints "ack N" after
-// each commit. It does nothing in a normal test run.
+// crashWriters goroutines append metric batches to one run as fast as
+// they can, each printing "ack W I" once its batch I has committed, and
+// every batch's update counts the batches in the controller state. It
+// does nothing in a normal test run.
 func TestCrashChild(t *testing.T) {
 	path := os.Getenv("LRKIT_STORE_CRASH_DB")
 	if path == "" {
@@ -34,30 +44,42 @@ func TestCrashChild(t *testing.T) {
 	}
 	p, _ := s.ProjectByName(ctx, "p")
 	runs, _ := s.ListRuns(ctx, p.ID)
+	var mu sync.Mutex
 	out := bufio.NewWriter(os.Stdout)
-	for i := 0; ; i++ {
-		batch := make([]runlog.Record, crashBatch)
-		for j := range batch {
-			batch[j] = runlog.Record{Step: int64(i*crashBatch + j), Loss: float64(i), Present: runlog.FieldLoss}
-		}
-		_, err := s.AppendMetrics(ctx, p.ID, runs[0].ID, strconv.Itoa(i), batch, func(r *Run, fresh []runlog.Record) error {
-			r.ControllerState = []byte(strconv.Itoa(i))
-			return nil
-		})
-		if err != nil {
-			fmt.Fprintln(out, "error", err)
-			out.Flush()
-			os.Exit(1)
-		}
-		fmt.Fprintf(out, "ack %d\n", i)
-		out.Flush()
+	for w := range crashWriters {
+		go func() {
+			for i := 0; ; i++ {
+				batch := make([]runlog.Record, crashBatch)
+				for j := range batch {
+					batch[j] = runlog.Record{Step: crashStep(w, i) + int64(j), Loss: float64(i), Present: runlog.FieldLoss}
+				}
+				_, err := s.AppendMetrics(ctx, p.ID, runs[0].ID, fmt.Sprint(w, "-", i), batch, func(c *Change) error {
+					n, err := strconv.Atoi(string(c.Run.ControllerState))
+					c.Run.ControllerState = []byte(strconv.Itoa(n + 1))
+					return err
+				})
+				mu.Lock()
+				if err != nil {
+					fmt.Fprintln(out, "error", err)
+					out.Flush()
+					os.Exit(1)
+				}
+				groups, batches := s.CommitStats()
+				fmt.Fprintf(out, "ack %d %d %d %d\n", w, i, groups, batches)
+				out.Flush()
+				mu.Unlock()
+			}
+		}()
 	}
+	select {}
 }
 
-// TestNoAcknowledgedMetricLost kills a process with SIGKILL while it writes
-// metric batches to an SQLite store, reopens the store and checks that
-// every batch the process saw committed is there, whole, with the
-// controller state that committed with it.
+// TestNoAcknowledgedMetricLost kills a process with SIGKILL while its
+// goroutines append metric batches to an SQLite store through the group
+// commit, reopens the store and checks that every batch the process saw
+// committed is there, whole, and that the controller state, which every
+// stored batch advanced in the same transaction, counts exactly the
+// batches stored.
 func TestNoAcknowledgedMetricLost(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a process")
@@ -69,7 +91,7 @@ func TestNoAcknowledgedMetricLost(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, _ := s.CreateProject(ctx, "p")
-	run, _ := s.CreateRun(ctx, p.ID, "r", "constant(lr=0.1)", 1<<30, []byte("-1"))
+	run, _ := s.CreateRun(ctx, p.ID, "r", "constant(lr=0.1)", 1<<30, []byte("0"))
 	s.Close()
 
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
@@ -81,7 +103,8 @@ func TestNoAcknowledgedMetricLost(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	acked := -1
+	acked := map[[2]int]bool{}
+	var groups, batches int
 	sc := bufio.NewScanner(stdout)
 	deadline := time.Now().Add(30 * time.Second)
 	for sc.Scan() {
@@ -90,10 +113,11 @@ func TestNoAcknowledgedMetricLost(t *testing.T) {
 			cmd.Process.Kill()
 			t.Fatalf("child: %s", line)
 		}
-		if n, ok := strings.CutPrefix(line, "ack "); ok {
-			acked, _ = strconv.Atoi(n)
+		var w, i int
+		if _, err := fmt.Sscanf(line, "ack %d %d %d %d", &w, &i, &groups, &batches); err == nil {
+			acked[[2]int{w, i}] = true
 		}
-		if acked >= 30 || time.Now().After(deadline) {
+		if len(acked) >= 300 || time.Now().After(deadline) {
 			break
 		}
 	}
@@ -101,8 +125,11 @@ func TestNoAcknowledgedMetricLost(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd.Wait()
-	if acked < 0 {
+	if len(acked) == 0 {
 		t.Fatal("the child acknowledged no batch")
+	}
+	if batches <= groups {
+		t.Errorf("%d batches in %d commits: the batches were not grouped, the test checks the ungrouped path", batches, groups)
 	}
 
 	s, err = Open(ctx, path)
@@ -114,20 +141,29 @@ func TestNoAcknowledgedMetricLost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) < (acked+1)*crashBatch {
-		t.Fatalf("%d records after the crash, but %d batches of %d were acknowledged", len(recs), acked+1, crashBatch)
+	stored := map[int64]runlog.Record{}
+	for _, r := range recs {
+		stored[r.Step] = r
+	}
+	for k := range acked {
+		for j := range int64(crashBatch) {
+			r, ok := stored[crashStep(k[0], k[1])+j]
+			if !ok || r.Loss != float64(k[1]) {
+				t.Fatalf("acknowledged batch %d-%d: step %d is %+v, %v", k[0], k[1], crashStep(k[0], k[1])+j, r, ok)
+			}
+		}
 	}
 	if len(recs)%crashBatch != 0 {
 		t.Fatalf("%d records: a batch was stored in part", len(recs))
 	}
-	for i, r := range recs {
-		if r.Step != int64(i) || r.Loss != float64(i/crashBatch) {
-			t.Fatalf("record %d = %+v", i, r)
+	for i := 0; i < len(recs); i += crashBatch {
+		if recs[i].Step%crashBatch != 0 || recs[i+crashBatch-1].Step != recs[i].Step+crashBatch-1 {
+			t.Fatalf("records %d..%d are not one whole batch: steps %d..%d", i, i+crashBatch-1, recs[i].Step, recs[i+crashBatch-1].Step)
 		}
 	}
 	r, _ := s.GetRun(ctx, p.ID, run.ID)
-	if want := strconv.Itoa(len(recs)/crashBatch - 1); string(r.ControllerState) != want {
-		t.Errorf("controller state %s, want %s (the last committed batch's)", r.ControllerState, want)
+	if want := strconv.Itoa(len(recs) / crashBatch); string(r.ControllerState) != want || r.Version != int64(1+len(recs)/crashBatch) {
+		t.Errorf("controller state %s at version %d, want %s at %d (one per stored batch)", r.ControllerState, r.Version, want, 1+len(recs)/crashBatch)
 	}
-	t.Logf("killed after %d acknowledged batches; %d batches stored", acked+1, len(recs)/crashBatch)
+	t.Logf("killed after %d acknowledged batches (%d commits of %d batches); %d batches stored", len(acked), groups, batches, len(recs)/crashBatch)
 }

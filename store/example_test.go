@@ -26,10 +26,10 @@ func Example_trials() {
 	s.AddTrials(ctx, study.ID, []store.TrialSpec{
 		{Key: "mnist-mlp/cosine/seed0", Workload: "mnist-mlp", Schedule: "cosine(peak=0.1)", Budget: 2000},
 	})
-	s.StartTrial(ctx, study.ID, "mnist-mlp/cosine/seed0", "worker-1")
 	first, _ := s.FinishTrial(ctx, study.ID, "mnist-mlp/cosine/seed0", "worker-1", json.RawMessage(`{"final_metric":0.978}`))
 	again, _ := s.FinishTrial(ctx, study.ID, "mnist-mlp/cosine/seed0", "worker-2", json.RawMessage(`{"final_metric":0.5}`))
-	t, _ := s.Trial(ctx, study.ID, "mnist-mlp/cosine/seed0")
+	done, _ := s.Trials(ctx, study.ID, store.TrialDone)
+	t := done[0]
 	fmt.Println(first, again, t.Status, string(t.Result), t.Worker)
 	// Output: true false done {"final_metric":0.978} worker-1
 }
@@ -52,11 +52,15 @@ func Example_runs() {
 		{Step: 0, LR: 0.01, Loss: 2.30, Present: runlog.FieldLR | runlog.FieldLoss},
 		{Step: 1, LR: 0.02, Loss: 2.25, Present: runlog.FieldLR | runlog.FieldLoss},
 	}
-	observe := func(r *store.Run, fresh []runlog.Record) error {
+	observe := func(c *store.Change) error {
 		var st struct{ Seen int }
-		json.Unmarshal(r.ControllerState, &st)
+		json.Unmarshal(c.Run.ControllerState, &st)
+		fresh, err := c.Fresh()
+		if err != nil {
+			return err
+		}
 		st.Seen += len(fresh)
-		r.ControllerState, _ = json.Marshal(st)
+		c.Run.ControllerState, _ = json.Marshal(st)
 		return nil
 	}
 	res, _ := s.AppendMetrics(ctx, tok.ProjectID, run.ID, "batch-1", batch, observe)

@@ -19,10 +19,15 @@ type Migration struct {
 	Version int
 	Name    string // file name, e.g. "0001_init.sql"
 	SQL     string // with dialect tokens still in it
+	// SQLiteOnly: the change applies to SQLite only (a file named
+	// NNNN_description.sqlite.sql); PostgreSQL records the version with
+	// nothing to do, so both count versions alike.
+	SQLiteOnly bool
 }
 
 // Migrations returns the embedded migrations in version order. A file is
-// named NNNN_description.sql; NNNN is its version.
+// named NNNN_description.sql, or NNNN_description.sqlite.sql for a change
+// of SQLite only; NNNN is its version.
 func Migrations() ([]Migration, error) {
 	entries, err := migrationFS.ReadDir("migrations")
 	if err != nil {
@@ -39,7 +44,7 @@ func Migrations() ([]Migration, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Migration{Version: v, Name: e.Name(), SQL: string(body)})
+		out = append(out, Migration{Version: v, Name: e.Name(), SQL: string(body), SQLiteOnly: strings.HasSuffix(e.Name(), ".sqlite.sql")})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
 	for i := 1; i < len(out); i++ {
@@ -90,9 +95,9 @@ func statements(sqlText string) []string {
 	return out
 }
 
-// SchemaVersion returns the highest applied migration version (0 for an
+// schemaVersion returns the highest applied migration version (0 for an
 // empty database).
-func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+func (s *Store) schemaVersion(ctx context.Context) (int, error) {
 	var v sql.NullInt64
 	err := s.w.QueryRowContext(ctx, "SELECT MAX(version) FROM schema_version").Scan(&v)
 	if err != nil {
@@ -138,6 +143,9 @@ func (s *Store) applyMigration(ctx context.Context, m Migration) error {
 		}
 		if n > 0 {
 			return nil
+		}
+		if m.SQLiteOnly && s.dialect != dialectSQLite {
+			m.SQL = ""
 		}
 		for i, st := range statements(s.render(m.SQL)) {
 			if _, err := tx.ExecContext(ctx, st); err != nil {

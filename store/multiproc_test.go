@@ -38,17 +38,17 @@ func increment(dsn string, n int) error {
 	if err != nil {
 		return err
 	}
-	run, err := s.RunByName(ctx, p.ID, "r")
-	if err != nil {
-		return err
+	runs, err := s.ListRuns(ctx, p.ID)
+	if err != nil || len(runs) != 1 {
+		return fmt.Errorf("runs of p: %d, %v", len(runs), err)
 	}
 	for range n {
-		_, err := s.UpdateRun(ctx, p.ID, run.ID, func(r *Run) error {
-			var c int
-			if err := json.Unmarshal(r.ControllerState, &c); err != nil {
+		_, err := s.UpdateRun(ctx, p.ID, runs[0].ID, func(c *Change) error {
+			var n int
+			if err := json.Unmarshal(c.Run.ControllerState, &n); err != nil {
 				return err
 			}
-			r.ControllerState = []byte(strconv.Itoa(c + 1))
+			c.Run.ControllerState = []byte(strconv.Itoa(n + 1))
 			return nil
 		})
 		if err != nil {

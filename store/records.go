@@ -22,30 +22,66 @@ var floatFields = [...]runlog.Field{
 	runlog.FieldValLoss, runlog.FieldValMetric,
 }
 
-// recordArgs appends the column values of r. An absent value is NULL; so
-// is NaN (SQLite turns NaN into NULL anyway), which the present bit tells
+// recordArgs appends the values of r for the columns an INSERT of fields
+// cols writes (see insertCols): the owner, step and present bits, then
+// each field of cols in recordCols order. An absent value is NULL; so is
+// NaN (SQLite turns NaN into NULL anyway), which the present bit tells
 // apart from absent when reading.
-func recordArgs(args []any, owner int64, r runlog.Record) []any {
+func recordArgs(args []any, owner int64, r runlog.Record, cols runlog.Field) []any {
 	args = append(args, owner, r.Step, int64(r.Present))
 	for _, f := range floatFields {
-		v, ok := r.Value(f)
-		if !ok || math.IsNaN(v) {
-			args = append(args, nil)
-		} else {
+		if cols&f == 0 {
+			continue
+		}
+		if v, ok := r.Value(f); ok && !math.IsNaN(v) {
 			args = append(args, v)
+		} else {
+			args = append(args, nil)
 		}
 	}
-	if r.Has(runlog.FieldExamplesSeen) {
-		args = append(args, r.ExamplesSeen)
-	} else {
-		args = append(args, nil)
+	if cols&runlog.FieldExamplesSeen != 0 {
+		if r.Has(runlog.FieldExamplesSeen) {
+			args = append(args, r.ExamplesSeen)
+		} else {
+			args = append(args, nil)
+		}
 	}
-	if v, ok := r.Value(runlog.FieldWallSeconds); ok && !math.IsNaN(v) {
-		args = append(args, v)
-	} else {
-		args = append(args, nil)
+	if cols&runlog.FieldWallSeconds != 0 {
+		if v, ok := r.Value(runlog.FieldWallSeconds); ok && !math.IsNaN(v) {
+			args = append(args, v)
+		} else {
+			args = append(args, nil)
+		}
 	}
 	return args
+}
+
+// storedFields are the fields with a column of their own.
+var storedFields = func() runlog.Field {
+	var m runlog.Field
+	for _, f := range floatFields {
+		m |= f
+	}
+	return m | runlog.FieldExamplesSeen | runlog.FieldWallSeconds
+}()
+
+// insertCols returns the column list of an INSERT of the fields cols,
+// after the owner column, and how many columns it has.
+func insertCols(cols runlog.Field) (string, int) {
+	names := strings.Split(recordCols, ", ")
+	out := []string{"step", "present"}
+	for i, f := range floatFields {
+		if cols&f != 0 {
+			out = append(out, names[2+i])
+		}
+	}
+	if cols&runlog.FieldExamplesSeen != 0 {
+		out = append(out, "examples_seen")
+	}
+	if cols&runlog.FieldWallSeconds != 0 {
+		out = append(out, "wall_seconds")
+	}
+	return strings.Join(out, ", "), len(out)
 }
 
 // scanRecord reads one row of recordCols.
@@ -89,57 +125,132 @@ func scanRecord(rows *sql.Rows) (runlog.Record, error) {
 
 // recordChunks are the row counts of the multi-row INSERT statements that
 // store records: a batch is cut greedily into chunks of these sizes, so a
-// few prepared statements serve every batch (13 values a row stays well
-// under both databases' parameter limits).
-var recordChunks = [...]int{200, 50, 10, 1}
+// few prepared statements serve every batch (the Python client's batches
+// of 64 and ten-record batches take one statement each; 14 values a row
+// stays well under both databases' parameter limits).
+var recordChunks = [...]int{256, 64, 16, 10, 4, 1}
 
-// recordInsertSQL is the INSERT of n records into table.
-func recordInsertSQL(table, ownerCol string, n int, onConflict string) string {
-	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", nRecordCols+1), ", ") + ")"
-	return "INSERT INTO " + table + " (" + ownerCol + ", " + recordCols + ") VALUES " +
-		strings.TrimSuffix(strings.Repeat(one+", ", n), ", ") + " " + onConflict
+// metricsInsert returns the INSERT of n run metrics that writes the
+// columns of fields cols (the others stay NULL), written once per shape
+// and prepared before its first use (prepareInserts): a batch of losses
+// binds 4 values a row instead of 14, which is most of the time SQLite
+// spends on it.
+func (s *Store) metricsInsert(cols runlog.Field, n int) string {
+	k := insertKey{cols, n}
+	s.lazyMu.Lock()
+	defer s.lazyMu.Unlock()
+	q, ok := s.inserts[k]
+	if !ok {
+		names, ncols := insertCols(cols)
+		one := "(" + strings.TrimSuffix(strings.Repeat("?, ", ncols+1), ", ") + ")"
+		q = "INSERT INTO run_metrics (run_id, " + names + ") VALUES " +
+			strings.TrimSuffix(strings.Repeat(one+", ", n), ", ") + " " + metricsConflict
+		s.inserts[k] = q
+	}
+	return q
 }
 
-// insertRecords inserts recs into table (trial_records or run_metrics)
-// for owner; onConflict ends each statement. It returns the number of rows
-// inserted or changed.
-func (s *Store) insertRecords(ctx context.Context, tx *sql.Tx, table, ownerCol string, owner int64, recs []runlog.Record, onConflict string) (int64, error) {
+type insertKey struct {
+	cols runlog.Field
+	n    int
+}
+
+// insertMetrics inserts recs into run_metrics for the run and returns how
+// many rows it stored: a step stored before is kept, and so is the first
+// of steps repeated in recs. Each chunk writes the columns its records
+// report.
+func (s *Store) insertMetrics(ctx context.Context, tx *sql.Tx, runID int64, recs []runlog.Record) (int, error) {
 	var total int64
-	args := make([]any, 0, recordChunks[0]*(nRecordCols+1))
+	args := make([]any, 0, min(len(recs), recordChunks[0])*(nRecordCols+1))
 	for len(recs) > 0 {
-		n := recordChunks[len(recordChunks)-1]
-		for _, c := range recordChunks {
-			if c <= len(recs) {
-				n = c
-				break
-			}
-		}
+		n, cols := insertChunk(recs)
 		args = args[:0]
 		for _, r := range recs[:n] {
-			args = recordArgs(args, owner, r)
+			args = recordArgs(args, runID, r, cols)
 		}
 		recs = recs[n:]
-		res, err := s.txExec(ctx, tx, recordInsertSQL(table, ownerCol, n, onConflict), args...)
+		res, err := s.txExec(ctx, tx, s.metricsInsert(cols, n), args...)
 		if err != nil {
-			return total, err
+			return int(total), err
 		}
 		k, err := res.RowsAffected()
 		if err != nil {
-			return total, err
+			return int(total), err
 		}
 		total += k
 	}
-	return total, nil
+	return int(total), nil
 }
 
-// The ON CONFLICT clauses of the two record tables.
-const (
-	metricsConflict      = "ON CONFLICT (run_id, step) DO NOTHING"
-	trialRecordsConflict = "ON CONFLICT (trial_id, step) " + upsertAll
-)
+// insertChunk returns the size of the next INSERT chunk of recs (the
+// largest of recordChunks that fits) and the columns it writes.
+func insertChunk(recs []runlog.Record) (int, runlog.Field) {
+	n := recordChunks[len(recordChunks)-1]
+	for _, c := range recordChunks {
+		if c <= len(recs) {
+			n = c
+			break
+		}
+	}
+	var cols runlog.Field
+	for _, r := range recs[:n] {
+		cols |= r.Present
+	}
+	return n, cols & storedFields
+}
 
-// upsertAll is the ON CONFLICT clause that replaces a record's values.
-const upsertAll = `DO UPDATE SET present = excluded.present, lr = excluded.lr, loss = excluded.loss,
-	grad_norm = excluded.grad_norm, grad_norm_l1 = excluded.grad_norm_l1, param_norm = excluded.param_norm,
-	update_norm = excluded.update_norm, effective_lr = excluded.effective_lr, val_loss = excluded.val_loss,
-	val_metric = excluded.val_metric, examples_seen = excluded.examples_seen, wall_seconds = excluded.wall_seconds`
+// prepareInserts prepares the INSERTs that storing recs will take, before
+// the batch is queued for its group transaction.
+func (s *Store) prepareInserts(ctx context.Context, recs []runlog.Record) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	for len(recs) > 0 {
+		n, cols := insertChunk(recs)
+		if err := s.prepareLazy(ctx, s.metricsInsert(cols, n)); err != nil {
+			return err
+		}
+		recs = recs[n:]
+	}
+	return nil
+}
+
+// freshRecords returns the records of recs whose steps are not stored yet
+// for the run, and not repeated earlier in recs.
+func (s *Store) freshRecords(ctx context.Context, tx *sql.Tx, runID int64, recs []runlog.Record) ([]runlog.Record, error) {
+	if len(recs) == 0 {
+		return nil, nil
+	}
+	lo, hi := recs[0].Step, recs[0].Step
+	for _, r := range recs {
+		lo, hi = min(lo, r.Step), max(hi, r.Step)
+	}
+	rows, err := s.txQuery(ctx, tx, freshStepsSQL, runID, lo, hi)
+	if err != nil {
+		return nil, err
+	}
+	seen := make(map[int64]bool, len(recs))
+	for rows.Next() {
+		var st int64
+		if err := rows.Scan(&st); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		seen[st] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	fresh := make([]runlog.Record, 0, len(recs))
+	for _, r := range recs {
+		if !seen[r.Step] {
+			seen[r.Step] = true
+			fresh = append(fresh, r)
+		}
+	}
+	return fresh, nil
+}
+
+// metricsConflict ends the INSERT of run metrics: a step stored before
+// is kept.
+const metricsConflict = "ON CONFLICT (run_id, step) DO NOTHING"

@@ -72,22 +72,98 @@ type Event struct {
 	Created time.Time
 }
 
+// More errors of the run methods (test with errors.Is).
+var (
+	// ErrBatchReused: a metrics batch ID already stored for the run came
+	// again with other records (a retry sends the same records).
+	ErrBatchReused = errors.New("batch ID already used for other records")
+	// ErrKeyReused: an action's idempotency key already used for the run
+	// came with another request.
+	ErrKeyReused = errors.New("idempotency key already used for another request")
+)
+
+// checkStatus refuses a status that is not one of the four.
+func (r *Run) checkStatus() error {
+	switch r.Status {
+	case RunRunning, RunPaused, RunDone, RunFailed:
+		return nil
+	}
+	return fmt.Errorf("unknown run status %q", r.Status)
+}
+
+// Change is a run being changed inside a transaction of AppendMetrics or
+// UpdateRun. The callback changes Run (its spec, budget, status or
+// controller state) and may add events; the run, the events and (for
+// AppendMetrics) the metrics commit together or not at all.
+type Change struct {
+	Run Run
+	// events added by AddEvent, written with the change.
+	events []Event
+	// AppendMetrics: the batch's records, and how to find the new ones.
+	recs      []runlog.Record
+	fresh     func() ([]runlog.Record, error)
+	freshRead bool
+	freshRecs []runlog.Record
+}
+
+// Fresh returns, in AppendMetrics, the records of the batch whose steps
+// are new (not stored before, nor earlier in the batch), in batch order:
+// what a controller observes. It reads the run's stored steps the first
+// time it is called, so an update that does not need them (a fixed
+// schedule learns nothing) costs no query. Outside AppendMetrics it
+// returns nil.
+func (c *Change) Fresh() ([]runlog.Record, error) {
+	if c.fresh == nil || c.freshRead {
+		return c.freshRecs, nil
+	}
+	recs, err := c.fresh()
+	if err != nil {
+		return nil, err
+	}
+	c.freshRecs, c.freshRead = recs, true
+	return recs, nil
+}
+
+// AddEvent records an event of the run with the change; detail nil means
+// {}, and must otherwise be a JSON object.
+func (c *Change) AddEvent(step int64, kind string, detail json.RawMessage) {
+	c.events = append(c.events, Event{Step: step, Kind: kind, Detail: detail})
+}
+
 // The statements of the hot paths (see Store.prepare).
 const (
 	lookupTokenSQL = `SELECT id, project_id, name, created_ms FROM api_tokens
 		WHERE token_hash = ? AND revoked_ms IS NULL`
 	getRunSQL  = "SELECT " + runCols + " FROM runs WHERE id = ? AND project_id = ?"
 	saveRunSQL = `UPDATE runs SET spec = ?, budget = ?, status = ?, controller_state = ?,
-		last_step = ?, version = version + 1, updated_ms = ? WHERE id = ? AND version = ?`
-	insertBatchSQL = `INSERT INTO run_batches (run_id, batch_id, records, received_ms)
-		VALUES (?, ?, ?, ?) ON CONFLICT (run_id, batch_id) DO NOTHING`
-	freshStepsSQL = "SELECT step FROM run_metrics WHERE run_id = ? AND step BETWEEN ? AND ?"
+		last_step = ?, version = ?, updated_ms = ? WHERE id = ? AND version = ?`
+	batchDigestSQL = "SELECT digest FROM run_batches WHERE run_id = ? AND batch_id = ?"
+	insertBatchSQL = `INSERT INTO run_batches (run_id, batch_id, records, digest, received_ms)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (run_id, batch_id) DO NOTHING`
+	freshStepsSQL  = "SELECT step FROM run_metrics WHERE run_id = ? AND step BETWEEN ? AND ?"
+	insertEventSQL = `INSERT INTO run_events (run_id, step, kind, detail, created_ms)
+		VALUES (?, ?, ?, ?, ?) RETURNING id`
+	actionSQL       = "SELECT digest FROM run_actions WHERE run_id = ? AND action_key = ?"
+	insertActionSQL = `INSERT INTO run_actions (run_id, action_key, digest, version, created_ms)
+		VALUES (?, ?, ?, ?, ?)`
 )
 
 // CreateProject stores a new project; ErrExists if the name is taken.
 func (s *Store) CreateProject(ctx context.Context, name string) (Project, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	var p Project
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		p, err = s.createProject(ctx, tx, name)
+		return err
+	})
+	return p, err
+}
+
+func (s *Store) createProject(ctx context.Context, tx *sql.Tx, name string) (Project, error) {
 	p := Project{Name: name, Created: time.UnixMilli(s.ms())}
-	err := s.w.QueryRowContext(ctx, s.q("INSERT INTO projects (name, created_ms) VALUES (?, ?) RETURNING id"),
+	err := tx.QueryRowContext(ctx, s.q("INSERT INTO projects (name, created_ms) VALUES (?, ?) RETURNING id"),
 		name, p.Created.UnixMilli()).Scan(&p.ID)
 	if isUniqueViolation(err) {
 		return Project{}, fmt.Errorf("store: project %q: %w", name, ErrExists)
@@ -98,8 +174,51 @@ func (s *Store) CreateProject(ctx context.Context, name string) (Project, error)
 	return p, nil
 }
 
+// bootstrapLock is the PostgreSQL advisory lock key that serialises
+// Bootstrap across processes ("lrkitb" in ASCII).
+const bootstrapLock = 0x6c726b697462
+
+// Bootstrap creates the project called project, with an API token called
+// tokenName, if the database has no project at all, and returns the
+// token's text and created = true; if any project exists it does nothing
+// and returns "", false. It runs in one transaction that excludes other
+// Bootstraps (SQLite's write lock, a PostgreSQL advisory lock), so server
+// replicas starting together on an empty database create one project
+// between them, and only one of them prints a token.
+func (s *Store) Bootstrap(ctx context.Context, project, tokenName string) (string, bool, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	var text string
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if s.dialect == dialectPostgres {
+			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", int64(bootstrapLock)); err != nil {
+				return err
+			}
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM projects").Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+		p, err := s.createProject(ctx, tx, project)
+		if err != nil {
+			return err
+		}
+		text, _, err = s.createToken(ctx, tx, p.ID, tokenName)
+		return err
+	})
+	if err != nil {
+		return "", false, fmt.Errorf("store: bootstrap project %q: %w", project, err)
+	}
+	return text, text != "", nil
+}
+
 // ProjectByName returns the project called name.
 func (s *Store) ProjectByName(ctx context.Context, name string) (Project, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	var p Project
 	var created int64
 	err := s.r.QueryRowContext(ctx, s.q("SELECT id, name, created_ms FROM projects WHERE name = ?"), name).Scan(&p.ID, &p.Name, &created)
@@ -126,13 +245,26 @@ func HashToken(token string) string {
 // CreateToken makes a new API token for a project and returns its text,
 // which is shown once and never stored: only its SHA-256 hash is.
 func (s *Store) CreateToken(ctx context.Context, projectID int64, name string) (string, Token, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	var text string
+	var t Token
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		text, t, err = s.createToken(ctx, tx, projectID, name)
+		return err
+	})
+	return text, t, err
+}
+
+func (s *Store) createToken(ctx context.Context, tx *sql.Tx, projectID int64, name string) (string, Token, error) {
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
 		return "", Token{}, fmt.Errorf("store: token: %w", err)
 	}
 	text := tokenPrefix + base64.RawURLEncoding.EncodeToString(raw[:])
 	t := Token{ProjectID: projectID, Name: name, Created: time.UnixMilli(s.ms())}
-	err := s.w.QueryRowContext(ctx, s.q(`INSERT INTO api_tokens (project_id, token_hash, name, created_ms)
+	err := tx.QueryRowContext(ctx, s.q(`INSERT INTO api_tokens (project_id, token_hash, name, created_ms)
 		VALUES (?, ?, ?, ?) RETURNING id`), projectID, HashToken(text), name, t.Created.UnixMilli()).Scan(&t.ID)
 	if err != nil {
 		if strings.Contains(err.Error(), "FOREIGN KEY") || strings.Contains(err.Error(), "23503") {
@@ -146,6 +278,8 @@ func (s *Store) CreateToken(ctx context.Context, projectID int64, name string) (
 // LookupToken returns the live token whose text is token, by its hash;
 // ErrNotFound for an unknown or revoked token.
 func (s *Store) LookupToken(ctx context.Context, token string) (Token, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	var t Token
 	var created int64
 	err := s.readRow(ctx, lookupTokenSQL, HashToken(token)).Scan(&t.ID, &t.ProjectID, &t.Name, &created)
@@ -153,14 +287,17 @@ func (s *Store) LookupToken(ctx context.Context, token string) (Token, error) {
 		return Token{}, fmt.Errorf("store: token: %w", ErrNotFound)
 	}
 	if err != nil {
-		return Token{}, fmt.Errorf("store: token: %w", err)
+		return Token{}, fmt.Errorf("store: token: %w", s.noteDamage(err))
 	}
 	t.Created = time.UnixMilli(created)
 	return t, nil
 }
 
-// RevokeToken revokes a project's token; it no longer looks up.
+// RevokeToken revokes a project's token; it no longer looks up (a server
+// that cached it stops accepting it within its token TTL).
 func (s *Store) RevokeToken(ctx context.Context, projectID, tokenID int64) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	res, err := s.w.ExecContext(ctx, s.q("UPDATE api_tokens SET revoked_ms = ? WHERE id = ? AND project_id = ? AND revoked_ms IS NULL"),
 		s.ms(), tokenID, projectID)
 	if err != nil {
@@ -176,6 +313,8 @@ func (s *Store) RevokeToken(ctx context.Context, projectID, tokenID int64) error
 // initial controller state; ErrExists if the project has a run of that
 // name.
 func (s *Store) CreateRun(ctx context.Context, projectID int64, name, spec string, budget int64, state []byte) (Run, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	now := s.ms()
 	r := Run{ProjectID: projectID, Name: name, Spec: spec, Budget: budget, Status: RunRunning,
 		ControllerState: state, Version: 1, LastStep: -1, Created: time.UnixMilli(now), Updated: time.UnixMilli(now)}
@@ -188,7 +327,7 @@ func (s *Store) CreateRun(ctx context.Context, projectID int64, name, spec strin
 		if strings.Contains(err.Error(), "FOREIGN KEY") || strings.Contains(err.Error(), "23503") {
 			return Run{}, fmt.Errorf("store: run %q of project %d: %w", name, projectID, ErrNotFound)
 		}
-		return Run{}, fmt.Errorf("store: create run %q: %w", name, err)
+		return Run{}, fmt.Errorf("store: create run %q: %w", name, s.noteDamage(err))
 	}
 	return r, nil
 }
@@ -216,28 +355,69 @@ func scanRun(sc interface{ Scan(...any) error }) (Run, error) {
 // GetRun returns a run of a project. A run of another project is
 // ErrNotFound, as if it did not exist.
 func (s *Store) GetRun(ctx context.Context, projectID, runID int64) (Run, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	r, err := scanRun(s.readRow(ctx, getRunSQL, runID, projectID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Run{}, fmt.Errorf("store: run %d: %w", runID, ErrNotFound)
 	}
 	if err != nil {
-		return Run{}, fmt.Errorf("store: run %d: %w", runID, err)
+		return Run{}, fmt.Errorf("store: run %d: %w", runID, s.noteDamage(err))
 	}
 	return r, nil
 }
 
+// RunVersions returns the current version of each of the runs ids that
+// exists, by ID (any project's: the caller checks ownership on the runs
+// it holds), so that a cache can tell which of its runs changed with one
+// query.
+func (s *Store) RunVersions(ctx context.Context, ids []int64) (map[int64]int64, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	out := make(map[int64]int64, len(ids))
+	const chunk = 500
+	for len(ids) > 0 {
+		n := min(len(ids), chunk)
+		args := make([]any, n)
+		for i, id := range ids[:n] {
+			args[i] = id
+		}
+		ids = ids[n:]
+		query := "SELECT id, version FROM runs WHERE id IN (" + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + ")"
+		rows, err := s.r.QueryContext(ctx, s.q(query), args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: run versions: %w", s.noteDamage(err))
+		}
+		for rows.Next() {
+			var id, v int64
+			if err := rows.Scan(&id, &v); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("store: run versions: %w", err)
+			}
+			out[id] = v
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("store: run versions: %w", err)
+		}
+	}
+	return out, nil
+}
+
 // ListRuns lists a project's runs, oldest first.
 func (s *Store) ListRuns(ctx context.Context, projectID int64) ([]Run, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	rows, err := s.r.QueryContext(ctx, s.q("SELECT "+runCols+" FROM runs WHERE project_id = ? ORDER BY id"), projectID)
 	if err != nil {
-		return nil, fmt.Errorf("store: runs of project %d: %w", projectID, err)
+		return nil, fmt.Errorf("store: runs of project %d: %w", projectID, s.noteDamage(err))
 	}
 	defer rows.Close()
 	var out []Run
 	for rows.Next() {
 		r, err := scanRun(rows)
 		if err != nil {
-			return nil, fmt.Errorf("store: runs of project %d: %w", projectID, err)
+			return nil, fmt.Errorf("store: runs of project %d: %w", projectID, s.noteDamage(err))
 		}
 		out = append(out, r)
 	}
@@ -262,15 +442,14 @@ func (s *Store) lockRun(ctx context.Context, tx *sql.Tx, projectID, runID int64)
 	return r, err
 }
 
-// saveRun writes the mutable fields of r if its version is still
-// expectVersion, and increments the version.
-func (s *Store) saveRun(ctx context.Context, tx *sql.Tx, r *Run, expectVersion int64) error {
-	if r.Status != RunRunning && r.Status != RunPaused && r.Status != RunDone && r.Status != RunFailed {
-		return fmt.Errorf("unknown run status %q", r.Status)
+// saveRun writes the mutable fields of r, and r.Version as its new
+// version, if its version is still expectVersion.
+func (s *Store) saveRun(ctx context.Context, tx *sql.Tx, r *Run, expectVersion, now int64) error {
+	if err := r.checkStatus(); err != nil {
+		return err
 	}
-	now := s.ms()
 	res, err := s.txExec(ctx, tx, saveRunSQL,
-		r.Spec, r.Budget, string(r.Status), string(r.ControllerState), r.LastStep, now, r.ID, expectVersion)
+		r.Spec, r.Budget, string(r.Status), string(r.ControllerState), r.LastStep, r.Version, now, r.ID, expectVersion)
 	if err != nil {
 		return err
 	}
@@ -281,236 +460,215 @@ func (s *Store) saveRun(ctx context.Context, tx *sql.Tx, r *Run, expectVersion i
 	if n == 0 {
 		return ErrConflict
 	}
-	r.Version = expectVersion + 1
 	r.Updated = time.UnixMilli(now)
 	return nil
 }
 
-// UpdateRun changes a run in one transaction: it locks and reads the run,
-// calls fn to change it (its spec, budget, status or controller state),
-// and writes it back with its version incremented. Concurrent UpdateRuns
-// of one run, from goroutines or from server replicas sharing PostgreSQL,
-// apply one after the other, each seeing the last one's result. fn must
-// not call the Store. If fn returns an error nothing is written.
-func (s *Store) UpdateRun(ctx context.Context, projectID, runID int64, fn func(*Run) error) (Run, error) {
-	var out Run
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		r, err := s.lockRun(ctx, tx, projectID, runID)
-		if err != nil {
-			return err
+// insertEvents writes a change's events of a run and returns them with
+// their IDs.
+func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, runID int64, evs []Event, now int64) ([]Event, error) {
+	if len(evs) == 0 {
+		return nil, nil
+	}
+	out := make([]Event, len(evs))
+	for i, e := range evs {
+		if len(e.Detail) == 0 {
+			e.Detail = json.RawMessage("{}")
 		}
-		v := r.Version
-		if err := fn(&r); err != nil {
-			return err
+		if !json.Valid(e.Detail) {
+			return nil, fmt.Errorf("event %q: detail is not valid JSON", e.Kind)
 		}
-		r.ID, r.ProjectID, r.Version = runID, projectID, v
-		if err := s.saveRun(ctx, tx, &r, v); err != nil {
-			return err
+		e.RunID, e.Created = runID, time.UnixMilli(now)
+		if err := s.txQueryRow(ctx, tx, insertEventSQL, runID, e.Step, e.Kind, string(e.Detail), now).Scan(&e.ID); err != nil {
+			return nil, err
 		}
-		out = r
-		return nil
-	})
-	if err != nil {
-		return Run{}, fmt.Errorf("store: update run %d: %w", runID, err)
+		out[i] = e
 	}
 	return out, nil
 }
 
-// CompareAndSwapState replaces a run's controller state if its version is
-// still version, and returns the new version; ErrConflict if another
-// update came first (read the run again and retry).
-func (s *Store) CompareAndSwapState(ctx context.Context, projectID, runID, version int64, state []byte) (int64, error) {
-	res, err := s.w.ExecContext(ctx, s.q(`UPDATE runs SET controller_state = ?, version = version + 1, updated_ms = ?
-		WHERE id = ? AND project_id = ? AND version = ?`), string(state), s.ms(), runID, projectID, version)
-	if err != nil {
-		return 0, fmt.Errorf("store: swap state of run %d: %w", runID, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("store: swap state of run %d: %w", runID, err)
-	}
-	if n == 0 {
-		if _, err := s.GetRun(ctx, projectID, runID); err != nil {
-			return 0, err
+// UpdateRun changes a run in one transaction: it locks and reads the run,
+// calls fn to change it (its spec, budget, status or controller state,
+// and events to record), and writes it back with its version
+// incremented. Concurrent UpdateRuns of one run, from goroutines or from
+// server replicas sharing PostgreSQL, apply one after the other, each
+// seeing the last one's result. fn must not call the Store. If fn returns
+// an error nothing is written.
+func (s *Store) UpdateRun(ctx context.Context, projectID, runID int64, fn func(*Change) error) (Run, error) {
+	r, _, err := s.UpdateRunOnce(ctx, projectID, runID, ActionKey{}, fn)
+	return r, err
+}
+
+// ActionKey makes an update idempotent (see UpdateRunOnce): Key is the
+// client's idempotency key (empty: none), Digest a digest of the request
+// it came with.
+type ActionKey struct{ Key, Digest string }
+
+// UpdateRunOnce is UpdateRun applied at most once per idempotency key: the
+// first call with key.Key changes the run and records the key with
+// key.Digest, in the same transaction; a later call with the same key and
+// digest (a client retrying after a lost reply) changes nothing and
+// returns the run as it is, with replayed = true; the same key with
+// another digest is ErrKeyReused.
+func (s *Store) UpdateRunOnce(ctx context.Context, projectID, runID int64, key ActionKey, fn func(*Change) error) (run Run, replayed bool, err error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		r, err := s.lockRun(ctx, tx, projectID, runID)
+		if err != nil {
+			return err
 		}
-		return 0, fmt.Errorf("store: swap state of run %d at version %d: %w", runID, version, ErrConflict)
+		if key.Key != "" {
+			var digest string
+			err := s.txQueryRow(ctx, tx, actionSQL, runID, key.Key).Scan(&digest)
+			if err == nil {
+				if digest != key.Digest {
+					return ErrKeyReused
+				}
+				run, replayed = r, true
+				return nil
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		v := r.Version
+		ch := Change{Run: r}
+		if err := fn(&ch); err != nil {
+			return err
+		}
+		now := s.ms()
+		ch.Run.ID, ch.Run.ProjectID, ch.Run.Version = runID, projectID, v+1
+		if err := s.saveRun(ctx, tx, &ch.Run, v, now); err != nil {
+			return err
+		}
+		if _, err := s.insertEvents(ctx, tx, runID, ch.events, now); err != nil {
+			return err
+		}
+		if key.Key != "" {
+			if _, err := s.txExec(ctx, tx, insertActionSQL, runID, key.Key, key.Digest, ch.Run.Version, now); err != nil {
+				return err
+			}
+		}
+		run = ch.Run
+		return nil
+	})
+	if err != nil {
+		return Run{}, false, fmt.Errorf("store: update run %d: %w", runID, s.noteDamage(err))
 	}
-	return version + 1, nil
+	return run, replayed, nil
 }
 
 // AppendResult says what AppendMetrics stored.
 type AppendResult struct {
-	Duplicate bool // the batch ID was seen before: nothing was stored
-	Inserted  int  // new steps stored
-	Skipped   int  // steps already stored by an earlier batch, left as they were
-	Run       Run  // the run after the update
+	Duplicate bool    // the batch ID was seen before with the same records: nothing was stored
+	Inserted  int     // new steps stored
+	Skipped   int     // steps already stored by an earlier batch, left as they were
+	Run       Run     // the run after the update
+	Events    []Event // the events the update added
 }
 
 // AppendMetrics stores a batch of a run's metrics, idempotently: a batch
-// ID already stored for the run (a client retrying after a lost reply)
-// stores nothing and reports Duplicate, and a step already stored is not
+// ID already stored for the run with the same records (a client retrying
+// after a lost reply) stores nothing and reports Duplicate, the same ID
+// with other records is ErrBatchReused, and a step already stored is not
 // stored again. If update is not nil it is called, in the same
-// transaction, with the locked run and the newly stored records (in the
-// batch's order), to advance the controller state; the metrics and the
-// state commit together or not at all. update must not call the Store.
+// transaction, with the locked run (Change.Fresh gives the batch's new
+// records, in the batch's order), to advance the controller state and
+// record events; the
+// metrics, the state and the events commit together or not at all, and
+// the run's version advances by one. update must not call the Store.
+//
+// Batches are committed in groups (see commit.go): AppendMetrics returns
+// once its batch's transaction has committed, or failed.
 func (s *Store) AppendMetrics(ctx context.Context, projectID, runID int64, batchID string, recs []runlog.Record,
-	update func(r *Run, fresh []runlog.Record) error) (AppendResult, error) {
+	update func(*Change) error) (AppendResult, error) {
 	if batchID == "" {
 		return AppendResult{}, fmt.Errorf("store: metrics of run %d: empty batch ID", runID)
 	}
-	var out AppendResult
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		out = AppendResult{}
-		r, err := s.lockRun(ctx, tx, projectID, runID)
-		if err != nil {
-			return err
-		}
-		res, err := s.txExec(ctx, tx, insertBatchSQL, runID, batchID, len(recs), s.ms())
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			out.Duplicate, out.Skipped, out.Run = true, len(recs), r
-			return nil
-		}
-		fresh, err := s.freshRecords(ctx, tx, runID, recs)
-		if err != nil {
-			return err
-		}
-		n, err := s.insertRecords(ctx, tx, "run_metrics", "run_id", runID, fresh, metricsConflict)
-		if err != nil {
-			return err
-		}
-		if int(n) != len(fresh) {
-			return fmt.Errorf("stored %d of %d new steps", n, len(fresh))
-		}
-		out.Inserted, out.Skipped = len(fresh), len(recs)-len(fresh)
-		v := r.Version
-		for _, rec := range fresh {
-			r.LastStep = max(r.LastStep, rec.Step)
-		}
-		if update != nil {
-			if err := update(&r, fresh); err != nil {
-				return err
-			}
-		}
-		r.ID, r.ProjectID = runID, projectID
-		if err := s.saveRun(ctx, tx, &r, v); err != nil {
-			return err
-		}
-		out.Run = r
-		return nil
-	})
-	if err != nil {
-		return AppendResult{}, fmt.Errorf("store: metrics batch %q of run %d: %w", batchID, runID, err)
+	if err := s.prepareInserts(ctx, recs); err != nil {
+		return AppendResult{}, fmt.Errorf("store: metrics batch %q of run %d: %w", batchID, runID, s.noteDamage(err))
 	}
-	return out, nil
-}
-
-// freshRecords returns the records of recs whose steps are not stored yet
-// for the run, and not repeated earlier in recs.
-func (s *Store) freshRecords(ctx context.Context, tx *sql.Tx, runID int64, recs []runlog.Record) ([]runlog.Record, error) {
-	if len(recs) == 0 {
-		return nil, nil
+	req := &appendReq{ctx: ctx, projectID: projectID, runID: runID, batchID: batchID, digest: batchDigest(recs),
+		recs: recs, update: update, done: make(chan struct{})}
+	s.closeMu.RLock()
+	if s.closed {
+		s.closeMu.RUnlock()
+		return AppendResult{}, fmt.Errorf("store: metrics batch %q of run %d: %w", batchID, runID, ErrClosed)
 	}
-	lo, hi := recs[0].Step, recs[0].Step
-	for _, r := range recs {
-		lo, hi = min(lo, r.Step), max(hi, r.Step)
+	select {
+	case s.commits <- req:
+	case <-ctx.Done():
+		s.closeMu.RUnlock()
+		return AppendResult{}, fmt.Errorf("store: metrics batch %q of run %d: %w", batchID, runID, ctx.Err())
 	}
-	rows, err := s.txQuery(ctx, tx, freshStepsSQL, runID, lo, hi)
-	if err != nil {
-		return nil, err
+	s.closeMu.RUnlock()
+	<-req.done
+	if req.err != nil {
+		return AppendResult{}, fmt.Errorf("store: metrics batch %q of run %d: %w", batchID, runID, req.err)
 	}
-	seen := map[int64]bool{}
-	for rows.Next() {
-		var st int64
-		if err := rows.Scan(&st); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		seen[st] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	fresh := make([]runlog.Record, 0, len(recs))
-	for _, r := range recs {
-		if !seen[r.Step] {
-			seen[r.Step] = true
-			fresh = append(fresh, r)
-		}
-	}
-	return fresh, nil
+	return req.res, nil
 }
 
 // Metrics returns a run's metrics with steps from fromStep on, in step
 // order, at most limit of them (limit <= 0: all).
 func (s *Store) Metrics(ctx context.Context, projectID, runID, fromStep int64, limit int) ([]runlog.Record, error) {
-	if _, err := s.GetRun(ctx, projectID, runID); err != nil {
-		return nil, err
-	}
-	query := "SELECT " + recordCols + " FROM run_metrics WHERE run_id = ? AND step >= ? ORDER BY step"
-	args := []any{runID, fromStep}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	// The run's project is checked in the same query.
+	query := "SELECT " + recordCols + " FROM run_metrics WHERE run_id = (SELECT id FROM runs WHERE id = ? AND project_id = ?) AND step >= ? ORDER BY step"
+	args := []any{runID, projectID, fromStep}
 	if limit > 0 {
 		query += " LIMIT ?"
 		args = append(args, limit)
 	}
 	rows, err := s.r.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: metrics of run %d: %w", runID, err)
+		return nil, fmt.Errorf("store: metrics of run %d: %w", runID, s.noteDamage(err))
 	}
 	defer rows.Close()
 	var out []runlog.Record
 	for rows.Next() {
 		r, err := scanRecord(rows)
 		if err != nil {
-			return nil, fmt.Errorf("store: metrics of run %d: %w", runID, err)
+			return nil, fmt.Errorf("store: metrics of run %d: %w", runID, s.noteDamage(err))
 		}
 		out = append(out, r)
 	}
-	return out, rows.Err()
-}
-
-// AddEvent records an event of a project's run and returns it with its
-// ID; detail nil means {}.
-func (s *Store) AddEvent(ctx context.Context, projectID, runID, step int64, kind string, detail json.RawMessage) (Event, error) {
-	if len(detail) == 0 {
-		detail = json.RawMessage("{}")
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: metrics of run %d: %w", runID, s.noteDamage(err))
 	}
-	if !json.Valid(detail) {
-		return Event{}, fmt.Errorf("store: event %q of run %d: detail is not valid JSON", kind, runID)
-	}
-	e := Event{RunID: runID, Step: step, Kind: kind, Detail: detail, Created: time.UnixMilli(s.ms())}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	if len(out) == 0 {
+		// No rows: tell a run without metrics from one that is not there.
 		var one int
-		err := tx.QueryRowContext(ctx, s.q("SELECT 1 FROM runs WHERE id = ? AND project_id = ?"), runID, projectID).Scan(&one)
+		err := s.r.QueryRowContext(ctx, s.q("SELECT 1 FROM runs WHERE id = ? AND project_id = ?"), runID, projectID).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
+			return nil, fmt.Errorf("store: run %d: %w", runID, ErrNotFound)
 		}
 		if err != nil {
-			return err
+			return nil, fmt.Errorf("store: run %d: %w", runID, s.noteDamage(err))
 		}
-		return tx.QueryRowContext(ctx, s.q(`INSERT INTO run_events (run_id, step, kind, detail, created_ms)
-			VALUES (?, ?, ?, ?, ?) RETURNING id`), runID, step, kind, string(detail), e.Created.UnixMilli()).Scan(&e.ID)
-	})
-	if err != nil {
-		return Event{}, fmt.Errorf("store: event %q of run %d: %w", kind, runID, err)
 	}
-	return e, nil
+	return out, nil
 }
 
 // Events returns a project's run's events with IDs above afterID, oldest
-// first (afterID 0: all), so a dashboard can poll for new ones.
+// first (afterID 0: all), so a dashboard can poll for new ones; a run of
+// another project has none.
 func (s *Store) Events(ctx context.Context, projectID, runID, afterID int64) ([]Event, error) {
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT e.id, e.run_id, e.step, e.kind, e.detail, e.created_ms
-		FROM run_events e JOIN runs r ON r.id = e.run_id
-		WHERE e.run_id = ? AND r.project_id = ? AND e.id > ? ORDER BY e.id`), runID, projectID, afterID)
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	rows, err := s.r.QueryContext(ctx, s.q(eventsSQL+" AND e.id > ? ORDER BY e.id"), runID, projectID, afterID)
 	if err != nil {
-		return nil, fmt.Errorf("store: events of run %d: %w", runID, err)
+		return nil, fmt.Errorf("store: events of run %d: %w", runID, s.noteDamage(err))
 	}
+	return scanEvents(rows, runID)
+}
+
+const eventsSQL = `SELECT e.id, e.run_id, e.step, e.kind, e.detail, e.created_ms
+	FROM run_events e JOIN runs r ON r.id = e.run_id WHERE e.run_id = ? AND r.project_id = ?`
+
+func scanEvents(rows *sql.Rows, runID int64) ([]Event, error) {
 	defer rows.Close()
 	var out []Event
 	for rows.Next() {
@@ -526,42 +684,78 @@ func (s *Store) Events(ctx context.Context, projectID, runID, afterID int64) ([]
 	return out, rows.Err()
 }
 
-// RunByName returns a project's run called name, so that a restarted
-// training job can find its run again.
-func (s *Store) RunByName(ctx context.Context, projectID int64, name string) (Run, error) {
-	r, err := scanRun(s.r.QueryRowContext(ctx, s.q("SELECT "+runCols+" FROM runs WHERE project_id = ? AND name = ?"), projectID, name))
-	if errors.Is(err, sql.ErrNoRows) {
-		return Run{}, fmt.Errorf("store: run %q: %w", name, ErrNotFound)
-	}
-	if err != nil {
-		return Run{}, fmt.Errorf("store: run %q: %w", name, err)
-	}
-	return r, nil
+// RunView is what a dashboard page of a run shows, read at one moment.
+type RunView struct {
+	Run     Run
+	Metrics []runlog.Record // thinned to about ViewMetrics of each kind, in step order
+	Events  []Event         // the newest, newest first
+	Count   int             // metric records stored in all
 }
 
-// Projects lists the projects, oldest first.
-func (s *Store) Projects(ctx context.Context) ([]Project, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT id, name, created_ms FROM projects ORDER BY id")
+// View reads a project's run with its metrics, thinned (evenly by row,
+// keeping the last; rows with a validation loss, which are usually
+// sparse, are thinned separately so they survive), and its newest events,
+// in one read transaction.
+func (s *Store) View(ctx context.Context, projectID, runID int64, maxMetrics, maxEvents int) (RunView, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	var v RunView
+	opts := &sql.TxOptions{ReadOnly: true}
+	if s.dialect == dialectPostgres {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	tx, err := s.r.BeginTx(ctx, opts)
 	if err != nil {
-		return nil, fmt.Errorf("store: projects: %w", err)
+		return v, fmt.Errorf("store: view of run %d: %w", runID, s.noteDamage(err))
 	}
-	defer rows.Close()
-	var out []Project
+	defer tx.Rollback()
+	v.Run, err = scanRun(tx.QueryRowContext(ctx, s.q(getRunSQL), runID, projectID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return v, fmt.Errorf("store: run %d: %w", runID, ErrNotFound)
+	}
+	if err != nil {
+		return v, fmt.Errorf("store: view of run %d: %w", runID, s.noteDamage(err))
+	}
+	var nval int
+	if err := tx.QueryRowContext(ctx, s.q("SELECT COUNT(*), COUNT(val_loss) FROM run_metrics WHERE run_id = ?"), runID).Scan(&v.Count, &nval); err != nil {
+		return v, fmt.Errorf("store: view of run %d: %w", runID, s.noteDamage(err))
+	}
+	maxMetrics = max(maxMetrics, 2)
+	stride, vstride := max((v.Count+maxMetrics-1)/maxMetrics, 1), max((nval+maxMetrics-1)/maxMetrics, 1)
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT `+recordCols+` FROM (
+		SELECT `+recordCols+`, ROW_NUMBER() OVER (ORDER BY step) AS rn,
+			ROW_NUMBER() OVER (PARTITION BY val_loss IS NULL ORDER BY step) AS vn
+		FROM run_metrics WHERE run_id = ?) t
+		WHERE (rn - 1) % ? = 0 OR rn = ? OR (val_loss IS NOT NULL AND (vn - 1) % ? = 0)
+		ORDER BY step`), runID, stride, v.Count, vstride)
+	if err != nil {
+		return v, fmt.Errorf("store: view of run %d: %w", runID, s.noteDamage(err))
+	}
 	for rows.Next() {
-		var p Project
-		var created int64
-		if err := rows.Scan(&p.ID, &p.Name, &created); err != nil {
-			return nil, fmt.Errorf("store: projects: %w", err)
+		r, err := scanRecord(rows)
+		if err != nil {
+			rows.Close()
+			return v, fmt.Errorf("store: view of run %d: %w", runID, s.noteDamage(err))
 		}
-		p.Created = time.UnixMilli(created)
-		out = append(out, p)
+		v.Metrics = append(v.Metrics, r)
 	}
-	return out, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return v, fmt.Errorf("store: view of run %d: %w", runID, s.noteDamage(err))
+	}
+	erows, err := tx.QueryContext(ctx, s.q(eventsSQL+" ORDER BY e.id DESC LIMIT ?"), runID, projectID, maxEvents)
+	if err != nil {
+		return v, fmt.Errorf("store: view of run %d: %w", runID, s.noteDamage(err))
+	}
+	v.Events, err = scanEvents(erows, runID)
+	return v, err
 }
 
 // Tokens lists a project's live tokens (never their text, which is not
 // stored), oldest first.
 func (s *Store) Tokens(ctx context.Context, projectID int64) ([]Token, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	rows, err := s.r.QueryContext(ctx, s.q(`SELECT id, project_id, name, created_ms FROM api_tokens
 		WHERE project_id = ? AND revoked_ms IS NULL ORDER BY id`), projectID)
 	if err != nil {

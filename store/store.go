@@ -21,9 +21,17 @@
 //
 // Exactly-once rules the rest of lrkit relies on: FinishTrial stores one
 // result per trial key however often it is called; AppendMetrics counts a
-// retried batch (same batch ID) once, and a step once; UpdateRun changes a
-// run's controller state under a row lock and a version check, so
-// concurrent updates from several server replicas lose nothing.
+// retried batch (same batch ID and records) once, and a step once, and
+// refuses the batch ID with other records (ErrBatchReused); UpdateRun
+// changes a run under a row lock and a version check, so concurrent
+// updates from several server replicas lose nothing, and UpdateRunOnce
+// applies an action once per idempotency key.
+//
+// Metric batches are committed in groups (commit.go): the batches that
+// arrive while a transaction commits share the next one, and each caller
+// returns once its batch's transaction has committed. Every call is
+// bounded by Options.Timeout. OpenWith can refuse an emptied SQLite file
+// and run SQLite's quick integrity check.
 package store
 
 import (
@@ -31,8 +39,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -46,8 +58,6 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrConflict: a run's version changed under an update.
 	ErrConflict = errors.New("version conflict")
-	// ErrTrialDone: the trial already has its result.
-	ErrTrialDone = errors.New("trial already finished")
 	// ErrExists: a study, project or run of that name already exists.
 	ErrExists = errors.New("already exists")
 )
@@ -64,16 +74,81 @@ type Store struct {
 	w, r    *sql.DB // writer and readers; the same pool for PostgreSQL
 	dialect dialect
 	now     func() time.Time
+	timeout time.Duration
 	// Statements of the hot paths, prepared once by Open and only read
 	// after, keyed by their text before placeholder rewriting.
 	wstmts, rstmts map[string]*sql.Stmt
+	// Statements prepared on first use (the metric INSERTs, one per shape
+	// of batch), and the text of each INSERT shape.
+	lazyMu  sync.Mutex
+	lazy    map[string]*sql.Stmt
+	inserts map[insertKey]string
+
+	commits chan *appendReq // metric batches waiting for a group commit
+	stop    chan struct{}   // closed by Close: committers finish and exit
+	wg      sync.WaitGroup  // the committers
+	closeMu sync.RWMutex    // held to read closed while queueing, and to set it
+	closed  bool
+	// groups and batches count committed group transactions and the
+	// metric batches they held.
+	groups, batches atomic.Uint64
+
+	health  Health
+	damaged atomic.Pointer[error] // the first sign of a damaged database seen at run time
 }
+
+// Options configure OpenWith. The zero value is Open's behaviour.
+type Options struct {
+	// RefuseEmptied refuses, with an error wrapping ErrNoDatabase, an
+	// SQLite file that exists but holds no lrkit schema (truncated to 0
+	// bytes, or another program's): a database that was there and lost
+	// its schema must not silently start afresh. A missing file, or a
+	// PostgreSQL database without lrkit's tables, is new and is created
+	// as usual. lrkit serve opens this way unless started with --init.
+	RefuseEmptied bool
+	// Check runs SQLite's quick integrity check (PRAGMA quick_check) on
+	// opening and refuses a damaged file with an error wrapping
+	// ErrDamaged. It reads the whole file: seconds per gigabyte.
+	Check bool
+	// Timeout bounds every database call (default 30s): a database that
+	// stops answering makes calls fail, not hang.
+	Timeout time.Duration
+}
+
+// Health is what Store.Health reports about the database.
+type Health struct {
+	Kind      string // "sqlite" or "postgres"
+	Schema    int    // the schema version at opening
+	Integrity string // "ok", or "not checked" (PostgreSQL, or Check unset)
+	CheckedAt time.Time
+}
+
+// More errors of Open (test with errors.Is).
+var (
+	// ErrNoDatabase: Options.RefuseEmptied was set and the SQLite file
+	// exists but holds no lrkit schema.
+	ErrNoDatabase = errors.New("no lrkit database")
+	// ErrDamaged: the SQLite file failed its integrity check, or a call
+	// found it malformed.
+	ErrDamaged = errors.New("database damaged")
+	// ErrClosed: the store was closed.
+	ErrClosed = errors.New("store closed")
+)
 
 // Open opens the database at dsn, creating it if needed, and migrates it
 // to the current schema. dsn is a postgres:// (or postgresql://) URL, or
 // the path of an SQLite file; ":memory:" is a private in-memory database.
 func Open(ctx context.Context, dsn string) (*Store, error) {
-	s := &Store{now: time.Now}
+	return OpenWith(ctx, dsn, Options{})
+}
+
+// OpenWith opens the database at dsn (see Open) with options.
+func OpenWith(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	if opts.Timeout <= 0 {
+		opts.Timeout = 30 * time.Second
+	}
+	s := &Store{now: time.Now, timeout: opts.Timeout}
+	emptied := false // an existing SQLite file that must hold the schema
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		db, err := sql.Open("pgx", dsn)
 		if err != nil {
@@ -82,17 +157,36 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		db.SetMaxOpenConns(16)
 		db.SetMaxIdleConns(16)
 		db.SetConnMaxIdleTime(5 * time.Minute)
-		if err := db.PingContext(ctx); err != nil {
+		pctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+		err = db.PingContext(pctx)
+		cancel()
+		if err != nil {
 			db.Close()
 			return nil, fmt.Errorf("store: connect to %s: %w", redact(dsn), err)
 		}
 		s.w, s.r, s.dialect = db, db, dialectPostgres
+		s.health = Health{Kind: "postgres", Integrity: "not checked"}
 	} else {
 		if dsn == "" {
 			return nil, errors.New("store: empty database path")
 		}
 		if strings.ContainsAny(dsn, "?#") && dsn != ":memory:" {
 			return nil, fmt.Errorf("store: database path %q may not contain ? or #", dsn)
+		}
+		if opts.RefuseEmptied && dsn != ":memory:" {
+			fi, err := os.Stat(dsn)
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				// New: created below.
+			case err != nil:
+				return nil, fmt.Errorf("store: %w", err)
+			case !fi.Mode().IsRegular():
+				return nil, fmt.Errorf("store: %s is not a regular file", dsn)
+			case fi.Size() == 0:
+				return nil, fmt.Errorf("store: %s is empty (0 bytes): %w", dsn, ErrNoDatabase)
+			default:
+				emptied = true // it exists: it must hold the schema (checked below)
+			}
 		}
 		const pragmas = "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
 		w, err := sql.Open("sqlite", dsn+"?_pragma=journal_mode(WAL)&"+pragmas+"&_txlock=immediate")
@@ -104,9 +198,10 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		w.SetConnMaxLifetime(0)
 		if err := w.PingContext(ctx); err != nil {
 			w.Close()
-			return nil, fmt.Errorf("store: open %s: %w", dsn, err)
+			return nil, fmt.Errorf("store: open %s: %w", dsn, s.noteDamage(err))
 		}
 		s.w, s.r, s.dialect = w, w, dialectSQLite
+		s.health = Health{Kind: "sqlite", Integrity: "not checked"}
 		if dsn != ":memory:" {
 			r, err := sql.Open("sqlite", dsn+"?_pragma=query_only(1)&"+pragmas)
 			if err != nil {
@@ -117,27 +212,132 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 			r.SetMaxIdleConns(4)
 			s.r = r
 		}
+		if opts.Check {
+			if err := s.quickCheck(ctx); err != nil {
+				s.Close()
+				return nil, fmt.Errorf("store: %s: %w", dsn, err)
+			}
+		}
+	}
+	if emptied {
+		if v, err := s.schemaVersion(ctx); err != nil || v == 0 {
+			s.Close()
+			if err != nil && !isNoSuchTable(err) {
+				return nil, fmt.Errorf("store: %s: %w", dsn, s.noteDamage(err))
+			}
+			return nil, fmt.Errorf("store: %s exists but holds no lrkit schema: %w", dsn, ErrNoDatabase)
+		}
 	}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
+		return nil, s.noteDamage(err)
+	}
+	v, err := s.schemaVersion(ctx)
+	if err != nil {
+		s.Close()
 		return nil, err
 	}
+	s.health.Schema = v
 	if err := s.prepare(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
+	s.startCommitters()
 	return s, nil
+}
+
+// quickCheck runs SQLite's PRAGMA quick_check and returns ErrDamaged with
+// its first findings unless it says "ok".
+func (s *Store) quickCheck(ctx context.Context) error {
+	rows, err := s.w.QueryContext(ctx, "PRAGMA quick_check(10)")
+	if err != nil {
+		return fmt.Errorf("integrity check: %w: %v", ErrDamaged, err)
+	}
+	defer rows.Close()
+	var found []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return fmt.Errorf("integrity check: %w: %v", ErrDamaged, err)
+		}
+		found = append(found, line)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("integrity check: %w: %v", ErrDamaged, err)
+	}
+	if len(found) != 1 || found[0] != "ok" {
+		return fmt.Errorf("integrity check: %w: %s", ErrDamaged, strings.Join(found, "; "))
+	}
+	s.health.Integrity, s.health.CheckedAt = "ok", s.now()
+	return nil
+}
+
+// isNoSuchTable reports whether err says a table is missing (an empty
+// database).
+func isNoSuchTable(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "no such table") || strings.Contains(msg, "42P01")
+}
+
+// noteDamage remembers err if it says the SQLite file is damaged (so
+// Health reports it) and returns err, wrapping ErrDamaged in that case,
+// or ErrClosed when the store was closed.
+func (s *Store) noteDamage(err error) error {
+	if err == nil {
+		return nil
+	}
+	s.closeMu.RLock()
+	closed := s.closed
+	s.closeMu.RUnlock()
+	if closed && !errors.Is(err, ErrClosed) {
+		return fmt.Errorf("%w: %w", ErrClosed, err)
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "malformed") && !strings.Contains(msg, "file is not a database") && !strings.Contains(msg, "SQLITE_CORRUPT") && !strings.Contains(msg, "SQLITE_NOTADB") {
+		return err
+	}
+	if errors.Is(err, ErrDamaged) {
+		return err
+	}
+	err = fmt.Errorf("%w: %w", ErrDamaged, err)
+	s.damaged.CompareAndSwap(nil, &err)
+	return err
+}
+
+// Health reports the database's kind, schema version and integrity check
+// at opening; Ping says whether it answers now.
+func (s *Store) Health() Health { return s.health }
+
+// Ping checks that the database answers now and its schema is still
+// there; it returns ErrDamaged once any call found the file damaged.
+func (s *Store) Ping(ctx context.Context) error {
+	if p := s.damaged.Load(); p != nil {
+		return *p
+	}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	var v sql.NullInt64
+	if err := s.r.QueryRowContext(ctx, "SELECT MAX(version) FROM schema_version").Scan(&v); err != nil {
+		return fmt.Errorf("store: ping: %w", s.noteDamage(err))
+	}
+	if !v.Valid || int(v.Int64) != s.health.Schema {
+		return fmt.Errorf("store: ping: schema version %d, opened at %d: %w", v.Int64, s.health.Schema, ErrDamaged)
+	}
+	return nil
+}
+
+// bound limits ctx to the store's call timeout.
+func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.timeout)
 }
 
 // prepare prepares the statements of the hot paths: parsing the SQL
 // was a quarter of the time of a metrics batch on SQLite.
 func (s *Store) prepare(ctx context.Context) error {
 	s.wstmts, s.rstmts = map[string]*sql.Stmt{}, map[string]*sql.Stmt{}
-	writes := []string{s.lockRunSQL(), insertBatchSQL, freshStepsSQL, saveRunSQL, finishTrialSQL, trialExistsSQL}
-	for _, n := range recordChunks {
-		writes = append(writes, recordInsertSQL("run_metrics", "run_id", n, metricsConflict),
-			recordInsertSQL("trial_records", "trial_id", n, trialRecordsConflict))
-	}
+	s.lazy, s.inserts = map[string]*sql.Stmt{}, map[insertKey]string{}
+	writes := []string{s.lockRunSQL(), batchDigestSQL, insertBatchSQL, freshStepsSQL, saveRunSQL, insertEventSQL,
+		actionSQL, insertActionSQL, finishTrialSQL, trialExistsSQL}
 	for _, query := range writes {
 		st, err := s.w.PrepareContext(ctx, s.q(query))
 		if err != nil {
@@ -155,12 +355,47 @@ func (s *Store) prepare(ctx context.Context) error {
 	return nil
 }
 
-// txExec runs a write statement in tx, prepared if it is a hot one.
+// txExec runs a write statement in tx, prepared if it is a hot one; a
+// metrics INSERT is prepared on its first use.
 func (s *Store) txExec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
 	if st, ok := s.wstmts[query]; ok {
 		return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	}
+	s.lazyMu.Lock()
+	st, ok := s.lazy[query]
+	s.lazyMu.Unlock()
+	if ok {
+		return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
 	return tx.ExecContext(ctx, s.q(query), args...)
+}
+
+// maxLazy bounds the statements prepared on first use.
+const maxLazy = 512
+
+// prepareLazy prepares query on the writer pool unless it is prepared
+// already (or maxLazy are). It must not run inside a transaction of the
+// writer: SQLite's pool has one connection, which the transaction holds.
+func (s *Store) prepareLazy(ctx context.Context, query string) error {
+	s.lazyMu.Lock()
+	_, ok := s.lazy[query]
+	full := len(s.lazy) >= maxLazy
+	s.lazyMu.Unlock()
+	if ok || full {
+		return nil
+	}
+	st, err := s.w.PrepareContext(ctx, s.q(query))
+	if err != nil {
+		return err
+	}
+	s.lazyMu.Lock()
+	if _, ok := s.lazy[query]; ok {
+		st.Close()
+	} else {
+		s.lazy[query] = st
+	}
+	s.lazyMu.Unlock()
+	return nil
 }
 
 // txQueryRow runs a one-row query in tx, prepared if it is a hot one.
@@ -188,9 +423,24 @@ func (s *Store) readRow(ctx context.Context, query string, args ...any) *sql.Row
 	return s.r.QueryRowContext(ctx, s.q(query), args...)
 }
 
-// Close closes the database.
+// Close closes the database: metric batches queued for a commit are
+// committed first, later ones fail with ErrClosed.
 func (s *Store) Close() error {
+	s.closeMu.Lock()
+	wasClosed := s.closed
+	s.closed = true
+	s.closeMu.Unlock()
+	if wasClosed {
+		return nil
+	}
+	if s.stop != nil {
+		close(s.stop)
+		s.wg.Wait()
+	}
 	for _, st := range s.wstmts {
+		st.Close()
+	}
+	for _, st := range s.lazy {
 		st.Close()
 	}
 	for _, st := range s.rstmts {
@@ -257,13 +507,13 @@ func fromMS(v sql.NullInt64) time.Time {
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return s.noteDamage(err)
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
-		return err
+		return s.noteDamage(err)
 	}
-	return tx.Commit()
+	return s.noteDamage(tx.Commit())
 }
 
 // isUniqueViolation reports whether err is a unique-constraint failure.

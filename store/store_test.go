@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/lrkit/lrkit/runlog"
 )
@@ -83,7 +84,7 @@ func TestMigrations(t *testing.T) {
 	}
 	ctx := context.Background()
 	forEach(t, func(t *testing.T, s *Store, dsn string) {
-		v, err := s.SchemaVersion(ctx)
+		v, err := s.schemaVersion(ctx)
 		if err != nil || v != ms[len(ms)-1].Version {
 			t.Fatalf("schema version %d, %v; want %d", v, err, ms[len(ms)-1].Version)
 		}
@@ -152,7 +153,7 @@ func TestRedact(t *testing.T) {
 func newStudy(t *testing.T, s *Store, name string, keys ...string) Study {
 	t.Helper()
 	ctx := context.Background()
-	st, err := s.CreateStudy(ctx, name, "workloads: [mnist-mlp]\n")
+	st, err := s.createStudy(ctx, name, "workloads: [mnist-mlp]\n")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,11 +168,35 @@ func newStudy(t *testing.T, s *Store, name string, keys ...string) Study {
 	return st
 }
 
+// trialByKey returns the trial of a study with the given key.
+func trialByKey(t *testing.T, s *Store, studyID int64, key string) Trial {
+	t.Helper()
+	all, err := s.Trials(context.Background(), studyID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range all {
+		if tr.Key == key {
+			return tr
+		}
+	}
+	t.Fatalf("no trial %q in study %d", key, studyID)
+	return Trial{}
+}
+
+// setRunning marks a trial running, as a worker that took it would.
+func setRunning(t *testing.T, s *Store, studyID int64, key string) {
+	t.Helper()
+	if _, err := s.w.Exec(s.q("UPDATE trials SET status = 'running' WHERE study_id = ? AND trial_key = ?"), studyID, key); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestTrialLifecycle(t *testing.T) {
 	ctx := context.Background()
 	forEach(t, func(t *testing.T, s *Store, _ string) {
 		st := newStudy(t, s, "s1", "a", "b", "c")
-		if _, err := s.CreateStudy(ctx, "s1", "x"); !errors.Is(err, ErrExists) {
+		if _, err := s.createStudy(ctx, "s1", "x"); !errors.Is(err, ErrExists) {
 			t.Errorf("duplicate study: %v", err)
 		}
 		again, created, err := s.EnsureStudy(ctx, "s1", "other spec")
@@ -183,28 +208,18 @@ func TestTrialLifecycle(t *testing.T) {
 		if err != nil || n != 1 {
 			t.Fatalf("AddTrials again: %d, %v; want 1 new", n, err)
 		}
-		tr, err := s.StartTrial(ctx, st.ID, "a", "w1")
-		if err != nil || tr.Status != TrialRunning || tr.Attempts != 1 || tr.Worker != "w1" || tr.Started.IsZero() {
-			t.Fatalf("StartTrial: %+v, %v", tr, err)
-		}
-		if string(tr.HParams) != `{"peak":0.1}` || tr.Seed != 0 || tr.Budget != 1000 || tr.Schedule != "cosine(peak=0.1)" {
+		tr := trialByKey(t, s, st.ID, "a")
+		if tr.Status != TrialPending || string(tr.HParams) != `{"peak":0.1}` || tr.Seed != 0 || tr.Budget != 1000 || tr.Schedule != "cosine(peak=0.1)" {
 			t.Errorf("trial spec not kept: %+v", tr)
-		}
-		tr, _ = s.StartTrial(ctx, st.ID, "a", "w2")
-		if tr.Attempts != 2 || tr.Worker != "w2" {
-			t.Errorf("second start: %+v", tr)
 		}
 		if ok, err := s.FinishTrial(ctx, st.ID, "a", "w2", json.RawMessage(`{"final":0.97}`)); !ok || err != nil {
 			t.Fatalf("FinishTrial: %v %v", ok, err)
 		}
-		if _, err := s.StartTrial(ctx, st.ID, "a", "w3"); !errors.Is(err, ErrTrialDone) {
-			t.Errorf("start of a finished trial: %v", err)
-		}
 		if err := s.FailTrial(ctx, st.ID, "a", "w3", "boom"); err != nil {
 			t.Fatal(err)
 		}
-		tr, _ = s.Trial(ctx, st.ID, "a")
-		if tr.Status != TrialDone || string(tr.Result) != `{"final":0.97}` || tr.Error != "" || tr.Worker != "w2" {
+		tr = trialByKey(t, s, st.ID, "a")
+		if tr.Status != TrialDone || string(tr.Result) != `{"final":0.97}` || tr.Error != "" || tr.Worker != "w2" || tr.Finished.IsZero() {
 			t.Errorf("finished trial changed by a late failure: %+v", tr)
 		}
 		if _, err := s.FinishTrial(ctx, st.ID, "zzz", "w", json.RawMessage(`{}`)); !errors.Is(err, ErrNotFound) {
@@ -213,31 +228,17 @@ func TestTrialLifecycle(t *testing.T) {
 		if _, err := s.FinishTrial(ctx, st.ID, "b", "w", json.RawMessage(`{bad`)); err == nil {
 			t.Errorf("invalid JSON result accepted")
 		}
-		s.StartTrial(ctx, st.ID, "b", "w1")
-		s.StartTrial(ctx, st.ID, "c", "w1")
+		setRunning(t, s, st.ID, "b")
+		setRunning(t, s, st.ID, "c")
 		s.FailTrial(ctx, st.ID, "c", "w1", "diverged")
 		if n, err := s.ResetRunning(ctx, st.ID); err != nil || n != 1 {
 			t.Errorf("ResetRunning: %d, %v; want 1 (trial b)", n, err)
-		}
-		if counts, err := s.TrialCounts(ctx, st.ID); err != nil || counts[TrialPending] != 2 || counts[TrialDone] != 1 || counts[TrialFailed] != 1 || len(counts) != 3 {
-			t.Errorf("TrialCounts = %v, %v; want 2 pending, 1 done, 1 failed", counts, err)
-		}
-		if studies, err := s.Studies(ctx); err != nil || len(studies) != 1 || studies[0].Name != "s1" {
-			t.Errorf("Studies = %+v, %v", studies, err)
 		}
 		pending, _ := s.Trials(ctx, st.ID, TrialPending)
 		failed, _ := s.Trials(ctx, st.ID, TrialFailed)
 		all, _ := s.Trials(ctx, st.ID)
 		if len(pending) != 2 || pending[0].Key != "b" || pending[1].Key != "d" || len(failed) != 1 || failed[0].Error != "diverged" || len(all) != 4 {
 			t.Errorf("pending %+v failed %+v all %d", pending, failed, len(all))
-		}
-		if err := s.PutScore(ctx, st.ID, "score/cosine", json.RawMessage(`0.8`)); err != nil {
-			t.Fatal(err)
-		}
-		s.PutScore(ctx, st.ID, "score/cosine", json.RawMessage(`0.9`))
-		scores, err := s.Scores(ctx, st.ID)
-		if err != nil || len(scores) != 1 || string(scores["score/cosine"]) != "0.9" {
-			t.Errorf("scores %v, %v", scores, err)
 		}
 	})
 }
@@ -273,10 +274,7 @@ func TestFinishTrialExactlyOnce(t *testing.T) {
 			if len(winners) != 1 {
 				t.Fatalf("trial %s: %d calls stored a result, want exactly 1", key, len(winners))
 			}
-			tr, err := s.Trial(ctx, st.ID, key)
-			if err != nil {
-				t.Fatal(err)
-			}
+			tr := trialByKey(t, s, st.ID, key)
 			if want := fmt.Sprintf(`{"by":%d}`, winners[0]); string(tr.Result) != want || tr.Worker != fmt.Sprintf("w%d", winners[0]) {
 				t.Errorf("trial %s holds %s by %s, want the winner's %s", key, tr.Result, tr.Worker, want)
 			}
@@ -303,34 +301,29 @@ func sameRecords(t *testing.T, got, want []runlog.Record) {
 	}
 }
 
-func TestTrialRecords(t *testing.T) {
+// Every field of a record, NaN and infinities included, survives a
+// round trip through run_metrics, over more than one INSERT chunk.
+func TestRecordRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	forEach(t, func(t *testing.T, s *Store, _ string) {
-		st := newStudy(t, s, "rec", "a")
-		tr, _ := s.Trial(ctx, st.ID, "a")
+		p, _ := s.CreateProject(ctx, "p")
+		run, _ := s.CreateRun(ctx, p.ID, "r", "constant(lr=0.1)", 1000, nil)
 		recs := []runlog.Record{
 			{Step: 0, LR: 1e-3 / 3, Loss: 2.5, Present: runlog.FieldLR | runlog.FieldLoss},
 			{Step: 1, LR: 0.1, Present: runlog.FieldLR},
 			{Step: 2, Loss: math.NaN(), ValLoss: math.Inf(1), GradNorm: math.Inf(-1), Present: runlog.FieldLoss | runlog.FieldValLoss | runlog.FieldGradNorm},
 			{Step: 3, ExamplesSeen: 1 << 40, WallSeconds: math.NaN(), ValMetric: 0.97, Present: runlog.FieldExamplesSeen | runlog.FieldWallSeconds | runlog.FieldValMetric},
 		}
-		for i := 4; i < 450; i++ { // more than one INSERT batch
+		for i := 4; i < 450; i++ { // more than one INSERT chunk
 			recs = append(recs, runlog.Record{Step: int64(i), LR: float64(i), Loss: 1 / float64(i), Present: runlog.FieldLR | runlog.FieldLoss})
 		}
-		if err := s.PutTrialRecords(ctx, tr.ID, recs); err != nil {
+		if _, err := s.AppendMetrics(ctx, p.ID, run.ID, "all", recs, nil); err != nil {
 			t.Fatal(err)
 		}
-		got, err := s.TrialRecords(ctx, tr.ID)
+		got, err := s.Metrics(ctx, p.ID, run.ID, 0, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		sameRecords(t, got, recs)
-		// A rerun replaces steps.
-		recs[1] = runlog.Record{Step: 1, LR: 0.2, Loss: 3, Present: runlog.FieldLR | runlog.FieldLoss}
-		if err := s.PutTrialRecords(ctx, tr.ID, recs[1:2]); err != nil {
-			t.Fatal(err)
-		}
-		got, _ = s.TrialRecords(ctx, tr.ID)
 		sameRecords(t, got, recs)
 	})
 }
@@ -389,14 +382,8 @@ func TestTokensAndIsolation(t *testing.T) {
 		if _, err := s.GetRun(ctx, a.ID, runB.ID); !errors.Is(err, ErrNotFound) {
 			t.Errorf("other project's run: %v", err)
 		}
-		if r, err := s.RunByName(ctx, b.ID, "r1"); err != nil || r.ID != runB.ID {
-			t.Errorf("RunByName(b, r1) = %+v, %v", r, err)
-		}
-		if _, err := s.RunByName(ctx, a.ID, "r2"); !errors.Is(err, ErrNotFound) {
-			t.Errorf("RunByName of a missing run: %v", err)
-		}
-		if ps, err := s.Projects(ctx); err != nil || len(ps) != 2 || ps[0].Name != "alpha" || ps[1].Name != "beta" {
-			t.Errorf("Projects = %+v, %v", ps, err)
+		if ps := projects(t, s); len(ps) != 2 || ps[0] != "alpha" || ps[1] != "beta" {
+			t.Errorf("projects %v", ps)
 		}
 		if toks, err := s.Tokens(ctx, a.ID); err != nil || len(toks) != 1 || toks[0].ID != tokA.ID || toks[0].Name != "ci" {
 			t.Errorf("Tokens(a) = %+v, %v", toks, err)
@@ -411,23 +398,29 @@ func TestTokensAndIsolation(t *testing.T) {
 		if _, err := s.Metrics(ctx, a.ID, runB.ID, 0, 0); !errors.Is(err, ErrNotFound) {
 			t.Errorf("metrics of another project's run: %v", err)
 		}
-		if _, err := s.AddEvent(ctx, a.ID, runB.ID, 0, "decay", nil); !errors.Is(err, ErrNotFound) {
+		addEvent := func(c *Change) error { c.AddEvent(3, "decay", json.RawMessage(`{"at":3}`)); return nil }
+		if _, err := s.UpdateRun(ctx, a.ID, runB.ID, addEvent); !errors.Is(err, ErrNotFound) {
 			t.Errorf("event on another project's run: %v", err)
 		}
-		s.AddEvent(ctx, b.ID, runB.ID, 3, "decay", json.RawMessage(`{"at":3}`))
+		if _, err := s.UpdateRun(ctx, b.ID, runB.ID, addEvent); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.View(ctx, a.ID, runB.ID, 10, 10); !errors.Is(err, ErrNotFound) {
+			t.Errorf("view of another project's run: %v", err)
+		}
 		if ev, err := s.Events(ctx, a.ID, runB.ID, 0); err != nil || len(ev) != 0 {
 			t.Errorf("events of another project's run: %+v, %v", ev, err)
 		}
 		if ev, err := s.Events(ctx, b.ID, runB.ID, 0); err != nil || len(ev) != 1 || ev[0].Kind != "decay" || string(ev[0].Detail) != `{"at":3}` || ev[0].Step != 3 {
 			t.Errorf("own events: %+v, %v", ev, err)
 		}
-		if _, err := s.UpdateRun(ctx, a.ID, runB.ID, func(r *Run) error { r.Budget = 1; return nil }); !errors.Is(err, ErrNotFound) {
+		if _, err := s.UpdateRun(ctx, a.ID, runB.ID, func(c *Change) error { c.Run.Budget = 1; return nil }); !errors.Is(err, ErrNotFound) {
 			t.Errorf("update of another project's run: %v", err)
 		}
-		if _, err := s.CompareAndSwapState(ctx, a.ID, runB.ID, 1, nil); !errors.Is(err, ErrNotFound) {
-			t.Errorf("state swap on another project's run: %v", err)
+		if v, err := s.RunVersions(ctx, []int64{runA.ID, runB.ID, 999}); err != nil || len(v) != 2 || v[runA.ID] != 1 || v[runB.ID] != 2 {
+			t.Errorf("RunVersions = %v, %v", v, err)
 		}
-		if r, _ := s.GetRun(ctx, b.ID, runB.ID); r.Budget != 500 || r.Version != 1 {
+		if r, _ := s.GetRun(ctx, b.ID, runB.ID); r.Budget != 500 || r.Version != 2 {
 			t.Errorf("B's run changed: %+v", r)
 		}
 		// Revoked tokens no longer look up.
@@ -459,19 +452,26 @@ func TestMetricBatchIdempotency(t *testing.T) {
 			return out
 		}
 		// count stores the number of records the controller has seen.
-		count := func(r *Run, fresh []runlog.Record) error {
+		count := func(c *Change) error {
 			var n int
-			json.Unmarshal(r.ControllerState, &n)
-			r.ControllerState = []byte(fmt.Sprint(n + len(fresh)))
-			return nil
+			json.Unmarshal(c.Run.ControllerState, &n)
+			fresh, err := c.Fresh()
+			c.Run.ControllerState = []byte(fmt.Sprint(n + len(fresh)))
+			return err
 		}
 		res, err := s.AppendMetrics(ctx, p.ID, run.ID, "b1", batch(0, 10), count)
 		if err != nil || res.Duplicate || res.Inserted != 10 || res.Run.LastStep != 9 {
 			t.Fatalf("first batch: %+v, %v", res, err)
 		}
 		res, err = s.AppendMetrics(ctx, p.ID, run.ID, "b1", batch(0, 10), count)
-		if err != nil || !res.Duplicate || res.Inserted != 0 {
+		if err != nil || !res.Duplicate || res.Inserted != 0 || res.Run.Version != 2 {
 			t.Fatalf("retried batch: %+v, %v", res, err)
+		}
+		// The same batch ID with other records is refused, naming it.
+		other := batch(0, 10)
+		other[3].Loss = 7
+		if _, err := s.AppendMetrics(ctx, p.ID, run.ID, "b1", other, count); !errors.Is(err, ErrBatchReused) || !strings.Contains(err.Error(), `batch "b1"`) {
+			t.Errorf("reused batch ID: %v", err)
 		}
 		// A new batch that overlaps stored steps stores only the new ones.
 		res, err = s.AppendMetrics(ctx, p.ID, run.ID, "b2", batch(5, 15), count)
@@ -519,7 +519,7 @@ func TestMetricBatchIdempotency(t *testing.T) {
 			t.Errorf("empty batch ID accepted")
 		}
 		// A failing update stores nothing, not even the batch ID.
-		_, err = s.AppendMetrics(ctx, p.ID, run.ID, "b4", batch(40, 45), func(*Run, []runlog.Record) error { return errors.New("controller failed") })
+		_, err = s.AppendMetrics(ctx, p.ID, run.ID, "b4", batch(40, 45), func(*Change) error { return errors.New("controller failed") })
 		if err == nil || !strings.Contains(err.Error(), "controller failed") {
 			t.Fatalf("failing update: %v", err)
 		}
@@ -532,56 +532,43 @@ func TestMetricBatchIdempotency(t *testing.T) {
 	})
 }
 
+// Goroutines that update a run's state under UpdateRun and goroutines
+// that append metric batches (which the group commit stores together)
+// advance one counter in the state: no update is lost, and the version
+// counts every update and every stored batch.
 func TestControllerStateNoLostUpdate(t *testing.T) {
 	ctx := context.Background()
 	forEach(t, func(t *testing.T, s *Store, _ string) {
 		p, _ := s.CreateProject(ctx, "p")
 		run, _ := s.CreateRun(ctx, p.ID, "r", "plateau()", 100, []byte(`{"n":0}`))
 		type state struct{ N int }
+		inc := func(c *Change) error {
+			var st state
+			if err := json.Unmarshal(c.Run.ControllerState, &st); err != nil {
+				return err
+			}
+			st.N++
+			c.Run.ControllerState, _ = json.Marshal(st)
+			return nil
+		}
 		const goroutines, each = 8, 25
 		var wg sync.WaitGroup
 		for g := range goroutines {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				for range each {
+				for i := range each {
+					var err error
 					if g%2 == 0 {
-						// Read-modify-write under the row lock.
-						_, err := s.UpdateRun(ctx, p.ID, run.ID, func(r *Run) error {
-							var st state
-							if err := json.Unmarshal(r.ControllerState, &st); err != nil {
-								return err
-							}
-							st.N++
-							r.ControllerState, _ = json.Marshal(st)
-							return nil
-						})
-						if err != nil {
-							t.Error(err)
-							return
-						}
-						continue
+						_, err = s.UpdateRun(ctx, p.ID, run.ID, inc)
+					} else {
+						step := int64(g*each + i)
+						recs := []runlog.Record{{Step: step, Loss: 1, Present: runlog.FieldLoss}}
+						_, err = s.AppendMetrics(ctx, p.ID, run.ID, fmt.Sprint(step), recs, inc)
 					}
-					// Optimistic compare-and-swap with retries.
-					for {
-						r, err := s.GetRun(ctx, p.ID, run.ID)
-						if err != nil {
-							t.Error(err)
-							return
-						}
-						var st state
-						json.Unmarshal(r.ControllerState, &st)
-						st.N++
-						b, _ := json.Marshal(st)
-						_, err = s.CompareAndSwapState(ctx, p.ID, run.ID, r.Version, b)
-						if errors.Is(err, ErrConflict) {
-							continue
-						}
-						if err != nil {
-							t.Error(err)
-							return
-						}
-						break
+					if err != nil {
+						t.Error(err)
+						return
 					}
 				}
 			}()
@@ -596,17 +583,223 @@ func TestControllerStateNoLostUpdate(t *testing.T) {
 		if st.N != goroutines*each || r.Version != 1+goroutines*each {
 			t.Errorf("counter %d at version %d, want %d at %d: an update was lost", st.N, r.Version, goroutines*each, 1+goroutines*each)
 		}
-		// A stale version is refused.
-		if _, err := s.CompareAndSwapState(ctx, p.ID, run.ID, 1, []byte(`{}`)); !errors.Is(err, ErrConflict) {
-			t.Errorf("stale swap: %v", err)
-		}
 		// UpdateRun changes status and budget; a bad status is refused.
-		r, err = s.UpdateRun(ctx, p.ID, run.ID, func(r *Run) error { r.Status, r.Budget = RunPaused, 200; return nil })
+		r, err = s.UpdateRun(ctx, p.ID, run.ID, func(c *Change) error { c.Run.Status, c.Run.Budget = RunPaused, 200; return nil })
 		if err != nil || r.Status != RunPaused || r.Budget != 200 {
 			t.Errorf("UpdateRun: %+v, %v", r, err)
 		}
-		if _, err := s.UpdateRun(ctx, p.ID, run.ID, func(r *Run) error { r.Status = "sleeping"; return nil }); err == nil {
+		if _, err := s.UpdateRun(ctx, p.ID, run.ID, func(c *Change) error { c.Run.Status = "sleeping"; return nil }); err == nil {
 			t.Errorf("unknown status accepted")
+		}
+		// So is a batch whose update sets one, alone.
+		recs := []runlog.Record{{Step: 5000, Loss: 1, Present: runlog.FieldLoss}}
+		if _, err := s.AppendMetrics(ctx, p.ID, run.ID, "bad", recs, func(c *Change) error { c.Run.Status = "x"; return nil }); err == nil || !strings.Contains(err.Error(), `unknown run status "x"`) {
+			t.Errorf("batch setting an unknown status: %v", err)
+		}
+	})
+}
+
+// A batch that fails on its own (missing run, failing update, reused
+// batch ID) fails alone in its group; the others of the same group are
+// stored, and each caller gets its own answer.
+func TestGroupCommitIsolatesFailures(t *testing.T) {
+	ctx := context.Background()
+	forEach(t, func(t *testing.T, s *Store, _ string) {
+		p, _ := s.CreateProject(ctx, "p")
+		run, _ := s.CreateRun(ctx, p.ID, "r", "constant(peak=0.1)", 100, []byte("0"))
+		if _, err := s.AppendMetrics(ctx, p.ID, run.ID, "taken", []runlog.Record{{Step: 0, Loss: 1, Present: runlog.FieldLoss}}, nil); err != nil {
+			t.Fatal(err)
+		}
+		g0, b0 := s.CommitStats()
+		const n = 60
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		start := make(chan struct{})
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				recs := []runlog.Record{{Step: int64(1 + i), Loss: 2, Present: runlog.FieldLoss}}
+				id, rid := fmt.Sprint("b", i), run.ID
+				var update func(*Change) error
+				switch i % 10 {
+				case 3:
+					rid = 999
+				case 5:
+					update = func(*Change) error { return errors.New("controller failed") }
+				case 7:
+					id = "taken"
+				}
+				_, errs[i] = s.AppendMetrics(ctx, p.ID, rid, id, recs, update)
+			}()
+		}
+		close(start)
+		wg.Wait()
+		for i, err := range errs {
+			var want error
+			switch i % 10 {
+			case 3:
+				want = ErrNotFound
+			case 7:
+				want = ErrBatchReused
+			}
+			switch {
+			case i%10 == 5:
+				if err == nil || !strings.Contains(err.Error(), "controller failed") {
+					t.Errorf("batch %d: %v, want the update's error", i, err)
+				}
+			case want != nil:
+				if !errors.Is(err, want) {
+					t.Errorf("batch %d: %v, want %v", i, err, want)
+				}
+			case err != nil:
+				t.Errorf("batch %d: %v", i, err)
+			}
+		}
+		got, _ := s.Metrics(ctx, p.ID, run.ID, 1, 0)
+		if len(got) != n-3*n/10 {
+			t.Errorf("%d records stored, want %d", len(got), n-3*n/10)
+		}
+		for _, r := range got {
+			if k := (r.Step - 1) % 10; k == 3 || k == 5 || k == 7 {
+				t.Errorf("step %d of a failed batch was stored", r.Step)
+			}
+		}
+		g1, b1 := s.CommitStats()
+		t.Logf("%d batches in %d commits", b1-b0, g1-g0)
+		if r, _ := s.GetRun(ctx, p.ID, run.ID); r.Version != int64(2+len(got)) || r.LastStep != 60 {
+			t.Errorf("run version %d, last step %d; want %d and 60", r.Version, r.LastStep, 2+len(got))
+		}
+	})
+}
+
+// An action with an idempotency key is applied once: the retry returns
+// the run without changing it, the key with another request is refused.
+func TestUpdateRunOnce(t *testing.T) {
+	ctx := context.Background()
+	forEach(t, func(t *testing.T, s *Store, _ string) {
+		p, _ := s.CreateProject(ctx, "p")
+		run, _ := s.CreateRun(ctx, p.ID, "r", "constant(peak=0.1)", 100, nil)
+		grow := func(c *Change) error {
+			c.Run.Budget += 100
+			c.AddEvent(c.Run.LastStep+1, "extend", json.RawMessage(`{"by":100}`))
+			return nil
+		}
+		key := ActionKey{Key: "k1", Digest: "d1"}
+		r, replayed, err := s.UpdateRunOnce(ctx, p.ID, run.ID, key, grow)
+		if err != nil || replayed || r.Budget != 200 || r.Version != 2 {
+			t.Fatalf("first: %+v %v %v", r, replayed, err)
+		}
+		r, replayed, err = s.UpdateRunOnce(ctx, p.ID, run.ID, key, grow)
+		if err != nil || !replayed || r.Budget != 200 || r.Version != 2 {
+			t.Fatalf("retry: %+v %v %v", r, replayed, err)
+		}
+		if _, _, err := s.UpdateRunOnce(ctx, p.ID, run.ID, ActionKey{Key: "k1", Digest: "d2"}, grow); !errors.Is(err, ErrKeyReused) {
+			t.Errorf("key with another request: %v", err)
+		}
+		r, replayed, _ = s.UpdateRunOnce(ctx, p.ID, run.ID, ActionKey{Key: "k2", Digest: "d1"}, grow)
+		if replayed || r.Budget != 300 {
+			t.Errorf("another key: %+v %v", r, replayed)
+		}
+		if ev, _ := s.Events(ctx, p.ID, run.ID, 0); len(ev) != 2 || ev[0].Kind != "extend" || string(ev[1].Detail) != `{"by":100}` {
+			t.Errorf("events %+v, want two extends", ev)
+		}
+	})
+}
+
+// Bootstrap from many goroutines (and so, on PostgreSQL, many
+// connections) at once on an empty database creates one project.
+func TestBootstrapOnce(t *testing.T) {
+	ctx := context.Background()
+	forEach(t, func(t *testing.T, s *Store, dsn string) {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var tokens []string
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s2, err := Open(ctx, dsn)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer s2.Close()
+				text, created, err := s2.Bootstrap(ctx, "default", "bootstrap")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if created {
+					mu.Lock()
+					tokens = append(tokens, text)
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		ps := projects(t, s)
+		if len(tokens) != 1 || len(ps) != 1 || ps[0] != "default" {
+			t.Fatalf("%d bootstraps created, projects %v; want one", len(tokens), ps)
+		}
+		p, _ := s.ProjectByName(ctx, "default")
+		if tok, err := s.LookupToken(ctx, tokens[0]); err != nil || tok.ProjectID != p.ID || tok.Name != "bootstrap" {
+			t.Errorf("bootstrap token: %+v, %v", tok, err)
+		}
+		if _, created, _ := s.Bootstrap(ctx, "other", "x"); created {
+			t.Errorf("a second bootstrap created a project")
+		}
+	})
+}
+
+// View reads the run, its metrics thinned (the last one and the sparse
+// validation losses kept) and its newest events.
+func TestView(t *testing.T) {
+	ctx := context.Background()
+	forEach(t, func(t *testing.T, s *Store, _ string) {
+		p, _ := s.CreateProject(ctx, "p")
+		run, _ := s.CreateRun(ctx, p.ID, "r", "constant(peak=0.1)", 100000, nil)
+		var recs []runlog.Record
+		for i := range int64(10001) {
+			r := runlog.Record{Step: i, Loss: 1 / float64(i+1), Present: runlog.FieldLoss}
+			if i%997 == 0 {
+				r.ValLoss, r.Present = 2, r.Present|runlog.FieldValLoss
+			}
+			recs = append(recs, r)
+		}
+		if _, err := s.AppendMetrics(ctx, p.ID, run.ID, "all", recs, func(c *Change) error {
+			for i := range 60 {
+				c.AddEvent(int64(i), "controller", nil)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		v, err := s.View(ctx, p.ID, run.ID, 1000, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Run.ID != run.ID || v.Count != 10001 || v.Run.LastStep != 10000 {
+			t.Errorf("view run %+v, count %d", v.Run, v.Count)
+		}
+		vals, prev := 0, int64(-1)
+		for _, r := range v.Metrics {
+			if r.Step <= prev {
+				t.Fatalf("metrics out of order at step %d", r.Step)
+			}
+			prev = r.Step
+			if r.Has(runlog.FieldValLoss) {
+				vals++
+			}
+		}
+		// Every 11th row of 10,001 (stride 11), the last, and all 11 rows
+		// with a validation loss.
+		if n := len(v.Metrics); n < 900 || n > 1012 || v.Metrics[0].Step != 0 || prev != 10000 || vals != 11 {
+			t.Errorf("%d thinned metrics from %d to %d with %d validation losses; want about 1000 from 0 to 10000 with 11", n, v.Metrics[0].Step, prev, vals)
+		}
+		if len(v.Events) != 50 || v.Events[0].Step != 59 || v.Events[49].Step != 10 {
+			t.Errorf("%d events, first step %d; want the newest 50, newest first", len(v.Events), v.Events[0].Step)
 		}
 	})
 }
@@ -671,7 +864,7 @@ func TestUpdateStudySpec(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	st, err := s.CreateStudy(ctx, "grow", "v1")
+	st, err := s.createStudy(ctx, "grow", "v1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -685,4 +878,213 @@ func TestUpdateStudySpec(t *testing.T) {
 	if err := s.UpdateStudySpec(ctx, st.ID+100, "x"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown study: %v, want ErrNotFound", err)
 	}
+}
+
+// A server opens its database with RefuseEmptied and Check: a missing
+// file is new and created, an empty or foreign one is ErrNoDatabase, a
+// file with garbage in the middle ErrDamaged, and a good one opens with
+// its health.
+func TestOpenRefusesEmptiedAndDamaged(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	serve := Options{RefuseEmptied: true, Check: true}
+	fresh := filepath.Join(dir, "new.db")
+	s, err := OpenWith(ctx, fresh, serve)
+	if err != nil {
+		t.Fatalf("a new database: %v", err)
+	}
+	s.Close()
+	empty := filepath.Join(dir, "empty.db")
+	os.WriteFile(empty, nil, 0o644)
+	if _, err := OpenWith(ctx, empty, serve); !errors.Is(err, ErrNoDatabase) || !strings.Contains(err.Error(), "is empty (0 bytes)") {
+		t.Errorf("empty file: %v", err)
+	}
+	if fi, _ := os.Stat(empty); fi.Size() != 0 {
+		t.Errorf("the refused empty file was written to")
+	}
+	foreign := filepath.Join(dir, "foreign.db")
+	db, _ := sql.Open("sqlite", foreign)
+	db.Exec("CREATE TABLE t (x INT)")
+	db.Close()
+	if _, err := OpenWith(ctx, foreign, serve); !errors.Is(err, ErrNoDatabase) || !strings.Contains(err.Error(), "holds no lrkit schema") {
+		t.Errorf("another program's database: %v", err)
+	}
+	text := filepath.Join(dir, "text.db")
+	os.WriteFile(text, []byte(strings.Repeat("not a database\n", 1000)), 0o644)
+	if _, err := OpenWith(ctx, text, serve); !errors.Is(err, ErrDamaged) {
+		t.Errorf("a text file: %v", err)
+	}
+	// Without RefuseEmptied (lrkit serve --init) the empty file is
+	// initialised.
+	if s, err := OpenWith(ctx, empty, Options{Check: true}); err != nil {
+		t.Errorf("init of an empty file: %v", err)
+	} else {
+		s.Close()
+	}
+
+	good := filepath.Join(dir, "good.db")
+	s, err = Open(ctx, good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := s.CreateProject(ctx, "p")
+	run, _ := s.CreateRun(ctx, p.ID, "r", "constant(peak=0.1)", 100000, nil)
+	var recs []runlog.Record
+	for i := range int64(20000) {
+		recs = append(recs, runlog.Record{Step: i, Loss: 1 / float64(i+1), GradNorm: 0.5, Present: runlog.FieldLoss | runlog.FieldGradNorm})
+	}
+	if _, err := s.AppendMetrics(ctx, p.ID, run.ID, "b", recs, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = OpenWith(ctx, good, serve)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := s.Health(); h.Kind != "sqlite" || h.Integrity != "ok" || h.Schema != 3 || h.CheckedAt.IsZero() {
+		t.Errorf("health %+v", h)
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Errorf("ping: %v", err)
+	}
+	s.Close()
+
+	// 64 KiB of garbage in the middle of the file.
+	fi, _ := os.Stat(good)
+	f, err := os.OpenFile(good, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	garbage := make([]byte, 64<<10)
+	for i := range garbage {
+		garbage[i] = byte(i*7 + 3)
+	}
+	f.WriteAt(garbage, fi.Size()/2/4096*4096)
+	f.Close()
+	if _, err := OpenWith(ctx, good, serve); !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), "integrity check") {
+		t.Errorf("garbage in the middle (%d-byte file): %v", fi.Size(), err)
+	}
+	// Truncated to nothing.
+	os.Truncate(good, 0)
+	if _, err := OpenWith(ctx, good, serve); !errors.Is(err, ErrNoDatabase) {
+		t.Errorf("truncated file: %v", err)
+	}
+}
+
+// Calls fail after Options.Timeout when the database does not answer
+// (here: another connection holds SQLite's write lock), instead of
+// hanging; metric batches too.
+func TestCallTimeout(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "t.db")
+	s, err := OpenWith(ctx, path, Options{Timeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p, _ := s.CreateProject(ctx, "p")
+	run, _ := s.CreateRun(ctx, p.ID, "r", "constant(peak=0.1)", 100, nil)
+	other, _ := sql.Open("sqlite", path)
+	defer other.Close()
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = s.CreateProject(ctx, "q")
+	if err == nil || time.Since(start) > 3*time.Second {
+		t.Errorf("write under a held lock: %v after %v, want a failure after about 300ms", err, time.Since(start))
+	}
+	// Many batches at once: their group fails as one, not one timeout per
+	// batch.
+	start = time.Now()
+	var wg sync.WaitGroup
+	errs := make([]error, 20)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = s.AppendMetrics(ctx, p.ID, run.ID, fmt.Sprint("b", i), []runlog.Record{{Step: int64(i), Loss: 1, Present: runlog.FieldLoss}}, nil)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err == nil {
+			t.Errorf("batch %d under a held lock: stored", i)
+		}
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("20 batches under a held lock failed after %v, want about the 300ms timeout once or twice", d)
+	}
+	conn.ExecContext(ctx, "ROLLBACK")
+	if _, err := s.AppendMetrics(ctx, p.ID, run.ID, "b", []runlog.Record{{Step: 1, Loss: 1, Present: runlog.FieldLoss}}, nil); err != nil {
+		t.Errorf("after the lock is released: %v", err)
+	}
+}
+
+// A database at schema version 2 keeps its metrics through migration 3,
+// which rebuilds run_metrics WITHOUT ROWID on SQLite.
+func TestMigrationKeepsMetrics(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v2.db")
+	ms, _ := Migrations()
+	old := &Store{dialect: dialectSQLite, now: time.Now}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms[:2] {
+		for _, st := range statements(old.render("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms BIGINT NOT NULL);\n" + m.SQL)) {
+			if _, err := db.Exec(st); err != nil {
+				t.Fatalf("%s: %v", m.Name, err)
+			}
+		}
+		db.Exec("INSERT INTO schema_version VALUES (?, ?, 0)", m.Version, m.Name)
+	}
+	db.Exec("INSERT INTO projects (name, created_ms) VALUES ('p', 0)")
+	db.Exec("INSERT INTO runs (project_id, name, spec, budget, created_ms, updated_ms) VALUES (1, 'r', 'constant()', 10, 0, 0)")
+	for i := range 5 {
+		if _, err := db.Exec("INSERT INTO run_metrics (run_id, step, present, loss, val_loss) VALUES (1, ?, ?, ?, ?)", i, int64(runlog.FieldLoss|runlog.FieldValLoss), 2.5-float64(i), 3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	s, err := OpenWith(ctx, path, Options{RefuseEmptied: true, Check: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if h := s.Health(); h.Schema != ms[len(ms)-1].Version {
+		t.Errorf("schema %d after migrating", h.Schema)
+	}
+	var ddl string
+	s.r.QueryRowContext(ctx, "SELECT sql FROM sqlite_master WHERE name = 'run_metrics'").Scan(&ddl)
+	if !strings.Contains(ddl, "WITHOUT ROWID") {
+		t.Errorf("run_metrics after migration 3: %s", ddl)
+	}
+	got, err := s.Metrics(ctx, 1, 1, 0, 0)
+	if err != nil || len(got) != 5 || got[4].Loss != -1.5 || got[4].ValLoss != 3 || got[4].Step != 4 {
+		t.Errorf("metrics after migrating: %+v, %v", got, err)
+	}
+}
+
+// projects returns the names of the projects, oldest first.
+func projects(t *testing.T, s *Store) []string {
+	t.Helper()
+	rows, err := s.r.Query("SELECT name FROM projects ORDER BY id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		out = append(out, n)
+	}
+	return out
 }

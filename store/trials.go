@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/lrkit/lrkit/runlog"
 )
 
 // Study is a benchmark study: its name and the YAML spec it was run from.
@@ -57,8 +55,8 @@ type Trial struct {
 	Finished time.Time // zero if not finished
 }
 
-// CreateStudy stores a new study; ErrExists if the name is taken.
-func (s *Store) CreateStudy(ctx context.Context, name, spec string) (Study, error) {
+// createStudy stores a new study; ErrExists if the name is taken.
+func (s *Store) createStudy(ctx context.Context, name, spec string) (Study, error) {
 	st := Study{Name: name, Spec: spec, Created: time.UnixMilli(s.ms())}
 	err := s.w.QueryRowContext(ctx, s.q("INSERT INTO studies (name, spec, created_ms) VALUES (?, ?, ?) RETURNING id"),
 		name, spec, st.Created.UnixMilli()).Scan(&st.ID)
@@ -75,7 +73,7 @@ func (s *Store) CreateStudy(ctx context.Context, name, spec string) (Study, erro
 // does not exist; created says which. A resumed study keeps its stored
 // spec: compare it with spec to detect a changed study file.
 func (s *Store) EnsureStudy(ctx context.Context, name, spec string) (st Study, created bool, err error) {
-	st, err = s.CreateStudy(ctx, name, spec)
+	st, err = s.createStudy(ctx, name, spec)
 	if err == nil {
 		return st, true, nil
 	}
@@ -113,26 +111,6 @@ func (s *Store) StudyByName(ctx context.Context, name string) (Study, error) {
 	}
 	st.Created = time.UnixMilli(created)
 	return st, nil
-}
-
-// Studies lists the studies, oldest first.
-func (s *Store) Studies(ctx context.Context) ([]Study, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT id, name, spec, created_ms FROM studies ORDER BY id")
-	if err != nil {
-		return nil, fmt.Errorf("store: studies: %w", err)
-	}
-	defer rows.Close()
-	var out []Study
-	for rows.Next() {
-		var st Study
-		var created int64
-		if err := rows.Scan(&st.ID, &st.Name, &st.Spec, &created); err != nil {
-			return nil, fmt.Errorf("store: studies: %w", err)
-		}
-		st.Created = time.UnixMilli(created)
-		out = append(out, st)
-	}
-	return out, rows.Err()
 }
 
 // AddTrials adds the trials of a study that are not there yet (by key)
@@ -202,18 +180,6 @@ func scanTrial(sc interface{ Scan(...any) error }) (Trial, error) {
 	return t, nil
 }
 
-// Trial returns the trial of a study with the given key.
-func (s *Store) Trial(ctx context.Context, studyID int64, key string) (Trial, error) {
-	t, err := scanTrial(s.r.QueryRowContext(ctx, s.q("SELECT "+trialCols+" FROM trials WHERE study_id = ? AND trial_key = ?"), studyID, key))
-	if errors.Is(err, sql.ErrNoRows) {
-		return Trial{}, fmt.Errorf("store: trial %q of study %d: %w", key, studyID, ErrNotFound)
-	}
-	if err != nil {
-		return Trial{}, fmt.Errorf("store: trial %q: %w", key, err)
-	}
-	return t, nil
-}
-
 // Trials lists a study's trials in the order they were added; with
 // statuses given, only trials in one of them.
 func (s *Store) Trials(ctx context.Context, studyID int64, statuses ...TrialStatus) ([]Trial, error) {
@@ -244,38 +210,6 @@ func (s *Store) Trials(ctx context.Context, studyID int64, statuses ...TrialStat
 		out = append(out, t)
 	}
 	return out, rows.Err()
-}
-
-// StartTrial marks a trial running on worker and counts the attempt. A
-// finished trial is not started again: ErrTrialDone.
-func (s *Store) StartTrial(ctx context.Context, studyID int64, key, worker string) (Trial, error) {
-	var t Trial
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE trials SET status = 'running', worker = ?, attempts = attempts + 1,
-			started_ms = ? WHERE study_id = ? AND trial_key = ? AND status <> 'done'`), worker, s.ms(), studyID, key)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		t, err = scanTrial(tx.QueryRowContext(ctx, s.q("SELECT "+trialCols+" FROM trials WHERE study_id = ? AND trial_key = ?"), studyID, key))
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return ErrTrialDone
-		}
-		return nil
-	})
-	if err != nil {
-		return t, fmt.Errorf("store: start trial %q: %w", key, err)
-	}
-	return t, nil
 }
 
 // The statements of FinishTrial. A conditional UPDATE is atomic in both
@@ -343,87 +277,4 @@ func (s *Store) ResetRunning(ctx context.Context, studyID int64) (int, error) {
 	}
 	n, err := res.RowsAffected()
 	return int(n), err
-}
-
-// PutTrialRecords stores a trial's records; a step stored before is
-// replaced (a rerun attempt overwrites what a dead one left).
-func (s *Store) PutTrialRecords(ctx context.Context, trialID int64, recs []runlog.Record) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := s.insertRecords(ctx, tx, "trial_records", "trial_id", trialID, recs, trialRecordsConflict)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("store: records of trial %d: %w", trialID, err)
-	}
-	return nil
-}
-
-// TrialRecords returns a trial's records in step order.
-func (s *Store) TrialRecords(ctx context.Context, trialID int64) ([]runlog.Record, error) {
-	rows, err := s.r.QueryContext(ctx, s.q("SELECT "+recordCols+" FROM trial_records WHERE trial_id = ? ORDER BY step"), trialID)
-	if err != nil {
-		return nil, fmt.Errorf("store: records of trial %d: %w", trialID, err)
-	}
-	defer rows.Close()
-	var out []runlog.Record
-	for rows.Next() {
-		r, err := scanRecord(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: records of trial %d: %w", trialID, err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
-}
-
-// PutScore stores (or replaces) a study's score under key; value is JSON.
-func (s *Store) PutScore(ctx context.Context, studyID int64, key string, value json.RawMessage) error {
-	if !json.Valid(value) {
-		return fmt.Errorf("store: score %q: value is not valid JSON", key)
-	}
-	_, err := s.w.ExecContext(ctx, s.q(`INSERT INTO study_scores (study_id, score_key, value, updated_ms) VALUES (?, ?, ?, ?)
-		ON CONFLICT (study_id, score_key) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms`),
-		studyID, key, string(value), s.ms())
-	if err != nil {
-		return fmt.Errorf("store: score %q: %w", key, err)
-	}
-	return nil
-}
-
-// Scores returns a study's scores by key.
-func (s *Store) Scores(ctx context.Context, studyID int64) (map[string]json.RawMessage, error) {
-	rows, err := s.r.QueryContext(ctx, s.q("SELECT score_key, value FROM study_scores WHERE study_id = ?"), studyID)
-	if err != nil {
-		return nil, fmt.Errorf("store: scores of study %d: %w", studyID, err)
-	}
-	defer rows.Close()
-	out := map[string]json.RawMessage{}
-	for rows.Next() {
-		var k, v string
-		if err := rows.Scan(&k, &v); err != nil {
-			return nil, err
-		}
-		out[k] = json.RawMessage(v)
-	}
-	return out, rows.Err()
-}
-
-// TrialCounts returns how many of a study's trials are in each status
-// (statuses with no trial are absent), for progress reports.
-func (s *Store) TrialCounts(ctx context.Context, studyID int64) (map[TrialStatus]int, error) {
-	rows, err := s.r.QueryContext(ctx, s.q("SELECT status, COUNT(*) FROM trials WHERE study_id = ? GROUP BY status"), studyID)
-	if err != nil {
-		return nil, fmt.Errorf("store: trial counts of study %d: %w", studyID, err)
-	}
-	defer rows.Close()
-	out := map[TrialStatus]int{}
-	for rows.Next() {
-		var st string
-		var n int
-		if err := rows.Scan(&st, &n); err != nil {
-			return nil, fmt.Errorf("store: trial counts of study %d: %w", studyID, err)
-		}
-		out[TrialStatus(st)] = n
-	}
-	return out, rows.Err()
 }

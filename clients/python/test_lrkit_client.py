@@ -194,9 +194,12 @@ except ImportError:
     torch = None
 
 
-@unittest.skipIf(torch is None, "python3-torch not installed")
 class TorchTest(unittest.TestCase):
     def test_tiny_model(self):
+        # A failure, not a skip: unittest names a skipped test too, and the
+        # Go test TestPythonClient must not take a skip for a run.
+        if torch is None:
+            self.fail("python3-torch is not installed (Debian package python3-torch): the torch scheduler is untested")
         tmp = tempfile.mkdtemp()
         srv = Server(lrkit_bin(tmp), os.path.join(tmp, "lrkit.db"), free_port())
         srv.start()

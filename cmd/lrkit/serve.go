@@ -20,11 +20,18 @@ import (
 
 func init() { registerCommand(newServeCmd) }
 
+// serveFlags are the flags of lrkit serve.
+type serveFlags struct {
+	addr, db, logFormat, project string
+	refresh, dbTimeout           time.Duration
+	maxSteps                     int64
+	init                         bool
+}
+
 func newServeCmd() *cobra.Command {
-	var addr, db, logFormat, project string
-	var refresh time.Duration
+	var o serveFlags
 	cmd := &cobra.Command{
-		Use:   "serve [--addr 127.0.0.1:8080] [--db lrkit.db|postgres://...]",
+		Use:   "serve [--addr 127.0.0.1:8080] [--db lrkit.db|postgres://...] [--init]",
 		Short: "Serve the learning-rate control plane: HTTP API, dashboard, /metrics",
 		Long: `Serve lrkit's learning-rate control plane: training jobs ask it for their
 learning rate and report their metrics over HTTP/JSON (/v1/, described at
@@ -32,29 +39,46 @@ learning rate and report their metrics over HTTP/JSON (/v1/, described at
 /metrics (Prometheus) watch the server. Runs persist in --db: an SQLite
 file, or a postgres:// URL shared by several replicas.
 
-On its first start on an empty database, serve creates the project
---project and prints an API token for it once; ` + "`lrkit serve token`" + `
-makes more. SIGINT or SIGTERM stops it gracefully.`,
+On its first start on a new database (a file that does not exist yet, or
+an empty PostgreSQL database) serve creates it, with the project
+--project and an API token for it, printed once; ` + "`lrkit serve token`" + `
+makes more. Replicas starting together on one empty PostgreSQL database
+create one project between them. An SQLite file that exists but holds no
+lrkit schema (truncated to 0 bytes, say) is refused rather than started
+afresh: --init creates a fresh database in it. A damaged file (SQLite's
+quick integrity check runs at every start) is always refused: restore a
+backup. SIGINT or SIGTERM stops serve gracefully.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			logger, err := newLogger(cmd.ErrOrStderr(), logFormat)
+			logger, err := newLogger(cmd.ErrOrStderr(), o.logFormat)
 			if err != nil {
 				return badInput(err)
 			}
-			if refresh <= 0 {
-				return badInput(fmt.Errorf("--refresh %v: want a positive duration, e.g. 1s", refresh))
+			for _, d := range []struct {
+				name string
+				v    time.Duration
+			}{{"--refresh", o.refresh}, {"--db-timeout", o.dbTimeout}} {
+				if d.v <= 0 {
+					return badInput(fmt.Errorf("%s %v: want a positive duration, e.g. 1s", d.name, d.v))
+				}
+			}
+			if o.maxSteps <= 0 {
+				return badInput(fmt.Errorf("--max-steps %d: want a positive number of steps", o.maxSteps))
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return runServe(ctx, cmd, addr, db, project, refresh, logger)
+			return runServe(ctx, cmd, o, logger)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
-	f.StringVar(&db, "db", "lrkit.db", "SQLite file or postgres:// URL")
-	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
-	f.StringVar(&project, "project", "default", "project created, with a token, on first start")
-	f.DurationVar(&refresh, "refresh", time.Second, "how long a cached run is served before it is re-read (replicas see each other's changes within it)")
+	f.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address")
+	f.StringVar(&o.db, "db", "lrkit.db", "SQLite file or postgres:// URL")
+	f.BoolVar(&o.init, "init", false, "create a fresh database even in an existing SQLite file that holds none (refused without it)")
+	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&o.project, "project", "default", "project created, with a token, on a new database")
+	f.DurationVar(&o.refresh, "refresh", time.Second, "how often cached runs are compared with the database (replicas see each other's changes within about this time)")
+	f.DurationVar(&o.dbTimeout, "db-timeout", 5*time.Second, "longest a database call may take before the request fails (503)")
+	f.Int64Var(&o.maxSteps, "max-steps", server.DefaultMaxSteps, "largest step or budget accepted or made by an action")
 	cmd.AddCommand(newServeTokenCmd())
 	return cmd
 }
@@ -69,28 +93,41 @@ func newLogger(w io.Writer, format string) (*slog.Logger, error) {
 	return nil, fmt.Errorf("--log-format %q: want text or json", format)
 }
 
-func runServe(ctx context.Context, cmd *cobra.Command, addr, db, project string, refresh time.Duration, logger *slog.Logger) error {
-	st, err := store.Open(ctx, db)
+// openServeDB opens the database of serve and serve token, checked; an
+// emptied SQLite file is refused unless init.
+func openServeDB(ctx context.Context, db string, init bool, timeout time.Duration) (*store.Store, error) {
+	st, err := store.OpenWith(ctx, db, store.Options{RefuseEmptied: !init, Check: true, Timeout: timeout})
+	switch {
+	case errors.Is(err, store.ErrNoDatabase):
+		return nil, badInput(fmt.Errorf("%w\n(if this file held runs, restore it from a backup, see docs/server.md; to start afresh in it, run lrkit serve --init)", err))
+	case errors.Is(err, store.ErrDamaged):
+		return nil, fmt.Errorf("%w\n(the database is damaged: restore it from a backup, see docs/server.md)", err)
+	}
+	return st, err
+}
+
+func runServe(ctx context.Context, cmd *cobra.Command, o serveFlags, logger *slog.Logger) error {
+	st, err := openServeDB(ctx, o.db, o.init, o.dbTimeout)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	projects, err := st.Projects(ctx)
+	text, created, err := st.Bootstrap(ctx, o.project, "bootstrap")
 	if err != nil {
 		return err
 	}
-	if len(projects) == 0 {
-		text, err := newProjectToken(ctx, st, project, "bootstrap")
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(cmd.ErrOrStderr(), "lrkit serve: created project %q; its API token (shown once): %s\n", project, text)
+	if created {
+		fmt.Fprintf(cmd.ErrOrStderr(), "lrkit serve: created project %q; its API token (shown once): %s\n", o.project, text)
 	}
-	ln, err := net.Listen("tcp", addr)
+	h := st.Health()
+	fmt.Fprintf(cmd.ErrOrStderr(), "lrkit serve: database %s, schema %d, integrity %s\n", h.Kind, h.Schema, h.Integrity)
+	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return badInput(fmt.Errorf("--addr: %w", err))
 	}
-	srv := &http.Server{Handler: server.New(st, server.Options{Logger: logger, Refresh: refresh}),
+	api := server.New(st, server.Options{Logger: logger, Refresh: o.refresh, MaxSteps: o.maxSteps})
+	defer api.Close()
+	srv := &http.Server{Handler: api,
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
 	fmt.Fprintf(cmd.ErrOrStderr(), "lrkit serve: listening on http://%s\n", ln.Addr())
 	logger.Info("serving", "addr", ln.Addr().String(), "postgres", st.IsPostgres())
@@ -129,29 +166,69 @@ func newProjectToken(ctx context.Context, st *store.Store, project, name string)
 
 func newServeTokenCmd() *cobra.Command {
 	var db, project, name string
+	var list bool
+	var revoke int64
 	cmd := &cobra.Command{
-		Use:   "token --project P [--db lrkit.db] [--name N]",
-		Short: "Create an API token for a project (creating the project if needed) and print it",
-		Args:  cobra.NoArgs,
+		Use:   "token --project P [--db lrkit.db] [--name N | --list | --revoke ID]",
+		Short: "Create an API token for a project (creating the project if needed) and print it; list or revoke tokens",
+		Long: `Create an API token for a project, creating the project if needed, and
+print it (it is shown once: only its SHA-256 hash is stored). --list prints
+the project's live tokens (ID, name, creation time); --revoke ID revokes
+one: servers stop accepting it within their token cache time (10 s).
+An emptied or damaged SQLite file is refused, as by lrkit serve.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if project == "" {
 				return badInput(errors.New("--project is required"))
 			}
-			st, err := store.Open(cmd.Context(), db)
-			if err != nil {
-				return err
+			if list && revoke != 0 {
+				return badInput(errors.New("--list and --revoke: give one of them"))
 			}
-			defer st.Close()
-			text, err := newProjectToken(cmd.Context(), st, project, name)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), text)
-			return nil
+			return serveToken(cmd, db, project, name, list, revoke)
 		},
 	}
 	cmd.Flags().StringVar(&db, "db", "lrkit.db", "SQLite file or postgres:// URL")
 	cmd.Flags().StringVar(&project, "project", "", "project name (required)")
 	cmd.Flags().StringVar(&name, "name", "cli", "a name for the token")
+	cmd.Flags().BoolVar(&list, "list", false, "list the project's live tokens")
+	cmd.Flags().Int64Var(&revoke, "revoke", 0, "revoke the token with this ID")
 	return cmd
+}
+
+// serveToken is lrkit serve token: a new token of project (created if
+// needed), the project's live tokens (list), or a revoked one (revoke).
+func serveToken(cmd *cobra.Command, db, project, name string, list bool, revoke int64) error {
+	ctx := cmd.Context()
+	st, err := openServeDB(ctx, db, false, 30*time.Second)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if !list && revoke == 0 {
+		text, err := newProjectToken(ctx, st, project, name)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(cmd.OutOrStdout(), text)
+		return nil
+	}
+	p, err := st.ProjectByName(ctx, project)
+	if err != nil {
+		return badInput(fmt.Errorf("--project %q: %w", project, err))
+	}
+	if revoke != 0 {
+		if err := st.RevokeToken(ctx, p.ID, revoke); err != nil {
+			return badInput(fmt.Errorf("--revoke %d: no live token with that ID in project %q", revoke, project))
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "revoked token %d of project %q\n", revoke, project)
+		return nil
+	}
+	toks, err := st.Tokens(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	for _, t := range toks {
+		fmt.Fprintf(cmd.OutOrStdout(), "%d\t%s\t%s\n", t.ID, t.Name, t.Created.UTC().Format(time.RFC3339))
+	}
+	return nil
 }

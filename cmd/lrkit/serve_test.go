@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +12,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,10 +26,11 @@ import (
 
 // serveProc is a running `lrkit serve`.
 type serveProc struct {
-	cmd *exec.Cmd
-	url string
-	log *bytes.Buffer
-	mu  *sync.Mutex
+	cmd   *exec.Cmd
+	url   string
+	token string // the token it printed on creating its database, if it did
+	log   *bytes.Buffer
+	mu    *sync.Mutex
 }
 
 // startServe starts `lrkit serve` on a free loopback port and waits until
@@ -50,6 +54,11 @@ func startServe(t *testing.T, bin, db string, extra ...string) *serveProc {
 			p.mu.Lock()
 			p.log.WriteString(line + "\n")
 			p.mu.Unlock()
+			if _, tok, ok := strings.Cut(line, "its API token (shown once): "); ok {
+				p.mu.Lock()
+				p.token = tok
+				p.mu.Unlock()
+			}
 			if u, ok := strings.CutPrefix(line, "lrkit serve: listening on "); ok {
 				urlc <- u
 			}
@@ -57,10 +66,12 @@ func startServe(t *testing.T, bin, db string, extra ...string) *serveProc {
 	}()
 	select {
 	case p.url = <-urlc:
-	case <-time.After(20 * time.Second):
+	case <-time.After(30 * time.Second):
 		cmd.Process.Kill()
 		t.Fatalf("lrkit serve did not start: %s", p.log)
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			cmd.Process.Kill()
@@ -68,15 +79,6 @@ func startServe(t *testing.T, bin, db string, extra ...string) *serveProc {
 		}
 	})
 	return p
-}
-
-func serveToken(t *testing.T, bin, db string) string {
-	t.Helper()
-	out, err := exec.Command(bin, "serve", "token", "--project", "p", "--db", db).Output()
-	if err != nil {
-		t.Fatalf("serve token: %v", err)
-	}
-	return strings.TrimSpace(string(out))
 }
 
 // call sends a JSON request and decodes the JSON answer into out; it
@@ -115,92 +117,133 @@ func staircase(i int64) float64 { return 3 - 0.01*float64(i/20) }
 
 const plateauSpec = "plateau(base=constant(peak=0.1), metric=loss, factor=0.9, patience=5)"
 
+// killRuns is how many runs TestServeKillRestart feeds at once: each from
+// its own trainer, so that the server's group commit stores batches of
+// several runs together.
+const killRuns = 4
+
 // TestServeKillRestart SIGKILLs a real server in the middle of metric
-// traffic, restarts it on the same database, and checks that every
-// acknowledged metric is stored and the controller continues with the
-// rates of a controller that observed exactly the stored metrics.
+// traffic from killRuns trainers at once (batches grouped into shared
+// commits), restarts it on the same database, and checks that every
+// acknowledged metric is stored and that each run's controller continues
+// with the rates of a controller that observed exactly its stored metrics.
 func TestServeKillRestart(t *testing.T) {
 	bin := buildLrkit(t)
 	db := filepath.Join(t.TempDir(), "lrkit.db")
-	tok := serveToken(t, bin, db)
 	p := startServe(t, bin, db)
-	var run struct{ ID int64 }
-	if _, err := call(tok, "POST", p.url+"/v1/runs", map[string]any{"name": "r", "spec": plateauSpec, "budget": 100000}, &run); err != nil {
-		t.Fatal(err)
+	tok := p.token
+	if tok == "" {
+		t.Fatalf("serve printed no token on a new database:\n%s", p.log)
 	}
-	acked := map[int64]bool{}
-	var step int64
-	killed := false
-	for b := 0; ; b++ {
-		recs := make([]metricRec, 10)
-		for i := range recs {
-			recs[i] = metricRec{Step: step + int64(i), Loss: staircase(step + int64(i))}
-		}
-		if b == 40 {
-			// Kill while this batch is in flight.
-			go func() { time.Sleep(200 * time.Microsecond); p.cmd.Process.Signal(syscall.SIGKILL) }()
-			killed = true
-		}
-		code, err := call(tok, "POST", fmt.Sprintf("%s/v1/runs/%d/metrics", p.url, run.ID), map[string]any{"batch_id": fmt.Sprint("b", b), "metrics": recs}, nil)
-		if err == nil {
-			for _, r := range recs {
-				acked[r.Step] = true
-			}
-			step += 10
-		} else if code != 0 {
+	runs := make([]int64, killRuns)
+	for i := range runs {
+		var run struct{ ID int64 }
+		if _, err := call(tok, "POST", p.url+"/v1/runs", map[string]any{"name": fmt.Sprint("r", i), "spec": plateauSpec, "budget": 100000}, &run); err != nil {
 			t.Fatal(err)
 		}
-		if killed && code == 0 {
-			break
-		}
-		if b > 1000 {
-			t.Fatal("server never died")
-		}
+		runs[i] = run.ID
 	}
+	var mu sync.Mutex
+	acked := make([]map[int64]bool, killRuns)
+	var total, commits, batches int
+	killed := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range runs {
+		acked[i] = map[int64]bool{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var step int64
+			for b := 0; ; b++ {
+				recs := make([]metricRec, 10)
+				for j := range recs {
+					recs[j] = metricRec{Step: step + int64(j), Loss: staircase(step + int64(j))}
+				}
+				code, err := call(tok, "POST", fmt.Sprintf("%s/v1/runs/%d/metrics", p.url, runs[i]), map[string]any{"batch_id": fmt.Sprint("b", b), "metrics": recs}, nil)
+				if code == 0 {
+					return // the server is gone
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				for _, r := range recs {
+					acked[i][r.Step] = true
+				}
+				total++
+				if total == 160 {
+					// Read the group commit counters, then kill while
+					// batches are in flight.
+					resp, err := http.Get(p.url + "/metrics")
+					if err == nil {
+						body, _ := io.ReadAll(resp.Body)
+						resp.Body.Close()
+						fmt.Sscanf(promValue(string(body), "lrkit_store_commits_total"), "%d", &commits)
+						fmt.Sscanf(promValue(string(body), "lrkit_store_committed_batches_total"), "%d", &batches)
+					}
+					go func() { time.Sleep(200 * time.Microsecond); p.cmd.Process.Signal(syscall.SIGKILL); close(killed) }()
+				}
+				mu.Unlock()
+				step += 10
+			}
+		}()
+	}
+	select {
+	case <-killed:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("no kill after 2 minutes")
+	}
+	wg.Wait()
 	p.cmd.Wait()
 	if ws := p.cmd.ProcessState.Sys().(syscall.WaitStatus); !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
 		t.Fatalf("server exit: %v", p.cmd.ProcessState)
 	}
+	if batches <= commits {
+		t.Errorf("%d batches in %d commits before the kill: the batches were not grouped", batches, commits)
+	}
 	q := startServe(t, bin, db)
-	var ms struct{ Metrics []metricRec }
-	if _, err := call(tok, "GET", fmt.Sprintf("%s/v1/runs/%d/metrics", q.url, run.ID), nil, &ms); err != nil {
-		t.Fatal(err)
+	if q.token != "" {
+		t.Errorf("the restarted server created a project again")
 	}
-	stored := map[int64]bool{}
-	c, err := control.Parse(plateauSpec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, m := range ms.Metrics {
-		stored[m.Step] = true
-		if m.Step != int64(i) || m.Loss != staircase(m.Step) {
-			t.Fatalf("metric %d: %+v", i, m)
+	for i, id := range runs {
+		var ms struct{ Metrics []metricRec }
+		if _, err := call(tok, "GET", fmt.Sprintf("%s/v1/runs/%d/metrics?limit=100000", q.url, id), nil, &ms); err != nil {
+			t.Fatal(err)
 		}
-		c.Observe(runlog.Record{Step: m.Step, Loss: m.Loss, Present: runlog.FieldLoss})
-	}
-	for s := range acked {
-		if !stored[s] {
-			t.Errorf("acknowledged step %d lost", s)
+		stored := map[int64]bool{}
+		c, err := control.Parse(plateauSpec)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if len(acked) < 400 {
-		t.Errorf("only %d steps acknowledged before the kill", len(acked))
-	}
-	last := int64(len(ms.Metrics))
-	var lrs struct{ LRs []float64 }
-	if _, err := call(tok, "GET", fmt.Sprintf("%s/v1/runs/%d/lr?from=%d&to=%d", q.url, run.ID, last, last+50), nil, &lrs); err != nil {
-		t.Fatal(err)
-	}
-	want := c.LR(last)
-	if want >= 0.1 {
-		t.Errorf("the controller never reduced its rate (%v): the test checks nothing", want)
-	}
-	for i, v := range lrs.LRs {
-		if v != c.LR(last+int64(i)) {
-			t.Errorf("after restart lr(%d) = %v, want %v", last+int64(i), v, c.LR(last+int64(i)))
+		for k, m := range ms.Metrics {
+			stored[m.Step] = true
+			if m.Step != int64(k) || m.Loss != staircase(m.Step) {
+				t.Fatalf("run %d: metric %d: %+v", id, k, m)
+			}
+			c.Observe(runlog.Record{Step: m.Step, Loss: m.Loss, Present: runlog.FieldLoss})
 		}
+		for st := range acked[i] {
+			if !stored[st] {
+				t.Errorf("run %d: acknowledged step %d lost", id, st)
+			}
+		}
+		last := int64(len(ms.Metrics))
+		var lrs struct{ LRs []float64 }
+		if _, err := call(tok, "GET", fmt.Sprintf("%s/v1/runs/%d/lr?from=%d&to=%d", q.url, id, last, last+50), nil, &lrs); err != nil {
+			t.Fatal(err)
+		}
+		if want := c.LR(last); want >= 0.1 {
+			t.Errorf("run %d: the controller never reduced its rate (%v): the test checks nothing", id, want)
+		}
+		for k, v := range lrs.LRs {
+			if v != c.LR(last+int64(k)) {
+				t.Errorf("run %d: after restart lr(%d) = %v, want %v", id, last+int64(k), v, c.LR(last+int64(k)))
+			}
+		}
+		t.Logf("run %d: %d steps acknowledged, %d stored, rate after restart %v", id, len(acked[i]), len(stored), c.LR(last))
 	}
-	t.Logf("%d steps acknowledged, %d stored, rate after restart %v", len(acked), len(stored), want)
+	t.Logf("%d batches in %d commits before the kill", batches, commits)
 	// Graceful shutdown on SIGTERM.
 	q.cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)
@@ -220,14 +263,26 @@ func TestServeKillRestart(t *testing.T) {
 	}
 }
 
-// TestServeTwoReplicasPostgres runs two real servers on one PostgreSQL;
-// trainers post one run's metrics to both at once and no update is lost.
-func TestServeTwoReplicasPostgres(t *testing.T) {
+// promValue returns the value of an unlabelled Prometheus series in a
+// /metrics answer.
+func promValue(body, name string) string {
+	for _, line := range strings.Split(body, "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// testPostgres returns the PostgreSQL URL of LRKIT_TEST_POSTGRES, starting
+// a throwaway server with store/testdata/pg.sh for "auto" (stopped after
+// the test); it skips the test without it.
+func testPostgres(t *testing.T) string {
+	t.Helper()
 	dsn := os.Getenv("LRKIT_TEST_POSTGRES")
 	if dsn == "" {
 		t.Skip("LRKIT_TEST_POSTGRES not set (a postgres:// URL, or auto to start one with store/testdata/pg.sh)")
 	}
-	bin := buildLrkit(t)
 	if dsn == "auto" {
 		out, err := exec.Command("../../store/testdata/pg.sh", "start").Output()
 		if err != nil {
@@ -236,9 +291,33 @@ func TestServeTwoReplicasPostgres(t *testing.T) {
 		dsn = strings.TrimSpace(string(out))
 		t.Cleanup(func() { exec.Command("../../store/testdata/pg.sh", "stop", dsn).Run() })
 	}
-	tok := serveToken(t, bin, dsn)
-	a := startServe(t, bin, dsn, "--refresh", "10ms")
-	b := startServe(t, bin, dsn, "--refresh", "10ms")
+	return dsn
+}
+
+// TestServeTwoReplicasPostgres starts two real servers at once on one
+// empty PostgreSQL database (one of them creates the first project,
+// exactly one); trainers post one run's metrics to both at once and no
+// update is lost.
+func TestServeTwoReplicasPostgres(t *testing.T) {
+	dsn := testPostgres(t)
+	bin := buildLrkit(t)
+	if os.Getenv("LRKIT_TEST_POSTGRES") != "auto" {
+		// A shared server: a fresh schema for this test.
+		dsn = freshPostgresSchema(t, dsn)
+	}
+	var a, b *serveProc
+	var starting sync.WaitGroup
+	starting.Add(2)
+	go func() { defer starting.Done(); a = startServe(t, bin, dsn, "--refresh", "10ms") }()
+	go func() { defer starting.Done(); b = startServe(t, bin, dsn, "--refresh", "10ms") }()
+	starting.Wait()
+	if a == nil || b == nil {
+		t.FailNow() // startServe said why
+	}
+	if (a.token == "") == (b.token == "") {
+		t.Fatalf("replicas starting together on an empty database printed tokens %q and %q: want exactly one\n%s\n%s", a.token, b.token, a.log, b.log)
+	}
+	tok := a.token + b.token
 	name := fmt.Sprint("twin-", time.Now().UnixNano())
 	var run struct{ ID int64 }
 	if _, err := call(tok, "POST", a.url+"/v1/runs", map[string]any{"name": name, "spec": plateauSpec, "budget": 100000}, &run); err != nil {
@@ -300,6 +379,251 @@ func TestServeTwoReplicasPostgres(t *testing.T) {
 	}
 }
 
+// freshPostgresSchema creates an empty schema in the PostgreSQL database at
+// url and returns a URL whose search_path is that schema; it is dropped
+// after the test.
+func freshPostgresSchema(t *testing.T, url string) string {
+	t.Helper()
+	schema := fmt.Sprint("lrkit_serve_test_", time.Now().UnixNano())
+	admin, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		admin.Close()
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		admin.Exec("DROP SCHEMA " + schema + " CASCADE")
+		admin.Close()
+	})
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	return url + sep + "search_path=" + schema
+}
+
+// postgresPIDs returns the processes of the throwaway PostgreSQL server
+// behind url (pg.sh's): the postmaster and its children.
+func postgresPIDs(t *testing.T, url string) []int {
+	t.Helper()
+	port := url[strings.LastIndex(url, ":")+1:]
+	port = port[:strings.Index(port, "/")]
+	b, err := os.ReadFile("/tmp/lrkit-pg-" + port + "/data/postmaster.pid")
+	if err != nil {
+		t.Skipf("not pg.sh's server: %v", err)
+	}
+	pid, _ := strconv.Atoi(strings.SplitN(string(b), "\n", 2)[0])
+	pids := []int{pid}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...
+		fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		if len(fields) > 1 && fields[1] == strconv.Itoa(pid) {
+			pids = append(pids, child)
+		}
+	}
+	return pids
+}
+
+// With its PostgreSQL database frozen (SIGSTOP), a server keeps answering
+// rates from its cache, and every request that needs the database fails
+// with 503 within --db-timeout instead of hanging; /healthz says so. When
+// the database thaws, writes work again.
+func TestServePostgresFrozen(t *testing.T) {
+	if os.Getenv("LRKIT_TEST_POSTGRES") != "auto" {
+		t.Skip("LRKIT_TEST_POSTGRES=auto: freezes the throwaway PostgreSQL server it starts")
+	}
+	dsn := testPostgres(t)
+	bin := buildLrkit(t)
+	p := startServe(t, bin, dsn, "--db-timeout", "1s")
+	tok := p.token
+	var run struct{ ID int64 }
+	if _, err := call(tok, "POST", p.url+"/v1/runs", map[string]any{"name": "frozen", "spec": "cosine(peak=0.1, steps=1000)", "budget": 1000}, &run); err != nil {
+		t.Fatal(err)
+	}
+	lr := func() (int, error) {
+		return call(tok, "GET", fmt.Sprintf("%s/v1/runs/%d/lr?step=500", p.url, run.ID), nil, nil)
+	}
+	if _, err := lr(); err != nil {
+		t.Fatal(err)
+	}
+	pids := postgresPIDs(t, dsn)
+	signal := func(sig syscall.Signal) {
+		for _, pid := range pids {
+			syscall.Kill(pid, sig)
+		}
+	}
+	signal(syscall.SIGSTOP)
+	t.Cleanup(func() { signal(syscall.SIGCONT) })
+	for i := range 20 {
+		start := time.Now()
+		if code, err := lr(); err != nil || time.Since(start) > time.Second {
+			t.Fatalf("rate %d with the database frozen: %d %v after %v", i, code, err, time.Since(start))
+		}
+	}
+	for _, c := range []struct{ method, path, body string }{
+		{"POST", fmt.Sprintf("/v1/runs/%d/metrics", run.ID), `{"batch_id":"f","metrics":[{"step":0,"loss":2}]}`},
+		{"GET", fmt.Sprintf("/v1/runs/%d/metrics", run.ID), ""},
+		{"POST", fmt.Sprintf("/v1/runs/%d/actions/pause", run.ID), ""},
+		{"GET", "/healthz", ""},
+	} {
+		req, _ := http.NewRequest(c.method, p.url+c.path, strings.NewReader(c.body))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		start := time.Now()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if d := time.Since(start); resp.StatusCode != 503 || d > 5*time.Second || !strings.Contains(string(b), "unavailable") {
+			t.Errorf("%s %s with the database frozen: %d %s after %v; want 503 within the 1s timeout (and the 2s of /healthz)", c.method, c.path, resp.StatusCode, b, d)
+		}
+	}
+	signal(syscall.SIGCONT)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, err := call(tok, "POST", fmt.Sprintf("%s/v1/runs/%d/metrics", p.url, run.ID), map[string]any{"batch_id": "thawed", "metrics": []metricRec{{Step: 0, Loss: 2}}}, nil)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("writes after the database thawed: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestServeDatabaseStates: a truncated (0-byte) SQLite file is refused
+// (exit 2, naming --init and backups) and --init starts afresh in it; a
+// file with garbage in the middle is refused (exit 1, the integrity
+// check's finding); /healthz reports the database.
+func TestServeDatabaseStates(t *testing.T) {
+	bin := buildLrkit(t)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "lrkit.db")
+	p := startServe(t, bin, db)
+	tok := p.token
+	var run struct{ ID int64 }
+	if _, err := call(tok, "POST", p.url+"/v1/runs", map[string]any{"name": "r", "spec": "constant(peak=0.1)", "budget": 1000000}, &run); err != nil {
+		t.Fatal(err)
+	}
+	for b := range 40 { // enough pages for garbage in the middle to hit data
+		recs := make([]metricRec, 500)
+		for i := range recs {
+			recs[i] = metricRec{Step: int64(b*500 + i), Loss: 2}
+		}
+		if _, err := call(tok, "POST", fmt.Sprintf("%s/v1/runs/%d/metrics", p.url, run.ID), map[string]any{"batch_id": fmt.Sprint(b), "metrics": recs}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var health struct {
+		Status   string
+		Database struct {
+			Kind, Integrity string
+			Schema          int
+			Reachable       bool
+		}
+	}
+	if _, err := call("", "GET", p.url+"/healthz", nil, &health); err != nil || health.Status != "ok" || health.Database.Kind != "sqlite" ||
+		health.Database.Integrity != "ok" || health.Database.Schema < 3 || !health.Database.Reachable {
+		t.Errorf("healthz: %+v, %v", health, err)
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.cmd.Wait()
+
+	start := func(args ...string) (int, string) {
+		cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+		var errb bytes.Buffer
+		cmd.Stderr = &errb
+		done := make(chan error, 1)
+		cmd.Start()
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			<-done
+			return -1, errb.String()
+		}
+		return cmd.ProcessState.ExitCode(), errb.String()
+	}
+	// Garbage in the middle.
+	damaged := filepath.Join(dir, "damaged.db")
+	data, _ := os.ReadFile(db)
+	if len(data) < 512<<10 {
+		t.Fatalf("database of %d bytes: too small for the test", len(data))
+	}
+	mid := len(data) / 2 / 4096 * 4096
+	for i := mid; i < mid+64<<10; i++ {
+		data[i] = byte(i*7 + 3)
+	}
+	os.WriteFile(damaged, data, 0o644)
+	if code, out := start("--db", damaged); code != 1 || !strings.Contains(out, "integrity check: database damaged") || !strings.Contains(out, "restore it from a backup") {
+		t.Errorf("a damaged database: exit %d\n%s", code, out)
+	}
+	// Truncated to nothing.
+	os.Truncate(db, 0)
+	os.Remove(db + "-wal")
+	os.Remove(db + "-shm")
+	if code, out := start("--db", db); code != 2 || !strings.Contains(out, "is empty (0 bytes)") || !strings.Contains(out, "--init") {
+		t.Errorf("a truncated database: exit %d\n%s", code, out)
+	}
+	q := startServe(t, bin, db, "--init")
+	if q.token == "" || q.token == tok {
+		t.Errorf("--init on the emptied file: token %q (was %q)", q.token, tok)
+	}
+}
+
+// serve token --list and --revoke: a revoked token is refused by a running
+// server within its token cache time (10 s).
+func TestServeTokenListRevoke(t *testing.T) {
+	bin := buildLrkit(t)
+	db := filepath.Join(t.TempDir(), "lrkit.db")
+	p := startServe(t, bin, db, "--project", "p")
+	out, err := exec.Command(bin, "serve", "token", "--project", "p", "--db", db, "--name", "ci").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ci := strings.TrimSpace(string(out))
+	if _, err := call(ci, "GET", p.url+"/v1/project", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	out, err = exec.Command(bin, "serve", "token", "--project", "p", "--db", db, "--list").Output()
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if err != nil || len(lines) != 2 || !strings.HasPrefix(lines[0], "1\tbootstrap\t") || !strings.HasPrefix(lines[1], "2\tci\t") {
+		t.Fatalf("--list: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(bin, "serve", "token", "--project", "p", "--db", db, "--revoke", "2").Output(); err != nil || string(out) != "revoked token 2 of project \"p\"\n" {
+		t.Fatalf("--revoke: %v %q", err, out)
+	}
+	r := runLrkit("serve", "token", "--project", "p", "--db", db, "--revoke", "2")
+	if r.code != 2 || !strings.Contains(r.stderr, "--revoke 2: no live token with that ID") {
+		t.Errorf("revoking twice: %d %s", r.code, r.stderr)
+	}
+	deadline := time.Now().Add(12 * time.Second)
+	for {
+		code, _ := call(ci, "GET", p.url+"/v1/project", nil, nil)
+		if code == 401 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the revoked token still works after 12 s (status %d)", code)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
 // TestPythonClient runs clients/python's unittest suite (Debian's
 // python3, and python3-torch where installed) against real servers
 // started from the binary built here.
@@ -316,8 +640,10 @@ func TestPythonClient(t *testing.T) {
 	if err != nil {
 		t.Fatalf("python client tests: %v\n%s", err, out)
 	}
-	if !bytes.Contains(out, []byte("test_tiny_model")) {
-		t.Errorf("torch test did not run:\n%s", out)
+	// The torch test must have run and passed: unittest names a skipped
+	// test too, so the name alone proves nothing.
+	if !regexp.MustCompile(`test_tiny_model \(test_lrkit_client\.TorchTest(\.test_tiny_model)?\) \.\.\. ok`).Match(out) {
+		t.Errorf("torch test did not run and pass:\n%s", out)
 	}
 	t.Logf("%s", out)
 }
@@ -332,6 +658,9 @@ func TestServeBadFlags(t *testing.T) {
 		{[]string{"serve", "--db", db, "--refresh", "-1s"}, "--refresh -1s: want a positive duration"},
 		{[]string{"serve", "--db", db, "--refresh", "0s"}, "--refresh 0s: want a positive duration"},
 		{[]string{"serve", "--db", db, "--log-format", "xml"}, `--log-format "xml": want text or json`},
+		{[]string{"serve", "--db", db, "--db-timeout", "0s"}, "--db-timeout 0s: want a positive duration"},
+		{[]string{"serve", "--db", db, "--max-steps", "0"}, "--max-steps 0: want a positive number of steps"},
+		{[]string{"serve", "token", "--db", db, "--project", "p", "--list", "--revoke", "3"}, "--list and --revoke: give one of them"},
 		{[]string{"serve", "token", "--db", db}, "--project is required"},
 	} {
 		r := runLrkit(tc.args...)

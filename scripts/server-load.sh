@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The server's load figures in docs/server.md, reproducible: the ceiling
+# benchmark (one loopback load generator against a bare net/http handler
+# that answers fixed JSON, lrkit's rate route and its metrics route, at
+# saturation and at offered rates from 2,000/s up) and the mixed load test
+# (1,000 paced trainers asking rates and posting metric batches), for this
+# tree and, given a git revision, for that revision too, interleaved round
+# by round so that the machine's load (shared with other work) hits both
+# alike. Each run logs the load average and the CPU share it got.
+#
+#   scripts/server-load.sh [ROUNDS] [REV]
+#
+# ROUNDS (default 2) rounds of: ceiling with 10-record and with 64-record
+# metric batches, then the mixed test at 20,000/s offered; REV (e.g.
+# 78cd9aa, the commit that added the ceiling benchmark before the server
+# changes of issue 18) is built from `git archive` in a temporary
+# directory. Logs go to out/server-load/ (one file per run, and
+# summary.txt). Everything runs on loopback only, bounded in time (about 4
+# minutes per round and tree).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+rounds=${1:-2}
+rev=${2:-}
+out=out/server-load
+mkdir -p "$out"
+go=${GO:-go}
+if ! command -v "$go" >/dev/null; then go=/usr/local/go/bin/go; fi
+
+build() { # build DIR NAME: the server package's test binary of the tree in DIR
+	(cd "$1" && "$go" test -c -o "$OLDPWD/$out/$2.test" ./server)
+}
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+build . after
+trees=(after)
+if [ -n "$rev" ]; then
+	git archive "$rev" | tar -x -C "$tmp"
+	# The same generator and tests on both trees.
+	cp server/loadgen_test.go server/ceiling_test.go server/load_test.go "$tmp/server/"
+	build "$tmp" before
+	trees=(after before)
+fi
+
+run() { # run TREE LOG ENV...: one test run of TREE's binary from the server dir
+	local tree=$1 log=$2
+	shift 2
+	(cd server && env "$@" "../$out/$tree.test" -test.v -test.timeout 30m "${RUN[@]}") >"$out/$log" 2>&1 || echo "run $log failed (see $out/$log)" >&2
+}
+
+for r in $(seq 1 "$rounds"); do
+	for tree in "${trees[@]}"; do
+		echo "round $r, $tree: ceiling, 10-record batches" >&2
+		RUN=(-test.run '^TestLoadCeiling$')
+		run "$tree" "ceiling10-$tree-$r.txt" LRKIT_LOAD=ceiling LRKIT_CEILING_ROUNDS=3 LRKIT_CEILING_SECS=3 LRKIT_CEILING_BATCH=10
+		echo "round $r, $tree: ceiling, 64-record batches" >&2
+		run "$tree" "ceiling64-$tree-$r.txt" LRKIT_LOAD=ceiling LRKIT_CEILING_ROUNDS=1 LRKIT_CEILING_SECS=3 LRKIT_CEILING_BATCH=64
+		echo "round $r, $tree: mixed load, 20,000/s offered by 1,000 trainers" >&2
+		RUN=(-test.run '^TestLoad$')
+		run "$tree" "mixed-$tree-$r.txt" LRKIT_LOAD=full
+	done
+done
+
+{
+	for f in "$out"/ceiling*-*.txt "$out"/mixed-*.txt; do
+		echo "== $f"
+		grep -E "load average|saturation |rate route / bare|achieved|trainers, " "$f" | sed 's/^ *//' || true
+	done
+} >"$out/summary.txt"
+echo "summary: $out/summary.txt" >&2

@@ -1,0 +1,340 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/lrkit/lrkit/runlog"
+)
+
+// Group commit of metric batches.
+//
+// A transaction costs far more than the few rows of one metrics batch:
+// on SQLite the commit itself (the WAL append and its locks) was most of
+// the 350 µs a ten-record batch took. So AppendMetrics does not run its
+// own transaction: it queues the batch for a committer goroutine, which
+// takes every batch that arrived while the previous transaction ran (up
+// to maxGroupBatches of them, or maxGroupRecords records) and stores them
+// all in one transaction. Each caller waits until that transaction has
+// committed: an acknowledged batch is as durable as before, and a batch
+// whose transaction failed is reported failed. Under light load a group is
+// one batch and nothing waits; under heavy load the cost of a commit is
+// shared by the whole group. This is the group commit of database logs
+// (e.g. PostgreSQL's commit_delay, without the delay: the time the last
+// commit took is the window).
+//
+// Within a group, batches are applied in arrival order, so two batches of
+// one run see each other exactly as if committed one after the other;
+// each run's row is read (and locked, on PostgreSQL, in run ID order so
+// replicas cannot deadlock) once and written once, with its version
+// advanced by the number of batches stored. A batch that fails on its own
+// (its run does not exist, its update returns an error, its batch ID was
+// used for other records) writes nothing and fails alone. A failure of the
+// database during the group fails the transaction; then every batch of
+// the group is tried again in a transaction of its own, so that one bad
+// batch cannot fail the others (unless the database did not answer in
+// time: then the whole group fails at once, instead of one timeout per
+// batch).
+
+const (
+	maxGroupBatches = 512
+	maxGroupRecords = 50000
+)
+
+// appendReq is a metrics batch waiting for its group commit.
+type appendReq struct {
+	ctx              context.Context
+	projectID, runID int64
+	batchID, digest  string
+	recs             []runlog.Record
+	update           func(*Change) error
+	res              AppendResult
+	err              error
+	done             chan struct{}
+}
+
+// startCommitters starts the goroutines that commit metric batches: one
+// for SQLite, whose single writer connection would serialise more, and a
+// few for PostgreSQL.
+func (s *Store) startCommitters() {
+	s.commits = make(chan *appendReq, 4*maxGroupBatches)
+	s.stop = make(chan struct{})
+	n := 1
+	if s.dialect == dialectPostgres {
+		n = 4
+	}
+	for range n {
+		s.wg.Add(1)
+		go s.committer()
+	}
+}
+
+// committer commits groups of queued batches until the store closes.
+func (s *Store) committer() {
+	defer s.wg.Done()
+	group := make([]*appendReq, 0, maxGroupBatches)
+	for {
+		var first *appendReq
+		select {
+		case first = <-s.commits:
+		case <-s.stop:
+			for {
+				select {
+				case r := <-s.commits:
+					r.err = ErrClosed
+					close(r.done)
+				default:
+					return
+				}
+			}
+		}
+		group = append(group[:0], first)
+		n := len(first.recs)
+	fill:
+		for len(group) < maxGroupBatches && n < maxGroupRecords {
+			select {
+			case r := <-s.commits:
+				group = append(group, r)
+				n += len(r.recs)
+			default:
+				break fill
+			}
+		}
+		s.commitGroup(group)
+		for _, r := range group {
+			close(r.done)
+		}
+	}
+}
+
+// commitGroup stores a group of batches in one transaction, or each in
+// its own if the group's transaction fails.
+func (s *Store) commitGroup(group []*appendReq) {
+	live := make([]*appendReq, 0, len(group))
+	for _, r := range group {
+		if err := r.ctx.Err(); err != nil {
+			r.err = err // the caller gave up before its batch was stored
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	err := s.groupTx(live)
+	if err == nil {
+		return
+	}
+	// A database that did not answer in time (or a closed store) would
+	// fail each batch again, one timeout after another: fail them all now.
+	if len(live) == 1 || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrClosed) {
+		for _, r := range live {
+			r.err = err
+		}
+		return
+	}
+	for _, r := range live {
+		if err := s.groupTx([]*appendReq{r}); err != nil {
+			r.err = err
+		}
+	}
+}
+
+// groupRun is a run as a group transaction changes it.
+type groupRun struct {
+	run     Run
+	orig    int64 // its version when read
+	err     error // ErrNotFound: every batch for it fails with this
+	touched bool
+}
+
+// groupTx stores reqs in one transaction. Errors of one batch are set on
+// it; the error returned is the database's, and means nothing was stored.
+func (s *Store) groupTx(reqs []*appendReq) error {
+	for _, r := range reqs {
+		r.res, r.err = AppendResult{}, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+	defer cancel()
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return s.noteDamage(err)
+	}
+	// SQLite's statements inside the transaction run on local memory and
+	// a lock already held: they get a context without a deadline, which
+	// spares the driver a goroutine per statement to watch it (the lock
+	// wait of BEGIN and COMMIT is still bounded by ctx). PostgreSQL's go
+	// over the network and keep the deadline.
+	sctx := ctx
+	if s.dialect == dialectSQLite {
+		sctx = context.Background()
+	}
+	if err := s.applyGroup(sctx, tx, reqs); err != nil {
+		tx.Rollback()
+		return s.noteDamage(err)
+	}
+	if err := tx.Commit(); err != nil {
+		return s.noteDamage(err)
+	}
+	s.groups.Add(1)
+	s.batches.Add(uint64(len(reqs)))
+	return nil
+}
+
+// CommitStats returns how many group transactions of metric batches have
+// committed, and how many batches they held in all.
+func (s *Store) CommitStats() (groups, batches uint64) {
+	return s.groups.Load(), s.batches.Load()
+}
+
+type runKey struct{ project, run int64 }
+
+func (s *Store) applyGroup(ctx context.Context, tx *sql.Tx, reqs []*appendReq) error {
+	runs := map[runKey]*groupRun{}
+	var keys []runKey
+	for _, r := range reqs {
+		k := runKey{r.projectID, r.runID}
+		if _, ok := runs[k]; !ok {
+			runs[k] = nil
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(a, b runKey) int {
+		if a.run != b.run {
+			return cmpInt(a.run, b.run)
+		}
+		return cmpInt(a.project, b.project)
+	})
+	for _, k := range keys {
+		run, err := s.lockRun(ctx, tx, k.project, k.run)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			runs[k] = &groupRun{err: ErrNotFound}
+		case err != nil:
+			return err
+		default:
+			runs[k] = &groupRun{run: run, orig: run.Version}
+		}
+	}
+	now := s.ms()
+	for _, r := range reqs {
+		g := runs[runKey{r.projectID, r.runID}]
+		if g.err != nil {
+			r.err = g.err
+			continue
+		}
+		// The batch ID first: a retry stops here.
+		res, err := s.txExec(ctx, tx, insertBatchSQL, r.runID, r.batchID, len(r.recs), r.digest, now)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			var stored string
+			if err := s.txQueryRow(ctx, tx, batchDigestSQL, r.runID, r.batchID).Scan(&stored); err != nil {
+				return err
+			}
+			if stored != "" && stored != r.digest {
+				r.err = ErrBatchReused
+				continue
+			}
+			r.res = AppendResult{Duplicate: true, Skipped: len(r.recs), Run: g.run}
+			continue
+		}
+		ch := Change{Run: g.run, recs: r.recs, fresh: func() ([]runlog.Record, error) {
+			return s.freshRecords(ctx, tx, r.runID, r.recs)
+		}}
+		// A step stored before is at most the last step: the last step
+		// of the stored steps and the batch's new ones is the largest of
+		// all.
+		for _, rec := range r.recs {
+			ch.Run.LastStep = max(ch.Run.LastStep, rec.Step)
+		}
+		if r.update != nil {
+			err = r.update(&ch)
+		}
+		if err == nil {
+			err = ch.Run.checkStatus()
+		}
+		if err != nil {
+			// The batch fails alone: take back its ID.
+			r.err = err
+			if _, err := tx.ExecContext(ctx, s.q("DELETE FROM run_batches WHERE run_id = ? AND batch_id = ?"), r.runID, r.batchID); err != nil {
+				return err
+			}
+			continue
+		}
+		n, err := s.insertMetrics(ctx, tx, r.runID, r.recs)
+		if err != nil {
+			return err
+		}
+		if ch.freshRead && n != len(ch.freshRecs) {
+			return fmt.Errorf("stored %d new steps of batch %q, %d expected", n, r.batchID, len(ch.freshRecs))
+		}
+		evs, err := s.insertEvents(ctx, tx, r.runID, ch.events, now)
+		if err != nil {
+			return err
+		}
+		ch.Run.ID, ch.Run.ProjectID = r.runID, r.projectID
+		ch.Run.Version = g.run.Version + 1
+		ch.Run.Updated = time.UnixMilli(now)
+		g.run, g.touched = ch.Run, true
+		r.res = AppendResult{Inserted: n, Skipped: len(r.recs) - n, Run: g.run, Events: evs}
+	}
+	for _, k := range keys {
+		g := runs[k]
+		if g.err != nil || !g.touched {
+			continue
+		}
+		if err := s.saveRun(ctx, tx, &g.run, g.orig, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// batchDigest is a digest of a batch's records, stored with its batch ID
+// so that the ID sent again with other records is told from a retry.
+func batchDigest(recs []runlog.Record) string {
+	h := sha256.New()
+	var b [8]byte
+	put := func(v uint64) {
+		binary.LittleEndian.PutUint64(b[:], v)
+		h.Write(b[:])
+	}
+	for _, r := range recs {
+		put(uint64(r.Step))
+		put(uint64(r.Present))
+		for _, f := range floatFields {
+			if v, ok := r.Value(f); ok {
+				put(math.Float64bits(v))
+			}
+		}
+		if r.Has(runlog.FieldExamplesSeen) {
+			put(uint64(r.ExamplesSeen))
+		}
+		if r.Has(runlog.FieldWallSeconds) {
+			put(math.Float64bits(r.WallSeconds))
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
