@@ -57,6 +57,8 @@ fuzz:
 	$(GO) test ./fed -run '^$$' -fuzz '^FuzzParseStudy$$' -fuzztime 30s
 	$(GO) test ./fed -run '^$$' -fuzz '^FuzzDecodeTask$$' -fuzztime 30s
 	$(GO) test ./scaling -run '^$$' -fuzz '^FuzzReadPoints$$' -fuzztime 30s
+	$(GO) test ./server -run '^$$' -fuzz '^FuzzLRQuery$$' -fuzztime 30s
+	$(GO) test ./server -run '^$$' -fuzz '^FuzzSafeNext$$' -fuzztime 30s
 
 bench:
 	$(GO) test ./schedule -run '^$$' -bench . -benchmem

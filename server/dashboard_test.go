@@ -12,10 +12,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/lrkit/lrkit/internal/browsertest"
 )
 
 // formValue returns the value of the hidden input name in page.
@@ -160,38 +160,12 @@ document.open(); document.write(html); document.close();});
 	return ts.URL
 }
 
-// chromium runs Debian's headless chromium with args and returns its
-// output; it skips the test without chromium.
+// chromium runs Debian's headless chromium with args (and a virtual time
+// budget for the pages' scripts) and returns its output; it skips the
+// test without chromium.
 func chromium(t *testing.T, extra ...string) string {
 	t.Helper()
-	bin, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Skip("chromium not installed (Debian package: chromium)")
-	}
-	if testing.Short() {
-		t.Skip("starts a browser")
-	}
-	args := append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--virtual-time-budget=15000"}, extra...)
-	if !slices.ContainsFunc(extra, func(a string) bool { return strings.HasPrefix(a, "--user-data-dir=") }) {
-		args = append(args, "--user-data-dir="+t.TempDir())
-	}
-	cmd := exec.Command(bin, args...)
-	done := make(chan struct{})
-	var out []byte
-	go func() { out, err = cmd.Output(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(90 * time.Second):
-		cmd.Process.Kill()
-		<-done
-		t.Fatal("chromium timed out")
-	}
-	if err != nil {
-		t.Fatalf("chromium: %v", err)
-	}
-	return string(out)
+	return browsertest.Chromium(t)(append([]string{"--virtual-time-budget=15000"}, extra...)...)
 }
 
 // TestDashboardChromium signs in through the form in Debian's headless

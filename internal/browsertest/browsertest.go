@@ -4,6 +4,8 @@ package browsertest
 
 import (
 	"os/exec"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -14,10 +16,11 @@ import (
 var Flags = []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 	"--disable-background-networking", "--disable-component-update", "--disable-sync"}
 
-// Chromium returns a function that runs chromium with Flags, a fresh
-// profile and the given arguments, and returns its standard output. The
-// test is skipped when chromium is not installed (Debian package
-// chromium) or with -short.
+// Chromium returns a function that runs chromium with Flags, the given
+// arguments and, unless they name one with --user-data-dir (to keep
+// cookies across calls), a fresh profile; it returns chromium's standard
+// output and fails the test after 90 s. The test is skipped when chromium
+// is not installed (Debian package chromium) or with -short.
 func Chromium(t testing.TB) func(args ...string) string {
 	t.Helper()
 	bin, err := exec.LookPath("chromium")
@@ -29,7 +32,10 @@ func Chromium(t testing.TB) func(args ...string) string {
 	}
 	return func(args ...string) string {
 		t.Helper()
-		all := append(append(append([]string(nil), Flags...), "--user-data-dir="+t.TempDir()), args...)
+		all := append(append([]string(nil), Flags...), args...)
+		if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--user-data-dir=") }) {
+			all = append(all, "--user-data-dir="+t.TempDir())
+		}
 		cmd := exec.Command(bin, all...)
 		done := make(chan struct{})
 		var out []byte
@@ -37,7 +43,7 @@ func Chromium(t testing.TB) func(args ...string) string {
 		go func() { out, runErr = cmd.Output(); close(done) }()
 		select {
 		case <-done:
-		case <-time.After(60 * time.Second):
+		case <-time.After(90 * time.Second):
 			cmd.Process.Kill()
 			<-done
 			t.Fatal("chromium timed out")
