@@ -381,3 +381,24 @@ func TestBootstrapMean(t *testing.T) {
 		t.Errorf("median of 1..4 = %v", got)
 	}
 }
+
+// TestRuleIgnoresAbsentSignal: RuleLoss ranks logs that hold no gradient
+// norms (a trainer reporting only its loss); the ignored signal's absence
+// must not make every score NaN.
+func TestRuleIgnoresAbsentSignal(t *testing.T) {
+	var trials []Trial
+	for i, lvl := range []float64{3, 1, 2} {
+		var recs []runlog.Record
+		for s := int64(0); s < 400; s++ {
+			recs = append(recs, runlog.Record{Step: s, Loss: lvl, Present: runlog.FieldLoss})
+		}
+		trials = append(trials, Trial{ID: fmt.Sprint(i), Budget: 1000, Records: recs})
+	}
+	scores, err := Rank(trials, 0.3, RuleLoss, Window{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if scores[0].ID != "1" || scores[1].ID != "2" || scores[2].ID != "0" || math.IsNaN(scores[0].Score) || scores[0].Score != math.Log(1) {
+		t.Errorf("scores %+v", scores)
+	}
+}

@@ -141,7 +141,7 @@ func ScoreAt(t Trial, at int64, r Rule, w Window) (Score, error) {
 	blocks := make([]float64, w.Blocks)
 	for b := range blocks {
 		i0, i1 := b*len(loss)/w.Blocks, (b+1)*len(loss)/w.Blocks
-		blocks[b] = r.Loss*math.Log(mean(loss[i0:i1])) + r.Grad*math.Log(mean(grad[i0:i1]))
+		blocks[b] = r.term(r.Loss, loss[i0:i1]) + r.term(r.Grad, grad[i0:i1])
 	}
 	m, sd := meanSD(blocks)
 	return Score{ID: t.ID, Step: at, Loss: mean(loss), GradNorm: mean(grad), Score: m, SE: sd / math.Sqrt(float64(w.Blocks))}, nil
@@ -179,6 +179,15 @@ func Rank(trials []Trial, f float64, r Rule, w Window) ([]Score, error) {
 }
 
 func bad(x float64) bool { return math.IsNaN(x) || math.IsInf(x, 0) }
+
+// term is weight·log(mean(xs)), and 0 for a weight of 0 whatever xs holds
+// (a signal the rule ignores may be absent: a log without gradient norms).
+func (r Rule) term(weight float64, xs []float64) float64 {
+	if weight == 0 {
+		return 0
+	}
+	return weight * math.Log(mean(xs))
+}
 
 func mean(xs []float64) float64 {
 	s := 0.0

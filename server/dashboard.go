@@ -251,7 +251,11 @@ func (s *Server) runsPage(w http.ResponseWriter, r *http.Request, sess session) 
 		}
 		rows = append(rows, row{run, lr})
 	}
-	render(w, http.StatusOK, "runs", map[string]any{"Title": "Runs", "Runs": rows, "CSRF": sess.csrf})
+	ranks, err := s.earlyRanking(r.Context(), sess.ProjectID, runs)
+	if err != nil {
+		return err
+	}
+	render(w, http.StatusOK, "runs", map[string]any{"Title": "Runs", "Runs": rows, "Ranks": ranks, "CSRF": sess.csrf})
 	return nil
 }
 
@@ -526,6 +530,7 @@ func (s *Server) runAction(w http.ResponseWriter, r *http.Request, sess session)
 
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"g":    func(v float64) string { return strconv.FormatFloat(v, 'g', 5, 64) },
+	"pct":  func(f float64) string { return strconv.FormatFloat(100*f, 'g', 3, 64) + "%" },
 	"time": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },
 }).Parse(`
 {{define "head"}}<!doctype html><html lang=en><head><meta charset=utf-8><title>{{.Title}} · lrkit</title>
@@ -567,7 +572,12 @@ if(!confirm(f.getAttribute('data-confirm')))e.preventDefault();});});
 <div id=live><h1>Runs</h1>
 {{if .Runs}}<table id=runs><tr><th>run</th><th>status</th><th>step</th><th>budget</th><th>next lr</th><th>spec</th><th>updated</th></tr>
 {{range .Runs}}<tr><td><a href="/runs/{{.ID}}">{{.Name}}</a></td><td>{{.Status}}</td><td>{{.LastStep}}</td><td>{{.Budget}}</td><td>{{g .LR}}</td><td><code>{{.Spec}}</code></td><td>{{time .Updated}}</td></tr>
-{{end}}</table>{{else}}<p class=muted>No runs yet: create one with POST /v1/runs.</p>{{end}}</div>
+{{end}}</table>{{else}}<p class=muted>No runs yet: create one with POST /v1/runs.</p>{{end}}
+{{with .Ranks}}<h2>Early ranking</h2>
+<p class=muted>Runs that share a budget, ranked by their training loss averaged over the 5% of the budget before the checkpoint (lower is better). The score is the log of that loss, ± its standard error over five blocks of the window. A hint from early training, validated only at small scale (docs/papers.md), not a verdict.</p>
+{{range .}}<table class=ranking><tr><th colspan=5>budget {{.Budget}}: at step {{.Step}} ({{pct .Fraction}} of the budget)</th></tr>
+<tr><th>rank</th><th>run</th><th>early loss</th><th>score ± SE</th><th>gradient norm</th></tr>
+{{range .Scores}}<tr><td>{{.Rank}}</td><td><a href="/runs/{{.ID}}">{{.Name}}</a></td><td>{{g .Loss}}</td><td>{{g .Value}} ± {{g .SE}}</td><td>{{g .GradNorm}}</td></tr>{{end}}</table>{{end}}{{end}}</div>
 {{template "foot" .}}{{end}}
 
 {{define "run"}}{{template "head" .}}
