@@ -15,7 +15,7 @@ BLAS_TAGS = $$(test -e /usr/include/x86_64-linux-gnu/cblas.h -o -e /usr/include/
 # The main job: the quick benchmark study, report under out/bench/quick.
 run: setup build data
 	./$(BIN) --version
-	./$(BIN) bench --quick --out out/bench/quick
+	./$(BIN) bench --quick -o out/bench/quick
 
 test: setup-test build data check unit
 

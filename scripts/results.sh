@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 make build
 out=out/bench/default
-./bin/lrkit bench --out "$out"
+./bin/lrkit bench -o "$out"
 mkdir -p docs/results
 rm -f docs/results/*.svg
 cp "$out"/*.svg docs/results/
@@ -18,7 +18,7 @@ cp "$out"/*.svg docs/results/
 	echo "Produced by \`lrkit bench\` (the study embedded in"
 	echo "\`bench/studies/default.yaml\`; \`scripts/results.sh\` runs it and copies the"
 	echo "report here). Rebuild the report from the store with"
-	echo "\`lrkit report default --db $out/lrkit.db --out $out\`."
+	echo "\`lrkit report default --db $out/lrkit.db -o $out\`."
 	sed -e '1{/^# /d}' -e 's/](\([a-z0-9-]*\.svg\))/](results\/\1)/' "$out/report.md"
 } > docs/results.md
 echo "updated docs/results.md and docs/results/"

@@ -83,11 +83,25 @@ type Workload struct {
 	DefaultBatch     int
 	DefaultOptimizer string  // a name NewOptimizer accepts
 	DefaultPeak      float64 // a peak learning rate that works with it
+	// PeakRange is the range of peak learning rates a tuning grid should
+	// start from (low, high); zero means a decade either side of
+	// DefaultPeak. A benchmark extends the grid when its best point sits
+	// at an edge, so the range is a starting point, not a bound.
+	PeakRange [2]float64
 	WeightDecay      float64 // for the optimizers with decoupled decay
 	ClipNorm         float64 // global gradient-norm clip; 0: none
 	EvalEvery        int64   // a sensible validation interval
 
 	build func(ctx context.Context, w *Workload, o Options) (*Setup, error)
+}
+
+// PeakSearchRange returns PeakRange, or a decade either side of
+// DefaultPeak when PeakRange is unset.
+func (w *Workload) PeakSearchRange() (low, high float64) {
+	if w.PeakRange[0] > 0 && w.PeakRange[1] > w.PeakRange[0] {
+		return w.PeakRange[0], w.PeakRange[1]
+	}
+	return w.DefaultPeak / 10, w.DefaultPeak * 10
 }
 
 // Build constructs the model, the training data source and the validator
