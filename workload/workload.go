@@ -87,10 +87,10 @@ type Workload struct {
 	// start from (low, high); zero means a decade either side of
 	// DefaultPeak. A benchmark extends the grid when its best point sits
 	// at an edge, so the range is a starting point, not a bound.
-	PeakRange [2]float64
-	WeightDecay      float64 // for the optimizers with decoupled decay
-	ClipNorm         float64 // global gradient-norm clip; 0: none
-	EvalEvery        int64   // a sensible validation interval
+	PeakRange   [2]float64
+	WeightDecay float64 // for the optimizers with decoupled decay
+	ClipNorm    float64 // global gradient-norm clip; 0: none
+	EvalEvery   int64   // a sensible validation interval
 
 	build func(ctx context.Context, w *Workload, o Options) (*Setup, error)
 }
