@@ -244,30 +244,60 @@ func kjvGPT() *Workload {
 			KJVGPTConfig.Layers, KJVGPTConfig.Dim, KJVGPTConfig.Heads, KJVGPTConfig.Context, KJVGPTConfig.FFN),
 		Metric: Loss, Target: 1.6, StepHint: 2000, DefaultBatch: 32,
 		DefaultOptimizer: "adamw", DefaultPeak: 2e-3, WeightDecay: 0.01, ClipNorm: 1, EvalEvery: 250,
-		build: func(ctx context.Context, w *Workload, o Options) (*Setup, error) {
-			text, err := data.KJV(o.Limit)
-			if err != nil {
-				return nil, err
-			}
-			c := KJVGPTConfig
-			c.Vocab = len(text.Vocab)
-			model, err := NewGPT(c, modelRand(o.Seed))
-			if err != nil {
-				return nil, err
-			}
-			src, err := NewTextSource(text.Train, o.Batch, c.Context, dataSeed(o.Seed))
-			if err != nil {
-				return nil, err
-			}
-			windows := kjvValWindows
-			if o.Limit > 0 {
-				windows = min(windows, max(4, o.Limit/10000)) // a small slice for tests
-			}
-			val, err := TextValidator(text.Val, c.Context, windows, 32)
-			if err != nil {
-				return nil, err
-			}
-			return &Setup{Model: model, Data: src, Validate: val, Train: len(text.Train), Val: len(text.Val)}, nil
-		},
+		build: kjvBuild(KJVGPTConfig, kjvValWindows),
+	}
+}
+
+// kjvBuild builds a character-level transformer of size c (Vocab is set
+// from the text) on the KJV text, validated on windows fixed windows of
+// c.Context characters spread evenly over the validation split (fewer,
+// at least 4, when Options.Limit cuts the text for a test).
+func kjvBuild(c GPTConfig, windows int) func(ctx context.Context, w *Workload, o Options) (*Setup, error) {
+	return func(ctx context.Context, w *Workload, o Options) (*Setup, error) {
+		text, err := data.KJV(o.Limit)
+		if err != nil {
+			return nil, err
+		}
+		cc := c
+		cc.Vocab = len(text.Vocab)
+		model, err := NewGPT(cc, modelRand(o.Seed))
+		if err != nil {
+			return nil, err
+		}
+		src, err := NewTextSource(text.Train, o.Batch, cc.Context, dataSeed(o.Seed))
+		if err != nil {
+			return nil, err
+		}
+		n := windows
+		if o.Limit > 0 {
+			n = min(n, max(4, o.Limit/10000)) // a small slice for tests
+		}
+		val, err := TextValidator(text.Val, cc.Context, n, 32)
+		if err != nil {
+			return nil, err
+		}
+		return &Setup{Model: model, Data: src, Validate: val, Train: len(text.Train), Val: len(text.Val)}, nil
+	}
+}
+
+// KJVGPTSmallConfig is kjv-gpt-small's model size: kjv-gpt at half the
+// width and half the context (Vocab is set from the text).
+var KJVGPTSmallConfig = GPTConfig{Context: 64, Dim: 64, Heads: 4, Layers: 2, FFN: 256}
+
+// kjvSmallValWindows is the number of validation windows of kjv-gpt-small
+// (256 windows of 64 characters: the 16,384 predictions of kjv-gpt).
+const kjvSmallValWindows = 256
+
+// kjvGPTSmall is a kjv-gpt small enough for a schedule benchmark: one
+// trial at the step hint, evaluations included, runs in well under a
+// minute on one core with OpenBLAS.
+func kjvGPTSmall() *Workload {
+	c := KJVGPTSmallConfig
+	return &Workload{
+		Name: "kjv-gpt-small", Description: fmt.Sprintf("small character-level decoder-only transformer (%d pre-norm layers, width %d, %d heads, context %d, GELU MLP %d) on the King James Bible, sized for schedule benchmarks",
+			c.Layers, c.Dim, c.Heads, c.Context, c.FFN),
+		Metric: Loss, Target: 1.9, StepHint: 800, DefaultBatch: 32,
+		DefaultOptimizer: "adamw", DefaultPeak: 2e-3, WeightDecay: 0.01, ClipNorm: 1, EvalEvery: 50,
+		build: kjvBuild(c, kjvSmallValWindows),
 	}
 }
