@@ -63,8 +63,9 @@ var sklearnWorkloads = []struct {
 	{"logreg-breast-cancer", "breast-cancer", "logistic regression on the Wisconsin breast cancer table (569 rows, 30 features, 2 classes)", 0.95, 32, 1000, 0.03, [2]float64{1e-3, 0.3}},
 	// Accuracy 1.0 at 0.1–1, lowest loss at 1; 0.972 at 0.03 and at 3.
 	{"logreg-wine", "wine", "multinomial logistic regression on the wine table (178 rows, 13 features, 3 classes)", 0.94, 16, 500, 0.1, [2]float64{0.03, 3}},
-	// Accuracy 0.967 from 0.1 to 100 (30 validation rows), lowest loss at 3–10.
-	{"logreg-iris", "iris", "multinomial logistic regression on Fisher's iris (150 rows, 4 features, 3 classes)", 0.9, 16, 500, 0.1, [2]float64{0.3, 30}},
+	// Accuracy 0.967 from 0.1 to 100 (30 validation rows; 0.867 at 0.03), lowest
+	// loss at 3–10 (0.215 at 30, 0.747 at 100).
+	{"logreg-iris", "iris", "multinomial logistic regression on Fisher's iris (150 rows, 4 features, 3 classes)", 0.9, 16, 500, 0.1, [2]float64{0.05, 50}},
 }
 
 // logregSklearn is logistic regression on a scikit-learn table: an 80/20
@@ -216,12 +217,15 @@ func FashionCNN(rng *rand.Rand) nn.Layer {
 
 // fashionCNN: measured with `--schedule 'linear(steps=3000)' --steps 3000`
 // (AdamW, peak 1e-3, batch 128, seed 1): 0.9006 validation accuracy at step
-// 1,800, 0.9057 at 3,000.
+// 1,800, 0.9057 at 3,000. Peak sweep (cosine, 5% warmup, 3,000 steps, seed
+// 1; docs/workloads.md), final accuracy: 3e-4 0.889, 1e-3 0.904, 3e-3
+// 0.919, 1e-2 0.923, 3e-2 0.914: the search range [5e-4, 5e-2] is centred
+// near the optimum and holds the default peak.
 func fashionCNN() *Workload {
 	return &Workload{
 		Name: "fashion-cnn", Description: "two-layer CNN (3×3 convs 16 and 32 channels, max pooling, dense 128 and 10) on Fashion-MNIST (60,000 train, 10,000 test as validation)",
 		Metric: Accuracy, Target: 0.90, StepHint: 3000, DefaultBatch: 128,
-		DefaultOptimizer: "adamw", DefaultPeak: 1e-3, WeightDecay: 0.01, EvalEvery: 300,
+		DefaultOptimizer: "adamw", DefaultPeak: 1e-3, PeakRange: [2]float64{5e-4, 5e-2}, WeightDecay: 0.01, EvalEvery: 300,
 		build: func(ctx context.Context, w *Workload, o Options) (*Setup, error) {
 			tr, va, err := data.FashionMNIST(o.Limit)
 			if err != nil {
