@@ -217,15 +217,20 @@ func FashionCNN(rng *rand.Rand) nn.Layer {
 
 // fashionCNN: measured with `--schedule 'linear(steps=3000)' --steps 3000`
 // (AdamW, peak 1e-3, batch 128, seed 1): 0.9006 validation accuracy at step
-// 1,800, 0.9057 at 3,000. Peak sweep (cosine, 5% warmup, 3,000 steps, seed
-// 1; docs/workloads.md), final accuracy: 3e-4 0.889, 1e-3 0.904, 3e-3
-// 0.919, 1e-2 0.923, 3e-2 0.914: the search range [5e-4, 5e-2] is centred
-// near the optimum and holds the default peak.
+// 1,800, 0.9057 at 3,000. At a step hint of 3,000 a tuned schedule reached
+// the target at a quarter of it (cosine at peak 1e-2: 0.9041 after a
+// 750-step run), so the hint is 1,000: a cosine over 1,000 steps (5%
+// warmup, seed 1; docs/workloads.md) ends at 0.888 (peak 1e-3), 0.901
+// (3e-3), 0.906 (1e-2; 0.897 at step 600, 0.9065 at 900), 0.906 (3e-2),
+// 0.880 (1e-1): a tuned run reaches 0.90 late in the budget, the old
+// default peak 1e-3 does not, and all stay below the 0.923 of a tuned
+// 3,000-step run. The default peak is now 1e-2, the search range
+// [1e-3, 0.1] centred on it.
 func fashionCNN() *Workload {
 	return &Workload{
 		Name: "fashion-cnn", Description: "two-layer CNN (3×3 convs 16 and 32 channels, max pooling, dense 128 and 10) on Fashion-MNIST (60,000 train, 10,000 test as validation)",
-		Metric: Accuracy, Target: 0.90, StepHint: 3000, DefaultBatch: 128,
-		DefaultOptimizer: "adamw", DefaultPeak: 1e-3, PeakRange: [2]float64{5e-4, 5e-2}, WeightDecay: 0.01, EvalEvery: 300,
+		Metric: Accuracy, Target: 0.90, StepHint: 1000, DefaultBatch: 128,
+		DefaultOptimizer: "adamw", DefaultPeak: 1e-2, PeakRange: [2]float64{1e-3, 0.1}, WeightDecay: 0.01, EvalEvery: 100,
 		build: func(ctx context.Context, w *Workload, o Options) (*Setup, error) {
 			tr, va, err := data.FashionMNIST(o.Limit)
 			if err != nil {
