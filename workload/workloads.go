@@ -345,17 +345,20 @@ const kjvSmallValWindows = 256
 // seed 1; the command is in docs/workloads.md), final validation loss:
 // 2e-3 2.028, 4e-3 1.775, 8e-3 1.605, 1.6e-2 1.532, 3.2e-2 1.494, 6.4e-2
 // 1.530, so the default peak is 3e-2 (kjv-gpt's 2e-3 is far too low for
-// this width). The target 1.52 lies just above what a tuned cosine
-// reaches at 85–90% of the step hint: at peaks 3e-2 and 3.2e-2, seeds 1
-// and 2, the loss is 1.507–1.530 at step 520 and 1.496–1.517 at 560,
-// reaching 1.52 at step 520 or 560; the peaks off by 2x (1.6e-2, 6.4e-2)
-// end at 1.532 and 1.530 and never reach it.
+// this width). The target 1.53 lies just above what a tuned cosine
+// reaches at 80–90% of the step hint: at peaks 3e-2 and 3.2e-2, seeds 1
+// and 2, the loss is 1.525–1.546 at step 480 and 1.507–1.530 at 520,
+// reaching 1.53 at step 480 to 560; the peaks off by 2x (1.6e-2, 6.4e-2)
+// end at 1.532 and 1.5298, the second just inside it at its last
+// evaluation. 1.52 would exclude both (tuned runs reach it at 520–560)
+// but was measured after the kjv study (bench/studies/kjv.yaml) had run
+// with 1.53, so 1.53 stays.
 func kjvGPTSmall() *Workload {
 	c := KJVGPTSmallConfig
 	return &Workload{
 		Name: "kjv-gpt-small", Description: fmt.Sprintf("small character-level decoder-only transformer (%d pre-norm layers, width %d, %d heads, context %d, GELU MLP %d) on the King James Bible, sized for schedule benchmarks",
 			c.Layers, c.Dim, c.Heads, c.Context, c.FFN),
-		Metric: Loss, Target: 1.52, StepHint: 600, DefaultBatch: 32,
+		Metric: Loss, Target: 1.53, StepHint: 600, DefaultBatch: 32,
 		DefaultOptimizer: "adamw", DefaultPeak: 3e-2, PeakRange: [2]float64{6e-3, 0.15},
 		WeightDecay: 0.01, ClipNorm: 1, EvalEvery: 40,
 		build: kjvBuild(c, kjvSmallValWindows),
