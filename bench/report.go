@@ -328,7 +328,7 @@ func bestTrial(sum *Summary, out *Outcome, entry string, p Problem) (Trial, Tria
 	bestG := math.Inf(-1)
 	found := false
 	for _, tr := range out.Trials {
-		if tr.Entry != entry || tr.Workload != p.Workload || tr.Budget != p.Budget || tr.Study != 0 {
+		if tr.Entry != entry || tr.Workload != p.Workload || tr.Budget != p.Budget || tr.Study != 0 || tr.Role == "tune" {
 			continue
 		}
 		r, ok := out.Results[tr.Key]

@@ -62,19 +62,29 @@ func (noProgress) Finish()              {}
 type Outcome struct {
 	StudyID int64
 	Trials  []Trial
+	// Plan is the study's plan at its results: in grid mode, each cell's
+	// tuning grid and chosen peak.
+	Plan    *Plan
 	Results map[string]TrialResult
 	Failed  map[string]string // trial key → error of trials that could not run
 	Ran     int               // trials run by this call (the rest were done before)
+	Rounds  int               // rounds of the plan this call ran
 }
 
-// Run runs every trial of the study that the store does not hold a
-// result for, through the work queue, and returns all results. It can be
+// Run runs the study through the work queue in rounds: it plans the
+// trials the results so far call for (Study.Plan), adds them to the store,
+// runs those the store holds no result for, and plans again, until a plan
+// adds nothing; it returns all results. In grid mode a round is the
+// tuning grids, their extensions past an edge, then the evaluation runs at
+// the chosen peaks; external and self mode take one round. It can be
 // interrupted (cancel ctx) at any moment and resumed by calling it again
-// with the same store: finished trials are kept and not run again, and a
-// trial that two workers finish is stored once. A study that grew since
-// its last run (a schedule or workload added) runs only its new trials; one
-// that shrank ignores the trials it no longer has; a study that changed one
-// of its trials is an error.
+// with the same store: finished trials are kept and not run again (the
+// plan is deterministic, so the resumed study plans the same trials), and a
+// trial that two workers finish is stored once. Trials that failed are
+// run again once, in the first round of the next call. A study that grew
+// since its last run (a schedule or workload added) runs only its new
+// trials; one that shrank ignores the trials it no longer has; a study
+// that changed one of its trials is an error.
 func Run(ctx context.Context, s *Study, specText string, opts RunOptions) (*Outcome, error) {
 	if opts.Store == nil {
 		return nil, errors.New("bench: RunOptions.Store is nil")
@@ -93,103 +103,169 @@ func Run(ctx context.Context, s *Study, specText string, opts RunOptions) (*Outc
 	if err != nil {
 		return nil, err
 	}
-	trials, err := s.Trials(infos)
-	if err != nil {
-		return nil, err
-	}
-	specs := make([]store.TrialSpec, len(trials))
-	byKey := make(map[string]Trial, len(trials))
-	for i, tr := range trials {
-		hp, err := json.Marshal(tr)
-		if err != nil {
-			return nil, err
-		}
-		specs[i] = store.TrialSpec{Key: tr.Key, Workload: tr.Workload, Schedule: tr.Spec, HParams: hp, Seed: tr.Seed, Budget: tr.Steps}
-		byKey[tr.Key] = tr
-	}
-	if st.Spec != specText {
-		// A study may grow (new schedules, workloads, budgets, seeds) and
-		// keep its finished trials, but a trial it already has must stay
-		// the same trial.
+	changed := st.Spec != specText
+	out := &Outcome{StudyID: st.ID}
+	var q *workQueue
+	defer func() { q.close() }()
+	for first := true; ; first = false {
 		stored, err := opts.Store.Trials(ctx, st.ID)
 		if err != nil {
 			return nil, err
 		}
-		want := make(map[string]string, len(specs))
-		for _, sp := range specs {
-			want[sp.Key] = string(sp.HParams)
+		results, failed, err := decodeResults(stored)
+		if err != nil {
+			return nil, err
 		}
-		for _, old := range stored {
-			if hp, ok := want[old.Key]; ok && hp != string(old.HParams) {
-				return nil, fmt.Errorf("bench: study %q changed trial %s (its spec, hyperparameters or budget); give the changed study a new name or use another database", s.Name, old.Key)
+		plan, err := s.Plan(infos, results, failed)
+		if err != nil {
+			return nil, err
+		}
+		specs, byKey, err := trialSpecs(plan.Trials)
+		if err != nil {
+			return nil, err
+		}
+		if changed {
+			// A study may grow (new schedules, workloads, budgets, seeds)
+			// and keep its finished trials, but a trial it already has
+			// must stay the same trial.
+			for _, old := range stored {
+				if sp, ok := byKey[old.Key]; ok && string(sp.HParams) != string(old.HParams) {
+					return nil, fmt.Errorf("bench: study %q changed trial %s (its spec, hyperparameters or budget); give the changed study a new name or use another database", s.Name, old.Key)
+				}
 			}
 		}
+		if _, err := opts.Store.AddTrials(ctx, st.ID, specs); err != nil {
+			return nil, err
+		}
+		statuses := []store.TrialStatus{store.TrialPending}
+		if first {
+			if _, err := opts.Store.ResetRunning(ctx, st.ID); err != nil {
+				return nil, err
+			}
+			statuses = append(statuses, store.TrialFailed)
+		}
+		stale, err := opts.Store.Trials(ctx, st.ID, statuses...)
+		if err != nil {
+			return nil, err
+		}
+		// A study that shrank (a schedule, seed or grid point removed)
+		// keeps the rows of its removed trials, finished or not; they are
+		// neither run nor reported.
+		var todo []store.Trial
+		for _, t := range stale {
+			if _, ok := byKey[t.Key]; ok {
+				todo = append(todo, t)
+			}
+		}
+		if len(todo) == 0 {
+			break
+		}
+		if q == nil {
+			if q, err = startQueue(ctx, opts); err != nil {
+				return nil, err
+			}
+		}
+		if err := q.run(ctx, st.ID, todo, plan.Trials, len(plan.Trials)); err != nil {
+			return nil, err
+		}
+		out.Ran += len(todo)
+		out.Rounds++
+	}
+	if changed {
 		if err := opts.Store.UpdateStudySpec(ctx, st.ID, specText); err != nil {
 			return nil, err
 		}
 	}
-	if _, err := opts.Store.AddTrials(ctx, st.ID, specs); err != nil {
-		return nil, err
-	}
-	if _, err := opts.Store.ResetRunning(ctx, st.ID); err != nil {
-		return nil, err
-	}
-	stale, err := opts.Store.Trials(ctx, st.ID, store.TrialPending, store.TrialFailed)
-	if err != nil {
-		return nil, err
-	}
-	// A study that shrank (a schedule, seed or tuning trial removed) keeps
-	// the rows of its removed trials, finished or not; they are neither run
-	// nor reported.
-	var todo []store.Trial
-	for _, t := range stale {
-		if _, ok := byKey[t.Key]; ok {
-			todo = append(todo, t)
-		}
-	}
-	out := &Outcome{StudyID: st.ID, Trials: trials, Failed: map[string]string{}}
-	if len(todo) > 0 {
-		if err := runPending(ctx, st.ID, todo, byKey, opts, len(trials)); err != nil {
-			return nil, err
-		}
-		out.Ran = len(todo)
-	}
-	if err := loadResults(ctx, opts.Store, st.ID, out); err != nil {
+	if err := loadOutcome(ctx, opts.Store, s, infos, out); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-// loadResults reads every finished trial's result from the store.
-func loadResults(ctx context.Context, db *store.Store, studyID int64, out *Outcome) error {
-	stored, err := db.Trials(ctx, studyID)
-	if err != nil {
-		return err
-	}
-	out.Results = map[string]TrialResult{}
-	current := make(map[string]bool, len(out.Trials))
-	for _, t := range out.Trials {
-		current[t.Key] = true
-	}
-	for _, t := range stored {
-		if !current[t.Key] {
-			continue // a trial the study no longer has
+// trialSpecs turns planned trials into the store's trial specs, by key.
+func trialSpecs(trials []Trial) ([]store.TrialSpec, map[string]store.TrialSpec, error) {
+	specs := make([]store.TrialSpec, len(trials))
+	byKey := make(map[string]store.TrialSpec, len(trials))
+	for i, tr := range trials {
+		hp, err := json.Marshal(tr)
+		if err != nil {
+			return nil, nil, err
 		}
+		specs[i] = store.TrialSpec{Key: tr.Key, Workload: tr.Workload, Schedule: tr.Spec, HParams: hp, Seed: tr.Seed, Budget: tr.Steps}
+		byKey[tr.Key] = specs[i]
+	}
+	return specs, byKey, nil
+}
+
+// decodeResults reads the results of the finished trials and the keys of
+// the failed ones.
+func decodeResults(stored []store.Trial) (map[string]TrialResult, map[string]bool, error) {
+	results := map[string]TrialResult{}
+	failed := map[string]bool{}
+	for _, t := range stored {
 		switch t.Status {
 		case store.TrialDone:
 			var r TrialResult
 			if err := json.Unmarshal(t.Result, &r); err != nil {
-				return fmt.Errorf("bench: result of trial %s: %w", t.Key, err)
+				return nil, nil, fmt.Errorf("bench: result of trial %s: %w", t.Key, err)
 			}
-			out.Results[t.Key] = r
+			results[t.Key] = r
 		case store.TrialFailed:
-			out.Failed[t.Key] = t.Error
+			failed[t.Key] = true
+		}
+	}
+	return results, failed, nil
+}
+
+// loadOutcome plans the study at its stored results and fills out with
+// the plan, its trials and their results.
+func loadOutcome(ctx context.Context, db *store.Store, s *Study, infos map[string]WorkloadInfo, out *Outcome) error {
+	stored, err := db.Trials(ctx, out.StudyID)
+	if err != nil {
+		return err
+	}
+	results, failed, err := decodeResults(stored)
+	if err != nil {
+		return err
+	}
+	plan, err := s.Plan(infos, results, failed)
+	if err != nil {
+		return err
+	}
+	out.Plan, out.Trials = plan, plan.Trials
+	out.Results, out.Failed = map[string]TrialResult{}, map[string]string{}
+	errs := map[string]string{}
+	for _, t := range stored {
+		if t.Status == store.TrialFailed {
+			errs[t.Key] = t.Error
+		}
+	}
+	for _, tr := range plan.Trials {
+		if r, ok := results[tr.Key]; ok {
+			out.Results[tr.Key] = r // a trial the study no longer has is left out
+		} else if failed[tr.Key] {
+			out.Failed[tr.Key] = errs[tr.Key]
 		}
 	}
 	return nil
 }
 
-func runPending(ctx context.Context, studyID int64, todo []store.Trial, byKey map[string]Trial, opts RunOptions, total int) error {
+// workQueue is a study's connection to the work queue and its in-process
+// workers, kept over the rounds of a Run.
+type workQueue struct {
+	q           *dispatch.Queue
+	opts        RunOptions
+	srv         *dispatch.Embedded
+	dir         string
+	stopWorkers context.CancelFunc
+	wg          sync.WaitGroup
+	workers     []*dispatch.Queue
+}
+
+// startQueue connects to the work queue (an embedded server unless
+// opts.NATS names one) and starts the in-process workers.
+func startQueue(ctx context.Context, opts RunOptions) (*workQueue, error) {
+	wq := &workQueue{opts: opts}
 	url := opts.NATS
 	workers := opts.Workers
 	if url == "" {
@@ -197,28 +273,79 @@ func runPending(ctx context.Context, studyID int64, todo []store.Trial, byKey ma
 		if dir == "" {
 			d, err := os.MkdirTemp("", "lrkit-nats-")
 			if err != nil {
-				return err
+				return nil, err
 			}
-			defer os.RemoveAll(d)
-			dir = d
+			wq.dir, dir = d, d
 		}
 		srv, err := dispatch.StartEmbedded(dir)
 		if err != nil {
-			return err
+			wq.close()
+			return nil, err
 		}
-		defer srv.Close()
+		wq.srv = srv
 		url = srv.URL()
 		if workers < 0 {
 			workers = runtime.NumCPU()
 		}
 	}
 	workers = max(workers, 0)
-	cfg := dispatch.Config{Name: opts.Queue, AckWait: opts.AckWait, Worker: "coordinator"}
-	q, err := dispatch.Connect(ctx, url, cfg)
+	q, err := dispatch.Connect(ctx, url, dispatch.Config{Name: opts.Queue, AckWait: opts.AckWait, Worker: "coordinator"})
 	if err != nil {
-		return err
+		wq.close()
+		return nil, err
 	}
-	defer q.Close()
+	wq.q = q
+	if opts.OnQueue != nil {
+		opts.OnQueue(url)
+	}
+	wctx, stop := context.WithCancel(ctx)
+	wq.stopWorkers = stop
+	for i := 0; i < workers; i++ {
+		w, err := dispatch.Connect(wctx, url, dispatch.Config{Name: opts.Queue, AckWait: opts.AckWait, Worker: fmt.Sprintf("in-process-%d", i)})
+		if err != nil {
+			wq.close()
+			return nil, err
+		}
+		wq.workers = append(wq.workers, w)
+		wq.wg.Add(1)
+		go func() {
+			defer wq.wg.Done()
+			_ = w.Work(wctx, TrialHandler(opts.Trial))
+		}()
+	}
+	return wq, nil
+}
+
+// close stops the workers and the embedded server; a nil queue is a no-op.
+func (wq *workQueue) close() {
+	if wq == nil {
+		return
+	}
+	if wq.stopWorkers != nil {
+		wq.stopWorkers()
+	}
+	wq.wg.Wait()
+	for _, w := range wq.workers {
+		w.Close()
+	}
+	if wq.q != nil {
+		wq.q.Close()
+	}
+	if wq.srv != nil {
+		wq.srv.Close()
+	}
+	if wq.dir != "" {
+		os.RemoveAll(wq.dir)
+	}
+}
+
+// run submits one round's trials and stores their results as they come.
+func (wq *workQueue) run(ctx context.Context, studyID int64, todo []store.Trial, planned []Trial, total int) error {
+	opts := wq.opts
+	byKey := make(map[string]Trial, len(planned))
+	for _, tr := range planned {
+		byKey[tr.Key] = tr
+	}
 	for _, t := range todo {
 		tr, ok := byKey[t.Key]
 		if !ok {
@@ -228,30 +355,10 @@ func runPending(ctx context.Context, studyID int64, todo []store.Trial, byKey ma
 		if err != nil {
 			return err
 		}
-		if err := q.Submit(ctx, dispatch.Job{ID: jobID(studyID, tr.Key), Payload: payload}); err != nil {
+		if err := wq.q.Submit(ctx, dispatch.Job{ID: jobID(studyID, tr.Key), Payload: payload}); err != nil {
 			return err
 		}
 	}
-
-	if opts.OnQueue != nil {
-		opts.OnQueue(url)
-	}
-	wctx, stopWorkers := context.WithCancel(ctx)
-	defer stopWorkers()
-	var wg sync.WaitGroup
-	for i := 0; i < workers; i++ {
-		wq, err := dispatch.Connect(wctx, url, dispatch.Config{Name: opts.Queue, AckWait: opts.AckWait, Worker: fmt.Sprintf("in-process-%d", i)})
-		if err != nil {
-			return err
-		}
-		defer wq.Close()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_ = wq.Work(wctx, TrialHandler(opts.Trial))
-		}()
-	}
-
 	done0 := total - len(todo)
 	opts.Progress.Start(total, done0)
 	var finished, failed atomic.Int64
@@ -261,7 +368,7 @@ func runPending(ctx context.Context, studyID int64, todo []store.Trial, byKey ma
 	}
 	cctx, stopCollect := context.WithCancel(ctx)
 	defer stopCollect()
-	err = q.Collect(cctx, func(r dispatch.Result) error {
+	err := wq.q.Collect(cctx, func(r dispatch.Result) error {
 		if !want[r.JobID] {
 			return nil // a duplicate, or another study's leftover
 		}
@@ -285,13 +392,11 @@ func runPending(ctx context.Context, studyID int64, todo []store.Trial, byKey ma
 		return nil
 	})
 	opts.Progress.Finish()
-	stopWorkers()
-	wg.Wait()
 	if err != nil {
 		return err
 	}
 	if ctx.Err() != nil {
-		return fmt.Errorf("bench: study interrupted with %d of %d trials to go (run it again to resume): %w", len(want), total, ctx.Err())
+		return fmt.Errorf("bench: study interrupted with %d of %d planned trials to go (run it again to resume): %w", len(want), total, ctx.Err())
 	}
 	return nil
 }
@@ -342,7 +447,8 @@ func (p *textProgress) Update(done, failed, inFlight int) {
 func (p *textProgress) Finish() {}
 
 // Load reads a study and its results from the store, to rebuild its
-// report without running anything.
+// report without running anything: the plan is rebuilt from the stored
+// results, as Run's last round saw them.
 func Load(ctx context.Context, db *store.Store, name string) (*Study, *Outcome, error) {
 	st, err := db.StudyByName(ctx, name)
 	if err != nil {
@@ -356,12 +462,8 @@ func Load(ctx context.Context, db *store.Store, name string) (*Study, *Outcome, 
 	if err != nil {
 		return nil, nil, err
 	}
-	trials, err := s.Trials(infos)
-	if err != nil {
-		return nil, nil, err
-	}
-	out := &Outcome{StudyID: st.ID, Trials: trials, Failed: map[string]string{}}
-	if err := loadResults(ctx, db, st.ID, out); err != nil {
+	out := &Outcome{StudyID: st.ID}
+	if err := loadOutcome(ctx, db, s, infos, out); err != nil {
 		return nil, nil, err
 	}
 	return s, out, nil

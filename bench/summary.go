@@ -77,6 +77,9 @@ func Summarize(s *Study, trials []Trial, results map[string]TrialResult) (*Summa
 	}
 	groups := map[string]map[Problem]*group{}
 	for _, tr := range trials {
+		if tr.Role == "tune" {
+			continue // grid mode's selection runs are not scored
+		}
 		r, ok := results[tr.Key]
 		if !ok {
 			sum.Missing++

@@ -68,7 +68,7 @@ trials are not run again.`,
 	f.StringVar(&o.db, "db", "", "results database: an SQLite file or a postgres:// URL (default <out>/lrkit.db)")
 	f.StringVar(&o.nats, "nats", "", "external NATS server URL (default: an embedded server)")
 	f.StringVar(&o.queue, "queue", "LRKIT", "work queue name, shared with lrkit worker --queue")
-	f.IntVar(&o.workers, "workers", -1, "in-process workers (default: one per CPU with the embedded server, none with --nats); 0 leaves the trials to lrkit worker processes")
+	f.IntVar(&o.workers, "workers", -1, "in-process workers: -1 is one per CPU with the embedded server and none with --nats; 0 leaves the trials to lrkit worker processes")
 	f.DurationVar(&o.ackWait, "ack-wait", 30*time.Second, "a silent worker's trial goes to another worker after this")
 	f.IntVar(&o.limit, "limit", 0, "use only the first N examples of each data set (smoke tests)")
 	f.BoolVar(&o.quiet, "quiet", false, "no progress output")

@@ -42,7 +42,7 @@ func writeStudy(t *testing.T, workload string) string {
 // the command and the queue URL it prints.
 func startBench(t *testing.T, bin, study, out string) (*exec.Cmd, string) {
 	t.Helper()
-	cmd := exec.Command(bin, "bench", study, "--out", out, "--workers", "0", "--ack-wait", "2s", "--quiet")
+	cmd := exec.Command(bin, "bench", study, "-o", out, "--workers", "0", "--ack-wait", "2s", "--quiet")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +118,7 @@ func TestBenchTwoWorkerProcessesMatchInProcess(t *testing.T) {
 	bin := buildLrkit(t)
 	study := writeStudy(t, "logreg-iris")
 	ref := filepath.Join(t.TempDir(), "ref")
-	if out, err := exec.Command(bin, "bench", study, "--out", ref, "--quiet").CombinedOutput(); err != nil {
+	if out, err := exec.Command(bin, "bench", study, "-o", ref, "--quiet").CombinedOutput(); err != nil {
 		t.Fatalf("in-process bench: %v\n%s", err, out)
 	}
 	two := filepath.Join(t.TempDir(), "two")
@@ -191,5 +191,40 @@ func TestBenchWorkerKilledMidTrial(t *testing.T) {
 		if r[2] != "done" {
 			t.Errorf("trial %s: status %s", k, r[2])
 		}
+	}
+}
+
+// A study whose name is a path (it would write its report outside
+// out/bench) is refused by lrkit bench and lrkit report, and nothing is
+// written.
+func TestBenchRejectsPathNames(t *testing.T) {
+	bin := buildLrkit(t)
+	dir := t.TempDir()
+	work := filepath.Join(dir, "a", "b", "c")
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	study := filepath.Join(dir, "evil.yaml")
+	text := strings.Replace(strings.Replace(workerStudy, "%s", "logreg-iris", 1), "name: workers", "name: '../../..'", 1)
+	if err := os.WriteFile(study, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"bench", study, "--quiet"}, {"report", "../../.."}} {
+		cmd := exec.Command(bin, args...)
+		cmd.Dir = work
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), `study name "../../.."`) {
+			t.Errorf("lrkit %s: err %v, output %q; want a study-name error", strings.Join(args, " "), err, out)
+		}
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 2 { // a and evil.yaml
+		t.Errorf("the refused study wrote into %s: %v", dir, entries)
+	}
+	if _, err := os.Stat(filepath.Join(work, "out")); err == nil {
+		t.Errorf("the refused study created %s/out", work)
 	}
 }
