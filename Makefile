@@ -55,6 +55,7 @@ fuzz:
 	$(GO) test ./control -run '^$$' -fuzz '^FuzzRefineLog$$' -fuzztime 30s
 	$(GO) test ./cmd/libschedule -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 30s
 	$(GO) test ./fed -run '^$$' -fuzz '^FuzzParseStudy$$' -fuzztime 30s
+	$(GO) test ./bench -run '^$$' -fuzz '^FuzzParseStudy$$' -fuzztime 30s
 	$(GO) test ./fed -run '^$$' -fuzz '^FuzzDecodeTask$$' -fuzztime 30s
 	$(GO) test ./scaling -run '^$$' -fuzz '^FuzzReadPoints$$' -fuzztime 30s
 	$(GO) test ./server -run '^$$' -fuzz '^FuzzLRQuery$$' -fuzztime 30s

@@ -99,7 +99,7 @@ func Run(ctx context.Context, s *Study, specText string, opts RunOptions) (*Outc
 	if err != nil {
 		return nil, err
 	}
-	infos, err := WorkloadInfos(s.Workloads)
+	infos, err := s.WorkloadInfos()
 	if err != nil {
 		return nil, err
 	}
@@ -458,7 +458,7 @@ func Load(ctx context.Context, db *store.Store, name string) (*Study, *Outcome, 
 	if err != nil {
 		return nil, nil, err
 	}
-	infos, err := WorkloadInfos(s.Workloads)
+	infos, err := s.WorkloadInfos()
 	if err != nil {
 		return nil, nil, err
 	}

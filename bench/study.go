@@ -79,6 +79,10 @@ type Study struct {
 	Schedules []Entry    `yaml:"schedules"`
 	Targets   Targets    `yaml:"targets"`
 	Eval      EvalConfig `yaml:"eval"`
+
+	// where locates the file's workload and budget entries for the errors
+	// of WorkloadInfos, which checks them against the workloads.
+	where map[string]*StudyError
 }
 
 // Entry is one schedule or controller under test.
@@ -184,6 +188,9 @@ func (e *StudyError) Error() string {
 // Unknown fields, wrong types and invalid values are errors with the line
 // and the field's path (e.g. "tuning.space.peak.min").
 func ParseStudy(file string, data []byte) (*Study, error) {
+	if len(data) > MaxStudyBytes {
+		return nil, &StudyError{File: file, Msg: fmt.Sprintf("%d bytes; a study file is at most %d", len(data), MaxStudyBytes)}
+	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, yamlError(file, err)
@@ -371,7 +378,14 @@ func (s *Study) validate(file string, root *yaml.Node) error {
 			return bad(fmt.Sprintf("target for %q, which is not in workloads", w), "targets", w)
 		}
 	}
-	return nil
+	s.where = map[string]*StudyError{}
+	for i := range s.Workloads {
+		s.where[fmt.Sprint("workloads.", i)] = bad("", "workloads", fmt.Sprint(i)).(*StudyError)
+	}
+	for i := range s.Budgets {
+		s.where[fmt.Sprint("budgets.", i)] = bad("", "budgets", fmt.Sprint(i)).(*StudyError)
+	}
+	return s.validateContent(bad)
 }
 
 // validateGrid checks grid mode's settings: selection seeds disjoint from

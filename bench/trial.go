@@ -137,18 +137,3 @@ func trainOnce(ctx context.Context, tr Trial, w *workload.Workload, ctrl control
 	}
 	return res, norms, nil
 }
-
-// WorkloadInfos describes the named workloads for Study.Trials.
-func WorkloadInfos(names []string) (map[string]WorkloadInfo, error) {
-	out := map[string]WorkloadInfo{}
-	for _, n := range names {
-		w, err := workload.Lookup(n)
-		if err != nil {
-			return nil, err
-		}
-		lo, hi := w.PeakSearchRange()
-		out[n] = WorkloadInfo{StepHint: w.StepHint, DefaultPeak: w.DefaultPeak, Target: w.Target, HigherIsBetter: w.Metric.HigherIsBetter,
-			PeakLow: lo, PeakHigh: hi}
-	}
-	return out, nil
-}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lrkit/lrkit/bench"
+	"github.com/lrkit/lrkit/internal/safefile"
 	"github.com/lrkit/lrkit/store"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -84,7 +85,7 @@ func runBench(ctx context.Context, file string, o benchOptions, out, errOut io.W
 	case file != "" && o.quick:
 		return badInput(errors.New("give a study file or --quick, not both"))
 	case file != "":
-		if text, err = os.ReadFile(file); err != nil {
+		if text, err = safefile.ReadFile(file, bench.MaxStudyBytes); err != nil {
 			return badInput(err)
 		}
 	case o.quick:
@@ -99,6 +100,9 @@ func runBench(ctx context.Context, file string, o benchOptions, out, errOut io.W
 	}
 	study, err := bench.ParseStudy(name, text)
 	if err != nil {
+		return badInput(err)
+	}
+	if _, err := study.WorkloadInfos(); err != nil {
 		return badInput(err)
 	}
 	if o.out == "" {
