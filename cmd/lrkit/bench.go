@@ -78,32 +78,9 @@ trials are not run again.`,
 }
 
 func runBench(ctx context.Context, file string, o benchOptions, out, errOut io.Writer) error {
-	var text []byte
-	var err error
-	name := file
-	switch {
-	case file != "" && o.quick:
-		return badInput(errors.New("give a study file or --quick, not both"))
-	case file != "":
-		if text, err = safefile.ReadFile(file, bench.MaxStudyBytes); err != nil {
-			return badInput(err)
-		}
-	case o.quick:
-		name = "quick.yaml"
-		text, err = bench.BuiltinStudy("quick")
-	default:
-		name = "default.yaml"
-		text, err = bench.BuiltinStudy("default")
-	}
+	study, text, err := loadStudy(file, o.quick)
 	if err != nil {
 		return err
-	}
-	study, err := bench.ParseStudy(name, text)
-	if err != nil {
-		return badInput(err)
-	}
-	if _, err := study.WorkloadInfos(); err != nil {
-		return badInput(err)
 	}
 	if o.out == "" {
 		o.out = filepath.Join("out", "bench", study.Name)
@@ -138,6 +115,38 @@ func runBench(ctx context.Context, file string, o benchOptions, out, errOut io.W
 		return err
 	}
 	return writeReport(study, oc, o.out, out)
+}
+
+// loadStudy reads and checks the study to run: a file, or a built-in one.
+func loadStudy(file string, quick bool) (*bench.Study, []byte, error) {
+	var text []byte
+	var err error
+	name := file
+	switch {
+	case file != "" && quick:
+		return nil, nil, badInput(errors.New("give a study file or --quick, not both"))
+	case file != "":
+		if text, err = safefile.ReadFile(file, bench.MaxStudyBytes); err != nil {
+			return nil, nil, badInput(err)
+		}
+	case quick:
+		name = "quick.yaml"
+		text, err = bench.BuiltinStudy("quick")
+	default:
+		name = "default.yaml"
+		text, err = bench.BuiltinStudy("default")
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	study, err := bench.ParseStudy(name, text)
+	if err != nil {
+		return nil, nil, badInput(err)
+	}
+	if _, err := study.WorkloadInfos(); err != nil {
+		return nil, nil, badInput(err)
+	}
+	return study, text, nil
 }
 
 func writeReport(study *bench.Study, oc *bench.Outcome, dir string, out io.Writer) error {
