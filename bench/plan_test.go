@@ -304,3 +304,29 @@ func TestParseGridErrors(t *testing.T) {
 		t.Errorf("tune_budget in external mode: %v", err)
 	}
 }
+
+// A cell whose peak stays at the edge after every extension is reported:
+// in the summary, the report's notes and its tuned-peaks table.
+func TestEdgeCellReported(t *testing.T) {
+	s := parseGrid(t, gridStudy)
+	p, results, _ := simulate(t, s, 1, 100)
+	sum, err := Summarize(s, &Outcome{Trials: p.Trials, Results: results, Plan: p, Failed: map[string]string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// cosine at both budgets and WSD at budget 1 (and 0.5, which reuses
+	// it) chose the top of a grid extended twice.
+	if len(sum.AtEdge) != 4 {
+		t.Fatalf("%d cells at the edge, want 4", len(sum.AtEdge))
+	}
+	rep, err := BuildReport(sum, &Outcome{Trials: p.Trials, Results: results, Plan: p, Failed: map[string]string{}}, testTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := string(rep.Files["report.md"])
+	for _, want := range []string{"4 tuned peaks stayed at an edge of the grid after every extension", "cosine on w1@1 (high edge)", "1 [0.001, 1] high edge"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report.md lacks %q", want)
+		}
+	}
+}

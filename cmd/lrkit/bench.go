@@ -137,7 +137,7 @@ func runBench(ctx context.Context, file string, o benchOptions, out, errOut io.W
 }
 
 func writeReport(study *bench.Study, oc *bench.Outcome, dir string, out io.Writer) error {
-	sum, err := bench.Summarize(study, oc.Trials, oc.Results)
+	sum, err := bench.Summarize(study, oc)
 	if err != nil {
 		return err
 	}
@@ -148,7 +148,11 @@ func writeReport(study *bench.Study, oc *bench.Outcome, dir string, out io.Write
 	if err := rep.Write(dir); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "%s\nreport: %s (also report.md, results.csv)\n", rep.Recommendation, filepath.Join(dir, "index.html"))
+	fmt.Fprintln(out, rep.Recommendation)
+	for _, line := range sum.RecommendedSpecs() {
+		fmt.Fprintln(out, "  "+line)
+	}
+	fmt.Fprintf(out, "report: %s (also report.md, results.csv, results.json)\n", filepath.Join(dir, "index.html"))
 	return nil
 }
 
