@@ -1,11 +1,6 @@
 package workload
 
-import (
-	"context"
-	"fmt"
-
-	"github.com/lrkit/lrkit/workload/data"
-)
+import "fmt"
 
 // KJVGPTSized returns a kjv-gpt variant of another size, for scaling-law
 // runs: the same data, split and validation as kjv-gpt, a GPTConfig c
@@ -22,30 +17,6 @@ func KJVGPTSized(c GPTConfig, batch int) (*Workload, error) {
 			c.Layers, c.Dim, c.Heads, c.Context, c.FFN),
 		Metric: Loss, Target: 2.0, StepHint: 1000, DefaultBatch: batch,
 		DefaultOptimizer: "adamw", DefaultPeak: 2e-3, WeightDecay: 0.01, ClipNorm: 1, EvalEvery: 250,
-		build: func(ctx context.Context, w *Workload, o Options) (*Setup, error) {
-			text, err := data.KJV(o.Limit)
-			if err != nil {
-				return nil, err
-			}
-			cc := c
-			cc.Vocab = len(text.Vocab)
-			model, err := NewGPT(cc, modelRand(o.Seed))
-			if err != nil {
-				return nil, err
-			}
-			src, err := NewTextSource(text.Train, o.Batch, cc.Context, dataSeed(o.Seed))
-			if err != nil {
-				return nil, err
-			}
-			windows := kjvValWindows
-			if o.Limit > 0 {
-				windows = min(windows, max(4, o.Limit/10000))
-			}
-			val, err := TextValidator(text.Val, cc.Context, windows, 32)
-			if err != nil {
-				return nil, err
-			}
-			return &Setup{Model: model, Data: src, Validate: val, Train: len(text.Train), Val: len(text.Val)}, nil
-		},
+		build: kjvBuild(c, kjvValWindows),
 	}, nil
 }

@@ -142,7 +142,7 @@ const IllCondPrefix = "logreg-illcond-"
 // All returns the fixed workloads and two ill-conditioned examples
 // (κ = 100 and 1000), sorted by name.
 func All() []*Workload {
-	ws := []*Workload{mnistMLP(), fashionCNN(), kjvGPT()}
+	ws := []*Workload{mnistMLP(), fashionCNN(), kjvGPT(), kjvGPTSmall()}
 	ws = append(ws, shiftWorkloads()...)
 	for _, t := range sklearnWorkloads {
 		ws = append(ws, logregSklearn(t.name, t.table, t.desc, t.target, t.batch, t.steps, t.peak))

@@ -172,7 +172,7 @@ func predictedSeries(law losscurve.Law, runs []losscurve.Run, level float64) []p
 			px, py = append(px, float64(from+k)), append(py, mid[k])
 		}
 		base := filepath.Base(r.Name)
-		series = append(series, plot.Series{Name: base + " observed", X: ox, Y: oy}, plot.Series{Name: base + " predicted", X: px, Y: py})
+		series = append(series, plot.Series{Name: base + " observed", X: ox, Y: oy, Style: plot.Dots}, plot.Series{Name: base + " predicted", X: px, Y: py, Style: plot.Dashed})
 	}
 	return series
 }
