@@ -154,7 +154,7 @@ func trialCount(sum *Summary, out *Outcome) string {
 		}
 	}
 	s := sum.Study
-	txt := fmt.Sprintf("%d trials: %d workloads × %d budgets × %d schedules", len(out.Trials), len(s.Workloads), len(s.Budgets), len(sum.Entries))
+	txt := fmt.Sprintf("%d trials: %d problems (workload × budget) × %d schedules", len(out.Trials), len(sum.Problems), len(sum.Entries))
 	if s.Tuning.Mode == "grid" {
 		txt += fmt.Sprintf("; %d selection runs on the peak grids (seeds %s) and %d evaluation runs at the chosen peaks (seeds %s)",
 			tune, seedList(s.Tuning.Seeds), eval, seedList(s.Seeds))
@@ -558,16 +558,17 @@ func bestTrial(sum *Summary, out *Outcome, entry string, p Problem) (Trial, Tria
 	return bt, br, found
 }
 
-func largestBudget(s *Study) float64 {
+// largestBudget is a workload's largest budget.
+func largestBudget(s *Study, w string) float64 {
 	b := 0.0
-	for _, x := range s.Budgets {
+	for _, x := range s.budgetsOf(w) {
 		b = math.Max(b, x)
 	}
 	return b
 }
 
 func scheduleChart(sum *Summary, out *Outcome) ([]byte, error) {
-	p := Problem{sum.Study.Workloads[0], largestBudget(sum.Study)}
+	p := Problem{sum.Study.Workloads[0], largestBudget(sum.Study, sum.Study.Workloads[0])}
 	var series []plot.Series
 	for _, e := range sum.Entries {
 		_, r, ok := bestTrial(sum, out, e, p)
@@ -593,7 +594,7 @@ func scheduleChart(sum *Summary, out *Outcome) ([]byte, error) {
 }
 
 func curveChart(sum *Summary, out *Outcome, w string) ([]byte, error) {
-	p := Problem{w, largestBudget(sum.Study)}
+	p := Problem{w, largestBudget(sum.Study, w)}
 	var series []plot.Series
 	metric := "validation metric"
 	for _, e := range sum.Entries {
@@ -657,12 +658,13 @@ func profileChart(sum *Summary) ([]byte, error) {
 // (grey: none reached).
 func ratioHeatmap(sum *Summary) ([]byte, error) {
 	g := plot.Grid{Rows: sum.Entries}
-	for _, b := range sum.Study.Budgets {
+	budgets := sum.Study.AllBudgets()
+	for _, b := range budgets {
 		g.Cols = append(g.Cols, fmt.Sprintf("budget %g", b))
 	}
 	for _, e := range sum.Entries {
-		row := make([]float64, len(sum.Study.Budgets))
-		for j, b := range sum.Study.Budgets {
+		row := make([]float64, len(budgets))
+		for j, b := range budgets {
 			lsum, n := 0.0, 0
 			for _, w := range sum.Study.Workloads {
 				if c := sum.Cells[e][Problem{w, b}]; c != nil && !math.IsInf(c.Ratio, 1) && !math.IsNaN(c.Ratio) {

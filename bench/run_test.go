@@ -66,7 +66,7 @@ type cancelAfter struct {
 
 func (c *cancelAfter) Start(int, int) {}
 func (c *cancelAfter) Finish()        {}
-func (c *cancelAfter) Update(int, int, int) {
+func (c *cancelAfter) Update(int, int, int, int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.seen++

@@ -127,7 +127,7 @@ func Summarize(s *Study, out *Outcome) (*Summary, error) {
 		sum.Cells[e.Name] = map[Problem]*Cell{}
 	}
 	for _, w := range s.Workloads {
-		for _, b := range s.Budgets {
+		for _, b := range s.budgetsOf(w) {
 			sum.Problems = append(sum.Problems, Problem{w, b})
 		}
 	}
@@ -494,15 +494,11 @@ func indexOf(xs []string, x string) int {
 }
 
 // RecommendedSpecs returns, per workload, the recommended entry's spec at
-// the study's largest budget: "workload (steps steps): spec".
+// the workload's largest budget: "workload (steps steps): spec".
 func (sum *Summary) RecommendedSpecs() []string {
 	var out []string
-	largest := 0.0
-	for _, b := range sum.Study.Budgets {
-		largest = math.Max(largest, b)
-	}
 	for _, w := range sum.Study.Workloads {
-		c := sum.Cells[sum.Recommended][Problem{w, largest}]
+		c := sum.Cells[sum.Recommended][Problem{w, largestBudget(sum.Study, w)}]
 		if c == nil || c.Spec == "" {
 			continue
 		}

@@ -294,3 +294,31 @@ func TestClaimAnswers(t *testing.T) {
 }
 
 var testTime = time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+
+// A study may pin a problem's target; the others come from the workload
+// when there is no tuned baseline (as here), and results.json and
+// results.csv carry every target.
+func TestPinnedTarget(t *testing.T) {
+	s, out := synthetic{problems: 2, seeds: 2, effects: map[string]float64{"fast": 0.9}, shared: 0.05, own: 0.02, seed: 5}.outcome()
+	s.Targets = Targets{"w00": 0.92}
+	sum, err := Summarize(s, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tg := sum.Targets[Problem{"w00", 1}]; tg.Value != 0.92 || tg.Source != "study" {
+		t.Errorf("pinned target %+v", tg)
+	}
+	if tg := sum.Targets[Problem{"w01", 1}]; tg.Value != 0.9 || tg.Source != "workload" {
+		t.Errorf("unpinned target %+v", tg)
+	}
+	rep, err := BuildReport(sum, out, testTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if js := string(rep.Files["results.json"]); !strings.Contains(js, `"target": 0.92,`) || !strings.Contains(js, `"target_source": "study"`) {
+		t.Errorf("results.json lacks the pinned target:\n%.600s", js)
+	}
+	if csv := string(rep.Files["results.csv"]); !strings.Contains(csv, ",0.92,study,true,") {
+		t.Errorf("results.csv lacks the pinned target")
+	}
+}
