@@ -187,7 +187,7 @@ func headNotes(sum *Summary) []string {
 		}
 		notes = append(notes, fmt.Sprintf("Protocol: every schedule's peak learning rate is tuned per workload and budget on a grid of %d log-spaced peaks (extended by up to %d log steps past an edge while the best peak sits there), "+
 			"chosen by the best final validation metric on the selection seeds (mean over them; a diverged run is the worst; ties go to the lower validation loss), then trained afresh on the evaluation seeds, which are never selection seeds. "+
-			"The warm-up is fixed at %s, not searched. Each problem's target is the median over the tuned baseline's (%s) selection runs of their best validation metric, unless the study pins it.",
+			"The warm-up is fixed at %s, not searched. Each problem's target is the median over the tuned baseline's (%s) selection runs of their final validation metric (the quality a tuned baseline ends the budget at), unless the study pins it.",
 			s.Tuning.Grid.Points, *s.Tuning.Grid.Extend, warm, s.Baseline))
 	} else {
 		notes = append(notes, fmt.Sprintf("Protocol: AlgoPerf's %s-tuning ruleset; each study (seed) is scored by its fastest trial, against each workload's own target. The runs that choose the hyperparameters are the runs that are scored.", s.Tuning.Mode))

@@ -31,11 +31,16 @@ const Censor = 2.0
 type Target struct {
 	Value float64
 	// Source is "baseline" (the tuned baseline's selection runs at its
-	// chosen peak: the median over them of each run's best validation
-	// metric within the budget, as AlgoPerf sets targets from its
-	// target-setting runs), "study" (pinned in the study file) or
-	// "workload" (the workload's own target: external and self mode, or a
-	// baseline whose selection runs all diverged).
+	// chosen peak: the median over them of the final validation metric, so
+	// that the target is the quality a tuned baseline reaches at the end of
+	// the budget, as AlgoPerf sets its targets from tuned target-setting
+	// runs), "study" (pinned in the study file) or "workload" (the
+	// workload's own target: external and self mode, or a baseline whose
+	// selection runs all diverged). The final metric is used rather than
+	// the best over the run's evaluations: the maximum of 20 noisy
+	// evaluations is biased upwards (the winner's curse), and a target
+	// above what the baseline typically ends at would leave most runs
+	// censored.
 	Source string
 	Runs   int // baseline runs it came from
 }
@@ -180,8 +185,8 @@ func (sum *Summary) setTargets(out *Outcome, cells map[string]*CellState) {
 				if !ok || r.Diverged {
 					continue
 				}
-				if b := r.bestMetric(higher); !math.IsNaN(b) {
-					best = append(best, goodness(b, higher))
+				if f := float64(r.FinalMetric); !math.IsNaN(f) {
+					best = append(best, goodness(f, higher))
 				}
 			}
 			if len(best) > 0 {
@@ -190,22 +195,6 @@ func (sum *Summary) setTargets(out *Outcome, cells map[string]*CellState) {
 		}
 		sum.Targets[p] = t
 	}
-}
-
-// bestMetric is the best validation metric over a run's evaluations (NaN
-// if none is finite).
-func (r TrialResult) bestMetric(higher bool) float64 {
-	best := math.NaN()
-	for _, e := range r.Evals {
-		m := float64(e.Metric)
-		if math.IsNaN(m) || math.IsInf(m, 0) {
-			continue
-		}
-		if math.IsNaN(best) || goodness(m, higher) > goodness(best, higher) {
-			best = m
-		}
-	}
-	return best
 }
 
 // collectRuns fills every cell with its scored runs: in grid mode the
