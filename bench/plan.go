@@ -98,7 +98,7 @@ func (s *Study) Plan(info map[string]WorkloadInfo, results map[string]TrialResul
 			if !ok {
 				return nil, fmt.Errorf("bench: study %s: unknown workload %q", s.Name, w)
 			}
-			for _, b := range s.Budgets {
+			for _, b := range s.budgetsOf(w) {
 				for _, e := range s.Schedules {
 					reuse := e.TuneBudget != 0 && e.TuneBudget != b
 					if (pass == 0) == reuse {
@@ -123,7 +123,7 @@ func (s *Study) Plan(info map[string]WorkloadInfo, results map[string]TrialResul
 		}
 	}
 	for _, w := range s.Workloads {
-		for _, b := range s.Budgets {
+		for _, b := range s.budgetsOf(w) {
 			for _, e := range s.Schedules {
 				p.Cells = append(p.Cells, cells[cellKey(w, b, e.Name)])
 			}

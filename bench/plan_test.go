@@ -304,3 +304,60 @@ func TestParseGridErrors(t *testing.T) {
 		t.Errorf("tune_budget in external mode: %v", err)
 	}
 }
+
+// A cell whose peak stays at the edge after every extension is reported:
+// in the summary, the report's notes and its tuned-peaks table.
+func TestEdgeCellReported(t *testing.T) {
+	s := parseGrid(t, gridStudy)
+	p, results, _ := simulate(t, s, 1, 100)
+	sum, err := Summarize(s, &Outcome{Trials: p.Trials, Results: results, Plan: p, Failed: map[string]string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// cosine at both budgets and WSD at budget 1 (and 0.5, which reuses
+	// it) chose the top of a grid extended twice.
+	if len(sum.AtEdge) != 4 {
+		t.Fatalf("%d cells at the edge, want 4", len(sum.AtEdge))
+	}
+	rep, err := BuildReport(sum, &Outcome{Trials: p.Trials, Results: results, Plan: p, Failed: map[string]string{}}, testTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := string(rep.Files["report.md"])
+	for _, want := range []string{"4 tuned peaks stayed at an edge of the grid after every extension", "cosine on w1@1 (high edge)", "1 [0.001, 1] high edge"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report.md lacks %q", want)
+		}
+	}
+}
+
+// workload_budgets gives a workload its own budgets.
+func TestPlanWorkloadBudgets(t *testing.T) {
+	text := strings.Replace(gridStudy, "workloads: [w1]\nbudgets: [0.5, 1.0]\n", "workloads: [w1, w2]\nbudgets: [0.5, 1.0]\nworkload_budgets:\n  w2: [0.1]\n", 1)
+	if _, err := ParseStudy("g.yaml", []byte(text)); err == nil || !strings.Contains(err.Error(), "tune_budget 1 is not one of the study's budgets for w2") {
+		t.Fatalf("tune_budget missing from w2's budgets: %v", err)
+	}
+	text = strings.Replace(text, "    tune_budget: 1.0\n", "", 1)
+	s := parseGrid(t, text)
+	info := map[string]WorkloadInfo{"w1": gridInfo["w1"], "w2": {StepHint: 2000, DefaultPeak: 1e-3, Target: 0.9, HigherIsBetter: true}}
+	p, err := s.Plan(info, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	budgets := map[string]map[float64]bool{}
+	for _, tr := range p.Trials {
+		if budgets[tr.Workload] == nil {
+			budgets[tr.Workload] = map[float64]bool{}
+		}
+		budgets[tr.Workload][tr.Budget] = true
+		if tr.Workload == "w2" && tr.Steps != 200 {
+			t.Errorf("%s: %d steps, want 200", tr.Key, tr.Steps)
+		}
+	}
+	if len(budgets["w1"]) != 2 || len(budgets["w2"]) != 1 || !budgets["w2"][0.1] {
+		t.Errorf("budgets planned: %v", budgets)
+	}
+	if got := s.AllBudgets(); !reflect.DeepEqual(got, []float64{0.1, 0.5, 1}) {
+		t.Errorf("AllBudgets %v", got)
+	}
+}

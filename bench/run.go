@@ -9,7 +9,6 @@ import (
 	"os"
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/lrkit/lrkit/dispatch"
@@ -45,18 +44,19 @@ type RunOptions struct {
 	OnQueue func(url string)
 }
 
-// Progress is told how a study advances.
+// Progress is told how a study advances. The total may grow while a study
+// runs (grid mode plans extensions and evaluation runs as results come).
 type Progress interface {
 	Start(total, done int)
-	Update(done, failed, inFlight int)
+	Update(done, total, failed, inFlight int)
 	Finish()
 }
 
 type noProgress struct{}
 
-func (noProgress) Start(int, int)       {}
-func (noProgress) Update(int, int, int) {}
-func (noProgress) Finish()              {}
+func (noProgress) Start(int, int)            {}
+func (noProgress) Update(int, int, int, int) {}
+func (noProgress) Finish()                   {}
 
 // Outcome is a finished (or resumed-and-finished) study.
 type Outcome struct {
@@ -68,23 +68,25 @@ type Outcome struct {
 	Results map[string]TrialResult
 	Failed  map[string]string // trial key → error of trials that could not run
 	Ran     int               // trials run by this call (the rest were done before)
-	Rounds  int               // rounds of the plan this call ran
+	Rounds  int               // plans that added trials in this call
 }
 
-// Run runs the study through the work queue in rounds: it plans the
-// trials the results so far call for (Study.Plan), adds them to the store,
-// runs those the store holds no result for, and plans again, until a plan
-// adds nothing; it returns all results. In grid mode a round is the
-// tuning grids, their extensions past an edge, then the evaluation runs at
-// the chosen peaks; external and self mode take one round. It can be
-// interrupted (cancel ctx) at any moment and resumed by calling it again
-// with the same store: finished trials are kept and not run again (the
-// plan is deterministic, so the resumed study plans the same trials), and a
-// trial that two workers finish is stored once. Trials that failed are
-// run again once, in the first round of the next call. A study that grew
-// since its last run (a schedule or workload added) runs only its new
-// trials; one that shrank ignores the trials it no longer has; a study
-// that changed one of its trials is an error.
+// Run runs the study through the work queue: it plans the trials the
+// results so far call for (Study.Plan), adds them to the store, runs those
+// the store holds no result for, and plans again after every result,
+// queueing what the new plan adds, until nothing is left to run; it
+// returns all results. In grid mode the plan grows from the tuning grids
+// to their extensions past an edge and then to the evaluation runs at
+// the chosen peaks, cell by cell (a cell's evaluation runs start as soon
+// as its own tuning has finished); external and self mode plan everything
+// at once. It can be interrupted (cancel ctx) at any moment and resumed by
+// calling it again with the same store: finished trials are kept and not
+// run again (the plan is deterministic, so the resumed study plans the
+// same trials), and a trial that two workers finish is stored once.
+// Trials that failed are run again once, at the start of the next call. A
+// study that grew since its last run (a schedule or workload added) runs
+// only its new trials; one that shrank ignores the trials it no longer
+// has; a study that changed one of its trials is an error.
 func Run(ctx context.Context, s *Study, specText string, opts RunOptions) (*Outcome, error) {
 	if opts.Store == nil {
 		return nil, errors.New("bench: RunOptions.Store is nil")
@@ -103,75 +105,35 @@ func Run(ctx context.Context, s *Study, specText string, opts RunOptions) (*Outc
 	if err != nil {
 		return nil, err
 	}
-	changed := st.Spec != specText
+	pl := &planner{s: s, db: opts.Store, studyID: st.ID, infos: infos, changed: st.Spec != specText}
 	out := &Outcome{StudyID: st.ID}
+	if _, err := opts.Store.ResetRunning(ctx, st.ID); err != nil {
+		return nil, err
+	}
+	total, todo, err := pl.next(ctx, true)
+	if err != nil {
+		return nil, err
+	}
 	var q *workQueue
 	defer func() { q.close() }()
-	for first := true; ; first = false {
-		stored, err := opts.Store.Trials(ctx, st.ID)
-		if err != nil {
-			return nil, err
-		}
-		results, failed, err := decodeResults(stored)
-		if err != nil {
-			return nil, err
-		}
-		plan, err := s.Plan(infos, results, failed)
-		if err != nil {
-			return nil, err
-		}
-		specs, byKey, err := trialSpecs(plan.Trials)
-		if err != nil {
-			return nil, err
-		}
-		if changed {
-			// A study may grow (new schedules, workloads, budgets, seeds)
-			// and keep its finished trials, but a trial it already has
-			// must stay the same trial.
-			for _, old := range stored {
-				if sp, ok := byKey[old.Key]; ok && string(sp.HParams) != string(old.HParams) {
-					return nil, fmt.Errorf("bench: study %q changed trial %s (its spec, hyperparameters or budget); give the changed study a new name or use another database", s.Name, old.Key)
-				}
-			}
-		}
-		if _, err := opts.Store.AddTrials(ctx, st.ID, specs); err != nil {
-			return nil, err
-		}
-		statuses := []store.TrialStatus{store.TrialPending}
-		if first {
-			if _, err := opts.Store.ResetRunning(ctx, st.ID); err != nil {
-				return nil, err
-			}
-			statuses = append(statuses, store.TrialFailed)
-		}
-		stale, err := opts.Store.Trials(ctx, st.ID, statuses...)
-		if err != nil {
-			return nil, err
-		}
-		// A study that shrank (a schedule, seed or grid point removed)
-		// keeps the rows of its removed trials, finished or not; they are
-		// neither run nor reported.
-		var todo []store.Trial
-		for _, t := range stale {
-			if _, ok := byKey[t.Key]; ok {
-				todo = append(todo, t)
-			}
-		}
-		if len(todo) == 0 {
-			break
-		}
+	for len(todo) > 0 {
 		if q == nil {
 			if q, err = startQueue(ctx, opts); err != nil {
 				return nil, err
 			}
 		}
-		if err := q.run(ctx, st.ID, todo, plan.Trials, len(plan.Trials)); err != nil {
+		ran, err := q.run(ctx, st.ID, todo, total, pl.next)
+		out.Ran += ran
+		if err != nil {
 			return nil, err
 		}
-		out.Ran += len(todo)
-		out.Rounds++
+		// The plan after the last result (normally nothing new).
+		if total, todo, err = pl.next(ctx, false); err != nil {
+			return nil, err
+		}
 	}
-	if changed {
+	out.Rounds = pl.expansions
+	if pl.changed {
 		if err := opts.Store.UpdateStudySpec(ctx, st.ID, specText); err != nil {
 			return nil, err
 		}
@@ -180,6 +142,67 @@ func Run(ctx context.Context, s *Study, specText string, opts RunOptions) (*Outc
 		return nil, err
 	}
 	return out, nil
+}
+
+// planner plans a running study from its stored results.
+type planner struct {
+	s          *Study
+	db         *store.Store
+	studyID    int64
+	infos      map[string]WorkloadInfo
+	changed    bool // the study's spec differs from the stored one
+	expansions int  // plans that added trials
+}
+
+// next plans the study at its stored results, adds the plan's new trials
+// to the store, and returns the number of planned trials and the ones
+// still to run (pending; failed ones too with retryFailed), each with its
+// payload.
+func (pl *planner) next(ctx context.Context, retryFailed bool) (int, []Trial, error) {
+	stored, err := pl.db.Trials(ctx, pl.studyID)
+	if err != nil {
+		return 0, nil, err
+	}
+	results, failed, err := decodeResults(stored)
+	if err != nil {
+		return 0, nil, err
+	}
+	plan, err := pl.s.Plan(pl.infos, results, failed)
+	if err != nil {
+		return 0, nil, err
+	}
+	specs, byKey, err := trialSpecs(plan.Trials)
+	if err != nil {
+		return 0, nil, err
+	}
+	have := make(map[string]store.Trial, len(stored))
+	for _, old := range stored {
+		have[old.Key] = old
+		// A study may grow (new schedules, workloads, budgets, seeds) and
+		// keep its finished trials, but a trial it already has must stay
+		// the same trial.
+		if sp, ok := byKey[old.Key]; pl.changed && ok && string(sp.HParams) != string(old.HParams) {
+			return 0, nil, fmt.Errorf("bench: study %q changed trial %s (its spec, hyperparameters or budget); give the changed study a new name or use another database", pl.s.Name, old.Key)
+		}
+	}
+	added, err := pl.db.AddTrials(ctx, pl.studyID, specs)
+	if err != nil {
+		return 0, nil, err
+	}
+	if added > 0 {
+		pl.expansions++
+	}
+	// A study that shrank (a schedule, seed or grid point removed) keeps
+	// the rows of its removed trials, finished or not; they are neither
+	// run nor reported: only the plan's trials are run.
+	var todo []Trial
+	for _, tr := range plan.Trials {
+		old, ok := have[tr.Key]
+		if !ok || old.Status == store.TrialPending || retryFailed && old.Status == store.TrialFailed {
+			todo = append(todo, tr)
+		}
+	}
+	return len(plan.Trials), todo, nil
 }
 
 // trialSpecs turns planned trials into the store's trial specs, by key.
@@ -339,33 +362,37 @@ func (wq *workQueue) close() {
 	}
 }
 
-// run submits one round's trials and stores their results as they come.
-func (wq *workQueue) run(ctx context.Context, studyID int64, todo []store.Trial, planned []Trial, total int) error {
+// run submits trials and stores their results as they come; after each
+// result it asks more for the study's new plan and submits the trials it
+// adds, until every submitted trial has a result. It returns how many
+// trials finished or failed.
+func (wq *workQueue) run(ctx context.Context, studyID int64, todo []Trial, total int, more func(context.Context, bool) (int, []Trial, error)) (int, error) {
 	opts := wq.opts
-	byKey := make(map[string]Trial, len(planned))
-	for _, tr := range planned {
-		byKey[tr.Key] = tr
+	want := map[string]bool{}
+	submitted := map[string]bool{}
+	submit := func(trials []Trial) error {
+		for _, tr := range trials {
+			id := jobID(studyID, tr.Key)
+			if submitted[id] {
+				continue
+			}
+			payload, err := json.Marshal(tr)
+			if err != nil {
+				return err
+			}
+			if err := wq.q.Submit(ctx, dispatch.Job{ID: id, Payload: payload}); err != nil {
+				return err
+			}
+			submitted[id], want[id] = true, true
+		}
+		return nil
 	}
-	for _, t := range todo {
-		tr, ok := byKey[t.Key]
-		if !ok {
-			return fmt.Errorf("bench: trial %s is not in the study", t.Key)
-		}
-		payload, err := json.Marshal(tr)
-		if err != nil {
-			return err
-		}
-		if err := wq.q.Submit(ctx, dispatch.Job{ID: jobID(studyID, tr.Key), Payload: payload}); err != nil {
-			return err
-		}
+	if err := submit(todo); err != nil {
+		return 0, err
 	}
 	done0 := total - len(todo)
 	opts.Progress.Start(total, done0)
-	var finished, failed atomic.Int64
-	want := map[string]bool{}
-	for _, t := range todo {
-		want[jobID(studyID, t.Key)] = true
-	}
+	finished, failed := 0, 0
 	cctx, stopCollect := context.WithCancel(ctx)
 	defer stopCollect()
 	err := wq.q.Collect(cctx, func(r dispatch.Result) error {
@@ -377,15 +404,23 @@ func (wq *workQueue) run(ctx context.Context, studyID int64, todo []store.Trial,
 			if err := opts.Store.FailTrial(ctx, studyID, key, r.Worker, r.Err); err != nil {
 				return err
 			}
-			failed.Add(1)
+			failed++
 		} else {
 			if _, err := opts.Store.FinishTrial(ctx, studyID, key, r.Worker, r.Payload); err != nil {
 				return err
 			}
 		}
 		delete(want, r.JobID)
-		n := finished.Add(1)
-		opts.Progress.Update(done0+int(n), int(failed.Load()), len(todo)-int(n))
+		finished++
+		n, next, err := more(ctx, false)
+		if err != nil {
+			return err
+		}
+		if err := submit(next); err != nil {
+			return err
+		}
+		total = n
+		opts.Progress.Update(total-len(want), total, failed, len(want))
 		if len(want) == 0 {
 			stopCollect()
 		}
@@ -393,12 +428,12 @@ func (wq *workQueue) run(ctx context.Context, studyID int64, todo []store.Trial,
 	})
 	opts.Progress.Finish()
 	if err != nil {
-		return err
+		return finished, err
 	}
 	if ctx.Err() != nil {
-		return fmt.Errorf("bench: study interrupted with %d of %d planned trials to go (run it again to resume): %w", len(want), total, ctx.Err())
+		return finished, fmt.Errorf("bench: study interrupted with %d of %d planned trials to go (run it again to resume): %w", len(want), total, ctx.Err())
 	}
-	return nil
+	return finished, nil
 }
 
 func jobID(studyID int64, key string) string { return fmt.Sprintf("study-%d/%s", studyID, key) }
@@ -435,7 +470,8 @@ func (p *textProgress) Start(total, done int) {
 	fmt.Fprintf(p.w, "study: %d trials, %d done before, %d to run\n", total, done, total-done)
 }
 
-func (p *textProgress) Update(done, failed, inFlight int) {
+func (p *textProgress) Update(done, total, failed, inFlight int) {
+	p.total = total
 	eta := "?"
 	if n := done - p.done0; n > 0 {
 		left := time.Duration(float64(time.Since(p.start)) / float64(n) * float64(p.total-done))

@@ -66,7 +66,7 @@ type cancelAfter struct {
 
 func (c *cancelAfter) Start(int, int) {}
 func (c *cancelAfter) Finish()        {}
-func (c *cancelAfter) Update(int, int, int) {
+func (c *cancelAfter) Update(int, int, int, int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.seen++
@@ -157,7 +157,7 @@ func TestRunInterruptAndResume(t *testing.T) {
 	}
 
 	// Report from the resumed study: every file, parseable SVG.
-	sum, err := Summarize(s, out.Trials, out.Results)
+	sum, err := Summarize(s, out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func TestRunInterruptAndResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"index.html", "report.md", "results.csv", "schedules.svg", "curves-logreg-iris.svg", "profile.svg", "ratios.svg"} {
+	for _, f := range []string{"index.html", "report.md", "results.csv", "results.json", "schedules.svg", "curves-logreg-iris.svg", "profile.svg", "ratios.svg"} {
 		data, ok := rep.Files[f]
 		if !ok || len(data) == 0 {
 			t.Errorf("report has no %s", f)
@@ -220,7 +220,7 @@ func TestReportInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum, err := Summarize(s, out.Trials, out.Results)
+	sum, err := Summarize(s, out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,13 +313,13 @@ func TestRunGrowAndRefine(t *testing.T) {
 			t.Errorf("%s: refined schedule ends at %v (peak %v), %v of steps above half", tr.Key, r.LR[len(r.LR)-1], tr.Params["peak"], r.RefinedAboveHalf)
 		}
 	}
-	sum, err := Summarize(g, out.Trials, out.Results)
+	sum, err := Summarize(g, out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range sum.Claims {
-		if strings.HasPrefix(c.Text, "Refinement") && c.Pairs != 2 {
-			t.Errorf("refinement claim compared %d pairs, want 2 (1 problem × 2 seeds): %+v", c.Pairs, c)
+		if strings.HasPrefix(c.Text, "Refinement") && (len(c.Comparisons) != 1 || c.Comparisons[0].Pairs != 2) {
+			t.Errorf("refinement claim: %+v, want one comparison of 2 pairs (1 problem × 2 seeds)", c)
 		}
 	}
 	if f := sum.Compute["refined"]; f != 2 {

@@ -153,7 +153,7 @@ func (s *Study) Trials(info map[string]WorkloadInfo) ([]Trial, error) {
 		if t, ok := s.Targets[w]; ok {
 			wi.Target = t
 		}
-		for _, b := range s.Budgets {
+		for _, b := range s.budgetsOf(w) {
 			steps := int64(math.Round(b * float64(wi.StepHint)))
 			if steps < 1 {
 				return nil, fmt.Errorf("bench: study %s: budget %v of %s's step hint %d is under one step", s.Name, b, w, wi.StepHint)

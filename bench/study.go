@@ -18,6 +18,8 @@ import (
 //	name: quick
 //	workloads: [logreg-digits, mnist-mlp]
 //	budgets: [0.25, 1.0]          # fractions of each workload's step hint
+//	workload_budgets:             # per-workload budgets, if they differ
+//	  mnist-mlp: [0.15]
 //	seeds: [0, 1, 2]              # evaluation seeds
 //	baseline: cosine
 //	tuning:
@@ -70,15 +72,18 @@ import (
 // warmup(cosine(peak=${peak}, steps=${steps}), steps=${warmup}) is a run
 // of ${steps} steps whose first ${warmup} steps are the warm-up.
 type Study struct {
-	Name      string     `yaml:"name"`
-	Workloads []string   `yaml:"workloads"`
-	Budgets   []float64  `yaml:"budgets"`
-	Seeds     []int64    `yaml:"seeds"` // evaluation seeds (grid mode); AlgoPerf's studies (external, self)
-	Baseline  string     `yaml:"baseline"`
-	Tuning    Tuning     `yaml:"tuning"`
-	Schedules []Entry    `yaml:"schedules"`
-	Targets   Targets    `yaml:"targets"`
-	Eval      EvalConfig `yaml:"eval"`
+	Name      string    `yaml:"name"`
+	Workloads []string  `yaml:"workloads"`
+	Budgets   []float64 `yaml:"budgets"`
+	// WorkloadBudgets overrides Budgets for the workloads it names (a
+	// neural workload at a small budget beside convex ones at larger).
+	WorkloadBudgets map[string][]float64 `yaml:"workload_budgets"`
+	Seeds           []int64              `yaml:"seeds"` // evaluation seeds (grid mode); AlgoPerf's studies (external, self)
+	Baseline        string               `yaml:"baseline"`
+	Tuning          Tuning               `yaml:"tuning"`
+	Schedules       []Entry              `yaml:"schedules"`
+	Targets         Targets              `yaml:"targets"`
+	Eval            EvalConfig           `yaml:"eval"`
 
 	// where locates the file's workload and budget entries for the errors
 	// of WorkloadInfos, which checks them against the workloads.
@@ -294,6 +299,24 @@ func (s *Study) validate(file string, root *yaml.Node) error {
 			return bad(fmt.Sprintf("budget %v must be a positive fraction of the step hint", b), "budgets", fmt.Sprint(i))
 		}
 	}
+	for w, bs := range s.WorkloadBudgets {
+		if !seen[w] {
+			return bad(fmt.Sprintf("budgets for %q, which is not in workloads", w), "workload_budgets", w)
+		}
+		if len(bs) == 0 {
+			return bad("list at least one budget", "workload_budgets", w)
+		}
+		dup := map[float64]bool{}
+		for i, b := range bs {
+			if !(b > 0) || math.IsInf(b, 0) {
+				return bad(fmt.Sprintf("budget %v must be a positive fraction of the step hint", b), "workload_budgets", w, fmt.Sprint(i))
+			}
+			if dup[b] {
+				return bad(fmt.Sprintf("budget %v listed twice", b), "workload_budgets", w, fmt.Sprint(i))
+			}
+			dup[b] = true
+		}
+	}
 	if len(s.Schedules) == 0 {
 		return bad("list at least one schedule", "schedules")
 	}
@@ -385,6 +408,11 @@ func (s *Study) validate(file string, root *yaml.Node) error {
 	for i := range s.Budgets {
 		s.where[fmt.Sprint("budgets.", i)] = bad("", "budgets", fmt.Sprint(i)).(*StudyError)
 	}
+	for w, bs := range s.WorkloadBudgets {
+		for i := range bs {
+			s.where[fmt.Sprint("workload_budgets.", w, ".", i)] = bad("", "workload_budgets", w, fmt.Sprint(i)).(*StudyError)
+		}
+	}
 	return s.validateContent(bad)
 }
 
@@ -458,15 +486,45 @@ func (s *Study) validateGrid(bad func(string, ...string) error, workloads map[st
 		if e.TuneBudget == 0 {
 			continue
 		}
-		ok := false
-		for _, b := range s.Budgets {
-			ok = ok || b == e.TuneBudget
-		}
-		if !ok {
-			return bad(fmt.Sprintf("tune_budget %v is not one of the study's budgets", e.TuneBudget), "schedules", fmt.Sprint(i), "tune_budget")
+		for w := range workloads {
+			ok := false
+			for _, b := range s.budgetsOf(w) {
+				ok = ok || b == e.TuneBudget
+			}
+			if !ok {
+				return bad(fmt.Sprintf("tune_budget %v is not one of the study's budgets for %s", e.TuneBudget, w), "schedules", fmt.Sprint(i), "tune_budget")
+			}
 		}
 	}
 	return nil
+}
+
+// budgetsOf returns a workload's budgets: its own from workload_budgets,
+// else the study's (which default to [1]).
+func (s *Study) budgetsOf(w string) []float64 {
+	if bs, ok := s.WorkloadBudgets[w]; ok {
+		return bs
+	}
+	if len(s.Budgets) == 0 {
+		return []float64{1}
+	}
+	return s.Budgets
+}
+
+// AllBudgets returns every budget of the study, ascending.
+func (s *Study) AllBudgets() []float64 {
+	seen := map[float64]bool{}
+	var out []float64
+	for _, w := range s.Workloads {
+		for _, b := range s.budgetsOf(w) {
+			if !seen[b] {
+				seen[b] = true
+				out = append(out, b)
+			}
+		}
+	}
+	sort.Float64s(out)
+	return out
 }
 
 // CheckName reports whether name can name a study: reports go to

@@ -179,3 +179,28 @@ func TestStudyNames(t *testing.T) {
 		}
 	}
 }
+
+// The default study names only registered workloads and plans its first
+// round (every grid) without error.
+func TestDefaultStudyPlans(t *testing.T) {
+	text, err := BuiltinStudy("default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ParseStudy("default.yaml", text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	infos, err := s.WorkloadInfos()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Plan(infos, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 8 workloads × 3 budgets × 7 entries × 5 peaks × 2 selection seeds.
+	if len(p.Trials) != 8*3*7*5*2 {
+		t.Errorf("first round: %d trials", len(p.Trials))
+	}
+}

@@ -131,7 +131,15 @@ func (s *Study) plannedTrials() float64 {
 	default:
 		per = seeds * float64(max(s.Tuning.Trials, 1))
 	}
-	return float64(len(s.Workloads)) * budgets * float64(len(s.Schedules)) * per
+	n := 0.0
+	for _, w := range s.Workloads {
+		b := float64(len(s.WorkloadBudgets[w]))
+		if _, ok := s.WorkloadBudgets[w]; !ok {
+			b = budgets
+		}
+		n += b
+	}
+	return n * float64(len(s.Schedules)) * per
 }
 
 // WorkloadInfos looks up the study's workloads and checks its budgets
@@ -157,11 +165,15 @@ func (s *Study) WorkloadInfos() (map[string]WorkloadInfo, error) {
 		out[name] = WorkloadInfo{StepHint: w.StepHint, DefaultPeak: w.DefaultPeak, Target: w.Target,
 			HigherIsBetter: w.Metric.HigherIsBetter, PeakLow: lo, PeakHigh: hi}
 	}
-	for i, b := range s.Budgets {
-		for _, name := range s.Workloads {
+	for _, name := range s.Workloads {
+		key := "budgets."
+		if _, ok := s.WorkloadBudgets[name]; ok {
+			key = "workload_budgets." + name + "."
+		}
+		for i, b := range s.budgetsOf(name) {
 			hint := out[name].StepHint
 			if steps := b * float64(hint); steps > MaxTrialSteps {
-				return nil, at(fmt.Sprint("budgets.", i), fmt.Sprintf("budget %v of %s's step hint %d is %.3g steps; at most %d steps per trial", b, name, hint, steps, MaxTrialSteps))
+				return nil, at(fmt.Sprint(key, i), fmt.Sprintf("budget %v of %s's step hint %d is %.3g steps; at most %d steps per trial", b, name, hint, steps, MaxTrialSteps))
 			}
 		}
 	}

@@ -42,8 +42,8 @@ func TestStudyValidation(t *testing.T) {
 		{"duplicate seeds", "seeds: [0, 1, 2]", "seeds: [0, 1, 0]", "v.yaml:4: seeds.2: seed 0 listed twice"},
 		{"target NaN", "logreg-iris: 0.9", "logreg-iris: .nan", "v.yaml:16: targets.logreg-iris: target NaN: want a finite number"},
 		{"external trials", "  mode: grid\n  seeds: [100]\n  warmup: 0.05", "  mode: external\n  trials: 2000000000", "tuning.trials: 2000000000 trials per study; at most 10000"},
-		{"too many seeds", "seeds: [0, 1, 2]", "seeds: [" + seedList(1001) + "]", "v.yaml:4: seeds: 1001 seeds; at most 1000"},
-		{"too many trials", "seeds: [0, 1, 2]\ntuning:\n  mode: grid\n  seeds: [100]\n  warmup: 0.05", "seeds: [" + seedList(900) + "]\ntuning:\n  mode: external\n  trials: 10000", "schedules: the study plans up to 3.6e+07 trials"},
+		{"too many seeds", "seeds: [0, 1, 2]", "seeds: [" + manySeeds(1001) + "]", "v.yaml:4: seeds: 1001 seeds; at most 1000"},
+		{"too many trials", "seeds: [0, 1, 2]\ntuning:\n  mode: grid\n  seeds: [100]\n  warmup: 0.05", "seeds: [" + manySeeds(900) + "]\ntuning:\n  mode: external\n  trials: 10000", "schedules: the study plans up to 3.6e+07 trials"},
 		{"grid points", "  warmup: 0.05", "  warmup: 0.05\n  grid: {points: 2000000000}", "tuning.grid.points: 2000000000 peaks; at most 100"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -98,7 +98,7 @@ func TestStudyWorkloadInfos(t *testing.T) {
 	}
 }
 
-func seedList(n int) string {
+func manySeeds(n int) string {
 	parts := make([]string, n)
 	for i := range parts {
 		parts[i] = strconv.Itoa(1000 + i)

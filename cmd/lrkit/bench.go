@@ -37,11 +37,19 @@ func newBenchCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench [STUDY.yaml]",
 		Short: "Run a schedule benchmark study (AlgoPerf-style) and write its report",
-		Long: `Run every trial of a study (workloads × budgets × schedules × seeds ×
-tuning points), score the schedules by time to target and performance
-profiles, and write a report (index.html, report.md, results.csv, SVG
-plots) to --out. Without a file, lrkit's default study runs; --quick runs a
-smaller one in a few minutes.
+		Long: `Run a benchmark study and write its report (index.html, report.md,
+results.csv, results.json, SVG plots) to -o. Without a file, lrkit's
+default study runs; --quick runs a smaller one in a few minutes.
+
+In grid mode (the built-in studies) every schedule's peak learning rate is
+tuned per workload and budget on a log-spaced grid with selection seeds,
+the grid extended past an edge while the best peak sits there, and the
+chosen peak is trained afresh on the evaluation seeds; the study runs in
+rounds (grids, extensions, evaluation runs) until nothing is left to run.
+Each problem's target comes from the tuned baseline's selection runs; the
+report compares every schedule with the baseline by its speedup in steps
+to target, with 95% bootstrap intervals, and recommends a schedule only
+when its interval lies above 1.
 
 Trials go through a NATS JetStream work queue: an embedded server with
 in-process workers by default, or an external server with --nats, whose
@@ -150,7 +158,7 @@ func loadStudy(file string, quick bool) (*bench.Study, []byte, error) {
 }
 
 func writeReport(study *bench.Study, oc *bench.Outcome, dir string, out io.Writer) error {
-	sum, err := bench.Summarize(study, oc.Trials, oc.Results)
+	sum, err := bench.Summarize(study, oc)
 	if err != nil {
 		return err
 	}
@@ -161,7 +169,11 @@ func writeReport(study *bench.Study, oc *bench.Outcome, dir string, out io.Write
 	if err := rep.Write(dir); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "%s\nreport: %s (also report.md, results.csv)\n", rep.Recommendation, filepath.Join(dir, "index.html"))
+	fmt.Fprintln(out, rep.Recommendation)
+	for _, line := range sum.RecommendedSpecs() {
+		fmt.Fprintln(out, "  "+line)
+	}
+	fmt.Fprintf(out, "report: %s (also report.md, results.csv, results.json)\n", filepath.Join(dir, "index.html"))
 	return nil
 }
 
@@ -178,7 +190,8 @@ func (p *barProgress) Start(total, done int) {
 	_ = p.bar.Set(done)
 }
 
-func (p *barProgress) Update(done, failed, inFlight int) {
+func (p *barProgress) Update(done, total, failed, inFlight int) {
+	p.bar.ChangeMax(total)
 	desc := fmt.Sprintf("trials (%d queued or running", inFlight)
 	if failed > 0 {
 		desc += fmt.Sprintf(", %d failed", failed)

@@ -112,11 +112,43 @@ func readResults(t *testing.T, dir string) map[string][3]string {
 	return out
 }
 
+// gridWorkerStudy is workerStudy in grid mode: its trials are planned as
+// results come (grids, an extension, evaluation runs).
+const gridWorkerStudy = `name: workers
+workloads: [logreg-iris]
+budgets: [0.5]
+seeds: [0, 1]
+tuning:
+  mode: grid
+  seeds: [7]
+  warmup: 0.05
+  grid: {points: 5, range: [0.03, 0.3], extend: 1}
+eval: {count: 10}
+schedules:
+  - name: cosine
+    spec: warmup(cosine(peak=${peak}, steps=${steps}), steps=${warmup})
+  - name: linear
+    spec: warmup(linear(peak=${peak}, steps=${steps}), steps=${warmup})
+`
+
 // The same study run by two `lrkit worker` processes gives the results of
-// the in-process run, trial for trial.
+// the in-process run, trial for trial, in external and in grid mode.
 func TestBenchTwoWorkerProcessesMatchInProcess(t *testing.T) {
 	bin := buildLrkit(t)
 	study := writeStudy(t, "logreg-iris")
+	grid := filepath.Join(t.TempDir(), "grid.yaml")
+	if err := os.WriteFile(grid, []byte(gridWorkerStudy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	matchWorkers(t, bin, study, 8)
+	matchWorkers(t, bin, grid, 0)
+}
+
+// matchWorkers runs a study in-process and with two worker processes and
+// compares the results; n > 0 is the number of trials it must have, 0
+// (grid mode) at least 2 × 5 grid points and 2 × 2 evaluation runs.
+func matchWorkers(t *testing.T, bin, study string, n int) {
+	t.Helper()
 	ref := filepath.Join(t.TempDir(), "ref")
 	if out, err := exec.Command(bin, "bench", study, "-o", ref, "--quiet").CombinedOutput(); err != nil {
 		t.Fatalf("in-process bench: %v\n%s", err, out)
@@ -129,8 +161,8 @@ func TestBenchTwoWorkerProcessesMatchInProcess(t *testing.T) {
 	_ = w1.Process.Signal(syscall.SIGINT)
 	_ = w2.Process.Signal(syscall.SIGINT)
 	want, got := readResults(t, ref), readResults(t, two)
-	if len(want) != 8 || len(got) != 8 {
-		t.Fatalf("%d and %d trials, want 8", len(want), len(got))
+	if n > 0 && len(want) != n || n == 0 && len(want) < 14 || len(got) != len(want) {
+		t.Fatalf("%s: %d and %d trials, want %d (grid mode: at least 14)", study, len(want), len(got), n)
 	}
 	for k, w := range want {
 		if got[k] != w || w[2] != "done" {
