@@ -199,8 +199,9 @@ func TestDefaultStudyPlans(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 8 workloads × 3 budgets × 7 entries × 5 peaks × 2 selection seeds.
-	if len(p.Trials) != 8*3*7*5*2 {
+	// (5 convex workloads × 3 budgets + 3 neural workloads × 1 budget) ×
+	// 7 entries × 5 peaks × 1 selection seed.
+	if len(p.Trials) != (5*3+3)*7*5 {
 		t.Errorf("first round: %d trials", len(p.Trials))
 	}
 }
