@@ -460,18 +460,32 @@ type textProgress struct {
 	total int
 	start time.Time
 	done0 int
+	// lastLine and lastDone are when the last line was written and how
+	// many trials were done then.
+	lastLine time.Time
+	lastDone int
+	every    time.Duration
 }
 
-// NewTextProgress reports progress as plain lines on w.
-func NewTextProgress(w io.Writer) Progress { return &textProgress{w: w} }
+// NewTextProgress reports progress as plain lines on w, for logs: a line
+// when another 5% of the trials are done or 30 s after the last line,
+// whichever comes first, and one when the last trial is done; not a line
+// per trial.
+func NewTextProgress(w io.Writer) Progress { return &textProgress{w: w, every: 30 * time.Second} }
 
 func (p *textProgress) Start(total, done int) {
 	p.total, p.start, p.done0 = total, time.Now(), done
+	p.lastLine, p.lastDone = p.start, done
 	fmt.Fprintf(p.w, "study: %d trials, %d done before, %d to run\n", total, done, total-done)
 }
 
 func (p *textProgress) Update(done, total, failed, inFlight int) {
 	p.total = total
+	step := max(1, (total+19)/20) // 5% of the trials
+	if done < total && done-p.lastDone < step && time.Since(p.lastLine) < p.every {
+		return
+	}
+	p.lastLine, p.lastDone = time.Now(), done
 	eta := "?"
 	if n := done - p.done0; n > 0 {
 		left := time.Duration(float64(time.Since(p.start)) / float64(n) * float64(p.total-done))

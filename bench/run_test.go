@@ -373,3 +373,22 @@ func TestRunShrunkAfterInterrupt(t *testing.T) {
 		}
 	}
 }
+
+// TestTextProgressThrottles: off a terminal a study writes a line per 5%
+// of its trials (or per 30 s), not a line per trial, and always the last.
+func TestTextProgressThrottles(t *testing.T) {
+	var b strings.Builder
+	p := NewTextProgress(&b)
+	p.Start(271, 0)
+	for done := 1; done <= 271; done++ {
+		p.Update(done, 271, 0, 271-done)
+	}
+	lines := strings.Count(b.String(), "\n")
+	// The start line, one per 14 trials (5% of 271, rounded up), the last.
+	if lines < 15 || lines > 23 {
+		t.Fatalf("%d lines for 271 trials, want about 21:\n%s", lines, b.String())
+	}
+	if !strings.Contains(b.String(), "trials 271/271 done") {
+		t.Errorf("no line for the last trial:\n%s", b.String())
+	}
+}
