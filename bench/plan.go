@@ -325,6 +325,7 @@ func (s *Study) gridTrial(c *CellState, wi WorkloadInfo, e Entry, role string, k
 	}
 	return Trial{
 		Key:       gridKey(c, role, k, seed),
+		Command:   s.command(c.Workload),
 		Workload:  c.Workload,
 		Entry:     e.Name,
 		Spec:      Expand(spec, vars),

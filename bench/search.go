@@ -127,6 +127,9 @@ type Trial struct {
 	Target    float64            `json:"target"`
 	Higher    bool               `json:"higher_is_better"`
 	EvalEvery int64              `json:"eval_every"`
+	// Command is the program of a command workload, nil for a built-in
+	// workload.
+	Command *CommandWorkload `json:"command,omitempty"`
 }
 
 // Trials expands the study into its trials: every workload × budget ×
@@ -201,6 +204,7 @@ func (s *Study) Trials(info map[string]WorkloadInfo) ([]Trial, error) {
 						}
 						out = append(out, Trial{
 							Key:       fmt.Sprintf("%s/%s/b%g/s%d/p%d", w, e.Name, b, seed, p),
+							Command:   s.command(w),
 							Workload:  w,
 							Entry:     e.Name,
 							Spec:      Expand(spec, vars),

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -84,6 +85,10 @@ type Study struct {
 	Schedules       []Entry              `yaml:"schedules"`
 	Targets         Targets              `yaml:"targets"`
 	Eval            EvalConfig           `yaml:"eval"`
+	// Commands are workloads the study defines as programs to run (a
+	// user's own training script); workloads may name them. See
+	// CommandWorkload.
+	Commands map[string]CommandWorkload `yaml:"commands"`
 
 	// where locates the file's workload and budget entries for the errors
 	// of WorkloadInfos, which checks them against the workloads.
@@ -213,7 +218,28 @@ func ParseStudy(file string, data []byte) (*Study, error) {
 		return nil, err
 	}
 	s.applyDefaults()
+	if len(s.Commands) > 0 {
+		// A command runs in its study file's directory (or dir below it).
+		base, err := filepath.Abs(filepath.Dir(file))
+		if err != nil {
+			return nil, &StudyError{File: file, Msg: err.Error()}
+		}
+		for name, c := range s.Commands {
+			c.Dir = filepath.Join(base, c.Dir)
+			s.Commands[name] = c
+		}
+	}
 	return &s, nil
+}
+
+// command returns the command workload w names, or nil for a built-in
+// workload.
+func (s *Study) command(w string) *CommandWorkload {
+	c, ok := s.Commands[w]
+	if !ok {
+		return nil
+	}
+	return &c
 }
 
 // yamlError turns a yaml.v3 error ("yaml: line 5: field x not found in type

@@ -34,6 +34,9 @@ type TrialOptions struct {
 // could not run at all (a bad spec, a missing data set) and for
 // cancellation.
 func RunTrial(ctx context.Context, tr Trial, opts TrialOptions, heartbeat func()) (TrialResult, error) {
+	if tr.Command != nil {
+		return runCommand(ctx, tr, heartbeat)
+	}
 	w, err := workload.Lookup(tr.Workload)
 	if err != nil {
 		return TrialResult{Key: tr.Key}, err

@@ -69,6 +69,9 @@ func (s *Study) validateContent(bad func(string, ...string) error) error {
 			return bad(err.Error(), "schedules", strconv.Itoa(i), "spec")
 		}
 	}
+	if err := s.checkCommands(bad); err != nil {
+		return err
+	}
 	if n := s.plannedTrials(); n > MaxStudyTrials {
 		return bad(fmt.Sprintf("the study plans up to %.3g trials (workloads × budgets × schedules × seeds × search points); at most %d", n, MaxStudyTrials), "schedules")
 	}
@@ -157,6 +160,10 @@ func (s *Study) WorkloadInfos() (map[string]WorkloadInfo, error) {
 	}
 	out := map[string]WorkloadInfo{}
 	for i, name := range s.Workloads {
+		if c := s.command(name); c != nil {
+			out[name] = c.info()
+			continue
+		}
 		w, err := workload.Lookup(name)
 		if err != nil {
 			return nil, at(fmt.Sprint("workloads.", i), err.Error())
@@ -178,4 +185,40 @@ func (s *Study) WorkloadInfos() (map[string]WorkloadInfo, error) {
 		}
 	}
 	return out, nil
+}
+
+// checkCommands checks the study's command workloads: their settings, that
+// no built-in workload has the name, and that refinement (which would need
+// the command to train a table schedule it is given as a file) is not
+// asked of them.
+func (s *Study) checkCommands(bad func(string, ...string) error) error {
+	if len(s.Commands) == 0 {
+		return nil
+	}
+	used := map[string]bool{}
+	for _, w := range s.Workloads {
+		used[w] = true
+	}
+	names := make([]string, 0, len(s.Commands))
+	for name := range s.Commands {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if _, err := workload.Lookup(name); err == nil {
+			return bad(fmt.Sprintf("%q is a built-in workload; give the command another name", name), "commands", name)
+		}
+		if field, msg := s.Commands[name].check(); field != "" {
+			return bad(msg, "commands", name, field)
+		}
+		if !used[name] {
+			return bad(fmt.Sprintf("command %q is not in workloads", name), "commands", name)
+		}
+	}
+	for i, e := range s.Schedules {
+		if e.Refine != "" {
+			return bad("refinement is not available with command workloads (the command would have to train a per-step table)", "schedules", strconv.Itoa(i), "refine")
+		}
+	}
+	return nil
 }
