@@ -222,3 +222,29 @@ func (s *Study) checkCommands(bad func(string, ...string) error) error {
 	}
 	return nil
 }
+
+// OnlyWorkloads restricts the study to some of its workloads, for a run
+// that does part of a study now and the rest later: the trials keep
+// their keys, so a later run of the whole study finds them done.
+func (s *Study) OnlyWorkloads(names []string) error {
+	have := map[string]bool{}
+	for _, w := range s.Workloads {
+		have[w] = true
+	}
+	seen := map[string]bool{}
+	var keep []string
+	for _, n := range names {
+		if !have[n] {
+			return fmt.Errorf("bench: study %s has no workload %q (it has %v)", s.Name, n, s.Workloads)
+		}
+		if !seen[n] {
+			keep = append(keep, n)
+			seen[n] = true
+		}
+	}
+	if len(keep) == 0 {
+		return fmt.Errorf("bench: study %s: no workloads chosen", s.Name)
+	}
+	s.Workloads = keep
+	return nil
+}

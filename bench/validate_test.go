@@ -105,3 +105,44 @@ func manySeeds(n int) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// TestOnlyWorkloads: a run of part of a study plans only those workloads'
+// trials, with the keys the whole study gives them.
+func TestOnlyWorkloads(t *testing.T) {
+	text := strings.Replace(validStudy, "workloads: [logreg-iris]", "workloads: [logreg-iris, logreg-wine]", 1)
+	whole, err := ParseStudy("v.yaml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	part, _ := ParseStudy("v.yaml", []byte(text))
+	if err := part.OnlyWorkloads([]string{"logreg-wine"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := part.OnlyWorkloads([]string{"mnist-mlp"}); err == nil || !strings.Contains(err.Error(), `has no workload "mnist-mlp"`) {
+		t.Errorf("a workload not in the study: %v", err)
+	}
+	infos, err := whole.WorkloadInfos()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw, err := whole.Plan(infos, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pp, err := part.Plan(infos, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]bool{}
+	for _, tr := range pw.Trials {
+		keys[tr.Key] = true
+	}
+	if len(pp.Trials) == 0 || len(pp.Trials)*2 != len(pw.Trials) {
+		t.Fatalf("part plans %d trials, whole %d, want half", len(pp.Trials), len(pw.Trials))
+	}
+	for _, tr := range pp.Trials {
+		if tr.Workload != "logreg-wine" || !keys[tr.Key] {
+			t.Fatalf("part plans %s (%s), not a trial of the whole study's", tr.Key, tr.Workload)
+		}
+	}
+}

@@ -29,6 +29,7 @@ type benchOptions struct {
 	workers int
 	ackWait time.Duration
 	limit   int
+	only    []string
 	quiet   bool
 }
 
@@ -81,6 +82,7 @@ trials are not run again.`,
 	f.DurationVar(&o.ackWait, "ack-wait", 30*time.Second, "a silent worker's trial goes to another worker after this")
 	f.IntVar(&o.limit, "limit", 0, "use only the first N examples of each data set (smoke tests)")
 	f.BoolVar(&o.quiet, "quiet", false, "no progress output")
+	f.StringSliceVar(&o.only, "workloads", nil, "run only these workloads of the study (a later run of the whole study keeps their trials)")
 	deprecatedAlias(cmd, "out", "output")
 	return cmd
 }
@@ -89,6 +91,11 @@ func runBench(ctx context.Context, file string, o benchOptions, out, errOut io.W
 	study, text, err := loadStudy(file, o.quick)
 	if err != nil {
 		return err
+	}
+	if o.only != nil {
+		if err := study.OnlyWorkloads(o.only); err != nil {
+			return badInput(err)
+		}
 	}
 	if o.out == "" {
 		o.out = filepath.Join("out", "bench", study.Name)
