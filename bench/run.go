@@ -393,6 +393,7 @@ func (wq *workQueue) run(ctx context.Context, studyID int64, todo []Trial, total
 	done0 := total - len(todo)
 	opts.Progress.Start(total, done0)
 	finished, failed := 0, 0
+	var planErr error
 	cctx, stopCollect := context.WithCancel(ctx)
 	defer stopCollect()
 	err := wq.q.Collect(cctx, func(r dispatch.Result) error {
@@ -412,12 +413,17 @@ func (wq *workQueue) run(ctx context.Context, studyID int64, todo []Trial, total
 		}
 		delete(want, r.JobID)
 		finished++
+		// The result is stored: a failure to plan or queue what follows
+		// ends the run (the next call resumes it) instead of holding the
+		// result for redelivery.
 		n, next, err := more(ctx, false)
-		if err != nil {
-			return err
+		if err == nil {
+			err = submit(next)
 		}
-		if err := submit(next); err != nil {
-			return err
+		if err != nil {
+			planErr = err
+			stopCollect()
+			return nil
 		}
 		total = n
 		opts.Progress.Update(total-len(want), total, failed, len(want))
@@ -429,6 +435,9 @@ func (wq *workQueue) run(ctx context.Context, studyID int64, todo []Trial, total
 	opts.Progress.Finish()
 	if err != nil {
 		return finished, err
+	}
+	if planErr != nil && ctx.Err() == nil {
+		return finished, planErr
 	}
 	if ctx.Err() != nil {
 		return finished, fmt.Errorf("bench: study interrupted with %d of %d planned trials to go (run it again to resume): %w", len(want), total, ctx.Err())
