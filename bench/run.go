@@ -476,7 +476,7 @@ func NewTextProgress(w io.Writer) Progress { return &textProgress{w: w} }
 
 func (p *textProgress) Start(total, done int) {
 	p.total, p.start, p.done0 = total, time.Now(), done
-	fmt.Fprintf(p.w, "study: %d trials, %d done before, %d to run\n", total, done, total-done)
+	fmt.Fprintf(p.w, "study: %d trials planned, %d done before, %d to run (a grid-mode study plans more as results come)\n", total, done, total-done)
 }
 
 func (p *textProgress) Update(done, total, failed, inFlight int) {
