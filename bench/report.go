@@ -264,6 +264,9 @@ func comparisonTable(sum *Summary) table {
 			"LR area: mean of lr/peak over the budget (a schedule with more area trains longer near its peak). Compute: training steps per scored step. Score: AlgoPerf's benchmark score (area under the performance profile up to ratio 4) over the same problems.\n",
 			len(sum.Scored), orDash(base), Censor, 100*Level, Resamples, 100*m, int(math.Round(1/(1-Level)))),
 		head: []string{"schedule", "speedup over " + orDash(base), fmt.Sprintf("%.0f%% interval", 100*Level), "verdict", "final metric", "LR area", "compute", "selection runs", "score"}}
+	if n := len(sum.Scored); n > 0 && n < 10 {
+		t.note = strings.TrimSuffix(t.note, "\n") + fmt.Sprintf(" With only %d problems the bootstrap intervals are approximate and on the narrow side (a percentile bootstrap over few clusters understates their spread).\n", n)
+	}
 	for _, e := range sum.Entries {
 		row := []string{e}
 		if c := sum.Compare[e]; c != nil && c.Pairs > 0 {
@@ -433,7 +436,7 @@ func claimTable(sum *Summary) table {
 			pairs += cmp.Pairs
 		}
 		verdict := c.Verdict
-		if c.Note != "" {
+		if c.Note != "" && len(c.Comparisons) > 0 {
 			verdict += " (" + c.Note + ")"
 		}
 		t.rows = append(t.rows, []string{c.Text, c.Test, strconv.Itoa(pairs), orDash(strings.Join(sp, "; ")), orDash(strings.Join(fd, "; ")), verdict})

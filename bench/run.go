@@ -393,6 +393,7 @@ func (wq *workQueue) run(ctx context.Context, studyID int64, todo []Trial, total
 	done0 := total - len(todo)
 	opts.Progress.Start(total, done0)
 	finished, failed := 0, 0
+	var planErr error
 	cctx, stopCollect := context.WithCancel(ctx)
 	defer stopCollect()
 	err := wq.q.Collect(cctx, func(r dispatch.Result) error {
@@ -412,12 +413,17 @@ func (wq *workQueue) run(ctx context.Context, studyID int64, todo []Trial, total
 		}
 		delete(want, r.JobID)
 		finished++
+		// The result is stored: a failure to plan or queue what follows
+		// ends the run (the next call resumes it) instead of holding the
+		// result for redelivery.
 		n, next, err := more(ctx, false)
-		if err != nil {
-			return err
+		if err == nil {
+			err = submit(next)
 		}
-		if err := submit(next); err != nil {
-			return err
+		if err != nil {
+			planErr = err
+			stopCollect()
+			return nil
 		}
 		total = n
 		opts.Progress.Update(total-len(want), total, failed, len(want))
@@ -429,6 +435,9 @@ func (wq *workQueue) run(ctx context.Context, studyID int64, todo []Trial, total
 	opts.Progress.Finish()
 	if err != nil {
 		return finished, err
+	}
+	if planErr != nil && ctx.Err() == nil {
+		return finished, planErr
 	}
 	if ctx.Err() != nil {
 		return finished, fmt.Errorf("bench: study interrupted with %d of %d planned trials to go (run it again to resume): %w", len(want), total, ctx.Err())
@@ -476,7 +485,7 @@ func NewTextProgress(w io.Writer) Progress { return &textProgress{w: w, every: 3
 func (p *textProgress) Start(total, done int) {
 	p.total, p.start, p.done0 = total, time.Now(), done
 	p.lastLine, p.lastDone = p.start, done
-	fmt.Fprintf(p.w, "study: %d trials, %d done before, %d to run\n", total, done, total-done)
+	fmt.Fprintf(p.w, "study: %d trials planned, %d done before, %d to run (a grid-mode study plans more as results come)\n", total, done, total-done)
 }
 
 func (p *textProgress) Update(done, total, failed, inFlight int) {

@@ -280,6 +280,8 @@ func evaluateClaims(s *Summary) []Claim {
 		switch {
 		case missing != "":
 			c.Verdict = fmt.Sprintf("not tested: the study has no schedule named %q", missing)
+		case len(problems) == 0 && cs.lowOnly:
+			c.Verdict = fmt.Sprintf("not tested: no scored problem at a budget ≤ %g", LowBudget)
 		case len(problems) == 0:
 			c.Verdict = "not tested: no problem discriminates"
 		default:

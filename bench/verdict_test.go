@@ -120,6 +120,22 @@ func TestVerdictFindsTwoPercent(t *testing.T) {
 		if math.Abs(c.Speedup-1/0.98) > 0.01 {
 			t.Errorf("study %d: speedup %.4f, want about %.4f", k, c.Speedup, 1/0.98)
 		}
+		if k > 0 {
+			continue
+		}
+		// The report says what the headline says.
+		_, out := synthetic{problems: 20, seeds: 5, effects: map[string]float64{"fast": 0.98}, shared: 0.1, own: 0.03, seed: 0}.outcome()
+		rep, err := BuildReport(sum, out, testTime)
+		if err != nil {
+			t.Fatal(err)
+		}
+		md := string(rep.Files["report.md"])
+		row := fmt.Sprintf("| fast | %.2f× | %.2f–%.2f× | faster |", c.Speedup, c.Low, c.High)
+		for _, want := range []string{"**" + sum.Headline + "**", "## Recommended schedule: fast", row} {
+			if !strings.Contains(md, want) {
+				t.Errorf("report.md lacks %q", want)
+			}
+		}
 	}
 }
 
