@@ -16,6 +16,6 @@ if [ -e /usr/include/x86_64-linux-gnu/cblas.h ] || [ -e /usr/include/openblas/cb
 "$go" build $tags -o bin/lrkit ./cmd/lrkit
 bin/lrkit workloads fetch >/dev/null
 out=out/bench/kjv
-bin/lrkit bench bench/studies/kjv.yaml -o "$out"
+OPENBLAS_NUM_THREADS=1 bin/lrkit bench bench/studies/kjv.yaml -o "$out"
 bin/lrkit report kjv --db "$out/lrkit.db" -o "$out"
 echo "report: $out/report.md"
