@@ -145,7 +145,7 @@ func All() []*Workload {
 	ws := []*Workload{mnistMLP(), fashionCNN(), kjvGPT(), kjvGPTSmall()}
 	ws = append(ws, shiftWorkloads()...)
 	for _, t := range sklearnWorkloads {
-		ws = append(ws, logregSklearn(t.name, t.table, t.desc, t.target, t.batch, t.steps, t.peak))
+		ws = append(ws, logregSklearn(t.name, t.table, t.desc, t.target, t.batch, t.steps, t.peak, t.peakRange))
 	}
 	for _, k := range []float64{100, 1000} {
 		w, err := illCond(k)

@@ -42,26 +42,39 @@ func logisticModel(d, classes int, seed uint64) nn.Layer {
 	return nn.NewSequential(fc)
 }
 
+// sklearnWorkloads are the logistic regressions on scikit-learn's
+// tables. Their peak ranges come from a sweep of cosine schedules (5%
+// warmup) at the step hint over peaks 0.001–100 (half-decade steps, seeds
+// 1–3; docs/workloads.md has the table and the command): each range is
+// centred near the best final validation accuracy, ties broken by the
+// validation loss, and reaches well above 0.15, which an earlier fixed
+// grid never passed although iris and digits do best at 1–10.
 var sklearnWorkloads = []struct {
 	name, table, desc string
 	target            float64
 	batch             int
 	steps             int64
 	peak              float64
+	peakRange         [2]float64
 }{
-	{"logreg-digits", "digits", "multinomial logistic regression on scikit-learn's 8×8 digits (1,797 images, 64 features, 10 classes)", 0.95, 64, 1500, 0.3},
-	{"logreg-breast-cancer", "breast-cancer", "logistic regression on the Wisconsin breast cancer table (569 rows, 30 features, 2 classes)", 0.95, 32, 1000, 0.03},
-	{"logreg-wine", "wine", "multinomial logistic regression on the wine table (178 rows, 13 features, 3 classes)", 0.94, 16, 500, 0.1},
-	{"logreg-iris", "iris", "multinomial logistic regression on Fisher's iris (150 rows, 4 features, 3 classes)", 0.9, 16, 500, 0.1},
+	// Best accuracy 0.959 at 3 (0.957 at 1, the lowest loss); 0.947 at 0.1, 0.950 at 10.
+	{"logreg-digits", "digits", "multinomial logistic regression on scikit-learn's 8×8 digits (1,797 images, 64 features, 10 classes)", 0.95, 64, 1500, 0.3, [2]float64{0.1, 10}},
+	// Best accuracy 0.991 at 0.01, lowest loss at 0.03; 0.930 at 0.001, 0.947 at 0.1–1.
+	{"logreg-breast-cancer", "breast-cancer", "logistic regression on the Wisconsin breast cancer table (569 rows, 30 features, 2 classes)", 0.95, 32, 1000, 0.03, [2]float64{1e-3, 0.3}},
+	// Accuracy 1.0 at 0.1–1, lowest loss at 1; 0.972 at 0.03 and at 3.
+	{"logreg-wine", "wine", "multinomial logistic regression on the wine table (178 rows, 13 features, 3 classes)", 0.94, 16, 500, 0.1, [2]float64{0.03, 3}},
+	// Accuracy 0.967 from 0.1 to 100 (30 validation rows; 0.867 at 0.03), lowest
+	// loss at 3–10 (0.215 at 30, 0.747 at 100).
+	{"logreg-iris", "iris", "multinomial logistic regression on Fisher's iris (150 rows, 4 features, 3 classes)", 0.9, 16, 500, 0.1, [2]float64{0.05, 50}},
 }
 
 // logregSklearn is logistic regression on a scikit-learn table: an 80/20
 // split by a fixed shuffle, features standardised with the training
 // split's statistics.
-func logregSklearn(name, table, desc string, target float64, batch int, steps int64, peak float64) *Workload {
+func logregSklearn(name, table, desc string, target float64, batch int, steps int64, peak float64, peakRange [2]float64) *Workload {
 	return &Workload{
 		Name: name, Description: desc, Metric: Accuracy, Target: target, StepHint: steps,
-		DefaultBatch: batch, DefaultOptimizer: "sgd", DefaultPeak: peak, EvalEvery: 50,
+		DefaultBatch: batch, DefaultOptimizer: "sgd", DefaultPeak: peak, PeakRange: peakRange, EvalEvery: 50,
 		build: func(ctx context.Context, w *Workload, o Options) (*Setup, error) {
 			all, err := data.Sklearn(table)
 			if err != nil {
@@ -107,6 +120,26 @@ func illCondProblem(kappa float64) data.IllConditioned {
 	return data.IllConditioned{Kappa: kappa, Dim: illCondDim, Train: illCondTrain, Val: illCondVal, LogitScale: 3, Seed: splitSeed}
 }
 
+// illCondPeak is the default peak for condition number kappa, and
+// illCondPeakRange the range a tuning grid starts from. A sweep of cosine
+// schedules (5% warmup) at the step hint, seeds 1–3 (docs/workloads.md),
+// gave the final validation loss
+//
+//	peak     0.03   0.1    0.3    1      3      10     30     100
+//	κ 100    0.503  0.434  0.386  0.368  0.368  0.370  0.377  0.461
+//	κ 1000   0.547  0.495  0.443  0.393  0.369  0.372  0.459  1.102
+//
+// so the optimum moves from 1–3 at κ = 100 to 3–10 at κ = 1000, where a
+// peak of 1 misses the target (0.375); [0.3, 30] brackets both.
+func illCondPeak(kappa float64) float64 {
+	if kappa >= 1000 {
+		return 3
+	}
+	return 1
+}
+
+var illCondPeakRange = [2]float64{0.3, 30}
+
 // illCond is binary logistic regression on a synthetic problem with
 // feature covariance condition number kappa. Its metric is the validation
 // loss and its target the loss of the generating model plus 0.01 nats.
@@ -120,7 +153,7 @@ func illCond(kappa float64) (*Workload, error) {
 		Description: fmt.Sprintf("binary logistic regression, %d Gaussian features with covariance condition number %g (rotated), %d/%d examples; target: the true model's validation loss %.4f + %g",
 			illCondDim, kappa, illCondTrain, illCondVal, res.BayesLoss, illCondMargin),
 		Metric: Loss, Target: res.BayesLoss + illCondMargin, StepHint: illCondHint(kappa),
-		DefaultBatch: 64, DefaultOptimizer: "sgd", DefaultPeak: 1, EvalEvery: 100,
+		DefaultBatch: 64, DefaultOptimizer: "sgd", DefaultPeak: illCondPeak(kappa), PeakRange: illCondPeakRange, EvalEvery: 100,
 		build: func(ctx context.Context, w *Workload, o Options) (*Setup, error) {
 			res, err := illCondProblem(kappa).Generate()
 			if err != nil {
@@ -140,12 +173,16 @@ func illCond(kappa float64) (*Workload, error) {
 // mnistMLP is the 784-256-256-10 ReLU network on MNIST (validation: the
 // official 10,000-image test set). Measured: `lrkit train --workload
 // mnist-mlp --schedule 'linear(steps=2000)' --steps 2000` (AdamW, peak
-// 1e-3, batch 128, seed 1) ends at 0.9802 validation accuracy.
+// 1e-3, batch 128, seed 1) ends at 0.9802 validation accuracy. Peak sweep
+// (cosine, 5% warmup, 2,000 steps, seeds 1–2; docs/workloads.md), final
+// accuracy: 1e-4 0.938, 3e-4 0.962, 1e-3 0.978, 3e-3 0.983, 1e-2 0.983,
+// 3e-2 0.976: the search range [5e-4, 3e-2] is centred near the optimum
+// and holds the default peak (kept at 1e-3: cmd/papers early scales it).
 func mnistMLP() *Workload {
 	return &Workload{
 		Name: "mnist-mlp", Description: "784-256-256-10 ReLU MLP on MNIST (60,000 train, 10,000 test images as validation)",
 		Metric: Accuracy, Target: 0.97, StepHint: 2000, DefaultBatch: 128,
-		DefaultOptimizer: "adamw", DefaultPeak: 1e-3, WeightDecay: 0.01, EvalEvery: 200,
+		DefaultOptimizer: "adamw", DefaultPeak: 1e-3, PeakRange: [2]float64{5e-4, 3e-2}, WeightDecay: 0.01, EvalEvery: 200,
 		build: func(ctx context.Context, w *Workload, o Options) (*Setup, error) {
 			tr, va, err := data.MNIST(o.Limit)
 			if err != nil {
@@ -180,12 +217,20 @@ func FashionCNN(rng *rand.Rand) nn.Layer {
 
 // fashionCNN: measured with `--schedule 'linear(steps=3000)' --steps 3000`
 // (AdamW, peak 1e-3, batch 128, seed 1): 0.9006 validation accuracy at step
-// 1,800, 0.9057 at 3,000.
+// 1,800, 0.9057 at 3,000. At a step hint of 3,000 a tuned schedule reached
+// the target at a quarter of it (cosine at peak 1e-2: 0.9041 after a
+// 750-step run), so the hint is 1,000: a cosine over 1,000 steps (5%
+// warmup, seed 1; docs/workloads.md) ends at 0.888 (peak 1e-3), 0.901
+// (3e-3), 0.906 (1e-2; 0.897 at step 600, 0.9065 at 900), 0.906 (3e-2),
+// 0.880 (1e-1): a tuned run reaches 0.90 late in the budget, the old
+// default peak 1e-3 does not, and all stay below the 0.923 of a tuned
+// 3,000-step run. The default peak is now 1e-2, the search range
+// [1e-3, 0.1] centred on it.
 func fashionCNN() *Workload {
 	return &Workload{
 		Name: "fashion-cnn", Description: "two-layer CNN (3×3 convs 16 and 32 channels, max pooling, dense 128 and 10) on Fashion-MNIST (60,000 train, 10,000 test as validation)",
-		Metric: Accuracy, Target: 0.90, StepHint: 3000, DefaultBatch: 128,
-		DefaultOptimizer: "adamw", DefaultPeak: 1e-3, WeightDecay: 0.01, EvalEvery: 300,
+		Metric: Accuracy, Target: 0.90, StepHint: 1000, DefaultBatch: 128,
+		DefaultOptimizer: "adamw", DefaultPeak: 1e-2, PeakRange: [2]float64{1e-3, 0.1}, WeightDecay: 0.01, EvalEvery: 100,
 		build: func(ctx context.Context, w *Workload, o Options) (*Setup, error) {
 			tr, va, err := data.FashionMNIST(o.Limit)
 			if err != nil {
