@@ -15,7 +15,8 @@ BLAS_TAGS = $$(test -e /usr/include/x86_64-linux-gnu/cblas.h -o -e /usr/include/
 # The main job: the quick benchmark study, report under out/bench/quick.
 run: setup build data
 	./$(BIN) --version
-	./$(BIN) bench --quick -o out/bench/quick
+	@# One OpenBLAS thread per trial: the study runs one trial per core.
+	OPENBLAS_NUM_THREADS=1 ./$(BIN) bench --quick -o out/bench/quick
 
 test: setup-test build data check unit
 
@@ -55,6 +56,7 @@ fuzz:
 	$(GO) test ./control -run '^$$' -fuzz '^FuzzRefineLog$$' -fuzztime 30s
 	$(GO) test ./cmd/libschedule -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 30s
 	$(GO) test ./fed -run '^$$' -fuzz '^FuzzParseStudy$$' -fuzztime 30s
+	$(GO) test ./bench -run '^$$' -fuzz '^FuzzParseStudy$$' -fuzztime 30s
 	$(GO) test ./fed -run '^$$' -fuzz '^FuzzDecodeTask$$' -fuzztime 30s
 	$(GO) test ./scaling -run '^$$' -fuzz '^FuzzReadPoints$$' -fuzztime 30s
 	$(GO) test ./server -run '^$$' -fuzz '^FuzzLRQuery$$' -fuzztime 30s

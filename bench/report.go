@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"html"
 	"math"
@@ -37,7 +38,7 @@ func BuildReport(sum *Summary, out *Outcome, when time.Time) (*Report, error) {
 	if b, err := scheduleChart(sum, out); err != nil {
 		return nil, err
 	} else if b != nil {
-		addFig("schedules.svg", "Learning rate of each schedule's best trial", b)
+		addFig("schedules.svg", "Learning rate of each schedule's first evaluation run (grid mode) or best trial of the first study", b)
 	}
 	for _, w := range sum.Study.Workloads {
 		b, err := curveChart(sum, out, w)
@@ -59,17 +60,15 @@ func BuildReport(sum *Summary, out *Outcome, when time.Time) (*Report, error) {
 		addFig("ratios.svg", "Performance ratio by schedule and budget", b)
 	}
 
-	rep.Recommendation = recommendation(sum)
+	rep.Recommendation = sum.Headline
 	tables := reportTables(sum)
 	var md bytes.Buffer
 	fmt.Fprintf(&md, "# lrkit benchmark: %s\n\n", sum.Study.Name)
-	fmt.Fprintf(&md, "Produced by `lrkit bench` on %s. %d trials", when.UTC().Format("2006-01-02 15:04 UTC"), len(out.Trials))
-	fmt.Fprintf(&md, " (%d workloads × %d budgets × %d schedules × %d studies × tuning points)", len(sum.Study.Workloads), len(sum.Study.Budgets), len(sum.Entries), len(sum.Study.Seeds))
-	if len(out.Failed) > 0 || sum.Missing > 0 {
-		fmt.Fprintf(&md, "; %d failed, %d without a result", len(out.Failed), sum.Missing)
+	fmt.Fprintf(&md, "Produced by `lrkit bench` on %s. %s\n\n", when.UTC().Format("2006-01-02 15:04 UTC"), trialCount(sum, out))
+	fmt.Fprintf(&md, "**%s**\n\n", rep.Recommendation)
+	for _, n := range headNotes(sum) {
+		md.WriteString(n + "\n\n")
 	}
-	fmt.Fprintf(&md, ".\n\n**%s**\n\n", rep.Recommendation)
-	md.WriteString(scoringNote)
 	for _, t := range tables {
 		fmt.Fprintf(&md, "## %s\n\n%s\n", t.title, t.note)
 		md.WriteString(markdownTable(t.head, t.rows))
@@ -94,12 +93,15 @@ func BuildReport(sum *Summary, out *Outcome, when time.Time) (*Report, error) {
 	h.WriteString(`<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}
 th:first-child,td:first-child{text-align:left}figure{margin:2em 0}figure svg{max-width:100%;height:auto}
-.holds{color:#070}.fails{color:#a00}</style></head><body>` + "\n")
-	fmt.Fprintf(&h, "<h1>lrkit benchmark: %s</h1>\n<p>Produced by <code>lrkit bench</code> on %s; %d trials.</p>\n",
-		html.EscapeString(sum.Study.Name), when.UTC().Format("2006-01-02 15:04 UTC"), len(out.Trials))
-	fmt.Fprintf(&h, "<p><strong>%s</strong></p>\n<p>%s</p>\n", html.EscapeString(rep.Recommendation), html.EscapeString(strings.TrimSpace(scoringNote)))
+code{font-size:90%}.holds{color:#070}.fails{color:#a00}</style></head><body>` + "\n")
+	fmt.Fprintf(&h, "<h1>lrkit benchmark: %s</h1>\n<p>Produced by <code>lrkit bench</code> on %s. %s</p>\n",
+		html.EscapeString(sum.Study.Name), when.UTC().Format("2006-01-02 15:04 UTC"), html.EscapeString(trialCount(sum, out)))
+	fmt.Fprintf(&h, "<p><strong>%s</strong></p>\n", html.EscapeString(rep.Recommendation))
+	for _, n := range headNotes(sum) {
+		fmt.Fprintf(&h, "<p>%s</p>\n", inlineHTML(n))
+	}
 	for _, t := range tables {
-		fmt.Fprintf(&h, "<h2>%s</h2>\n<p>%s</p>\n", html.EscapeString(t.title), html.EscapeString(strings.TrimSpace(t.note)))
+		fmt.Fprintf(&h, "<h2>%s</h2>\n<p>%s</p>\n", html.EscapeString(t.title), inlineHTML(strings.TrimSpace(t.note)))
 		h.WriteString(htmlTable(t.head, t.rows))
 	}
 	h.WriteString("<h2>Figures</h2>\n")
@@ -109,11 +111,16 @@ th:first-child,td:first-child{text-align:left}figure{margin:2em 0}figure svg{max
 	h.WriteString("</body></html>\n")
 	rep.Files["index.html"] = h.Bytes()
 
-	csvData, err := resultsCSV(out)
+	csvData, err := resultsCSV(sum, out)
 	if err != nil {
 		return nil, err
 	}
 	rep.Files["results.csv"] = csvData
+	js, err := summaryJSON(sum, when)
+	if err != nil {
+		return nil, err
+	}
+	rep.Files["results.json"] = js
 	return rep, nil
 }
 
@@ -130,55 +137,258 @@ func (r *Report) Write(dir string) error {
 	return nil
 }
 
-const scoringNote = `Scoring follows AlgoPerf: a trial's time to target is the number of training steps at its first evaluation that reaches the workload's target; per problem (workload × budget) a schedule's time is the median over studies (seeds) of its fastest tuning trial; the performance ratio divides by the best schedule's time (∞ when not reached or more than 4× slower); the benchmark score is the area under the performance profile up to ratio 4, in [0, 1].
-
-`
-
 type table struct {
 	title, note string
 	head        []string
 	rows        [][]string
 }
 
+// trialCount says how many runs the study took.
+func trialCount(sum *Summary, out *Outcome) string {
+	tune, eval := 0, 0
+	for _, tr := range out.Trials {
+		if tr.Role == "tune" {
+			tune++
+		} else {
+			eval++
+		}
+	}
+	s := sum.Study
+	txt := fmt.Sprintf("%d trials: %d problems (workload × budget) × %d schedules", len(out.Trials), len(sum.Problems), len(sum.Entries))
+	if s.Tuning.Mode == "grid" {
+		txt += fmt.Sprintf("; %d selection runs on the peak grids (seeds %s) and %d evaluation runs at the chosen peaks (seeds %s)",
+			tune, seedList(s.Tuning.Seeds), eval, seedList(s.Seeds))
+	} else {
+		txt += fmt.Sprintf(" × %d studies (AlgoPerf's %s-tuning ruleset)", len(s.Seeds), s.Tuning.Mode)
+	}
+	if len(out.Failed) > 0 || sum.Missing > 0 {
+		txt += fmt.Sprintf("; %d failed, %d scored runs without a result", len(out.Failed), sum.Missing)
+	}
+	return txt + "."
+}
+
+func seedList(seeds []int64) string {
+	parts := make([]string, len(seeds))
+	for i, x := range seeds {
+		parts[i] = strconv.FormatInt(x, 10)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// headNotes are the paragraphs under the headline: the protocol in brief,
+// the excluded problems and the cells tuned at an edge.
+func headNotes(sum *Summary) []string {
+	s := sum.Study
+	var notes []string
+	if s.Tuning.Mode == "grid" {
+		warm := fmt.Sprintf("%g%% of the budget", 100*s.Tuning.Warmup)
+		if s.Tuning.WarmupSteps > 0 {
+			warm = fmt.Sprintf("%d steps", s.Tuning.WarmupSteps)
+		}
+		notes = append(notes, fmt.Sprintf("Protocol: every schedule's peak learning rate is tuned per workload and budget on a grid of %d log-spaced peaks (extended by up to %d log steps past an edge while the best peak sits there), "+
+			"chosen by the best final validation metric on the selection seeds (mean over them; a diverged run is the worst; ties go to the lower validation loss), then trained afresh on the evaluation seeds, which are never selection seeds. "+
+			"The warm-up is fixed at %s, not searched. Each problem's target is the median over the tuned baseline's (%s) selection runs of their final validation metric (the quality a tuned baseline ends the budget at), unless the study pins it.",
+			s.Tuning.Grid.Points, *s.Tuning.Grid.Extend, warm, s.Baseline))
+	} else {
+		notes = append(notes, fmt.Sprintf("Protocol: AlgoPerf's %s-tuning ruleset; each study (seed) is scored by its fastest trial, against each workload's own target. The runs that choose the hyperparameters are the runs that are scored.", s.Tuning.Mode))
+	}
+	if len(sum.Excluded) > 0 {
+		var ps []string
+		for _, x := range sum.Excluded {
+			ps = append(ps, x.Problem.String())
+		}
+		notes = append(notes, fmt.Sprintf("%d of %d problems do not discriminate and are left out of every score and verdict: %s (see Problems and targets).",
+			len(sum.Excluded), len(sum.Problems), strings.Join(ps, ", ")))
+	}
+	if len(sum.AtEdge) > 0 {
+		var cs []string
+		for _, c := range sum.AtEdge {
+			cs = append(cs, fmt.Sprintf("%s on %s (%s edge)", c.Entry, c.Problem(), c.Edge))
+		}
+		notes = append(notes, fmt.Sprintf("%d tuned peaks stayed at an edge of the grid after every extension, so the optimum may lie beyond: %s.", len(cs), strings.Join(cs, "; ")))
+	}
+	return notes
+}
+
 func reportTables(sum *Summary) []table {
 	var ts []table
-	// Scores.
-	t := table{title: "Benchmark score", note: fmt.Sprintf("Over %d problems. Speedup: geometric mean over the problems both reached of the baseline's (%s) steps to target divided by the schedule's. Compute: training steps spent per scored step (a refined schedule needs a first run whose gradient norms it is refined from; its steps to target do not count that run).\n", len(sum.Problems), sum.Study.Baseline),
-		head: []string{"schedule", "score", "speedup over " + orDash(sum.Study.Baseline), "problems compared", "problems reached", "compute"}}
-	order := append([]string(nil), sum.Entries...)
-	sort.SliceStable(order, func(i, j int) bool { return sum.Score[order[i]] > sum.Score[order[j]] })
-	for _, e := range order {
-		reached := 0
-		for _, p := range sum.Problems {
-			if c := sum.Cells[e][p]; c != nil && !math.IsInf(c.Steps, 1) {
-				reached++
+	if t, ok := recommendedTable(sum); ok {
+		ts = append(ts, t)
+	}
+	ts = append(ts, comparisonTable(sum), problemTable(sum))
+	if sum.Study.Tuning.Mode == "grid" {
+		ts = append(ts, tuningTable(sum))
+	}
+	ts = append(ts, stepsTable(sum), finalTable(sum), claimTable(sum))
+	return ts
+}
+
+// recommendedTable lists the recommended entry's spec per workload and
+// budget, ready to paste.
+func recommendedTable(sum *Summary) (table, bool) {
+	e := sum.Recommended
+	t := table{title: "Recommended schedule: " + e,
+		note: "The schedule at its tuned peak, per workload and budget (peaks are tuned per workload and budget); paste the spec into `lrkit train --schedule`.\n",
+		head: []string{"workload", "budget", "steps", "peak", "spec"}}
+	for _, p := range sum.Problems {
+		c := sum.Cells[e][p]
+		if c == nil || c.Spec == "" {
+			continue
+		}
+		spec := "`" + c.Spec + "`"
+		if sum.entry(e).Refine != "" {
+			spec = "refine (lrkit refine) a first run of `" + c.Spec + "`"
+		}
+		t.rows = append(t.rows, []string{p.Workload, fmt.Sprintf("%g", p.Budget), strconv.FormatInt(c.Steps, 10), fmt.Sprintf("%.3g", c.Peak), spec})
+	}
+	return t, len(t.rows) > 0
+}
+
+func (sum *Summary) entry(name string) Entry {
+	for _, e := range sum.Study.Schedules {
+		if e.Name == name {
+			return e
+		}
+	}
+	return Entry{}
+}
+
+func comparisonTable(sum *Summary) table {
+	base := sum.Study.Baseline
+	m := sum.Study.Margin()
+	t := table{title: "Schedules against " + orDash(base),
+		note: fmt.Sprintf("Over the %d problems that discriminate. Speedup: geometric mean over problems (each the mean over evaluation seeds) of %s's compute to reach the target over the schedule's, paired by seed; a run that never reaches the target counts at %g× its budget, and a refined schedule's first run counts in its compute. "+
+			"Intervals: %.0f%% percentile intervals of a two-stage bootstrap (problems, then seeds within each problem; %d resamples, seeded). "+
+			"Verdict: faster or slower when the interval excludes 1; the same when it lies within the margin of ±%.0f%% (one evaluation interval, the resolution of steps to target); inconclusive otherwise. "+
+			"With several schedules compared, about one in %d intervals misses by chance. Final metric: mean relative difference in the final validation metric, positive when the schedule is better. "+
+			"LR area: mean of lr/peak over the budget (a schedule with more area trains longer near its peak). Compute: training steps per scored step. Score: AlgoPerf's benchmark score (area under the performance profile up to ratio 4) over the same problems.\n",
+			len(sum.Scored), orDash(base), Censor, 100*Level, Resamples, 100*m, int(math.Round(1/(1-Level)))),
+		head: []string{"schedule", "speedup over " + orDash(base), fmt.Sprintf("%.0f%% interval", 100*Level), "verdict", "final metric", "LR area", "compute", "selection runs", "score"}}
+	if n := len(sum.Scored); n > 0 && n < 10 {
+		t.note = strings.TrimSuffix(t.note, "\n") + fmt.Sprintf(" With only %d problems the bootstrap intervals are approximate and on the narrow side (a percentile bootstrap over few clusters understates their spread).\n", n)
+	}
+	for _, e := range sum.Entries {
+		row := []string{e}
+		if c := sum.Compare[e]; c != nil && c.Pairs > 0 {
+			row = append(row, speedupText(c.Speedup), fmt.Sprintf("%.2f–%.2f×", c.Low, c.High), c.Verdict,
+				fmt.Sprintf("%+.2f%% [%+.2f, %+.2f]", 100*c.FinalDiff, 100*c.FinalLow, 100*c.FinalHigh))
+		} else if e == base {
+			row = append(row, "1 (baseline)", "", "", "")
+		} else {
+			row = append(row, "—", "", "no pairs", "")
+		}
+		row = append(row, areaText(sum.Area[e]), fmt.Sprintf("%.1f×", sum.Compute[e]), strconv.Itoa(sum.TuningRuns[e]), fmt.Sprintf("%.3f", sum.Score[e]))
+		t.rows = append(t.rows, row)
+	}
+	return t
+}
+
+func areaText(a float64) string {
+	if math.IsNaN(a) {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f", a)
+}
+
+func problemTable(sum *Summary) table {
+	t := table{title: "Problems and targets",
+		note: fmt.Sprintf("A problem is a workload at a budget (a fraction of its step hint). %d of %d discriminate; a problem that no schedule reaches on any evaluation seed, or that every schedule reaches at the first evaluation on every seed, cannot tell schedules apart and is left out. Source: baseline (the tuned %s's selection runs at its chosen peak), study (pinned) or workload (its default target).\n",
+			len(sum.Scored), len(sum.Problems), orDash(sum.Study.Baseline)),
+		head: []string{"problem", "steps", "target", "source", "scored"}}
+	reason := map[Problem]string{}
+	for _, x := range sum.Excluded {
+		reason[x.Problem] = "no: " + x.Reason
+	}
+	for _, p := range sum.Problems {
+		tg := sum.Targets[p]
+		steps := ""
+		for _, e := range sum.Entries {
+			if c := sum.Cells[e][p]; c != nil {
+				steps = strconv.FormatInt(c.Steps, 10)
+				break
 			}
 		}
-		t.rows = append(t.rows, []string{e, fmt.Sprintf("%.3f", sum.Score[e]), speedupText(sum.Speedup[e]), strconv.Itoa(sum.SpeedupCounted[e]),
-			fmt.Sprintf("%d/%d", reached, len(sum.Problems)), fmt.Sprintf("%.1f×", sum.Compute[e])})
+		scored := "yes"
+		if r, ok := reason[p]; ok {
+			scored = r
+		}
+		src := tg.Source
+		if tg.Runs > 0 {
+			src += fmt.Sprintf(" (%d runs)", tg.Runs)
+		}
+		t.rows = append(t.rows, []string{p.String(), steps, fmt.Sprintf("%.4g", tg.Value), src, scored})
 	}
-	ts = append(ts, t)
-	// Steps to target.
-	t = table{title: "Steps to target", note: "Median over studies of the best trial's steps to the target, and the performance ratio in brackets; — means not reached within the budget.\n",
+	return t
+}
+
+func tuningTable(sum *Summary) table {
+	t := table{title: "Tuned peaks",
+		note: "The peak each schedule's selection runs chose, and the grid searched (lowest to highest peak tried). \"edge\": the choice stayed at that edge of the grid after every extension; \"from b\": reused from budget b (tune_budget).\n",
 		head: append([]string{"problem"}, sum.Entries...)}
 	for _, p := range sum.Problems {
 		row := []string{p.String()}
 		for _, e := range sum.Entries {
 			c := sum.Cells[e][p]
+			if c == nil || c.Tuning == nil || !c.Tuning.Tuned {
+				row = append(row, "—")
+				continue
+			}
+			ts := c.Tuning
+			txt := fmt.Sprintf("%.3g [%.3g, %.3g]", ts.Peak, ts.PeakAt(ts.Lo), ts.PeakAt(ts.Hi))
+			if ts.ReusedFrom != 0 {
+				txt = fmt.Sprintf("%.3g (from %g)", ts.Peak, ts.ReusedFrom)
+			}
+			if ts.AtEdge {
+				txt += " " + ts.Edge + " edge"
+			}
+			row = append(row, txt)
+		}
+		t.rows = append(t.rows, row)
+	}
+	return t
+}
+
+func stepsTable(sum *Summary) table {
+	t := table{title: "Steps to target",
+		note: "Median over evaluation seeds of the steps to the problem's target, the seeds that reached it, and the performance ratio to the fastest schedule in brackets; — means the median run did not reach it; problems left out of the score are marked.\n",
+		head: append([]string{"problem"}, sum.Entries...)}
+	for _, p := range sum.Problems {
+		name := p.String()
+		if !sum.isScored(p) {
+			name += " (not scored)"
+		}
+		row := []string{name}
+		for _, e := range sum.Entries {
+			c := sum.Cells[e][p]
 			switch {
 			case c == nil:
 				row = append(row, "n/a")
-			case math.IsInf(c.Steps, 1):
-				row = append(row, "—")
+			case math.IsInf(c.Median, 1):
+				row = append(row, fmt.Sprintf("— %d/%d", c.Reached, okRuns(c)))
+			case math.IsNaN(c.Ratio):
+				row = append(row, fmt.Sprintf("%.0f %d/%d", c.Median, c.Reached, okRuns(c)))
 			default:
-				row = append(row, fmt.Sprintf("%.0f (%s)", c.Steps, ratioText(c.Ratio)))
+				row = append(row, fmt.Sprintf("%.0f %d/%d (%s)", c.Median, c.Reached, okRuns(c), ratioText(c.Ratio)))
 			}
 		}
 		t.rows = append(t.rows, row)
 	}
-	ts = append(ts, t)
-	// Final metric.
-	t = table{title: "Final validation metric", note: "Median over studies of the best trial's metric at the end of its budget (accuracy: higher is better; loss: lower is better). Bold: best on the problem.\n",
+	return t
+}
+
+func okRuns(c *Cell) int {
+	n := 0
+	for _, r := range c.Runs {
+		if r.OK {
+			n++
+		}
+	}
+	return n
+}
+
+func finalTable(sum *Summary) table {
+	t := table{title: "Final validation metric",
+		note: "Median over evaluation seeds of the metric at the end of the budget (accuracy: higher is better; loss: lower is better). Bold: best on the problem.\n",
 		head: append([]string{"problem"}, sum.Entries...)}
 	for _, p := range sum.Problems {
 		row := []string{p.String()}
@@ -206,42 +416,49 @@ func reportTables(sum *Summary) []table {
 		}
 		t.rows = append(t.rows, row)
 	}
-	ts = append(ts, t)
-	// Claims.
-	t = table{title: "Reproduction of claims from the papers", note: "Effect: mean relative difference in the best final validation metric per problem and seed, positive when the claim's favoured schedule is better, ± its standard deviation; won/lost: the shares of pairs it won and lost (the rest tied). \"Matches or beats\" holds when the mean effect is not below minus one standard error; \"beats\" needs a positive mean and more pairs won than lost.\n",
-		head: []string{"claim", "compared", "pairs", "effect", "won/lost", "verdict"}}
-	for _, c := range sum.Claims {
-		eff, wins := "—", "—"
-		if c.Pairs > 0 {
-			eff = fmt.Sprintf("%+.2f%% ± %.2f%%", 100*c.Effect, 100*c.Spread)
-			wins = fmt.Sprintf("%.0f%%/%.0f%%", 100*c.Wins, 100*c.Losses)
-		}
-		t.rows = append(t.rows, []string{c.Text, c.Test, strconv.Itoa(c.Pairs), eff, wins, c.Verdict})
-	}
-	ts = append(ts, t)
-	return ts
+	return t
 }
 
-func recommendation(sum *Summary) string {
-	best := sum.Best()
-	if best == "" {
-		return "No schedule has results yet."
-	}
-	base := sum.Study.Baseline
-	s := fmt.Sprintf("lrkit recommends %s: benchmark score %.3f", best, sum.Score[best])
-	if base != "" && best != base {
-		s += fmt.Sprintf(" against %.3f for %s", sum.Score[base], base)
-		if n := sum.SpeedupCounted[best]; n > 0 {
-			s += fmt.Sprintf(", reaching the targets %s as fast as %s (geometric mean over %d problems)", speedupText(sum.Speedup[best]), base, n)
+func claimTable(sum *Summary) table {
+	t := table{title: "Reproduction of claims from the papers",
+		note: "Each claim is tested on the speedup in steps to target (as in the table above, over the problems that discriminate), with its " + fmt.Sprintf("%.0f%%", 100*Level) + " interval; the final-metric difference is shown beside it. " + ClaimRule(sum.Study.Margin()) + "\n",
+		head: []string{"claim", "compared", "pairs", "speedup [interval]", "final metric", "answer"}}
+	for _, c := range sum.Claims {
+		var sp, fd []string
+		pairs := 0
+		for _, cmp := range c.Comparisons {
+			label := ""
+			if len(c.Comparisons) > 1 {
+				label = "vs " + cmp.Against + ": "
+			}
+			sp = append(sp, fmt.Sprintf("%s%.2f× [%.2f, %.2f]", label, cmp.Speedup, cmp.Low, cmp.High))
+			fd = append(fd, fmt.Sprintf("%s%+.2f%%", label, 100*cmp.FinalDiff))
+			pairs += cmp.Pairs
 		}
-	} else if best == base {
-		s += fmt.Sprintf("; the baseline %s itself scored best", base)
+		verdict := c.Verdict
+		if c.Note != "" && len(c.Comparisons) > 0 {
+			verdict += " (" + c.Note + ")"
+		}
+		t.rows = append(t.rows, []string{c.Text, c.Test, strconv.Itoa(pairs), orDash(strings.Join(sp, "; ")), orDash(strings.Join(fd, "; ")), verdict})
 	}
-	s += "."
-	if base != "" && best != base && sum.Score[best]-sum.Score[base] < 0.02 {
-		s += " The margin is under 0.02 in score: within this study's resolution, the schedules tie."
+	return t
+}
+
+// inlineHTML escapes text for HTML and turns `code` spans into <code>.
+func inlineHTML(s string) string {
+	parts := strings.Split(s, "`")
+	var b strings.Builder
+	for i, p := range parts {
+		if i%2 == 1 && i < len(parts)-1 {
+			b.WriteString("<code>" + html.EscapeString(p) + "</code>")
+			continue
+		}
+		if i%2 == 1 {
+			b.WriteString("`")
+		}
+		b.WriteString(html.EscapeString(p))
 	}
-	return s
+	return b.String()
 }
 
 func speedupText(v float64) string {
@@ -294,12 +511,12 @@ func htmlTable(head []string, rows [][]string) string {
 		for _, c := range r {
 			cls := ""
 			switch {
-			case strings.HasPrefix(c, "holds"):
+			case strings.HasPrefix(c, Holds), c == VerdictFaster:
 				cls = ` class="holds"`
-			case strings.HasPrefix(c, "does not hold"):
+			case strings.HasPrefix(c, DoesNotHold), c == VerdictSlower:
 				cls = ` class="fails"`
 			}
-			cell := html.EscapeString(c)
+			cell := inlineHTML(c)
 			if strings.HasPrefix(c, "**") && strings.HasSuffix(c, "**") {
 				cell = "<b>" + html.EscapeString(strings.Trim(c, "*")) + "</b>"
 			}
@@ -320,15 +537,16 @@ func svgBody(svg []byte) string {
 	return s
 }
 
-// bestTrial returns, for an entry on a problem, the trial of the first
-// study with the best final metric, and its result.
+// bestTrial returns, for an entry on a problem, the scored trial of the
+// first evaluation seed (grid mode: there is one; external and self mode:
+// the first study's trial with the best final metric), and its result.
 func bestTrial(sum *Summary, out *Outcome, entry string, p Problem) (Trial, TrialResult, bool) {
 	var bt Trial
 	var br TrialResult
 	bestG := math.Inf(-1)
 	found := false
 	for _, tr := range out.Trials {
-		if tr.Entry != entry || tr.Workload != p.Workload || tr.Budget != p.Budget || tr.Study != 0 {
+		if tr.Entry != entry || tr.Workload != p.Workload || tr.Budget != p.Budget || tr.Study != 0 || tr.Role == "tune" {
 			continue
 		}
 		r, ok := out.Results[tr.Key]
@@ -343,16 +561,17 @@ func bestTrial(sum *Summary, out *Outcome, entry string, p Problem) (Trial, Tria
 	return bt, br, found
 }
 
-func largestBudget(s *Study) float64 {
+// largestBudget is a workload's largest budget.
+func largestBudget(s *Study, w string) float64 {
 	b := 0.0
-	for _, x := range s.Budgets {
+	for _, x := range s.budgetsOf(w) {
 		b = math.Max(b, x)
 	}
 	return b
 }
 
 func scheduleChart(sum *Summary, out *Outcome) ([]byte, error) {
-	p := Problem{sum.Study.Workloads[0], largestBudget(sum.Study)}
+	p := Problem{sum.Study.Workloads[0], largestBudget(sum.Study, sum.Study.Workloads[0])}
 	var series []plot.Series
 	for _, e := range sum.Entries {
 		_, r, ok := bestTrial(sum, out, e, p)
@@ -370,7 +589,7 @@ func scheduleChart(sum *Summary, out *Outcome) ([]byte, error) {
 		return nil, nil
 	}
 	var b bytes.Buffer
-	c := plot.Chart{Title: "Schedules (best trial on " + p.String() + ")", XLabel: "step", YLabel: "learning rate"}
+	c := plot.Chart{Title: "Schedules on " + p.String() + " (first evaluation seed)", XLabel: "step", YLabel: "learning rate"}
 	if err := c.Lines(&b, "svg", series...); err != nil {
 		return nil, fmt.Errorf("bench: schedule chart: %w", err)
 	}
@@ -378,7 +597,7 @@ func scheduleChart(sum *Summary, out *Outcome) ([]byte, error) {
 }
 
 func curveChart(sum *Summary, out *Outcome, w string) ([]byte, error) {
-	p := Problem{w, largestBudget(sum.Study)}
+	p := Problem{w, largestBudget(sum.Study, w)}
 	var series []plot.Series
 	metric := "validation metric"
 	for _, e := range sum.Entries {
@@ -402,7 +621,7 @@ func curveChart(sum *Summary, out *Outcome, w string) ([]byte, error) {
 		return nil, nil
 	}
 	var b bytes.Buffer
-	c := plot.Chart{Title: "Validation on " + p.String() + " (best trial of the first study)", XLabel: "step", YLabel: metric}
+	c := plot.Chart{Title: "Validation on " + p.String() + " (first evaluation seed)", XLabel: "step", YLabel: metric}
 	if err := c.Lines(&b, "svg", series...); err != nil {
 		return nil, fmt.Errorf("bench: curve chart: %w", err)
 	}
@@ -413,8 +632,8 @@ func profileChart(sum *Summary) ([]byte, error) {
 	var series []plot.Series
 	const n = 121
 	for _, e := range sum.Entries {
-		ratios := make([]float64, 0, len(sum.Problems))
-		for _, p := range sum.Problems {
+		ratios := make([]float64, 0, len(sum.Scored))
+		for _, p := range sum.Scored {
 			r := math.Inf(1)
 			if c := sum.Cells[e][p]; c != nil {
 				r = c.Ratio
@@ -425,12 +644,12 @@ func profileChart(sum *Summary) ([]byte, error) {
 		for i := 0; i < n; i++ {
 			tau := 1 + (RatioMax-1)*float64(i)/float64(n-1)
 			s.X = append(s.X, tau)
-			s.Y = append(s.Y, Profile(ratios, len(sum.Problems), tau))
+			s.Y = append(s.Y, Profile(ratios, len(sum.Scored), tau))
 		}
 		series = append(series, s)
 	}
 	var b bytes.Buffer
-	c := plot.Chart{Title: "Performance profiles", XLabel: "performance ratio τ", YLabel: "fraction of problems with ratio ≤ τ"}
+	c := plot.Chart{Title: "Performance profiles (problems that discriminate)", XLabel: "performance ratio τ", YLabel: "fraction of problems with ratio ≤ τ"}
 	if err := c.Lines(&b, "svg", series...); err != nil {
 		return nil, fmt.Errorf("bench: profile chart: %w", err)
 	}
@@ -442,15 +661,16 @@ func profileChart(sum *Summary) ([]byte, error) {
 // (grey: none reached).
 func ratioHeatmap(sum *Summary) ([]byte, error) {
 	g := plot.Grid{Rows: sum.Entries}
-	for _, b := range sum.Study.Budgets {
+	budgets := sum.Study.AllBudgets()
+	for _, b := range budgets {
 		g.Cols = append(g.Cols, fmt.Sprintf("budget %g", b))
 	}
 	for _, e := range sum.Entries {
-		row := make([]float64, len(sum.Study.Budgets))
-		for j, b := range sum.Study.Budgets {
+		row := make([]float64, len(budgets))
+		for j, b := range budgets {
 			lsum, n := 0.0, 0
 			for _, w := range sum.Study.Workloads {
-				if c := sum.Cells[e][Problem{w, b}]; c != nil && !math.IsInf(c.Ratio, 1) {
+				if c := sum.Cells[e][Problem{w, b}]; c != nil && !math.IsInf(c.Ratio, 1) && !math.IsNaN(c.Ratio) {
 					lsum += math.Log(c.Ratio)
 					n++
 				}
@@ -470,11 +690,13 @@ func ratioHeatmap(sum *Summary) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func resultsCSV(out *Outcome) ([]byte, error) {
+// resultsCSV writes one row per trial, with its problem's target and
+// whether the problem was scored.
+func resultsCSV(sum *Summary, out *Outcome) ([]byte, error) {
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)
-	_ = w.Write([]string{"key", "workload", "schedule", "spec", "budget", "steps", "seed", "study", "point", "peak", "warmup",
-		"final_metric", "steps_to_target", "seconds_to_target", "train_seconds", "diverged", "status"})
+	_ = w.Write([]string{"key", "workload", "schedule", "spec", "budget", "steps", "seed", "role", "study", "point", "grid", "peak", "warmup",
+		"target", "target_source", "scored", "final_metric", "steps_to_target", "seconds_to_target", "train_seconds", "extra_steps", "diverged", "status"})
 	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 	for _, tr := range out.Trials {
 		r, ok := out.Results[tr.Key]
@@ -485,13 +707,23 @@ func resultsCSV(out *Outcome) ([]byte, error) {
 				status = "failed"
 			}
 		}
-		row := []string{tr.Key, tr.Workload, tr.Entry, tr.Spec, f(tr.Budget), strconv.FormatInt(tr.Steps, 10), strconv.FormatInt(tr.Seed, 10),
-			strconv.Itoa(tr.Study), strconv.Itoa(tr.Point), f(tr.Params["peak"]), f(tr.Params["warmup"])}
+		p := Problem{tr.Workload, tr.Budget}
+		tg, hasTarget := sum.Targets[p]
+		if !hasTarget {
+			tg = Target{Value: tr.Target, Source: "workload"}
+		}
+		role := tr.Role
+		if role == "" {
+			role = "study"
+		}
+		row := []string{tr.Key, tr.Workload, tr.Entry, tr.Spec, f(tr.Budget), strconv.FormatInt(tr.Steps, 10), strconv.FormatInt(tr.Seed, 10), role,
+			strconv.Itoa(tr.Study), strconv.Itoa(tr.Point), strconv.Itoa(tr.Grid), f(tr.Params["peak"]), f(tr.Params["warmup"]),
+			f(tg.Value), tg.Source, strconv.FormatBool(sum.isScored(p))}
 		if ok {
-			row = append(row, f(float64(r.FinalMetric)), f(r.StepsToTarget(tr.Target, tr.Higher)), f(r.SecondsToTarget(tr.Target, tr.Higher)),
-				f(r.TrainSeconds), strconv.FormatBool(r.Diverged), status)
+			row = append(row, f(float64(r.FinalMetric)), f(r.StepsToTarget(tg.Value, tr.Higher)), f(r.SecondsToTarget(tg.Value, tr.Higher)),
+				f(r.TrainSeconds), strconv.FormatInt(r.ExtraSteps, 10), strconv.FormatBool(r.Diverged), status)
 		} else {
-			row = append(row, "", "", "", "", "", status)
+			row = append(row, "", "", "", "", "", "", status)
 		}
 		if err := w.Write(row); err != nil {
 			return nil, err
@@ -499,6 +731,116 @@ func resultsCSV(out *Outcome) ([]byte, error) {
 	}
 	w.Flush()
 	return b.Bytes(), w.Error()
+}
+
+// jsonNum is a float for results.json: NaN and infinities as null.
+type jsonNum float64
+
+func (n jsonNum) MarshalJSON() ([]byte, error) {
+	f := float64(n)
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return []byte("null"), nil
+	}
+	return strconv.AppendFloat(nil, f, 'g', -1, 64), nil
+}
+
+// summaryJSON is the summary as data: the headline and recommendation,
+// each problem's target and whether it was scored, each entry's
+// comparison with the baseline and its chosen peaks, and the claims.
+func summaryJSON(sum *Summary, when time.Time) ([]byte, error) {
+	type problemJS struct {
+		Problem      string  `json:"problem"`
+		Workload     string  `json:"workload"`
+		Budget       float64 `json:"budget"`
+		Target       jsonNum `json:"target"`
+		TargetSource string  `json:"target_source"`
+		Scored       bool    `json:"scored"`
+		Excluded     string  `json:"excluded,omitempty"`
+	}
+	type cellJS struct {
+		Problem    string    `json:"problem"`
+		Peak       jsonNum   `json:"peak,omitempty"`
+		Spec       string    `json:"spec,omitempty"`
+		AtEdge     string    `json:"at_edge,omitempty"`
+		ReusedFrom float64   `json:"reused_from,omitempty"`
+		Steps      []jsonNum `json:"steps_to_target"`
+		Final      []jsonNum `json:"final_metric"`
+		Area       jsonNum   `json:"lr_area"`
+	}
+	type entryJS struct {
+		Name      string   `json:"name"`
+		Speedup   jsonNum  `json:"speedup,omitempty"`
+		Low       jsonNum  `json:"speedup_low,omitempty"`
+		High      jsonNum  `json:"speedup_high,omitempty"`
+		Verdict   string   `json:"verdict,omitempty"`
+		FinalDiff jsonNum  `json:"final_diff,omitempty"`
+		Area      jsonNum  `json:"lr_area"`
+		Compute   jsonNum  `json:"compute"`
+		Score     jsonNum  `json:"score"`
+		Cells     []cellJS `json:"cells"`
+	}
+	type claimJS struct {
+		Claim   string `json:"claim"`
+		Test    string `json:"test"`
+		Verdict string `json:"answer"`
+	}
+	doc := struct {
+		Study       string      `json:"study"`
+		Produced    string      `json:"produced"`
+		Headline    string      `json:"headline"`
+		Recommended string      `json:"recommended"`
+		Baseline    string      `json:"baseline"`
+		Level       float64     `json:"level"`
+		Margin      float64     `json:"margin"`
+		Censor      float64     `json:"censor"`
+		Problems    []problemJS `json:"problems"`
+		Entries     []entryJS   `json:"entries"`
+		Claims      []claimJS   `json:"claims"`
+	}{Study: sum.Study.Name, Produced: when.UTC().Format(time.RFC3339), Headline: sum.Headline, Recommended: sum.Recommended,
+		Baseline: sum.Study.Baseline, Level: Level, Margin: sum.Study.Margin(), Censor: Censor}
+	reason := map[Problem]string{}
+	for _, x := range sum.Excluded {
+		reason[x.Problem] = x.Reason
+	}
+	for _, p := range sum.Problems {
+		tg := sum.Targets[p]
+		doc.Problems = append(doc.Problems, problemJS{p.String(), p.Workload, p.Budget, jsonNum(tg.Value), tg.Source, sum.isScored(p), reason[p]})
+	}
+	for _, e := range sum.Entries {
+		ej := entryJS{Name: e, Area: jsonNum(sum.Area[e]), Compute: jsonNum(sum.Compute[e]), Score: jsonNum(sum.Score[e])}
+		if c := sum.Compare[e]; c != nil {
+			ej.Speedup, ej.Low, ej.High, ej.Verdict, ej.FinalDiff = jsonNum(c.Speedup), jsonNum(c.Low), jsonNum(c.High), c.Verdict, jsonNum(c.FinalDiff)
+		}
+		for _, p := range sum.Problems {
+			c := sum.Cells[e][p]
+			if c == nil {
+				continue
+			}
+			cj := cellJS{Problem: p.String(), Peak: jsonNum(c.Peak), Spec: c.Spec, Area: jsonNum(c.Area)}
+			if c.Tuning != nil {
+				cj.ReusedFrom = c.Tuning.ReusedFrom
+				if c.Tuning.AtEdge {
+					cj.AtEdge = c.Tuning.Edge
+				}
+			}
+			for _, r := range c.Runs {
+				if r.OK {
+					cj.Steps = append(cj.Steps, jsonNum(r.Steps))
+					cj.Final = append(cj.Final, jsonNum(r.Final))
+				}
+			}
+			ej.Cells = append(ej.Cells, cj)
+		}
+		doc.Entries = append(doc.Entries, ej)
+	}
+	for _, c := range sum.Claims {
+		doc.Claims = append(doc.Claims, claimJS{c.Text, c.Test, c.Verdict})
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("bench: results.json: %w", err)
+	}
+	return append(b, '\n'), nil
 }
 
 func sortedKeys(m map[string]string) []string {

@@ -1,57 +1,17 @@
 package bench
 
 import (
-	"encoding/json"
 	"math"
-	"strconv"
+
+	"github.com/lrkit/lrkit/runlog"
 )
-
-// Num is a float64 that survives JSON: NaN (a diverged run's metric) is
-// written as null and read back as NaN; infinities are written as the
-// strings "+Inf" and "-Inf".
-type Num float64
-
-// MarshalJSON writes n, NaN as null.
-func (n Num) MarshalJSON() ([]byte, error) {
-	f := float64(n)
-	switch {
-	case math.IsNaN(f):
-		return []byte("null"), nil
-	case math.IsInf(f, 1):
-		return []byte(`"+Inf"`), nil
-	case math.IsInf(f, -1):
-		return []byte(`"-Inf"`), nil
-	}
-	return strconv.AppendFloat(nil, f, 'g', -1, 64), nil
-}
-
-// UnmarshalJSON reads what MarshalJSON writes.
-func (n *Num) UnmarshalJSON(b []byte) error {
-	switch string(b) {
-	case "null":
-		*n = Num(math.NaN())
-		return nil
-	case `"+Inf"`:
-		*n = Num(math.Inf(1))
-		return nil
-	case `"-Inf"`:
-		*n = Num(math.Inf(-1))
-		return nil
-	}
-	var f float64
-	if err := json.Unmarshal(b, &f); err != nil {
-		return err
-	}
-	*n = Num(f)
-	return nil
-}
 
 // EvalPoint is one untimed evaluation during a trial.
 type EvalPoint struct {
-	Step    int64   `json:"step"`
-	Seconds float64 `json:"seconds"` // training time so far, evaluation excluded
-	Metric  Num     `json:"metric"`  // the workload's validation metric
-	ValLoss Num     `json:"val_loss"`
+	Step    int64      `json:"step"`
+	Seconds float64    `json:"seconds"` // training time so far, evaluation excluded
+	Metric  runlog.Num `json:"metric"`  // the workload's validation metric
+	ValLoss runlog.Num `json:"val_loss"`
 }
 
 // TrialResult is what one trial measured.
@@ -60,7 +20,7 @@ type TrialResult struct {
 	Evals        []EvalPoint `json:"evals"`
 	Steps        int64       `json:"steps"`         // steps trained
 	TrainSeconds float64     `json:"train_seconds"` // training time, evaluation excluded
-	FinalMetric  Num         `json:"final_metric"`  // metric at the last evaluation
+	FinalMetric  runlog.Num  `json:"final_metric"`  // metric at the last evaluation
 	Diverged     bool        `json:"diverged"`      // the loss became NaN or infinite
 	// ExtraSteps is compute spent outside the scored run: the first run of
 	// a refined trial, whose gradient norms gave the refined schedule.

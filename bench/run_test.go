@@ -16,24 +16,34 @@ import (
 	"github.com/lrkit/lrkit/store"
 )
 
-// tinyStudy runs in seconds: logistic regression on iris, two schedules,
-// two studies of two tuning points.
+// tinyStudy runs in seconds: logistic regression on iris, two schedules
+// tuned on a grid of five peaks (one extension per edge) with one
+// selection seed, then two evaluation seeds at the chosen peak.
 const tinyStudy = `name: tiny
 workloads: [logreg-iris]
 budgets: [0.5]
 seeds: [0, 1]
 tuning:
-  trials: 2
-  space:
-    peak: {min: 0.03, max: 0.3, scale: log}
-    warmup: {min: 0, max: 0.1}
+  mode: grid
+  seeds: [100]
+  warmup: 0.05
+  grid: {points: 5, range: [0.03, 0.3], extend: 1}
 eval: {count: 10}
 schedules:
   - name: cosine
-    spec: warmup(cosine(peak=${peak}, steps=${decay_steps}), steps=${warmup})
+    spec: warmup(cosine(peak=${peak}, steps=${steps}), steps=${warmup})
   - name: linear
-    spec: warmup(linear(peak=${peak}, steps=${decay_steps}), steps=${warmup})
+    spec: warmup(linear(peak=${peak}, steps=${steps}), steps=${warmup})
 `
+
+// roles counts a plan's trials by role.
+func roles(trials []Trial) map[string]int {
+	n := map[string]int{}
+	for _, tr := range trials {
+		n[tr.Role]++
+	}
+	return n
+}
 
 func openStore(t *testing.T) *store.Store {
 	t.Helper()
@@ -56,7 +66,7 @@ type cancelAfter struct {
 
 func (c *cancelAfter) Start(int, int) {}
 func (c *cancelAfter) Finish()        {}
-func (c *cancelAfter) Update(int, int, int) {
+func (c *cancelAfter) Update(int, int, int, int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.seen++
@@ -86,19 +96,26 @@ func TestRunInterruptAndResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	doneBefore := len(before)
-	if doneBefore < 3 || doneBefore >= 8 {
-		t.Fatalf("after the interrupt %d trials are done, want 3 to 7 of 8", doneBefore)
+	if doneBefore < 3 || doneBefore >= 10 {
+		t.Fatalf("after the interrupt %d trials are done, want 3 to 9 of the first round's 10", doneBefore)
 	}
 
 	out, err := Run(context.Background(), s, tinyStudy, RunOptions{Store: db, Workers: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Ran != 8-doneBefore {
-		t.Errorf("the resumed run ran %d trials, want %d (the ones not done)", out.Ran, 8-doneBefore)
+	total := len(out.Trials)
+	r := roles(out.Trials)
+	// 2 schedules × (5 grid points + at most 2 extensions) × 1 selection
+	// seed, then 2 schedules × 2 evaluation seeds.
+	if r["tune"] < 10 || r["tune"] > 14 || r["eval"] != 4 || total != r["tune"]+r["eval"] {
+		t.Fatalf("finished study plans %v", r)
 	}
-	if len(out.Results) != 8 || len(out.Failed) != 0 {
-		t.Fatalf("%d results and %d failures, want 8 and 0", len(out.Results), len(out.Failed))
+	if out.Ran != total-doneBefore {
+		t.Errorf("the resumed run ran %d trials, want %d (the ones not done)", out.Ran, total-doneBefore)
+	}
+	if len(out.Results) != total || len(out.Failed) != 0 {
+		t.Fatalf("%d results and %d failures, want %d and 0", len(out.Results), len(out.Failed), total)
 	}
 	// Trials finished before the interrupt keep their stored result.
 	after, err := db.Trials(context.Background(), st.ID, store.TrialDone)
@@ -116,7 +133,7 @@ func TestRunInterruptAndResume(t *testing.T) {
 	}
 	// A third run has nothing to do.
 	again, err := Run(context.Background(), s, tinyStudy, RunOptions{Store: db, Workers: 1})
-	if err != nil || again.Ran != 0 || len(again.Results) != 8 {
+	if err != nil || again.Ran != 0 || len(again.Results) != total {
 		t.Fatalf("third run: ran %d, %d results, %v", again.Ran, len(again.Results), err)
 	}
 
@@ -126,15 +143,21 @@ func TestRunInterruptAndResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(fresh.Trials) != total {
+		t.Errorf("uninterrupted study planned %d trials, resumed %d", len(fresh.Trials), total)
+	}
 	for k, r := range fresh.Results {
-		o := out.Results[k]
+		o, ok := out.Results[k]
+		if !ok {
+			t.Errorf("trial %s only in the uninterrupted study", k)
+		}
 		if !sameMetric(float64(r.FinalMetric), float64(o.FinalMetric)) || len(r.Evals) != len(o.Evals) {
 			t.Errorf("trial %s: final %v (%d evals) uninterrupted, %v (%d) resumed", k, r.FinalMetric, len(r.Evals), o.FinalMetric, len(o.Evals))
 		}
 	}
 
 	// Report from the resumed study: every file, parseable SVG.
-	sum, err := Summarize(s, out.Trials, out.Results)
+	sum, err := Summarize(s, out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +165,7 @@ func TestRunInterruptAndResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"index.html", "report.md", "results.csv", "schedules.svg", "curves-logreg-iris.svg", "profile.svg", "ratios.svg"} {
+	for _, f := range []string{"index.html", "report.md", "results.csv", "results.json", "schedules.svg", "curves-logreg-iris.svg", "profile.svg", "ratios.svg"} {
 		data, ok := rep.Files[f]
 		if !ok || len(data) == 0 {
 			t.Errorf("report has no %s", f)
@@ -154,8 +177,22 @@ func TestRunInterruptAndResume(t *testing.T) {
 			}
 		}
 	}
-	if n := strings.Count(string(rep.Files["results.csv"]), "\n"); n != 9 {
-		t.Errorf("results.csv has %d lines, want a header and 8 trials", n)
+	if n := strings.Count(string(rep.Files["results.csv"]), "\n"); n != total+1 {
+		t.Errorf("results.csv has %d lines, want a header and %d trials", n, total)
+	}
+	// Load rebuilds the same plan from the stored results.
+	_, loaded, err := Load(context.Background(), db, "tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(loaded.Trials) != total || len(loaded.Results) != total {
+		t.Errorf("Load: %d trials, %d results, want %d", len(loaded.Trials), len(loaded.Results), total)
+	}
+	for i, c := range loaded.Plan.Cells {
+		o := out.Plan.Cells[i]
+		if !c.Tuned || c.Chosen != o.Chosen || c.Peak != o.Peak || c.Lo != o.Lo || c.Hi != o.Hi {
+			t.Errorf("Load: cell %s/%s tuned %v at %d [%d, %d], Run chose %d [%d, %d]", c.Problem(), c.Entry, c.Tuned, c.Chosen, c.Lo, c.Hi, o.Chosen, o.Lo, o.Hi)
+		}
 	}
 	if !strings.Contains(string(rep.Files["report.md"]), "Linear decay matches or beats cosine") {
 		t.Error("report.md lacks the claims table")
@@ -183,7 +220,7 @@ func TestReportInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum, err := Summarize(s, out.Trials, out.Results)
+	sum, err := Summarize(s, out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,8 +276,11 @@ func TestRunGrowAndRefine(t *testing.T) {
 		t.Fatal(err)
 	}
 	first, err := Run(context.Background(), s, tinyStudy, RunOptions{Store: db, Workers: 2})
-	if err != nil || first.Ran != 8 {
-		t.Fatalf("first run: ran %v, %v", first, err)
+	if err != nil {
+		t.Fatalf("first run: %v", err)
+	}
+	if first.Ran != len(first.Trials) {
+		t.Fatalf("first run ran %d of %d trials", first.Ran, len(first.Trials))
 	}
 	grown := tinyStudy + "  - name: refined\n    refine: linear\n"
 	g, err := ParseStudy("tiny.yaml", []byte(grown))
@@ -251,8 +291,14 @@ func TestRunGrowAndRefine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Ran != 4 || len(out.Results) != 12 {
-		t.Fatalf("grown study ran %d trials and has %d results, want 4 new and 12 in all", out.Ran, len(out.Results))
+	refined := 0
+	for _, tr := range out.Trials {
+		if tr.Entry == "refined" {
+			refined++
+		}
+	}
+	if refined < 7 || out.Ran != refined || len(out.Results) != len(first.Trials)+refined {
+		t.Fatalf("grown study ran %d trials and has %d results, want the %d refined ones new and %d in all", out.Ran, len(out.Results), refined, len(first.Trials)+refined)
 	}
 	for _, tr := range out.Trials {
 		r := out.Results[tr.Key]
@@ -267,19 +313,19 @@ func TestRunGrowAndRefine(t *testing.T) {
 			t.Errorf("%s: refined schedule ends at %v (peak %v), %v of steps above half", tr.Key, r.LR[len(r.LR)-1], tr.Params["peak"], r.RefinedAboveHalf)
 		}
 	}
-	sum, err := Summarize(g, out.Trials, out.Results)
+	sum, err := Summarize(g, out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range sum.Claims {
-		if strings.HasPrefix(c.Text, "Refinement") && c.Pairs != 2 {
-			t.Errorf("refinement claim compared %d pairs, want 2 (1 problem × 2 seeds): %+v", c.Pairs, c)
+		if strings.HasPrefix(c.Text, "Refinement") && (len(c.Comparisons) != 1 || c.Comparisons[0].Pairs != 2) {
+			t.Errorf("refinement claim: %+v, want one comparison of 2 pairs (1 problem × 2 seeds)", c)
 		}
 	}
 	if f := sum.Compute["refined"]; f != 2 {
 		t.Errorf("refined compute factor %v, want 2 (two runs per trial)", f)
 	}
-	changed := strings.Replace(grown, "min: 0.03", "min: 0.02", 1)
+	changed := strings.Replace(grown, "range: [0.03, 0.3]", "range: [0.02, 0.3]", 1)
 	c, err := ParseStudy("tiny.yaml", []byte(changed))
 	if err != nil {
 		t.Fatal(err)
@@ -304,7 +350,7 @@ func TestRunShrunkAfterInterrupt(t *testing.T) {
 	if _, err := Run(ctx, s, tinyStudy, RunOptions{Store: db, Workers: 1, Progress: &cancelAfter{n: 2, cancel: cancel}}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("interrupted run: err %v, want context.Canceled", err)
 	}
-	shrunk := strings.Replace(tinyStudy, "  - name: linear\n    spec: warmup(linear(peak=${peak}, steps=${decay_steps}), steps=${warmup})\n", "", 1)
+	shrunk := strings.Replace(tinyStudy, "  - name: linear\n    spec: warmup(linear(peak=${peak}, steps=${steps}), steps=${warmup})\n", "", 1)
 	if shrunk == tinyStudy {
 		t.Fatal("test study has no linear entry to remove")
 	}
@@ -318,12 +364,31 @@ func TestRunShrunkAfterInterrupt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(out.Trials) != 4 || len(out.Results) != 4 {
-		t.Fatalf("shrunk study: %d trials, %d results, want 4 and 4", len(out.Trials), len(out.Results))
+	if r := roles(out.Trials); r["eval"] != 2 || r["tune"] < 5 || len(out.Results) != len(out.Trials) {
+		t.Fatalf("shrunk study: trials %v, %d results, want 2 evaluation runs and a result each", r, len(out.Results))
 	}
 	for key := range out.Results {
 		if strings.Contains(key, "/linear/") {
 			t.Errorf("result of removed schedule reported: %s", key)
 		}
+	}
+}
+
+// TestTextProgressThrottles: off a terminal a study writes a line per 5%
+// of its trials (or per 30 s), not a line per trial, and always the last.
+func TestTextProgressThrottles(t *testing.T) {
+	var b strings.Builder
+	p := NewTextProgress(&b)
+	p.Start(271, 0)
+	for done := 1; done <= 271; done++ {
+		p.Update(done, 271, 0, 271-done)
+	}
+	lines := strings.Count(b.String(), "\n")
+	// The start line, one per 14 trials (5% of 271, rounded up), the last.
+	if lines < 15 || lines > 23 {
+		t.Fatalf("%d lines for 271 trials, want about 21:\n%s", lines, b.String())
+	}
+	if !strings.Contains(b.String(), "trials 271/271 done") {
+		t.Errorf("no line for the last trial:\n%s", b.String())
 	}
 }

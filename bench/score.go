@@ -1,16 +1,31 @@
-// Package bench is lrkit's AlgoPerf-style schedule benchmark: study specs,
-// trial expansion and tuning search, scoring by time to target and
-// performance profiles, and reports.
+// Package bench is lrkit's schedule benchmark: study specs, tuning
+// (grid mode, and AlgoPerf's external and self-tuning rulesets), a
+// planner that runs a study in rounds through a work queue, scoring by
+// steps to target, verdicts with bootstrap intervals, and reports.
 //
-// Scoring follows AlgoPerf (Dahl et al. 2023, arXiv 2306.07179; the
-// mlcommons/algorithmic-efficiency scoring code, v0.6): a trial's time to
-// target is the training time at its first evaluation whose validation
-// metric reaches the workload's target (+Inf if none does); per workload a
-// submission's time is the median over studies of the fastest trial of each
-// study; performance ratios divide by the best submission's time and are
-// +Inf beyond RatioMax; the performance profile ρ(τ) is the fraction of
-// workloads with ratio ≤ τ, and the benchmark score is the area under ρ on
-// [1, RatioMax] divided by RatioMax−1.
+// The protocol of the built-in studies (grid mode; see Study): each
+// schedule's peak is tuned per workload and budget on a log-spaced grid
+// with selection seeds, extended past an edge while the best peak sits
+// there; the chosen peak is trained afresh on evaluation seeds. Each
+// problem's target is the tuned baseline's quality (its selection runs
+// at its chosen peak), so the benchmark asks how fast each schedule
+// reaches what a tuned cosine schedule reaches in the budget. Problems
+// that cannot tell schedules apart are left out and counted. Each
+// schedule is compared with the baseline by the geometric-mean speedup in
+// steps to target, paired by seed, with a two-stage bootstrap interval
+// over problems and seeds (Comparison), and a schedule is recommended only
+// when its interval lies above 1.
+//
+// Scoring also follows AlgoPerf (Dahl et al. 2023, arXiv 2306.07179; the
+// mlcommons/algorithmic-efficiency scoring code, v0.6) for its
+// performance profiles: a trial's time to target is the training time at
+// its first evaluation whose validation metric reaches the target (+Inf if
+// none does); per problem an entry's time is the median over studies
+// (seeds) of the fastest trial of each study; performance ratios divide by
+// the best entry's time and are +Inf beyond RatioMax; the performance
+// profile ρ(τ) is the fraction of problems with ratio ≤ τ, and the
+// benchmark score is the area under ρ on [1, RatioMax] divided by
+// RatioMax−1.
 package bench
 
 import (

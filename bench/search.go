@@ -89,25 +89,47 @@ type WorkloadInfo struct {
 	DefaultPeak    float64
 	Target         float64
 	HigherIsBetter bool
+	// PeakLow and PeakHigh are the workload's starting peak grid
+	// (workload.Workload.PeakSearchRange); zero means a decade either side
+	// of DefaultPeak.
+	PeakLow, PeakHigh float64
+}
+
+// peakRange returns the workload's starting grid range.
+func (wi WorkloadInfo) peakRange() (low, high float64) {
+	if wi.PeakLow > 0 && wi.PeakHigh > wi.PeakLow {
+		return wi.PeakLow, wi.PeakHigh
+	}
+	return wi.DefaultPeak / 10, wi.DefaultPeak * 10
 }
 
 // Trial is one training run of one workload under one schedule.
 type Trial struct {
-	Key       string             `json:"key"` // unique in the study, stable across runs
-	Workload  string             `json:"workload"`
-	Entry     string             `json:"entry"` // the schedule's name in the study
-	Spec      string             `json:"spec"`  // the expanded schedule or controller spec
-	Optimizer string             `json:"optimizer,omitempty"`
-	Refine    bool               `json:"refine,omitempty"` // refine Spec's run, then train the refined schedule
-	Budget    float64            `json:"budget"`           // fraction of the step hint
-	Steps     int64              `json:"steps"`
-	Seed      int64              `json:"seed"`
-	Study     int                `json:"study"` // index of the seed: AlgoPerf's study
-	Point     int                `json:"point"` // index of the search point within the study
+	Key       string  `json:"key"` // unique in the study, stable across runs
+	Workload  string  `json:"workload"`
+	Entry     string  `json:"entry"` // the schedule's name in the study
+	Spec      string  `json:"spec"`  // the expanded schedule or controller spec
+	Optimizer string  `json:"optimizer,omitempty"`
+	Refine    bool    `json:"refine,omitempty"` // refine Spec's run, then train the refined schedule
+	Budget    float64 `json:"budget"`           // fraction of the step hint
+	Steps     int64   `json:"steps"`
+	Seed      int64   `json:"seed"`
+	Study     int     `json:"study"` // index of the seed: AlgoPerf's study
+	Point     int     `json:"point"` // index of the search point within the study (external mode)
+	// Role is grid mode's kind of trial: "tune" (a selection seed at a grid
+	// point) or "eval" (an evaluation seed at the chosen peak).
+	Role string `json:"role,omitempty"`
+	// Grid is the grid point of a grid-mode trial: its peak is the grid's
+	// low end times ratio^Grid, and extension below the initial grid gives
+	// negative indexes.
+	Grid      int                `json:"grid,omitempty"`
 	Params    map[string]float64 `json:"params"`
 	Target    float64            `json:"target"`
 	Higher    bool               `json:"higher_is_better"`
 	EvalEvery int64              `json:"eval_every"`
+	// Command is the program of a command workload, nil for a built-in
+	// workload.
+	Command *CommandWorkload `json:"command,omitempty"`
 }
 
 // Trials expands the study into its trials: every workload × budget ×
@@ -134,7 +156,7 @@ func (s *Study) Trials(info map[string]WorkloadInfo) ([]Trial, error) {
 		if t, ok := s.Targets[w]; ok {
 			wi.Target = t
 		}
-		for _, b := range s.Budgets {
+		for _, b := range s.budgetsOf(w) {
 			steps := int64(math.Round(b * float64(wi.StepHint)))
 			if steps < 1 {
 				return nil, fmt.Errorf("bench: study %s: budget %v of %s's step hint %d is under one step", s.Name, b, w, wi.StepHint)
@@ -182,6 +204,7 @@ func (s *Study) Trials(info map[string]WorkloadInfo) ([]Trial, error) {
 						}
 						out = append(out, Trial{
 							Key:       fmt.Sprintf("%s/%s/b%g/s%d/p%d", w, e.Name, b, seed, p),
+							Command:   s.command(w),
 							Workload:  w,
 							Entry:     e.Name,
 							Spec:      Expand(spec, vars),

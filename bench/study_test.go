@@ -82,7 +82,7 @@ func TestParseStudyErrors(t *testing.T) {
 		{"unknown variable", "workloads: [a]\nschedules:\n  - name: c\n    spec: cosine(peak=${peek})\n", "s.yaml:4: schedules.0.spec: unknown variable ${peek} (known: decay_steps, peak, steps, warmup)"},
 		{"log scale at zero", "workloads: [a]\nschedules: [{name: c, spec: x}]\ntuning:\n  space:\n    peak: {min: 0, max: 1, scale: log}\n", "s.yaml:5: tuning.space.peak.min: a log scale needs min > 0"},
 		{"bad baseline", "workloads: [a]\nbaseline: cosin\nschedules: [{name: cosine, spec: x}]\n", `s.yaml:2: baseline: baseline "cosin" is not one of the schedules`},
-		{"bad mode", "workloads: [a]\nschedules: [{name: c, spec: x}]\ntuning: {mode: grid}\n", `s.yaml:3: tuning.mode: mode "grid": want external or self`},
+		{"bad mode", "workloads: [a]\nschedules: [{name: c, spec: x}]\ntuning: {mode: grdi}\n", `s.yaml:3: tuning.mode: mode "grdi": want grid, external or self`},
 		{"syntax", "workloads: [a\n", "s.yaml:1: did not find expected ',' or ']'"},
 		{"empty", "", "s.yaml: empty study file"},
 	}
@@ -140,5 +140,68 @@ func TestExpand(t *testing.T) {
 	got := Expand("cosine(peak=${peak}, steps=${steps}) ${other}", map[string]string{"peak": "0.1", "steps": "100"})
 	if got != "cosine(peak=0.1, steps=100) ${other}" {
 		t.Errorf("got %q", got)
+	}
+}
+
+// The built-in studies parse, run in grid mode, and wrap their schedules
+// in a warm-up inside the budget (warmup(s(steps=${steps}), ...)).
+func TestBuiltinStudies(t *testing.T) {
+	for _, name := range []string{"quick", "default"} {
+		text, err := BuiltinStudy(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := ParseStudy(name+".yaml", text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Name != name || s.Tuning.Mode != "grid" || s.Baseline != "cosine" || len(s.Tuning.Seeds) == 0 {
+			t.Errorf("%s: name %q, mode %q, baseline %q, selection seeds %v", name, s.Name, s.Tuning.Mode, s.Baseline, s.Tuning.Seeds)
+		}
+		for _, e := range s.Schedules {
+			if e.Spec != "" && (strings.Contains(e.Spec, "decay_steps") || !strings.Contains(e.Spec, "steps=${steps}") && e.Name != "constant") {
+				t.Errorf("%s: %s: spec %s, want the base over ${steps} with the warm-up inside", name, e.Name, e.Spec)
+			}
+		}
+	}
+}
+
+func TestStudyNames(t *testing.T) {
+	for _, name := range []string{"../../..", "a/b", "..", ".hidden", "x y", `a\b`} {
+		_, err := ParseStudy("s.yaml", []byte("name: '"+name+"'\nworkloads: [a]\nschedules: [{name: c, spec: x}]\n"))
+		if err == nil || !strings.HasPrefix(err.Error(), "s.yaml:1: name: study name") {
+			t.Errorf("name %q: err %v, want a study-name error on line 1", name, err)
+		}
+	}
+	for _, name := range []string{"quick", "kjv-gpt_small.v2"} {
+		if err := CheckName(name); err != nil {
+			t.Errorf("name %q: %v", name, err)
+		}
+	}
+}
+
+// The default study names only registered workloads and plans its first
+// round (every grid) without error.
+func TestDefaultStudyPlans(t *testing.T) {
+	text, err := BuiltinStudy("default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ParseStudy("default.yaml", text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	infos, err := s.WorkloadInfos()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Plan(infos, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// (5 convex workloads × 3 budgets + 3 neural workloads × 1 budget) ×
+	// 7 entries × 5 peaks × 1 selection seed.
+	if len(p.Trials) != (5*3+3)*7*5 {
+		t.Errorf("first round: %d trials", len(p.Trials))
 	}
 }

@@ -34,6 +34,9 @@ type TrialOptions struct {
 // could not run at all (a bad spec, a missing data set) and for
 // cancellation.
 func RunTrial(ctx context.Context, tr Trial, opts TrialOptions, heartbeat func()) (TrialResult, error) {
+	if tr.Command != nil {
+		return runCommand(ctx, tr, heartbeat)
+	}
 	w, err := workload.Lookup(tr.Workload)
 	if err != nil {
 		return TrialResult{Key: tr.Key}, err
@@ -89,12 +92,11 @@ func newOptimizer(tr Trial, w *workload.Workload) (optim.Optimizer, error) {
 // trainOnce trains the trial's workload under ctrl and returns the result
 // and, for refinement, the records' gradient norms.
 func trainOnce(ctx context.Context, tr Trial, w *workload.Workload, ctrl control.Controller, opts TrialOptions, heartbeat func()) (TrialResult, []runlog.Record, error) {
-	res := TrialResult{Key: tr.Key, FinalMetric: Num(math.NaN())}
-	opt, err := newOptimizer(tr, w)
-	if err != nil {
-		return res, nil, fmt.Errorf("trial %s: %w", tr.Key, err)
-	}
-	setup, err := w.Build(ctx, workload.Options{Seed: uint64(tr.Seed), Limit: opts.Limit})
+	res := TrialResult{Key: tr.Key, FinalMetric: runlog.Num(math.NaN())}
+	cfg, _, err := w.TrainConfig(ctx, workload.TrainOptions{
+		Options:   workload.Options{Seed: uint64(tr.Seed), Limit: opts.Limit},
+		Optimizer: tr.Optimizer, EvalEvery: max(1, tr.EvalEvery),
+	})
 	if err != nil {
 		return res, nil, fmt.Errorf("trial %s: %w", tr.Key, err)
 	}
@@ -103,54 +105,38 @@ func trainOnce(ctx context.Context, tr Trial, w *workload.Workload, ctrl control
 		norms = make([]runlog.Record, 0, tr.Steps)
 	}
 	every := max(1, tr.Steps/lrPoints)
-	t, err := train.New(train.Config{
-		Model: setup.Model, Data: setup.Data, Optimizer: opt, Controller: ctrl,
-		Steps: tr.Steps, ValEvery: tr.EvalEvery, Validate: setup.Validate,
-		ClipNorm: w.ClipNorm, Seed: uint64(tr.Seed),
-		OnRecord: func(r runlog.Record) error {
-			if r.Step%every == 0 || r.Step == tr.Steps-1 {
-				res.LRSteps = append(res.LRSteps, r.Step)
-				res.LR = append(res.LR, r.LR)
-			}
-			if r.Has(runlog.FieldValMetric) {
-				res.Evals = append(res.Evals, EvalPoint{Step: r.Step + 1, Seconds: r.WallSeconds, Metric: Num(r.ValMetric), ValLoss: Num(r.ValLoss)})
-				res.FinalMetric = Num(r.ValMetric)
-			}
-			if norms != nil {
-				norms = append(norms, runlog.Record{Step: r.Step, GradNorm: r.GradNorm, GradNormL1: r.GradNormL1,
-					Present: r.Present & (runlog.FieldGradNorm | runlog.FieldGradNormL1)})
-			}
-			res.Steps = r.Step + 1
-			res.TrainSeconds = r.WallSeconds
-			if heartbeat != nil {
-				heartbeat()
-			}
-			return nil
-		},
-	})
+	cfg.Controller, cfg.Steps = ctrl, tr.Steps
+	cfg.OnRecord = func(r runlog.Record) error {
+		if r.Step%every == 0 || r.Step == tr.Steps-1 {
+			res.LRSteps = append(res.LRSteps, r.Step)
+			res.LR = append(res.LR, r.LR)
+		}
+		if r.Has(runlog.FieldValMetric) {
+			res.Evals = append(res.Evals, EvalPoint{Step: r.Step + 1, Seconds: r.WallSeconds, Metric: runlog.Num(r.ValMetric), ValLoss: runlog.Num(r.ValLoss)})
+			res.FinalMetric = runlog.Num(r.ValMetric)
+		}
+		if norms != nil {
+			norms = append(norms, runlog.Record{Step: r.Step, GradNorm: r.GradNorm, GradNormL1: r.GradNormL1,
+				Present: r.Present & (runlog.FieldGradNorm | runlog.FieldGradNormL1)})
+		}
+		res.Steps = r.Step + 1
+		res.TrainSeconds = r.WallSeconds
+		if heartbeat != nil {
+			heartbeat()
+		}
+		return nil
+	}
+	t, err := train.New(cfg)
 	if err != nil {
 		return res, nil, fmt.Errorf("trial %s: %w", tr.Key, err)
 	}
 	if err := t.Run(ctx); err != nil {
 		if errors.Is(err, train.ErrDiverged) {
 			res.Diverged = true
-			res.FinalMetric = Num(math.NaN())
+			res.FinalMetric = runlog.Num(math.NaN())
 			return res, nil, nil
 		}
 		return res, nil, fmt.Errorf("trial %s: %w", tr.Key, err)
 	}
 	return res, norms, nil
-}
-
-// WorkloadInfos describes the named workloads for Study.Trials.
-func WorkloadInfos(names []string) (map[string]WorkloadInfo, error) {
-	out := map[string]WorkloadInfo{}
-	for _, n := range names {
-		w, err := workload.Lookup(n)
-		if err != nil {
-			return nil, err
-		}
-		out[n] = WorkloadInfo{StepHint: w.StepHint, DefaultPeak: w.DefaultPeak, Target: w.Target, HigherIsBetter: w.Metric.HigherIsBetter}
-	}
-	return out, nil
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lrkit/lrkit/internal/safefile"
 	"github.com/lrkit/lrkit/plot"
 )
 
@@ -40,7 +41,7 @@ func (r *Report) Write(dir string) error {
 		return err
 	}
 	for _, name := range sortedFiles(r.Files) {
-		if err := writeFileAtomic(filepath.Join(dir, name), r.Files[name]); err != nil {
+		if err := safefile.WriteAtomic(filepath.Join(dir, name), r.Files[name]); err != nil {
 			return err
 		}
 	}

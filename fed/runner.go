@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/lrkit/lrkit/internal/safefile"
 )
 
 // The phases of a study: selection runs choose each method's rate,
@@ -373,7 +375,7 @@ func (p *pool) one(ctx context.Context, j job) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(p.dir, j.key+".json"), b); err != nil {
+	if err := safefile.WriteAtomic(filepath.Join(p.dir, j.key+".json"), b); err != nil {
 		return err
 	}
 	p.mu.Lock()
@@ -383,33 +385,5 @@ func (p *pool) one(ctx context.Context, j job) error {
 	d := p.done
 	p.mu.Unlock()
 	p.o.Progress.Update(d, j.key)
-	return nil
-}
-
-// writeFileAtomic writes through a temporary file and a rename, so a
-// reader (or a resumed study) never sees a partial record.
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Chmod(tmp, 0o644); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
 	return nil
 }

@@ -18,8 +18,10 @@ import (
 // linear warm-up from 0 over Warmup steps to Peak (schedule.Warmup's
 // ramp), then a non-increasing rate between Peak and Floor.
 type PlanOptions struct {
-	Steps  int
-	Warmup int
+	// Steps is the budget, at most MaxSteps (0: DefaultMaxSteps).
+	Steps    int
+	MaxSteps int
+	Warmup   int
 	// Peak is the peak rate; 0 means the peak the law was fitted at
 	// (FitInfo.Peak of a *Fitted law). A law's predictions are only
 	// meaningful near the rates it was fitted to.
@@ -96,9 +98,15 @@ func Plan(ctx context.Context, law Law, opts PlanOptions) (PlanResult, error) {
 			return PlanResult{}, errors.New("losscurve: plan: no peak given and the law does not record the peak rate it was fitted at")
 		}
 	}
+	maxSteps := opts.MaxSteps
+	if maxSteps <= 0 {
+		maxSteps = DefaultMaxSteps
+	}
 	switch {
 	case opts.Steps < 10:
 		return PlanResult{}, fmt.Errorf("losscurve: plan: steps = %d, want at least 10", opts.Steps)
+	case opts.Steps > maxSteps:
+		return PlanResult{}, fmt.Errorf("losscurve: plan: steps = %d is past the limit of %d steps (raise it with --max-steps)", opts.Steps, maxSteps)
 	case opts.Warmup < 0 || opts.Warmup > opts.Steps-10:
 		return PlanResult{}, fmt.Errorf("losscurve: plan: warmup = %d, want 0 <= warmup <= steps-10 = %d", opts.Warmup, opts.Steps-10)
 	case !(opts.Peak > 0) || math.IsInf(opts.Peak, 0):

@@ -107,6 +107,8 @@ func TestPlanErrors(t *testing.T) {
 	}{
 		{&Power{L0: 1, A: 1, Alpha: 1}, PlanOptions{Steps: 100, Peak: 1}, "ignores the schedule"},
 		{law, PlanOptions{Steps: 5, Peak: 1}, "steps = 5"},
+		{law, PlanOptions{Steps: 20_000_000, Peak: 1}, "steps = 20000000 is past the limit of 10000000 steps (raise it with --max-steps)"},
+		{law, PlanOptions{Steps: 2000, MaxSteps: 1000, Peak: 1}, "steps = 2000 is past the limit of 1000 steps"},
 		{law, PlanOptions{Steps: 100, Warmup: 95, Peak: 1}, "warmup = 95"},
 		{law, PlanOptions{Steps: 100, Peak: -1}, "peak = -1"},
 		{law, PlanOptions{Steps: 100, Peak: 1, Floor: 2}, "floor = 2"},

@@ -19,6 +19,8 @@ type FileOptions struct {
 	Tags runlog.TagMap
 	// LossField is the field to fit (see RecordOptions).
 	LossField runlog.Field
+	// MaxSteps bounds the run's last step (see RecordOptions).
+	MaxSteps int
 }
 
 // ReadRunFile reads the run log at path (.csv, .jsonl, a TensorBoard event
@@ -61,7 +63,7 @@ func ReadRunFile(path string, o FileOptions) (Run, []string, error) {
 	if len(lines) == len(recs) && lines != nil {
 		pos = func(i int) string { return fmt.Sprintf("%s:%d", path, lines[i]) }
 	}
-	run, more, err := RunFromRecords(recs, RecordOptions{Name: path, Position: pos, Schedule: o.Schedule, LossField: o.LossField})
+	run, more, err := RunFromRecords(recs, RecordOptions{Name: path, Position: pos, Schedule: o.Schedule, LossField: o.LossField, MaxSteps: o.MaxSteps})
 	if err != nil {
 		return Run{}, nil, err
 	}
@@ -75,13 +77,14 @@ type RunFile struct {
 	Schedule schedule.Schedule
 }
 
-// ReadRunFiles reads every run log (see ReadRunFile) with the TensorBoard
-// tag map tags (nil: the default) and returns the runs and all warnings.
-func ReadRunFiles(files []RunFile, tags runlog.TagMap) ([]Run, []string, error) {
+// ReadRunFiles reads every run log (see ReadRunFile) with o's TensorBoard
+// tag map and step limit (o.Schedule is ignored: each file names its own)
+// and returns the runs and all warnings.
+func ReadRunFiles(files []RunFile, o FileOptions) ([]Run, []string, error) {
 	var runs []Run
 	var warns []string
 	for _, f := range files {
-		r, w, err := ReadRunFile(f.Path, FileOptions{Schedule: f.Schedule, Tags: tags})
+		r, w, err := ReadRunFile(f.Path, FileOptions{Schedule: f.Schedule, Tags: o.Tags, LossField: o.LossField, MaxSteps: o.MaxSteps})
 		if err != nil {
 			return nil, nil, err
 		}

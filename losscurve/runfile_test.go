@@ -53,7 +53,7 @@ func TestReadRunFile(t *testing.T) {
 			t.Errorf("%s: error %v, want %q", tc.name, err, tc.want)
 		}
 	}
-	runs, _, err := ReadRunFiles([]RunFile{{Path: good}, {Path: write("b.jsonl", jsonl.String()), Schedule: sched}}, nil)
+	runs, _, err := ReadRunFiles([]RunFile{{Path: good}, {Path: write("b.jsonl", jsonl.String()), Schedule: sched}}, FileOptions{})
 	if err != nil || len(runs) != 2 || runs[1].LRs[3] != 2e-3 {
 		t.Errorf("ReadRunFiles: %v", err)
 	}

@@ -22,7 +22,16 @@ type RecordOptions struct {
 	// LossField is the field to fit; 0 means loss, or val_loss when no
 	// record has a loss.
 	LossField runlog.Field
+	// MaxSteps bounds the run's last step: a Run holds a rate per step, so
+	// a log whose steps run to 2e9 would take 16 GB. 0 means
+	// DefaultMaxSteps.
+	MaxSteps int
 }
+
+// DefaultMaxSteps is the longest run (in steps) that the loss-curve tools
+// accept unless told otherwise: 10 million steps, 80 MB of rates. lrkit
+// fit, predict and plan raise it with --max-steps.
+const DefaultMaxSteps = 10_000_000
 
 // RunFromRecords turns a run log into a Run: the points are the records
 // that hold the loss field; the per-step learning rates come from
@@ -37,6 +46,11 @@ func RunFromRecords(recs []runlog.Record, o RecordOptions) (Run, []string, error
 	if pos == nil {
 		pos = func(i int) string { return fmt.Sprintf("%s: record %d", o.Name, i+1) }
 	}
+	maxSteps := o.MaxSteps
+	if maxSteps <= 0 {
+		maxSteps = DefaultMaxSteps
+	}
+	maxSteps = min(maxSteps, math.MaxInt32)
 	lf := o.LossField
 	if lf == 0 {
 		lf = runlog.FieldLoss
@@ -60,8 +74,8 @@ func RunFromRecords(recs []runlog.Record, o RecordOptions) (Run, []string, error
 		if i > 0 && r.Step <= recs[i-1].Step {
 			return Run{}, nil, fmt.Errorf("%s: step %d does not increase (previous %d)", pos(i), r.Step, recs[i-1].Step)
 		}
-		if r.Step > math.MaxInt32 {
-			return Run{}, nil, fmt.Errorf("%s: step %d is too large", pos(i), r.Step)
+		if r.Step >= int64(maxSteps) {
+			return Run{}, nil, fmt.Errorf("%s: step %d is past the limit of %d steps (raise it with --max-steps)", pos(i), r.Step, maxSteps)
 		}
 		if v, ok := r.Value(lf); ok {
 			if !(v > 0) || math.IsInf(v, 0) {

@@ -116,3 +116,21 @@ func TestFitMinStep(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+// TestRunStepLimit: a log whose steps run past the limit is refused with
+// its position, before a rate per step is allocated (a 7-row log ending at
+// step 2e9 took all 24 GB of the machine before the limit).
+func TestRunStepLimit(t *testing.T) {
+	var recs []runlog.Record
+	for i, s := range []int64{0, 10, 20, 30, 40, 50, 2_000_000_000} {
+		recs = append(recs, runlog.Record{Step: s, Loss: 3 - 0.1*float64(i), LR: 1e-3, Present: runlog.FieldLoss | runlog.FieldLR})
+	}
+	_, _, err := RunFromRecords(recs, RecordOptions{Name: "long.csv"})
+	if err == nil || !strings.Contains(err.Error(), "long.csv: record 7: step 2000000000 is past the limit of 10000000 steps (raise it with --max-steps)") {
+		t.Fatalf("error %v", err)
+	}
+	_, _, err = RunFromRecords(recs[:6], RecordOptions{Name: "short.csv", MaxSteps: 40})
+	if err == nil || !strings.Contains(err.Error(), "step 40 is past the limit of 40 steps") {
+		t.Fatalf("a raised-then-lowered limit: %v", err)
+	}
+}

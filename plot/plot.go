@@ -382,6 +382,10 @@ func (c Chart) newPlot() *gplot.Plot {
 	p.X.Label.Text = c.XLabel
 	p.Y.Label.Text = c.YLabel
 	p.Legend.Top = true
+	// A small margin from the canvas edge, so the legend's sample lines are
+	// not cut off where a viewer crops the figure at its border.
+	p.Legend.XOffs = -vg.Points(6)
+	p.Legend.YOffs = -vg.Points(2)
 	return p
 }
 

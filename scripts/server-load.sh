@@ -12,7 +12,7 @@
 #
 # ROUNDS (default 2) rounds of: ceiling with 10-record and with 64-record
 # metric batches, then the mixed test at 20,000/s offered; REV (e.g.
-# 78cd9aa, the commit that added the ceiling benchmark before the server
+# 9e248a7, the commit that added the ceiling benchmark before the server
 # changes of issue 18) is built from `git archive` in a temporary
 # directory. Logs go to out/server-load/ (one file per run, and
 # summary.txt). Everything runs on loopback only, bounded in time (about 4

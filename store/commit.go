@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -209,9 +210,9 @@ func (s *Store) applyGroup(ctx context.Context, tx *sql.Tx, reqs []*appendReq) e
 	}
 	slices.SortFunc(keys, func(a, b runKey) int {
 		if a.run != b.run {
-			return cmpInt(a.run, b.run)
+			return cmp.Compare(a.run, b.run)
 		}
-		return cmpInt(a.project, b.project)
+		return cmp.Compare(a.project, b.project)
 	})
 	for _, k := range keys {
 		run, err := s.lockRun(ctx, tx, k.project, k.run)
@@ -300,16 +301,6 @@ func (s *Store) applyGroup(ctx context.Context, tx *sql.Tx, reqs []*appendReq) e
 		}
 	}
 	return nil
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // batchDigest is a digest of a batch's records, stored with its batch ID

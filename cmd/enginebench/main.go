@@ -80,7 +80,7 @@ func run(name string, batch, warm, steps int, lr float64, prof, memProf string) 
 	if err != nil {
 		return err
 	}
-	sched, err := schedule.Parse(fmt.Sprintf("constant(peak=%g)", lr))
+	sched, err := schedule.New(schedule.Constant{Peak: lr})
 	if err != nil {
 		return err
 	}

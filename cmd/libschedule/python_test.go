@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/csv"
 	"fmt"
 	"os"
 	"os/exec"
@@ -160,4 +161,61 @@ func sameRecord(a, b runlog.Record) bool {
 		}
 	}
 	return true
+}
+
+// TestTorchCommandStudy runs the PyTorch example as a command workload of
+// the benchmark, end to end with the lrkit binary: the study file next to
+// the script (two schedules tuned on a grid, two evaluation seeds), every
+// trial a run of train_torch.py with Debian's python3 and torch, and a
+// report that scores it.
+func TestTorchCommandStudy(t *testing.T) {
+	needPython(t)
+	lib := filepath.Join(buildLibrary(t), "liblrkit_schedule.so")
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "lrkit")
+	if out, err := exec.Command("go", "build", "-o", bin, "../lrkit").CombinedOutput(); err != nil {
+		t.Fatalf("go build ../lrkit: %v\n%s", err, out)
+	}
+	out := filepath.Join(dir, "report")
+	cmd := exec.Command(bin, "bench", "../../clients/python/examples/torch-study.yaml", "-o", out, "--workers", "2")
+	// The study runs `python3`: Debian's, which has torch.
+	cmd.Env = append(os.Environ(), "PATH=/usr/bin:"+os.Getenv("PATH"), "LRKIT_LIBRARY="+lib, "PYTHONDONTWRITEBYTECODE=1")
+	got, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("lrkit bench torch-study.yaml: %v\n%s", err, got)
+	}
+	report, err := os.ReadFile(filepath.Join(out, "report.md"))
+	if err != nil {
+		t.Fatalf("no report: %v\n%s", err, got)
+	}
+	for _, want := range []string{"torch-mlp", "cosine", "linear"} {
+		if !bytes.Contains(report, []byte(want)) {
+			t.Errorf("report.md does not mention %s:\n%s", want, report)
+		}
+	}
+	f, err := os.Open(filepath.Join(out, "results.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(rows) < 2 {
+		t.Fatalf("results.csv: %d rows, %v", len(rows), err)
+	}
+	col := map[string]int{}
+	for i, name := range rows[0] {
+		col[name] = i
+	}
+	done := map[string]int{}
+	for _, r := range rows[1:] {
+		if r[col["workload"]] == "torch-mlp" && r[col["status"]] == "done" {
+			done[r[col["role"]]]++
+		}
+	}
+	// 2 schedules × (5 grid peaks + at most 2 extensions), then 2 × 2
+	// evaluation runs, every one finished.
+	if done["tune"] < 10 || done["eval"] != 4 {
+		t.Errorf("finished torch-mlp trials by role %v, want at least 10 tune and 4 eval", done)
+	}
+	t.Logf("%s", got)
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lrkit/lrkit/bench"
+	"github.com/lrkit/lrkit/internal/safefile"
 	"github.com/lrkit/lrkit/store"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -28,6 +29,7 @@ type benchOptions struct {
 	workers int
 	ackWait time.Duration
 	limit   int
+	only    []string
 	quiet   bool
 }
 
@@ -36,11 +38,19 @@ func newBenchCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench [STUDY.yaml]",
 		Short: "Run a schedule benchmark study (AlgoPerf-style) and write its report",
-		Long: `Run every trial of a study (workloads × budgets × schedules × seeds ×
-tuning points), score the schedules by time to target and performance
-profiles, and write a report (index.html, report.md, results.csv, SVG
-plots) to --out. Without a file, lrkit's default study runs; --quick runs a
-smaller one in a few minutes.
+		Long: `Run a benchmark study and write its report (index.html, report.md,
+results.csv, results.json, SVG plots) to -o. Without a file, lrkit's
+default study runs; --quick runs a smaller one in a few minutes.
+
+In grid mode (the built-in studies) every schedule's peak learning rate is
+tuned per workload and budget on a log-spaced grid with selection seeds,
+the grid extended past an edge while the best peak sits there, and the
+chosen peak is trained afresh on the evaluation seeds; the study runs in
+rounds (grids, extensions, evaluation runs) until nothing is left to run.
+Each problem's target comes from the tuned baseline's selection runs; the
+report compares every schedule with the baseline by its speedup in steps
+to target, with 95% bootstrap intervals, and recommends a schedule only
+when its interval lies above 1.
 
 Trials go through a NATS JetStream work queue: an embedded server with
 in-process workers by default, or an external server with --nats, whose
@@ -68,38 +78,24 @@ trials are not run again.`,
 	f.StringVar(&o.db, "db", "", "results database: an SQLite file or a postgres:// URL (default <out>/lrkit.db)")
 	f.StringVar(&o.nats, "nats", "", "external NATS server URL (default: an embedded server)")
 	f.StringVar(&o.queue, "queue", "LRKIT", "work queue name, shared with lrkit worker --queue")
-	f.IntVar(&o.workers, "workers", -1, "in-process workers (default: one per CPU with the embedded server, none with --nats); 0 leaves the trials to lrkit worker processes")
+	f.IntVar(&o.workers, "workers", -1, "in-process workers: -1 is one per CPU with the embedded server and none with --nats; 0 leaves the trials to lrkit worker processes")
 	f.DurationVar(&o.ackWait, "ack-wait", 30*time.Second, "a silent worker's trial goes to another worker after this")
 	f.IntVar(&o.limit, "limit", 0, "use only the first N examples of each data set (smoke tests)")
 	f.BoolVar(&o.quiet, "quiet", false, "no progress output")
+	f.StringSliceVar(&o.only, "workloads", nil, "run only these workloads of the study (a later run of the whole study keeps their trials)")
 	deprecatedAlias(cmd, "out", "output")
 	return cmd
 }
 
 func runBench(ctx context.Context, file string, o benchOptions, out, errOut io.Writer) error {
-	var text []byte
-	var err error
-	name := file
-	switch {
-	case file != "" && o.quick:
-		return badInput(errors.New("give a study file or --quick, not both"))
-	case file != "":
-		if text, err = os.ReadFile(file); err != nil {
-			return badInput(err)
-		}
-	case o.quick:
-		name = "quick.yaml"
-		text, err = bench.BuiltinStudy("quick")
-	default:
-		name = "default.yaml"
-		text, err = bench.BuiltinStudy("default")
-	}
+	study, text, err := loadStudy(file, o.quick)
 	if err != nil {
 		return err
 	}
-	study, err := bench.ParseStudy(name, text)
-	if err != nil {
-		return badInput(err)
+	if o.only != nil {
+		if err := study.OnlyWorkloads(o.only); err != nil {
+			return badInput(err)
+		}
 	}
 	if o.out == "" {
 		o.out = filepath.Join("out", "bench", study.Name)
@@ -136,8 +132,40 @@ func runBench(ctx context.Context, file string, o benchOptions, out, errOut io.W
 	return writeReport(study, oc, o.out, out)
 }
 
+// loadStudy reads and checks the study to run: a file, or a built-in one.
+func loadStudy(file string, quick bool) (*bench.Study, []byte, error) {
+	var text []byte
+	var err error
+	name := file
+	switch {
+	case file != "" && quick:
+		return nil, nil, badInput(errors.New("give a study file or --quick, not both"))
+	case file != "":
+		if text, err = safefile.ReadFile(file, bench.MaxStudyBytes); err != nil {
+			return nil, nil, badInput(err)
+		}
+	case quick:
+		name = "quick.yaml"
+		text, err = bench.BuiltinStudy("quick")
+	default:
+		name = "default.yaml"
+		text, err = bench.BuiltinStudy("default")
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	study, err := bench.ParseStudy(name, text)
+	if err != nil {
+		return nil, nil, badInput(err)
+	}
+	if _, err := study.WorkloadInfos(); err != nil {
+		return nil, nil, badInput(err)
+	}
+	return study, text, nil
+}
+
 func writeReport(study *bench.Study, oc *bench.Outcome, dir string, out io.Writer) error {
-	sum, err := bench.Summarize(study, oc.Trials, oc.Results)
+	sum, err := bench.Summarize(study, oc)
 	if err != nil {
 		return err
 	}
@@ -148,7 +176,11 @@ func writeReport(study *bench.Study, oc *bench.Outcome, dir string, out io.Write
 	if err := rep.Write(dir); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "%s\nreport: %s (also report.md, results.csv)\n", rep.Recommendation, filepath.Join(dir, "index.html"))
+	fmt.Fprintln(out, rep.Recommendation)
+	for _, line := range sum.RecommendedSpecs() {
+		fmt.Fprintln(out, "  "+line)
+	}
+	fmt.Fprintf(out, "report: %s (also report.md, results.csv, results.json)\n", filepath.Join(dir, "index.html"))
 	return nil
 }
 
@@ -165,7 +197,8 @@ func (p *barProgress) Start(total, done int) {
 	_ = p.bar.Set(done)
 }
 
-func (p *barProgress) Update(done, failed, inFlight int) {
+func (p *barProgress) Update(done, total, failed, inFlight int) {
+	p.bar.ChangeMax(total)
 	desc := fmt.Sprintf("trials (%d queued or running", inFlight)
 	if failed > 0 {
 		desc += fmt.Sprintf(", %d failed", failed)

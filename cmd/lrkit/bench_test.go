@@ -42,7 +42,7 @@ func writeStudy(t *testing.T, workload string) string {
 // the command and the queue URL it prints.
 func startBench(t *testing.T, bin, study, out string) (*exec.Cmd, string) {
 	t.Helper()
-	cmd := exec.Command(bin, "bench", study, "--out", out, "--workers", "0", "--ack-wait", "2s", "--quiet")
+	cmd := exec.Command(bin, "bench", study, "-o", out, "--workers", "0", "--ack-wait", "2s", "--quiet")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -112,13 +112,45 @@ func readResults(t *testing.T, dir string) map[string][3]string {
 	return out
 }
 
+// gridWorkerStudy is workerStudy in grid mode: its trials are planned as
+// results come (grids, an extension, evaluation runs).
+const gridWorkerStudy = `name: workers
+workloads: [logreg-iris]
+budgets: [0.5]
+seeds: [0, 1]
+tuning:
+  mode: grid
+  seeds: [7]
+  warmup: 0.05
+  grid: {points: 5, range: [0.03, 0.3], extend: 1}
+eval: {count: 10}
+schedules:
+  - name: cosine
+    spec: warmup(cosine(peak=${peak}, steps=${steps}), steps=${warmup})
+  - name: linear
+    spec: warmup(linear(peak=${peak}, steps=${steps}), steps=${warmup})
+`
+
 // The same study run by two `lrkit worker` processes gives the results of
-// the in-process run, trial for trial.
+// the in-process run, trial for trial, in external and in grid mode.
 func TestBenchTwoWorkerProcessesMatchInProcess(t *testing.T) {
 	bin := buildLrkit(t)
 	study := writeStudy(t, "logreg-iris")
+	grid := filepath.Join(t.TempDir(), "grid.yaml")
+	if err := os.WriteFile(grid, []byte(gridWorkerStudy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	matchWorkers(t, bin, study, 8)
+	matchWorkers(t, bin, grid, 0)
+}
+
+// matchWorkers runs a study in-process and with two worker processes and
+// compares the results; n > 0 is the number of trials it must have, 0
+// (grid mode) at least 2 × 5 grid points and 2 × 2 evaluation runs.
+func matchWorkers(t *testing.T, bin, study string, n int) {
+	t.Helper()
 	ref := filepath.Join(t.TempDir(), "ref")
-	if out, err := exec.Command(bin, "bench", study, "--out", ref, "--quiet").CombinedOutput(); err != nil {
+	if out, err := exec.Command(bin, "bench", study, "-o", ref, "--quiet").CombinedOutput(); err != nil {
 		t.Fatalf("in-process bench: %v\n%s", err, out)
 	}
 	two := filepath.Join(t.TempDir(), "two")
@@ -129,8 +161,8 @@ func TestBenchTwoWorkerProcessesMatchInProcess(t *testing.T) {
 	_ = w1.Process.Signal(syscall.SIGINT)
 	_ = w2.Process.Signal(syscall.SIGINT)
 	want, got := readResults(t, ref), readResults(t, two)
-	if len(want) != 8 || len(got) != 8 {
-		t.Fatalf("%d and %d trials, want 8", len(want), len(got))
+	if n > 0 && len(want) != n || n == 0 && len(want) < 14 || len(got) != len(want) {
+		t.Fatalf("%s: %d and %d trials, want %d (grid mode: at least 14)", study, len(want), len(got), n)
 	}
 	for k, w := range want {
 		if got[k] != w || w[2] != "done" {
@@ -191,5 +223,40 @@ func TestBenchWorkerKilledMidTrial(t *testing.T) {
 		if r[2] != "done" {
 			t.Errorf("trial %s: status %s", k, r[2])
 		}
+	}
+}
+
+// A study whose name is a path (it would write its report outside
+// out/bench) is refused by lrkit bench and lrkit report, and nothing is
+// written.
+func TestBenchRejectsPathNames(t *testing.T) {
+	bin := buildLrkit(t)
+	dir := t.TempDir()
+	work := filepath.Join(dir, "a", "b", "c")
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	study := filepath.Join(dir, "evil.yaml")
+	text := strings.Replace(strings.Replace(workerStudy, "%s", "logreg-iris", 1), "name: workers", "name: '../../..'", 1)
+	if err := os.WriteFile(study, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"bench", study, "--quiet"}, {"report", "../../.."}} {
+		cmd := exec.Command(bin, args...)
+		cmd.Dir = work
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), `study name "../../.."`) {
+			t.Errorf("lrkit %s: err %v, output %q; want a study-name error", strings.Join(args, " "), err, out)
+		}
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 2 { // a and evil.yaml
+		t.Errorf("the refused study wrote into %s: %v", dir, entries)
+	}
+	if _, err := os.Stat(filepath.Join(work, "out")); err == nil {
+		t.Errorf("the refused study created %s/out", work)
 	}
 }

@@ -51,6 +51,7 @@ const fitExample = `  lrkit fit --law mpl constant.csv cosine.csv -o law.json
 // fitFlags are lrkit fit's flags.
 type fitFlags struct {
 	law, variant, recipe, tags, out string
+	maxSteps                        int
 	specs                           []string
 	bootstrap                       int
 	seed                            uint64
@@ -74,6 +75,7 @@ func newFitCmd() *cobra.Command {
 	cmd.Flags().StringVarP(&f.out, "output", "o", "", "write the law JSON here (default: standard output)")
 	cmd.Flags().IntVar(&f.bootstrap, "bootstrap", 0, "bootstrap refits for prediction intervals (0: the recipe's default, -1: none)")
 	cmd.Flags().Uint64Var(&f.seed, "seed", 0, "seed of the bootstrap resampling")
+	maxStepsFlag(cmd, &f.maxSteps)
 	return cmd
 }
 
@@ -81,7 +83,7 @@ func runFit(cmd *cobra.Command, args []string, f fitFlags) error {
 	if f.law == "" {
 		return badInput(fmt.Errorf("--law is required: one of %s", strings.Join(losscurve.Kinds(), ", ")))
 	}
-	runs, err := lcReadRuns(cmd, args, f.specs, f.tags)
+	runs, err := lcReadRuns(cmd, args, f.specs, f.tags, f.maxSteps)
 	if err != nil {
 		return err
 	}
@@ -147,7 +149,7 @@ func lcParamText(law losscurve.Law) string {
 
 // lcReadRuns reads the logs with their --schedule specs (none, or one per
 // log) and the tag map, printing the readers' warnings.
-func lcReadRuns(cmd *cobra.Command, paths, specs []string, tags string) ([]losscurve.Run, error) {
+func lcReadRuns(cmd *cobra.Command, paths, specs []string, tags string, maxSteps int) ([]losscurve.Run, error) {
 	if len(specs) > 0 && len(specs) != len(paths) {
 		return nil, badInput(fmt.Errorf("%d --schedule specs for %d logs: give one spec per log, in the order of the logs", len(specs), len(paths)))
 	}
@@ -169,7 +171,7 @@ func lcReadRuns(cmd *cobra.Command, paths, specs []string, tags string) ([]lossc
 			files[i].Schedule = s
 		}
 	}
-	runs, warns, err := losscurve.ReadRunFiles(files, tm)
+	runs, warns, err := losscurve.ReadRunFiles(files, losscurve.FileOptions{Tags: tm, MaxSteps: maxSteps})
 	if err != nil {
 		return nil, badInput(err)
 	}
@@ -177,6 +179,12 @@ func lcReadRuns(cmd *cobra.Command, paths, specs []string, tags string) ([]lossc
 		fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s\n", w)
 	}
 	return runs, nil
+}
+
+// maxStepsFlag adds --max-steps, the longest run the loss-curve commands
+// accept (a run holds a rate per step).
+func maxStepsFlag(cmd *cobra.Command, p *int) {
+	cmd.Flags().IntVar(p, "max-steps", losscurve.DefaultMaxSteps, "refuse runs and budgets longer than this many steps")
 }
 
 // lcLoadLaw reads a law JSON file.

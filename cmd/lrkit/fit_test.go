@@ -217,6 +217,10 @@ func TestFitBadLogs(t *testing.T) {
 		{"good3.csv", good.String(), "--tags", []string{"--law", "power", "--tags", "bogus"}},
 		{"good4.csv", good.String(), `unknown recipe "nope"`, []string{"--law", "power", "--recipe", "nope"}},
 		{"good5.csv", good.String(), `the released recipe fits only the mpl law, not "power"`, []string{"--law", "power", "--recipe", "released"}},
+		// The hostile-input review's 7-row log ending at step 2e9 (it took
+		// all 24 GB before the limit), and the limit lowered by the flag.
+		{"long.csv", "step,lr,loss\n0,0.1,5\n10,0.1,4.9\n20,0.1,4.8\n30,0.1,4.7\n40,0.1,4.6\n50,0.1,4.5\n2000000000,0.1,4\n", "long.csv:8: step 2000000000 is past the limit of 10000000 steps (raise it with --max-steps)", nil},
+		{"good6.csv", good.String(), "good6.csv:6: step 50 is past the limit of 50 steps", []string{"--law", "power", "--max-steps", "50"}},
 	} {
 		p := write(tc.name, tc.text)
 		args := tc.args
@@ -244,6 +248,14 @@ func TestFitBadLogs(t *testing.T) {
 	r = runLrkit("plan", "--law", write("bare.json", `{"law":"mpl","params":{"L0":2.37,"A":0.65,"alpha":0.43,"B":523,"C":2,"beta":0.59,"gamma":0.63}}`), "--steps", "1000")
 	if r.code != 2 || !strings.Contains(r.stderr, "--peak is required: ") || !strings.Contains(r.stderr, "bare.json does not record the peak") {
 		t.Errorf("plan without a peak: exit %d %q", r.code, r.stderr)
+	}
+	r = runLrkit("plan", "--law", write("bare2.json", `{"law":"mpl","params":{"L0":2.37,"A":0.65,"alpha":0.43,"B":523,"C":2,"beta":0.59,"gamma":0.63}}`), "--steps", "2000000000", "--peak", "1")
+	if r.code != 2 || !strings.Contains(r.stderr, "steps = 2000000000 is past the limit of 10000000 steps") {
+		t.Errorf("plan past the step limit: exit %d %q", r.code, r.stderr)
+	}
+	r = runLrkit("predict", "--law", filepath.Join(dir, "bare2.json"), "--schedule", "constant(peak=1)", "--steps", "2000000000")
+	if r.code != 2 || !strings.Contains(r.stderr, "--steps 2000000000 is past the limit of 10000000 steps") {
+		t.Errorf("predict past the step limit: exit %d %q", r.code, r.stderr)
 	}
 	// One --schedule per log.
 	r = runLrkit("fit", "--law", "power", write("a.csv", good.String()), write("b.csv", good.String()), "--schedule", "constant(peak=0.001)")

@@ -37,6 +37,7 @@ const planExample = `  lrkit plan --law law.json --steps 24000
 type planFlags struct {
 	law, format, plot    string
 	steps, warmup, knots int
+	maxSteps             int
 	peak, floor          float64
 }
 
@@ -52,6 +53,7 @@ func newPlanCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&f.law, "law", "", "law JSON written by lrkit fit")
 	cmd.Flags().IntVar(&f.steps, "steps", 0, "step budget N")
+	maxStepsFlag(cmd, &f.maxSteps)
 	cmd.Flags().IntVar(&f.warmup, "warmup", 0, "linear warm-up steps (default: the law's fit runs' warm-up)")
 	cmd.Flags().Float64Var(&f.peak, "peak", 0, "peak learning rate (default: the peak the law was fitted at)")
 	cmd.Flags().Float64Var(&f.floor, "floor", 0, "lowest learning rate (default peak/10)")
@@ -88,7 +90,7 @@ func runPlan(cmd *cobra.Command, f planFlags) error {
 	if !cmd.Flags().Changed("floor") {
 		f.floor, _ = strconv.ParseFloat(strconv.FormatFloat(f.peak/10, 'g', 12, 64), 64) // 3e-05, not 2.9999999999999997e-05
 	}
-	res, err := losscurve.Plan(context.Background(), law, losscurve.PlanOptions{Steps: f.steps, Warmup: f.warmup, Peak: f.peak, Floor: f.floor, Knots: f.knots})
+	res, err := losscurve.Plan(context.Background(), law, losscurve.PlanOptions{Steps: f.steps, MaxSteps: f.maxSteps, Warmup: f.warmup, Peak: f.peak, Floor: f.floor, Knots: f.knots})
 	if err != nil {
 		return badInput(err)
 	}

@@ -39,7 +39,7 @@ const predictExample = `  lrkit predict --law law.json wsd.csv cosine_long.csv
 type predictFlags struct {
 	law, tags, format, plot string
 	specs                   []string
-	steps, every            int
+	steps, every, maxSteps  int
 	level                   float64
 }
 
@@ -55,6 +55,7 @@ func newPredictCmd() *cobra.Command {
 	cmd.Flags().StringVar(&f.law, "law", "", "law JSON written by lrkit fit")
 	cmd.Flags().StringArrayVar(&f.specs, "schedule", nil, "schedule SPEC: a log's rates (once per log, in order), or the schedule to predict")
 	cmd.Flags().IntVar(&f.steps, "steps", 0, "number of steps to predict (with --schedule and no logs)")
+	maxStepsFlag(cmd, &f.maxSteps)
 	cmd.Flags().IntVar(&f.every, "every", 1, "print every K-th step of a predicted curve")
 	cmd.Flags().Float64Var(&f.level, "level", 0.9, "level of the prediction intervals")
 	cmd.Flags().StringVar(&f.format, "format", "text", "text or json")
@@ -87,7 +88,7 @@ func runPredict(cmd *cobra.Command, args []string, f predictFlags) error {
 	if cmd.Flags().Changed("steps") {
 		return badInput(fmt.Errorf("--steps goes with --schedule and no logs; with logs the horizon is each log's last step"))
 	}
-	runs, err := lcReadRuns(cmd, args, f.specs, f.tags)
+	runs, err := lcReadRuns(cmd, args, f.specs, f.tags, f.maxSteps)
 	if err != nil {
 		return err
 	}
@@ -110,6 +111,9 @@ func runPredict(cmd *cobra.Command, args []string, f predictFlags) error {
 func predictCurve(w io.Writer, law losscurve.Law, f predictFlags) error {
 	if len(f.specs) != 1 || f.steps <= 0 {
 		return badInput(fmt.Errorf("give run logs to score, or one --schedule SPEC and --steps N > 0 to predict a curve"))
+	}
+	if f.steps > f.maxSteps {
+		return badInput(fmt.Errorf("--steps %d is past the limit of %d steps (raise it with --max-steps)", f.steps, f.maxSteps))
 	}
 	if f.every <= 0 {
 		return badInput(fmt.Errorf("--every must be > 0, got %d", f.every))
@@ -172,7 +176,7 @@ func predictedSeries(law losscurve.Law, runs []losscurve.Run, level float64) []p
 			px, py = append(px, float64(from+k)), append(py, mid[k])
 		}
 		base := filepath.Base(r.Name)
-		series = append(series, plot.Series{Name: base + " observed", X: ox, Y: oy}, plot.Series{Name: base + " predicted", X: px, Y: py})
+		series = append(series, plot.Series{Name: base + " observed", X: ox, Y: oy, Style: plot.Dots}, plot.Series{Name: base + " predicted", X: px, Y: py, Style: plot.Dashed})
 	}
 	return series
 }

@@ -19,6 +19,9 @@ func newReportCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
+			if err := bench.CheckName(name); err != nil {
+				return badInput(err)
+			}
 			if db == "" {
 				db = filepath.Join("out", "bench", name, "lrkit.db")
 			}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -153,16 +154,6 @@ func tunePeak(grid []float64, factor float64, score func(peak float64) (float64,
 			best, bestScore = p, s
 		}
 	}
-	slices.SortFunc(out, func(a, b [2]float64) int { return cmpFloat(a[0], b[0]) })
+	slices.SortFunc(out, func(a, b [2]float64) int { return cmp.Compare(a[0], b[0]) })
 	return best, out, nil
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

@@ -88,3 +88,30 @@ func TestExcerpt(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteAtomic(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sub", "out.json")
+	if err := WriteAtomic(path, []byte("first")); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteAtomic(path, []byte("second")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil || string(got) != "second" {
+		t.Fatalf("read back %q, %v; want \"second\"", got, err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o644 {
+		t.Fatalf("mode %v, %v; want 0644", fi.Mode().Perm(), err)
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, "sub", ".tmp-*"))
+	if len(left) != 0 {
+		t.Fatalf("temporary files left behind: %v", left)
+	}
+	// A directory in the way is an error naming the path, not a panic.
+	if err := WriteAtomic(filepath.Join(dir, "sub"), []byte("x")); err == nil || !strings.Contains(err.Error(), "sub") {
+		t.Fatalf("writing over a directory: %v, want an error naming it", err)
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+
+	"github.com/lrkit/lrkit/internal/safefile"
 )
 
 // KJVRange is the passage given to the bible program: the whole book.
@@ -58,7 +60,7 @@ func EnsureKJV(ctx context.Context, log io.Writer) (string, error) {
 	if len(out) < 4_000_000 {
 		return "", fmt.Errorf("KJV text: bible wrote %d bytes, want the whole book (about 4.4 MB)", len(out))
 	}
-	if err := writeFileAtomic(path, out); err != nil {
+	if err := safefile.WriteAtomic(path, out); err != nil {
 		return "", fmt.Errorf("KJV text: %w", err)
 	}
 	return path, nil

@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/lrkit/lrkit/internal/safefile"
 )
 
 // SklearnTable describes one of scikit-learn's bundled data files.
@@ -91,7 +93,7 @@ func EnsureSklearn(ctx context.Context, log io.Writer) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("scikit-learn data: the package has no %s: %w", t.File, err)
 		}
-		if err := writeFileAtomic(filepath.Join(dir, t.File), b); err != nil {
+		if err := safefile.WriteAtomic(filepath.Join(dir, t.File), b); err != nil {
 			return "", fmt.Errorf("scikit-learn data: %w", err)
 		}
 	}
