@@ -15,6 +15,9 @@
 //	              layers on Fashion-MNIST
 //	kjv-gpt       character-level decoder-only transformer (pre-norm,
 //	              causal attention, GELU MLP) on the King James Bible
+//	kjv-gpt-small the same at half the width and context, sized so a
+//	              trial at its step hint takes well under a minute on
+//	              one core (docs/workloads.md)
 //
 // Data comes from package data (subdirectory data), never from a download
 // at run time; a missing data set gives an error naming the command that

@@ -509,3 +509,28 @@ func TestMNISTMLPLearns(t *testing.T) {
 		t.Errorf("accuracy %v after 150 steps on 2,000 images, want ≥ 0.85", acc)
 	}
 }
+
+// TestPeakRanges checks that every workload a benchmark study uses has a
+// measured peak range (not the decade-either-side fallback) that holds its
+// default peak and spans at least a factor of 10.
+func TestPeakRanges(t *testing.T) {
+	for _, name := range []string{"logreg-iris", "logreg-wine", "logreg-digits", "logreg-breast-cancer",
+		"logreg-illcond-100", "logreg-illcond-1000", "mnist-mlp", "fashion-cnn", "kjv-gpt", "kjv-gpt-small"} {
+		w, err := Lookup(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lo, hi := w.PeakSearchRange()
+		if w.PeakRange != [2]float64{lo, hi} {
+			t.Errorf("%s: no peak range of its own (search range [%g, %g])", name, lo, hi)
+		}
+		if !(lo <= w.DefaultPeak && w.DefaultPeak <= hi) || hi < 10*lo {
+			t.Errorf("%s: peak range [%g, %g], default peak %g: want a range of at least 10x holding the default", name, lo, hi, w.DefaultPeak)
+		}
+	}
+	// The fallback: a decade either side of the default peak.
+	w := &Workload{DefaultPeak: 0.2}
+	if lo, hi := w.PeakSearchRange(); math.Abs(lo-0.02) > 1e-15 || math.Abs(hi-2) > 1e-15 {
+		t.Errorf("fallback range [%g, %g], want [0.02, 2]", lo, hi)
+	}
+}

@@ -283,12 +283,17 @@ const kjvValWindows = 128
 // kjvGPT: measured with `--schedule 'warmup(cosine(steps=2000), steps=100)'
 // --steps 2000 --eval-every 100` (AdamW, peak 2e-3, batch 32, clip 1,
 // seed 1): validation loss 1.634 at step 500, 1.573 at 600, 1.276 at 2,000.
+// Peak sweep (the same schedule, seed 1; docs/workloads.md), final loss:
+// 2e-3 1.288, 8e-3 1.131, 1.6e-2 1.129, 3.2e-2 1.181: the search range
+// [2e-3, 0.1] is centred near the optimum. The default peak stays 2e-3
+// (cmd/controltable's kjv-gpt runs in docs/control.md use it).
 func kjvGPT() *Workload {
 	return &Workload{
 		Name: "kjv-gpt", Description: fmt.Sprintf("character-level decoder-only transformer (%d pre-norm layers, width %d, %d heads, context %d, GELU MLP %d) on the King James Bible (4.4 MB; every 10th 16 KiB chunk is validation)",
 			KJVGPTConfig.Layers, KJVGPTConfig.Dim, KJVGPTConfig.Heads, KJVGPTConfig.Context, KJVGPTConfig.FFN),
 		Metric: Loss, Target: 1.6, StepHint: 2000, DefaultBatch: 32,
-		DefaultOptimizer: "adamw", DefaultPeak: 2e-3, WeightDecay: 0.01, ClipNorm: 1, EvalEvery: 250,
+		DefaultOptimizer: "adamw", DefaultPeak: 2e-3, PeakRange: [2]float64{2e-3, 0.1},
+		WeightDecay: 0.01, ClipNorm: 1, EvalEvery: 250,
 		build: kjvBuild(KJVGPTConfig, kjvValWindows),
 	}
 }
@@ -336,14 +341,18 @@ const kjvSmallValWindows = 256
 // kjvGPTSmall is a kjv-gpt small enough for a schedule benchmark: one
 // trial at the step hint, evaluations included, runs in well under a
 // minute on one core with OpenBLAS (docs/workloads.md has the timings).
-// Peak sweep (out/sweep.sh in docs/workloads.md: AdamW, batch 32, clip 1,
-// warmup(cosine(steps=600), steps=30), seed 1), final validation loss:
+// Peak sweep (AdamW, batch 32, clip 1, warmup(cosine(steps=600), steps=30),
+// seed 1; the command is in docs/workloads.md), final validation loss:
 // 2e-3 2.028, 4e-3 1.775, 8e-3 1.605, 1.6e-2 1.532, 3.2e-2 1.494, 6.4e-2
 // 1.530, so the default peak is 3e-2 (kjv-gpt's 2e-3 is far too low for
-// this width). At 3.2e-2 the loss is 1.525 at step 480 and 1.507 at 520
-// (seed 1), 1.546 and 1.530 (seed 2; final 1.515): the target 1.53 is
-// reached at 80–90% of the step hint by a tuned cosine, and not at all
-// at half or twice the best peak (1.532, 1.530).
+// this width). The target 1.53 lies just above what a tuned cosine
+// reaches at 80–90% of the step hint: at peaks 3e-2 and 3.2e-2, seeds 1
+// and 2, the loss is 1.525–1.546 at step 480 and 1.507–1.530 at 520,
+// reaching 1.53 at step 480 to 560; the peaks off by 2x (1.6e-2, 6.4e-2)
+// end at 1.532 and 1.5298, the second just inside it at its last
+// evaluation. 1.52 would exclude both (tuned runs reach it at 520–560)
+// but was measured after the kjv study (bench/studies/kjv.yaml) had run
+// with 1.53, so 1.53 stays.
 func kjvGPTSmall() *Workload {
 	c := KJVGPTSmallConfig
 	return &Workload{
