@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"flag"
 	"fmt"
 	"io"
@@ -199,42 +198,20 @@ func contRun(ctx context.Context, pair contPair, a arm, peak float64, seed uint6
 }
 
 func writeEval(path string, rows []evalRow) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	w := csv.NewWriter(f)
-	_ = w.Write([]string{"step", "old_loss", "old_acc", "new_loss", "new_acc"})
+	out := [][]string{{"step", "old_loss", "old_acc", "new_loss", "new_acc"}}
 	for _, r := range rows {
-		_ = w.Write([]string{strconv.FormatInt(r.step, 10), fmt.Sprint(r.oldLoss), fmt.Sprint(r.oldAcc), fmt.Sprint(r.newLoss), fmt.Sprint(r.newAcc)})
+		out = append(out, []string{strconv.FormatInt(r.step, 10), fmt.Sprint(r.oldLoss), fmt.Sprint(r.oldAcc), fmt.Sprint(r.newLoss), fmt.Sprint(r.newAcc)})
 	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return writeCSV(path, out)
 }
 
 func readEval(path string) ([]evalRow, error) {
-	f, err := os.Open(path)
+	var rows []evalRow
+	err := readFloatCSV(path, []int{0, 1, 2, 3, 4}, func(v []float64, _ []string) {
+		rows = append(rows, evalRow{int64(v[0]), v[1], v[2], v[3], v[4]})
+	})
 	if err != nil {
 		return nil, err
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	var rows []evalRow
-	for i, r := range recs[1:] {
-		var v [5]float64
-		for k := range v {
-			if v[k], err = strconv.ParseFloat(r[k], 64); err != nil {
-				return nil, fmt.Errorf("%s:%d: %w", path, i+2, err)
-			}
-		}
-		rows = append(rows, evalRow{int64(v[0]), v[1], v[2], v[3], v[4]})
 	}
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("%s: no evaluations", path)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"flag"
 	"fmt"
 	"math"
@@ -144,50 +143,22 @@ func plastRun(ctx context.Context, w *workload.Workload, nap bool, peak float64,
 }
 
 func writePlast(path string, rows []plastRow) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp := path + ".part"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	cw := csv.NewWriter(f)
-	_ = cw.Write([]string{"step", "layer", "effective_lr", "weight_norm", "task_accuracy"})
+	out := [][]string{{"step", "layer", "effective_lr", "weight_norm", "task_accuracy"}}
 	for _, r := range rows {
-		_ = cw.Write([]string{strconv.FormatInt(r.step, 10), r.layer, fmt.Sprint(r.effLR), fmt.Sprint(r.norm), fmt.Sprint(r.acc)})
+		out = append(out, []string{strconv.FormatInt(r.step, 10), r.layer, fmt.Sprint(r.effLR), fmt.Sprint(r.norm), fmt.Sprint(r.acc)})
 	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return writeCSV(path, out)
 }
 
 func readPlast(path string) ([]plastRow, error) {
-	f, err := os.Open(path)
+	var rows []plastRow
+	err := readFloatCSV(path, []int{0, 2, 3, 4}, func(v []float64, r []string) {
+		rows = append(rows, plastRow{int64(v[0]), r[1], v[1], v[2], v[3]})
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	var rows []plastRow
-	for i, r := range recs[1:] {
-		var v [4]float64
-		for k, c := range []int{0, 2, 3, 4} {
-			if v[k], err = strconv.ParseFloat(r[c], 64); err != nil {
-				return nil, fmt.Errorf("%s:%d: %w", path, i+2, err)
-			}
-		}
-		rows = append(rows, plastRow{int64(v[0]), r[1], v[1], v[2], v[3]})
-	}
+
 	return rows, nil
 }
 
