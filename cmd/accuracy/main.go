@@ -197,38 +197,22 @@ func runEPFL(ctx context.Context, dir, out, figs string, workers int) error {
 		}
 	}
 	results := make([]fitResult, len(jobs))
-	var wg sync.WaitGroup
-	next := make(chan int)
 	var mu sync.Mutex
 	done := 0
-	for range max(workers, 1) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				r := evaluate(ctx, jobs[i].m, splits[jobs[i].s])
-				r.split = jobs[i].s
-				results[i] = r
-				mu.Lock()
-				done++
-				status := "ok"
-				if r.err != nil {
-					status = r.err.Error()
-				}
-				fmt.Fprintf(os.Stderr, "[%d/%d] %-22s %-28s %6.1fs %s\n", done, len(jobs), splits[jobs[i].s].name, jobs[i].m.label, r.seconds, status)
-				mu.Unlock()
-			}
-		}()
-	}
-	for i := range jobs {
-		if ctx.Err() != nil {
-			break
+	err = forEach(ctx, len(jobs), workers, func(i int) {
+		r := evaluate(ctx, jobs[i].m, splits[jobs[i].s])
+		r.split = jobs[i].s
+		results[i] = r
+		mu.Lock()
+		done++
+		status := "ok"
+		if r.err != nil {
+			status = r.err.Error()
 		}
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
+		fmt.Fprintf(os.Stderr, "[%d/%d] %-22s %-28s %6.1fs %s\n", done, len(jobs), splits[jobs[i].s].name, jobs[i].m.label, r.seconds, status)
+		mu.Unlock()
+	})
+	if err != nil {
 		return err
 	}
 	for _, r := range results {

@@ -70,56 +70,40 @@ func runPaper(ctx context.Context, dir, out string, workers int) error {
 			jobs = append(jobs, paperResult{size: sz, m: m})
 		}
 	}
-	var wg sync.WaitGroup
-	next := make(chan int)
 	var mu sync.Mutex
-	for range max(workers, 1) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				j := &jobs[i]
-				d := sets[j.size]
-				start := time.Now()
-				f, _, err := losscurve.Fit(ctx, j.m.kind, d.train, j.m.opts)
-				j.seconds = time.Since(start).Seconds()
-				if err != nil {
-					j.err = err
-					continue
-				}
-				j.params = losscurve.Base(f).Params()
-				var fitLRs [][]float64
-				for _, r := range d.train {
-					fitLRs = append(fitLRs, r.LRs)
-				}
-				for _, r := range d.test {
-					a, err := losscurve.EvaluateFrom(f, r, 0, level)
-					if err != nil {
-						j.err = err
-						break
-					}
-					o, err := losscurve.EvaluateFrom(f, r, losscurve.Departure(r.LRs, fitLRs...), level)
-					if err != nil {
-						j.err = err
-						break
-					}
-					j.all, j.own = append(j.all, a), append(j.own, o)
-				}
-				mu.Lock()
-				fmt.Fprintf(os.Stderr, "%4sM %-34s %6.1fs\n", j.size, j.m.label, j.seconds)
-				mu.Unlock()
-			}
-		}()
-	}
-	for i := range jobs {
-		if ctx.Err() != nil {
-			break
+	err := forEach(ctx, len(jobs), workers, func(i int) {
+		j := &jobs[i]
+		d := sets[j.size]
+		start := time.Now()
+		f, _, err := losscurve.Fit(ctx, j.m.kind, d.train, j.m.opts)
+		j.seconds = time.Since(start).Seconds()
+		if err != nil {
+			j.err = err
+			return
 		}
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
+		j.params = losscurve.Base(f).Params()
+		var fitLRs [][]float64
+		for _, r := range d.train {
+			fitLRs = append(fitLRs, r.LRs)
+		}
+		for _, r := range d.test {
+			a, err := losscurve.EvaluateFrom(f, r, 0, level)
+			if err != nil {
+				j.err = err
+				break
+			}
+			o, err := losscurve.EvaluateFrom(f, r, losscurve.Departure(r.LRs, fitLRs...), level)
+			if err != nil {
+				j.err = err
+				break
+			}
+			j.all, j.own = append(j.all, a), append(j.own, o)
+		}
+		mu.Lock()
+		fmt.Fprintf(os.Stderr, "%4sM %-34s %6.1fs\n", j.size, j.m.label, j.seconds)
+		mu.Unlock()
+	})
+	if err != nil {
 		return err
 	}
 	for _, j := range jobs {
