@@ -47,6 +47,13 @@ type CellState struct {
 	// Spec is the schedule spec at the chosen peak (empty until tuned);
 	// for a refined entry, the spec its first run trains.
 	Spec string
+	// Probed is set when the cell's grid is pruned (tuning.prune): every
+	// point first trains a probe; Pruned lists the points whose probes the
+	// pruner stopped (no full run, not a candidate), and PruneNote says why
+	// a cell could not be pruned.
+	Probed    bool
+	Pruned    []int
+	PruneNote string
 }
 
 // GridPoint is one peak of a tuning grid and what its selection runs
@@ -171,19 +178,22 @@ func (s *Study) warmupSteps(steps int64) int64 {
 // side), and marks the cell tuned when no extension is due.
 func (s *Study) planTuning(p *Plan, c *CellState, wi WorkloadInfo, e Entry, results map[string]TrialResult, failed map[string]bool) {
 	maxExt := *s.Tuning.Grid.Extend
-	complete := true
-	for k := c.Lo; k <= c.Hi; k++ {
-		if !s.addTune(p, c, wi, e, k, results, failed) {
-			complete = false
-		}
-	}
 	for {
+		trials, complete := s.tuneTrials(c, wi, e, results, failed)
 		if !complete {
+			p.Trials = append(p.Trials, trials...)
 			return
 		}
 		c.Grid = c.Grid[:0]
 		best := -1
+		pruned := map[int]bool{}
+		for _, k := range c.Pruned {
+			pruned[k] = true
+		}
 		for k := c.Lo; k <= c.Hi; k++ {
+			if pruned[k] {
+				continue // stopped by the pruner: not a candidate
+			}
 			gp := s.scorePoint(c, wi, k, results, failed)
 			c.Grid = append(c.Grid, gp)
 			if best < 0 || betterPoint(gp, c.Grid[best], wi.HigherIsBetter) {
@@ -194,13 +204,12 @@ func (s *Study) planTuning(p *Plan, c *CellState, wi WorkloadInfo, e Entry, resu
 		switch {
 		case k == c.Lo && -c.Lo < maxExt:
 			c.Lo--
-			complete = s.addTune(p, c, wi, e, c.Lo, results, failed)
 			continue
 		case k == c.Hi && c.Hi-(c.Points-1) < maxExt:
 			c.Hi++
-			complete = s.addTune(p, c, wi, e, c.Hi, results, failed)
 			continue
 		}
+		p.Trials = append(p.Trials, trials...)
 		c.Tuned, c.Chosen, c.Peak = true, k, c.PeakAt(k)
 		switch k {
 		case c.Lo:
@@ -317,6 +326,10 @@ func (s *Study) gridTrial(c *CellState, wi WorkloadInfo, e Entry, role string, k
 		wi.Target = t
 	}
 	frac := float64(warm) / float64(steps)
+	var stop int64
+	if role == "probe" {
+		stop = max(1, int64(math.Ceil(s.pruneFraction()*float64(steps))))
+	}
 	vars := map[string]string{
 		"peak":        strconv.FormatFloat(peak, 'g', 6, 64),
 		"steps":       strconv.FormatInt(steps, 10),
@@ -341,6 +354,7 @@ func (s *Study) gridTrial(c *CellState, wi WorkloadInfo, e Entry, role string, k
 		Target:    wi.Target,
 		Higher:    wi.HigherIsBetter,
 		EvalEvery: max(1, steps/int64(s.Eval.Count)),
+		StopAt:    stop,
 	}
 }
 

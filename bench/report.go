@@ -145,11 +145,14 @@ type table struct {
 
 // trialCount says how many runs the study took.
 func trialCount(sum *Summary, out *Outcome) string {
-	tune, eval := 0, 0
+	tune, probe, eval := 0, 0, 0
 	for _, tr := range out.Trials {
-		if tr.Role == "tune" {
+		switch tr.Role {
+		case "tune":
 			tune++
-		} else {
+		case "probe":
+			probe++
+		default:
 			eval++
 		}
 	}
@@ -158,6 +161,9 @@ func trialCount(sum *Summary, out *Outcome) string {
 	if s.Tuning.Mode == "grid" {
 		txt += fmt.Sprintf("; %d selection runs on the peak grids (seeds %s) and %d evaluation runs at the chosen peaks (seeds %s)",
 			tune, seedList(s.Tuning.Seeds), eval, seedList(s.Seeds))
+		if probe > 0 {
+			txt += fmt.Sprintf("; %d pruning probes", probe)
+		}
 	} else {
 		txt += fmt.Sprintf(" × %d studies (AlgoPerf's %s-tuning ruleset)", len(s.Seeds), s.Tuning.Mode)
 	}
@@ -220,6 +226,12 @@ func reportTables(sum *Summary) []table {
 		ts = append(ts, tuningTable(sum))
 	}
 	ts = append(ts, stepsTable(sum), finalTable(sum), claimTable(sum))
+	if len(sum.Pruning) > 0 {
+		ts = append(ts, livePruneTable(sum))
+	}
+	if len(sum.PruneReplay) > 0 {
+		ts = append(ts, replayPruneTable(sum))
+	}
 	return ts
 }
 
@@ -546,7 +558,7 @@ func bestTrial(sum *Summary, out *Outcome, entry string, p Problem) (Trial, Tria
 	bestG := math.Inf(-1)
 	found := false
 	for _, tr := range out.Trials {
-		if tr.Entry != entry || tr.Workload != p.Workload || tr.Budget != p.Budget || tr.Study != 0 || tr.Role == "tune" {
+		if tr.Entry != entry || tr.Workload != p.Workload || tr.Budget != p.Budget || tr.Study != 0 || tr.selection() {
 			continue
 		}
 		r, ok := out.Results[tr.Key]
@@ -756,6 +768,7 @@ func summaryJSON(sum *Summary, when time.Time) ([]byte, error) {
 		TargetSource string  `json:"target_source"`
 		Scored       bool    `json:"scored"`
 		Excluded     string  `json:"excluded,omitempty"`
+		Higher       bool    `json:"higher_is_better"`
 	}
 	type cellJS struct {
 		Problem    string    `json:"problem"`
@@ -796,6 +809,9 @@ func summaryJSON(sum *Summary, when time.Time) ([]byte, error) {
 		Problems    []problemJS `json:"problems"`
 		Entries     []entryJS   `json:"entries"`
 		Claims      []claimJS   `json:"claims"`
+		// The pruner's figures: live (tuning.prune) and replayed.
+		Pruning     []pruneJS `json:"pruning,omitempty"`
+		PruneReplay []pruneJS `json:"prune_replay,omitempty"`
 	}{Study: sum.Study.Name, Produced: when.UTC().Format(time.RFC3339), Headline: sum.Headline, Recommended: sum.Recommended,
 		Baseline: sum.Study.Baseline, Level: Level, Margin: sum.Study.Margin(), Censor: Censor}
 	reason := map[Problem]string{}
@@ -804,7 +820,7 @@ func summaryJSON(sum *Summary, when time.Time) ([]byte, error) {
 	}
 	for _, p := range sum.Problems {
 		tg := sum.Targets[p]
-		doc.Problems = append(doc.Problems, problemJS{p.String(), p.Workload, p.Budget, jsonNum(tg.Value), tg.Source, sum.isScored(p), reason[p]})
+		doc.Problems = append(doc.Problems, problemJS{p.String(), p.Workload, p.Budget, jsonNum(tg.Value), tg.Source, sum.isScored(p), reason[p], sum.Higher[p.Workload]})
 	}
 	for _, e := range sum.Entries {
 		ej := entryJS{Name: e, Area: jsonNum(sum.Area[e]), Compute: jsonNum(sum.Compute[e]), Score: jsonNum(sum.Score[e])}
@@ -836,11 +852,33 @@ func summaryJSON(sum *Summary, when time.Time) ([]byte, error) {
 	for _, c := range sum.Claims {
 		doc.Claims = append(doc.Claims, claimJS{c.Text, c.Test, c.Verdict})
 	}
+	toJS := func(rows []PruneRow) []pruneJS {
+		var out []pruneJS
+		for _, r := range rows {
+			out = append(out, pruneJS{r.Workload, r.Cells, r.Points, r.Pruned, r.StepsRun, r.StepsFull, jsonNum(r.Saved), r.WinnerStopped, r.Near, jsonNum(r.Regret)})
+		}
+		return out
+	}
+	doc.Pruning, doc.PruneReplay = toJS(sum.Pruning), toJS(sum.PruneReplay)
 	b, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("bench: results.json: %w", err)
 	}
 	return append(b, '\n'), nil
+}
+
+// pruneJS is a PruneRow in results.json.
+type pruneJS struct {
+	Workload      string  `json:"workload"`
+	Groups        int     `json:"groups"`
+	Points        int     `json:"points"`
+	Pruned        int     `json:"pruned"`
+	StepsRun      int64   `json:"steps_run"`
+	StepsFull     int64   `json:"steps_full"`
+	Saved         jsonNum `json:"saved"`
+	WinnerStopped int     `json:"winner_stopped"`
+	Near          int     `json:"near_best_stopped"`
+	Regret        jsonNum `json:"regret"`
 }
 
 func sortedKeys(m map[string]string) []string {
@@ -850,4 +888,39 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// livePruneTable is the pruner's selection compute in a pruned study.
+func livePruneTable(sum *Summary) table {
+	pol, _ := sum.Study.Tuning.Prune.policy()
+	t := table{title: "Pruning",
+		note: fmt.Sprintf("The grid's points trained probes (the first %g%% of the budget); the pruner (rule %s, checkpoints %v, z = %g, keep %d) "+
+			"stopped the points listed as pruned, and only the others were trained to the end. \"steps\" are the selection runs' training steps, "+
+			"probes included, against every point's full runs. Whether a stopped point would have won cannot be known from this study: "+
+			"its full run was never trained; the replay on an unpruned study measures that (docs/papers.md §1).\n",
+			100*sum.Study.pruneFraction(), pol.Rule.Name, pol.Checkpoints, pol.Z, pol.Keep),
+		head: []string{"workload", "cells", "grid points", "pruned", "steps", "steps without pruning", "saved"}}
+	for _, r := range sum.Pruning {
+		t.rows = append(t.rows, []string{r.Workload, strconv.Itoa(r.Cells), strconv.Itoa(r.Points), strconv.Itoa(r.Pruned),
+			strconv.FormatInt(r.StepsRun, 10), strconv.FormatInt(r.StepsFull, 10), fmt.Sprintf("%.0f%%", 100*r.Saved)})
+	}
+	return t
+}
+
+// replayPruneTable is the default pruner replayed on the finished
+// selection runs.
+func replayPruneTable(sum *Summary) table {
+	t := table{title: "Pruning, replayed on the selection runs",
+		note: fmt.Sprintf("What the default pruner (early.DefaultPolicy: rank by the training loss averaged over the 5%% of the budget before 10%%, 20%% and 30%% "+
+			"of it, stop a point more than 2 standard errors behind the best, keep the best) would have done to each grid (one group per cell and selection seed), "+
+			"replayed on the full runs as if they ran in lockstep. \"chosen peak stopped\": groups where the point with the best final metric, "+
+			"the one the tuning chose, would have been stopped; \"near-best stopped\": stopped points within %g of the best final metric; "+
+			"regret: the mean loss of final metric from picking the best survivor instead (metric units, positive is worse). Pruning is off by default "+
+			"(tuning.prune turns it on).\n", PruneTol),
+		head: []string{"workload", "groups", "grid points", "would stop", "compute saved", "chosen peak stopped", "near-best stopped", "regret"}}
+	for _, r := range sum.PruneReplay {
+		t.rows = append(t.rows, []string{r.Workload, strconv.Itoa(r.Cells), strconv.Itoa(r.Points), strconv.Itoa(r.Pruned),
+			fmt.Sprintf("%.0f%%", 100*r.Saved), fmt.Sprintf("%d of %d", r.WinnerStopped, r.Cells), strconv.Itoa(r.Near), fmt.Sprintf("%.4f", r.Regret)})
+	}
+	return t
 }

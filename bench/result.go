@@ -34,7 +34,11 @@ type TrialResult struct {
 	// schedule the trial followed, for plots.
 	LRSteps []int64   `json:"lr_steps,omitempty"`
 	LR      []float64 `json:"lr,omitempty"`
-	Worker  string    `json:"worker,omitempty"`
+	// Early is the training loss and gradient norm at every step of the
+	// first EarlyHorizon of the budget (all of a probe's steps), for the
+	// pruner and its replay. A command workload has none.
+	Early  *EarlyCurve `json:"early,omitempty"`
+	Worker string      `json:"worker,omitempty"`
 }
 
 // StepsToTarget returns the step count at the first evaluation that

@@ -117,8 +117,12 @@ type Trial struct {
 	Study     int     `json:"study"` // index of the seed: AlgoPerf's study
 	Point     int     `json:"point"` // index of the search point within the study (external mode)
 	// Role is grid mode's kind of trial: "tune" (a selection seed at a grid
-	// point) or "eval" (an evaluation seed at the chosen peak).
+	// point), "probe" (the first part of a "tune" run, for the pruner:
+	// tuning.prune) or "eval" (an evaluation seed at the chosen peak).
 	Role string `json:"role,omitempty"`
+	// StopAt, when > 0, ends the run after StopAt of its Steps steps: a
+	// probe trains the start of the budget's schedule.
+	StopAt int64 `json:"stop_at,omitempty"`
 	// Grid is the grid point of a grid-mode trial: its peak is the grid's
 	// low end times ratio^Grid, and extension below the initial grid gives
 	// negative indexes.
@@ -131,6 +135,10 @@ type Trial struct {
 	// workload.
 	Command *CommandWorkload `json:"command,omitempty"`
 }
+
+// selection says whether the trial chooses a peak (a selection run or a
+// probe) rather than being scored.
+func (tr Trial) selection() bool { return tr.Role == "tune" || tr.Role == "probe" }
 
 // Trials expands the study into its trials: every workload × budget ×
 // schedule × seed × search point. The search points are shared by all

@@ -31,6 +31,7 @@ import (
 //	    points: 5                 # log-spaced peaks (at least 5)
 //	    range: [1e-3, 1e-1]       # optional; default the workload's
 //	    extend: 3                 # extensions past an edge, per side
+//	  prune: {rule: loss}         # optional: stop grid points that lag early
 //	schedules:
 //	  - name: cosine
 //	    spec: warmup(cosine(peak=${peak}, steps=${steps}), steps=${warmup})
@@ -58,7 +59,9 @@ import (
 // with a selection seed, so the scored runs play no part in choosing
 // their own hyperparameters (Cawley and Talbot 2010, JMLR 11). The
 // warm-up is not searched: it is tuning.warmup of each budget's steps
-// (or tuning.warmup_steps steps at every budget).
+// (or tuning.warmup_steps steps at every budget). With tuning.prune, the
+// grid's points first train probes and only those the early-ranking
+// pruner keeps are trained to the end (see Prune; off by default).
 //
 // external is AlgoPerf's external-tuning ruleset (Dahl et al. 2023,
 // arXiv 2306.07179): tuning.trials quasirandom points of tuning.space per
@@ -133,6 +136,8 @@ type Tuning struct {
 	Warmup      float64 `yaml:"warmup"`
 	WarmupSteps int64   `yaml:"warmup_steps"`
 	Grid        Grid    `yaml:"grid"`
+	// Prune turns on the grid's pruner (nil: off); see Prune.
+	Prune *Prune `yaml:"prune"`
 }
 
 // Grid is grid mode's peak search.
@@ -396,7 +401,7 @@ func (s *Study) validate(file string, root *yaml.Node) error {
 				return bad("tune_budget needs tuning.mode grid", "schedules", fmt.Sprint(i), "tune_budget")
 			}
 		}
-		for _, f := range []string{"seeds", "warmup", "warmup_steps", "grid"} {
+		for _, f := range []string{"seeds", "warmup", "warmup_steps", "grid", "prune"} {
 			if find(root, "tuning", f) != nil {
 				return bad("only tuning.mode grid takes "+f, "tuning", f)
 			}
@@ -488,6 +493,11 @@ func (s *Study) validateGrid(bad func(string, ...string) error, workloads map[st
 	}
 	if t.Grid.Extend != nil && (*t.Grid.Extend < 0 || *t.Grid.Extend > 20) {
 		return bad(fmt.Sprintf("extend %d: want 0 to 20", *t.Grid.Extend), "tuning", "grid", "extend")
+	}
+	if t.Prune != nil {
+		if err := validatePrune(t.Prune, bad); err != nil {
+			return err
+		}
 	}
 	checkRange := func(r []float64, path ...string) error {
 		if len(r) != 2 || !(r[0] > 0) || !(r[1] > r[0]) || math.IsInf(r[1], 0) {

@@ -116,6 +116,11 @@ type Summary struct {
 	Recommended string
 	// Headline is the report's one-sentence verdict.
 	Headline string
+	// Pruning is the live pruner's selection compute per workload (a study
+	// with tuning.prune); PruneReplay the default pruner replayed on the
+	// full selection runs of the cells that were not pruned: what it would
+	// have saved and which of its decisions would have been wrong.
+	Pruning, PruneReplay []PruneRow
 }
 
 // Summarize scores a study's outcome: targets, the problems that
@@ -159,6 +164,10 @@ func Summarize(s *Study, out *Outcome) (*Summary, error) {
 	}
 	sum.Claims = evaluateClaims(sum)
 	sum.recommend()
+	if s.Tuning.Mode == "grid" {
+		sum.Pruning = livePruning(s, out)
+		sum.PruneReplay = replayPruning(s, out, sum.Higher)
+	}
 	return sum, nil
 }
 
@@ -207,8 +216,10 @@ func (sum *Summary) collectRuns(out *Outcome, cells map[string]*CellState) {
 	scored, spent := map[string]float64{}, map[string]float64{}
 	for _, tr := range out.Trials {
 		p := Problem{tr.Workload, tr.Budget}
-		if tr.Role == "tune" {
-			sum.TuningRuns[tr.Entry]++
+		if tr.selection() {
+			if tr.Role == "tune" {
+				sum.TuningRuns[tr.Entry]++
+			}
 			continue
 		}
 		c := sum.Cells[tr.Entry][p]

@@ -106,8 +106,16 @@ func trainOnce(ctx context.Context, tr Trial, w *workload.Workload, ctrl control
 	}
 	every := max(1, tr.Steps/lrPoints)
 	cfg.Controller, cfg.Steps = ctrl, tr.Steps
+	if tr.StopAt > 0 && tr.StopAt < tr.Steps {
+		cfg.Steps = tr.StopAt // a probe: the start of the budget's schedule
+	}
+	horizon := earlySteps(tr)
+	res.Early = &EarlyCurve{}
 	cfg.OnRecord = func(r runlog.Record) error {
-		if r.Step%every == 0 || r.Step == tr.Steps-1 {
+		if r.Step < horizon {
+			res.Early.add(r.Loss, r.GradNorm)
+		}
+		if r.Step%every == 0 || r.Step == cfg.Steps-1 {
 			res.LRSteps = append(res.LRSteps, r.Step)
 			res.LR = append(res.LR, r.LR)
 		}

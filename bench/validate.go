@@ -130,6 +130,9 @@ func (s *Study) plannedTrials() float64 {
 			extend = *s.Tuning.Grid.Extend
 		}
 		per = float64(max(len(s.Tuning.Seeds), 1))*float64(points+2*extend) + seeds
+		if s.Tuning.Prune != nil {
+			per += float64(max(len(s.Tuning.Seeds), 1)) * float64(points+2*extend) // the probes
+		}
 	case "self":
 	default:
 		per = seeds * float64(max(s.Tuning.Trials, 1))

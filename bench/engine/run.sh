@@ -26,6 +26,7 @@ gpt_steps=${GPT_STEPS:-10}
 warmup=${WARMUP:-5}
 out=${OUT:-$(mktemp -d)}
 mkdir -p "$out"
+out=$(cd "$out" && pwd) # absolute: the builds run in other directories
 cases=("$@")
 [ ${#cases[@]} -gt 0 ] || cases=(mnist-mlp:128 mnist-mlp:32 kjv-gpt:32)
 
