@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/lrkit/lrkit/runlog"
 )
 
 // withPrune is gridStudy with a tuning.prune line.
@@ -254,4 +256,39 @@ func TestProbeTrialStopsAndKeepsEarlyRecords(t *testing.T) {
 	if res.LR[len(res.LR)-1] <= fr.LR[len(fr.LR)-1] {
 		t.Errorf("the probe's last rate %v is not above the full run's end %v: was the schedule shortened?", res.LR[len(res.LR)-1], fr.LR[len(fr.LR)-1])
 	}
+}
+
+func TestPrunedGridAllProbesDiverged(t *testing.T) {
+	// Every peak above 2e-4 diverges: the whole initial grid's probes
+	// diverge, so no point survives; the grid grows downwards as an
+	// unpruned grid of diverged runs does, and settles on the first peak
+	// that trains (k = −2, 1e-4), at the low edge after both extensions.
+	s := parseGrid(t, prunedStudy)
+	results := map[string]TrialResult{}
+	for round := 0; round < 50; round++ {
+		p, err := s.Plan(gridInfo, results, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		added := 0
+		for _, tr := range p.Trials {
+			if _, ok := results[tr.Key]; ok {
+				continue
+			}
+			r := fakePruned(tr, 1e-4)
+			if tr.Params["peak"] > 2e-4 {
+				r = TrialResult{Key: tr.Key, Diverged: true, FinalMetric: runlog.Num(math.NaN()), Steps: 3}
+			}
+			results[tr.Key] = r
+			added++
+		}
+		if added == 0 {
+			c := cellOf(p, "cosine", 1)
+			if !c.Tuned || c.Chosen != -2 || !c.AtEdge || c.Edge != "low" {
+				t.Fatalf("tuned %v chose %d (edge %v %q), want -2 at the low edge", c.Tuned, c.Chosen, c.AtEdge, c.Edge)
+			}
+			return
+		}
+	}
+	t.Fatal("the plan did not settle")
 }

@@ -170,6 +170,21 @@ func TestDivergedScoresWorst(t *testing.T) {
 	}
 }
 
+// stepLoss is a trial whose loss is before (up to step 99) then after,
+// times 1 + 0.01·ε, with a gradient norm of 1.
+func stepLoss(id string, budget, upto int64, before, after float64, rng *rand.Rand) Trial {
+	t := Trial{ID: id, Budget: budget}
+	for s := range upto {
+		l := before
+		if s >= 100 {
+			l = after
+		}
+		t.Records = append(t.Records, runlog.Record{Step: s, Loss: l * (1 + 0.01*rng.NormFloat64()), GradNorm: 1,
+			Present: runlog.FieldLoss | runlog.FieldGradNorm})
+	}
+	return t
+}
+
 func TestDecide(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	cases := []struct {
@@ -199,6 +214,14 @@ func TestDecide(t *testing.T) {
 			synth("ahead", 1000, 250, 2.0, 1, 0.02, rng),
 			synth("behind", 1000, 120, 0.5, 1, 0.02, rng),
 		}, DefaultPolicy(), []bool{true, false}, []float64{0.1, 0.1}},
+		// "late" is far behind at 10% and stopped there; its records past
+		// 10% (a probe's, or a replay's) are better than "steady"'s at 20%
+		// and 30%, but a stopped trial does not compete again: "steady"
+		// survives (before this rule, both were stopped).
+		{"a stopped trial does not stop its winner later", []Trial{
+			stepLoss("steady", 1000, 300, 1.0, 1.0, rng),
+			stepLoss("late", 1000, 300, 2.0, 0.5, rng),
+		}, DefaultPolicy(), []bool{false, true}, []float64{0.3, 0.1}},
 	}
 	for _, c := range cases {
 		ds, err := c.p.Decide(c.trials)

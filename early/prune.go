@@ -104,9 +104,13 @@ func (p Policy) Decide(trials []Trial) ([]Decision, error) {
 		}
 	}
 	for _, c := range p.Checkpoints {
+		// A trial stopped at an earlier checkpoint would not have run to
+		// this one: it neither competes nor sets the best here (else a
+		// trial stopped early could, by its later records, stop the one
+		// that beat it, and every sibling would be stopped).
 		var idx []int
 		for i := range trials {
-			if reached[i] >= c {
+			if reached[i] >= c && !out[i].Stop {
 				idx = append(idx, i)
 			}
 		}
@@ -139,9 +143,6 @@ func (p Policy) decideAt(c float64, trials []Trial, idx []int, out []Decision) e
 	best := scores[order[0]]
 	for r, k := range order {
 		i := idx[k]
-		if out[i].Stop {
-			continue
-		}
 		s := scores[k]
 		s.Rank = r + 1
 		d := Decision{ID: trials[i].ID, Fraction: c, Step: s.Step, Score: s}
