@@ -13,6 +13,7 @@ import (
 
 	"github.com/lrkit/lrkit/dispatch"
 	"github.com/lrkit/lrkit/store"
+	"github.com/lrkit/lrkit/workload/data"
 )
 
 // RunOptions say where a study runs and where its results go.
@@ -323,6 +324,10 @@ func startQueue(ctx context.Context, opts RunOptions) (*workQueue, error) {
 	}
 	wctx, stop := context.WithCancel(ctx)
 	wq.stopWorkers = stop
+	if opts.Trial.Sets == nil {
+		// One copy of each image data set for all in-process workers.
+		opts.Trial.Sets = data.NewSetCache()
+	}
 	for i := 0; i < workers; i++ {
 		w, err := dispatch.Connect(wctx, url, dispatch.Config{Name: opts.Queue, AckWait: opts.AckWait, Worker: fmt.Sprintf("in-process-%d", i)})
 		if err != nil {

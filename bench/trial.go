@@ -11,6 +11,7 @@ import (
 	"github.com/lrkit/lrkit/train"
 	"github.com/lrkit/lrkit/train/optim"
 	"github.com/lrkit/lrkit/workload"
+	"github.com/lrkit/lrkit/workload/data"
 )
 
 // lrPoints is how many points of a trial's learning-rate curve a result
@@ -22,6 +23,9 @@ type TrialOptions struct {
 	// Limit, if > 0, caps each workload's examples (a quick study's small
 	// slice); see workload.Options.
 	Limit int
+	// Sets shares decoded image data sets between the trials of a process
+	// (nil: each trial decodes its own); see data.SetCache.
+	Sets *data.SetCache
 }
 
 // RunTrial trains one trial: the workload built for the trial's seed, the
@@ -94,7 +98,7 @@ func newOptimizer(tr Trial, w *workload.Workload) (optim.Optimizer, error) {
 func trainOnce(ctx context.Context, tr Trial, w *workload.Workload, ctrl control.Controller, opts TrialOptions, heartbeat func()) (TrialResult, []runlog.Record, error) {
 	res := TrialResult{Key: tr.Key, FinalMetric: runlog.Num(math.NaN())}
 	cfg, _, err := w.TrainConfig(ctx, workload.TrainOptions{
-		Options:   workload.Options{Seed: uint64(tr.Seed), Limit: opts.Limit},
+		Options:   workload.Options{Seed: uint64(tr.Seed), Limit: opts.Limit, Sets: opts.Sets},
 		Optimizer: tr.Optimizer, EvalEvery: max(1, tr.EvalEvery),
 	})
 	if err != nil {

@@ -35,6 +35,7 @@ import (
 	"github.com/lrkit/lrkit/train"
 	"github.com/lrkit/lrkit/train/nn"
 	"github.com/lrkit/lrkit/train/optim"
+	"github.com/lrkit/lrkit/workload/data"
 )
 
 // Metric names a workload's validation metric and its direction.
@@ -57,6 +58,9 @@ type Options struct {
 	// Limit, if > 0, caps the training and validation examples (for a text,
 	// the bytes read), so tests run on a small slice.
 	Limit int
+	// Sets, if not nil, shares decoded image data sets between builds (a
+	// benchmark's trials); nil decodes them on every build.
+	Sets *data.SetCache
 }
 
 // Setup is a built workload: what a train.Config needs besides the

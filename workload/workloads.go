@@ -184,7 +184,7 @@ func mnistMLP() *Workload {
 		Metric: Accuracy, Target: 0.97, StepHint: 2000, DefaultBatch: 128,
 		DefaultOptimizer: "adamw", DefaultPeak: 1e-3, PeakRange: [2]float64{5e-4, 3e-2}, WeightDecay: 0.01, EvalEvery: 200,
 		build: func(ctx context.Context, w *Workload, o Options) (*Setup, error) {
-			tr, va, err := data.MNIST(o.Limit)
+			tr, va, err := o.Sets.MNIST(o.Limit)
 			if err != nil {
 				return nil, err
 			}
@@ -232,7 +232,7 @@ func fashionCNN() *Workload {
 		Metric: Accuracy, Target: 0.90, StepHint: 1000, DefaultBatch: 128,
 		DefaultOptimizer: "adamw", DefaultPeak: 1e-2, PeakRange: [2]float64{1e-3, 0.1}, WeightDecay: 0.01, EvalEvery: 100,
 		build: func(ctx context.Context, w *Workload, o Options) (*Setup, error) {
-			tr, va, err := data.FashionMNIST(o.Limit)
+			tr, va, err := o.Sets.FashionMNIST(o.Limit)
 			if err != nil {
 				return nil, err
 			}

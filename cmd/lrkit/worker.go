@@ -12,6 +12,7 @@ import (
 
 	"github.com/lrkit/lrkit/bench"
 	"github.com/lrkit/lrkit/dispatch"
+	"github.com/lrkit/lrkit/workload/data"
 	"github.com/spf13/cobra"
 )
 
@@ -62,7 +63,7 @@ func runWorker(ctx context.Context, url string, cfg dispatch.Config, limit int, 
 	}
 	defer q.Close()
 	fmt.Fprintf(cmd.ErrOrStderr(), "worker: taking trials from %s (queue %s)\n", url, cfg.Name)
-	h := bench.TrialHandler(bench.TrialOptions{Limit: limit})
+	h := bench.TrialHandler(bench.TrialOptions{Limit: limit, Sets: data.NewSetCache()})
 	err = q.Work(ctx, func(ctx context.Context, job dispatch.Job, heartbeat func()) ([]byte, error) {
 		fmt.Fprintf(cmd.ErrOrStderr(), "worker: trial %s (attempt %d)\n", job.ID, job.Attempt)
 		return h(ctx, job, heartbeat)
