@@ -144,10 +144,17 @@ func round6(x float64) float64 {
 	return v
 }
 
+// MaxEarlySteps bounds a trial's early records, so that its result stays
+// well inside the work queue's 1 MB message limit (about 22 bytes a step).
+// Trials of more than MaxEarlySteps/EarlyHorizon steps (66,666) keep the
+// first MaxEarlySteps only; the pruner cannot judge them (their cells are
+// not pruned, and the report says so) and the replay skips them.
+const MaxEarlySteps = 20000
+
 // earlySteps is how many leading steps of a trial keep early records.
 func earlySteps(tr Trial) int64 {
 	n := int64(math.Ceil(EarlyHorizon * float64(tr.Steps)))
-	return min(max(n, tr.StopAt), tr.Steps)
+	return min(max(n, tr.StopAt), tr.Steps, MaxEarlySteps)
 }
 
 // earlyTrial turns a result's early curve into package early's trial,
@@ -290,6 +297,10 @@ type PruneRow struct {
 	// metric is (in the metric's units, positive is worse).
 	WinnerStopped, Near int
 	Regret              float64
+	// Live only: Unjudged are the cells the pruner could not judge (all
+	// their points were trained), with why in Notes.
+	Unjudged int
+	Notes    []string
 }
 
 // PruneTol is what counts as "near the best" in the replay: within 0.005
@@ -317,6 +328,10 @@ func livePruning(s *Study, out *Outcome) []PruneRow {
 		row.Cells++
 		row.Points += c.Hi - c.Lo + 1
 		row.Pruned += len(c.Pruned)
+		if c.PruneNote != "" {
+			row.Unjudged++
+			row.Notes = append(row.Notes, fmt.Sprintf("%s %s: %s", c.Problem(), c.Entry, c.PruneNote))
+		}
 	}
 	for _, tr := range out.Trials {
 		row := rows[tr.Workload]
@@ -424,6 +439,7 @@ func sortedRows(m map[string]*PruneRow) []PruneRow {
 		all.StepsFull += r.StepsFull
 		all.WinnerStopped += r.WinnerStopped
 		all.Near += r.Near
+		all.Unjudged += r.Unjudged
 		regret += r.Regret * float64(r.Cells)
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Workload < rows[j].Workload })

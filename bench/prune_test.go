@@ -292,3 +292,51 @@ func TestPrunedGridAllProbesDiverged(t *testing.T) {
 	}
 	t.Fatal("the plan did not settle")
 }
+
+func TestPrunerCannotJudgeShortBudgets(t *testing.T) {
+	// 20- and 40-step budgets: the checkpoint at 10% (step 2 or 4) has no
+	// room for the policy's 5-step window, so no cell is pruned, every
+	// point is trained, and the report says why.
+	s := parseGrid(t, prunedStudy)
+	info := map[string]WorkloadInfo{"w1": {StepHint: 40, DefaultPeak: 0.01, Target: 0.9, HigherIsBetter: true}}
+	results := map[string]TrialResult{}
+	var p *Plan
+	for round := 0; round < 50; round++ {
+		var err error
+		if p, err = s.Plan(info, results, nil); err != nil {
+			t.Fatal(err)
+		}
+		added := 0
+		for _, tr := range p.Trials {
+			if _, ok := results[tr.Key]; !ok {
+				results[tr.Key] = fakePruned(tr, 0.01)
+				added++
+			}
+		}
+		if added == 0 {
+			break
+		}
+	}
+	out := &Outcome{Plan: p, Trials: p.Trials, Results: results}
+	rows := livePruning(s, out)
+	if len(rows) != 1 || rows[0].Pruned != 0 || rows[0].Unjudged != 3 || !strings.Contains(rows[0].Notes[0], "starts before step 0") {
+		t.Fatalf("rows %+v, want 3 unjudged cells, none pruned, with the reason", rows)
+	}
+	sum := &Summary{Study: s, Pruning: rows}
+	if tb := livePruneTable(sum); !strings.Contains(tb.note, "could not judge") || !strings.Contains(tb.note, "w1@1 cosine: not pruned") {
+		t.Errorf("table note %q does not list the cells not judged", tb.note)
+	}
+	if got := roles(p.Trials)["tune"]; got != 30 {
+		t.Errorf("%d full selection runs, want all 30", got)
+	}
+}
+
+func TestEarlyRecordsBounded(t *testing.T) {
+	for _, c := range []struct{ steps, stop, want int64 }{
+		{1000, 0, 300}, {1001, 0, 301}, {1000, 500, 500}, {10, 0, 3}, {10_000_000, 0, MaxEarlySteps}, {1_000_000, 400_000, MaxEarlySteps},
+	} {
+		if got := earlySteps(Trial{Steps: c.steps, StopAt: c.stop}); got != c.want {
+			t.Errorf("steps %d stop %d: %d early records, want %d", c.steps, c.stop, got, c.want)
+		}
+	}
+}

@@ -899,10 +899,15 @@ func livePruneTable(sum *Summary) table {
 			"probes included, against every point's full runs. Whether a stopped point would have won cannot be known from this study: "+
 			"its full run was never trained; the replay on an unpruned study measures that (docs/papers.md §1).\n",
 			100*sum.Study.pruneFraction(), pol.Rule.Name, pol.Checkpoints, pol.Z, pol.Keep),
-		head: []string{"workload", "cells", "grid points", "pruned", "steps", "steps without pruning", "saved"}}
+		head: []string{"workload", "cells", "grid points", "pruned", "cells not judged", "steps", "steps without pruning", "saved"}}
+	var notes []string
 	for _, r := range sum.Pruning {
-		t.rows = append(t.rows, []string{r.Workload, strconv.Itoa(r.Cells), strconv.Itoa(r.Points), strconv.Itoa(r.Pruned),
+		t.rows = append(t.rows, []string{r.Workload, strconv.Itoa(r.Cells), strconv.Itoa(r.Points), strconv.Itoa(r.Pruned), strconv.Itoa(r.Unjudged),
 			strconv.FormatInt(r.StepsRun, 10), strconv.FormatInt(r.StepsFull, 10), fmt.Sprintf("%.0f%%", 100*r.Saved)})
+		notes = append(notes, r.Notes...)
+	}
+	if len(notes) > 0 {
+		t.note = strings.TrimSuffix(t.note, "\n") + " Cells the pruner could not judge (every point trained): " + strings.Join(notes, "; ") + ".\n"
 	}
 	return t
 }
