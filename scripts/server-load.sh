@@ -3,7 +3,9 @@
 # benchmark (one loopback load generator against a bare net/http handler
 # that answers fixed JSON, lrkit's rate route and its metrics route, at
 # saturation and at offered rates from 2,000/s up) and the mixed load test
-# (1,000 paced trainers asking rates and posting metric batches), for this
+# (1,000 paced trainers asking rates and posting metric batches, through
+# the same lean generator, against the bare handler and then lrkit, with
+# their ratio), for this
 # tree and, given a git revision, for that revision too, interleaved round
 # by round so that the machine's load (shared with other work) hits both
 # alike. Each run logs the load average and the CPU share it got.
@@ -37,7 +39,10 @@ build . after
 trees=(after)
 if [ -n "$rev" ]; then
 	git archive "$rev" | tar -x -C "$tmp"
-	# The same generator and tests on both trees.
+	# The same generator and tests on both trees (they build against the
+	# server package of 9e248a7 and later: store.Open, CreateProject,
+	# CreateToken, CreateRun and New(st, Options{}) as there; Close is
+	# called only where the server has it).
 	cp server/loadgen_test.go server/ceiling_test.go server/load_test.go "$tmp/server/"
 	build "$tmp" before
 	trees=(after before)
@@ -65,7 +70,7 @@ done
 {
 	for f in "$out"/ceiling*-*.txt "$out"/mixed-*.txt; do
 		echo "== $f"
-		grep -E "load average|saturation |rate route / bare|achieved|trainers, " "$f" | sed 's/^ *//' || true
+		grep -E "load average|saturation |rate route / bare|lrkit / bare|achieved|trainers, " "$f" | sed 's/^ *//' || true
 	done
 } >"$out/summary.txt"
 echo "summary: $out/summary.txt" >&2

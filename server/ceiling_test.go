@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -24,9 +25,24 @@ type ceilingRig struct {
 	bare, rate, metrics loadTarget
 }
 
-// bareBody is what the bare handler answers: an LR answer of the usual
-// size.
-var bareBody = []byte(`{"step":12345,"lr":0.00029876543210987654,"version":1,"schedule_version":"9c1185a5c5e9fc54","status":"running","budget":100000}` + "\n")
+// bareBody is what the bare handler answers to a GET: an LR answer of the
+// usual size.
+const bareBody = `{"step":12345,"lr":0.00029876543210987654,"version":1,"schedule_version":"9c1185a5c5e9fc54","status":"running","budget":100000}` + "\n"
+
+// bareHandler is the physical limit beside lrkit: net/http answering fixed
+// JSON, bareBody to a GET and bareBatchBody to anything else (a metrics
+// batch, whose body it reads as a server must), with nothing else done.
+func bareHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		if r.Method == http.MethodGet {
+			io.WriteString(w, bareBody)
+		} else {
+			io.WriteString(w, bareBatchBody)
+		}
+	})
+}
 
 func newCeilingRig(t testing.TB, batch int) ceilingRig {
 	t.Helper()
@@ -54,10 +70,7 @@ func newCeilingRig(t testing.TB, batch int) ceilingRig {
 		t.Cleanup(func() { c.Close() })
 	}
 	lrkit := serveLoopback(t, srv)
-	bare := serveLoopback(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(bareBody)
-	}))
+	bare := serveLoopback(t, bareHandler())
 	lrPath := func(buf []byte, c, seq int) []byte {
 		path := make([]byte, 0, 64)
 		path = append(path, "/v1/runs/"...)
