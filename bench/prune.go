@@ -290,8 +290,8 @@ type PruneRow struct {
 	// StepsRun/StepsFull.
 	StepsRun, StepsFull int64
 	Saved               float64
-	// Replay only: WinnerStopped counts groups whose best point (the one
-	// the tuning chose) would have been stopped, Near the stopped points
+	// Replay only: WinnerStopped counts groups whose chosen point (the
+	// tuning's choice) would have been stopped, Near the stopped points
 	// whose final metric was within PruneTol of the best, and Regret the
 	// mean over groups of how much worse the best surviving point's final
 	// metric is (in the metric's units, positive is worse).
@@ -405,8 +405,14 @@ func replayPruning(s *Study, out *Outcome, higher map[string]bool) []PruneRow {
 			row.Pruned += len(o.Stopped)
 			row.StepsRun += o.StepsRun
 			row.StepsFull += o.StepsFull
-			if o.StoppedWinner {
-				row.WinnerStopped++
+			// The point the tuning chose (by mean final metric over the
+			// selection seeds, ties to the lower validation loss), which
+			// with one selection seed is this group's best.
+			chosen := gridKey(c, "tune", c.Chosen, seed)
+			for _, id := range o.Stopped {
+				if id == chosen {
+					row.WinnerStopped++
+				}
 			}
 			row.Near += o.StoppedNear
 			regret[c.Workload] += o.Regret
