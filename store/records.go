@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"math"
+	"strconv"
 	"strings"
 
 	"github.com/lrkit/lrkit/runlog"
@@ -22,13 +23,12 @@ var floatFields = [...]runlog.Field{
 	runlog.FieldValLoss, runlog.FieldValMetric,
 }
 
-// recordArgs appends the values of r for the columns an INSERT of fields
-// cols writes (see insertCols): the owner, step and present bits, then
-// each field of cols in recordCols order. An absent value is NULL; so is
-// NaN (SQLite turns NaN into NULL anyway), which the present bit tells
-// apart from absent when reading.
-func recordArgs(args []any, owner int64, r runlog.Record, cols runlog.Field) []any {
-	args = append(args, owner, r.Step, int64(r.Present))
+// recordValues appends the values of r for the columns of fields cols
+// that an INSERT writes after the owner, step and present columns (see
+// insertCols), in recordCols order. An absent value is NULL; so is NaN
+// (SQLite turns NaN into NULL anyway), which the present bit tells apart
+// from absent when reading.
+func recordValues(args []any, r runlog.Record, cols runlog.Field) []any {
 	for _, f := range floatFields {
 		if cols&f == 0 {
 			continue
@@ -130,29 +130,69 @@ func scanRecord(rows *sql.Rows) (runlog.Record, error) {
 // stays well under both databases' parameter limits).
 var recordChunks = [...]int{256, 64, 16, 10, 4, 1}
 
-// metricsInsert returns the INSERT of n run metrics that writes the
-// columns of fields cols (the others stay NULL), written once per shape
-// and prepared before its first use (prepareInserts): a batch of losses
-// binds 4 values a row instead of 14, which is most of the time SQLite
-// spends on it.
-func (s *Store) metricsInsert(cols runlog.Field, n int) string {
-	k := insertKey{cols, n}
+// metricsInsert returns the INSERT of a chunk of run metrics (see
+// insertChunk), written once per shape and prepared before its first use
+// (prepareInserts). It binds as few values as it can, since binding is
+// most of the Go side of an insert: the run ID once for all rows (?1,
+// $1); the present bits as a constant when the chunk's records all report
+// the same fields (they usually do); and only the columns of the fields
+// the chunk reports (the others stay NULL), so that a batch of losses
+// binds 2 values a row instead of 14.
+func (s *Store) metricsInsert(k insertKey) string {
 	s.lazyMu.Lock()
 	defer s.lazyMu.Unlock()
 	q, ok := s.inserts[k]
 	if !ok {
-		names, ncols := insertCols(cols)
-		one := "(" + strings.TrimSuffix(strings.Repeat("?, ", ncols+1), ", ") + ")"
-		q = "INSERT INTO run_metrics (run_id, " + names + ") VALUES " +
-			strings.TrimSuffix(strings.Repeat(one+", ", n), ", ") + " " + metricsConflict
+		names, ncols := insertCols(k.cols)
+		var b strings.Builder
+		b.WriteString("INSERT INTO run_metrics (run_id, ")
+		b.WriteString(names)
+		b.WriteString(") VALUES ")
+		p := 1 // the last parameter written
+		param := func() {
+			p++
+			if s.dialect == dialectPostgres {
+				b.WriteString("$" + strconv.Itoa(p))
+			} else {
+				b.WriteString("?")
+			}
+		}
+		for i := range k.n {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			if s.dialect == dialectPostgres {
+				b.WriteString("($1, ")
+			} else {
+				b.WriteString("(?1, ")
+			}
+			param() // step
+			b.WriteString(", ")
+			if k.present >= 0 {
+				b.WriteString(strconv.FormatInt(k.present, 10))
+			} else {
+				param()
+			}
+			for range ncols - 2 {
+				b.WriteString(", ")
+				param()
+			}
+			b.WriteString(")")
+		}
+		b.WriteString(" " + metricsConflict)
+		q = b.String()
 		s.inserts[k] = q
 	}
 	return q
 }
 
+// insertKey is the shape of a metrics INSERT: n rows of the fields cols,
+// with the present bits present in every row, or bound per row if
+// present is -1.
 type insertKey struct {
-	cols runlog.Field
-	n    int
+	cols    runlog.Field
+	n       int
+	present int64
 }
 
 // insertMetrics inserts recs into run_metrics for the run and returns how
@@ -161,30 +201,35 @@ type insertKey struct {
 // report.
 func (s *Store) insertMetrics(ctx context.Context, tx *sql.Tx, runID int64, recs []runlog.Record) (int, error) {
 	var total int64
-	args := make([]any, 0, min(len(recs), recordChunks[0])*(nRecordCols+1))
+	args := make([]any, 0, 1+min(len(recs), recordChunks[0])*nRecordCols)
 	for len(recs) > 0 {
-		n, cols := insertChunk(recs)
-		args = args[:0]
-		for _, r := range recs[:n] {
-			args = recordArgs(args, runID, r, cols)
+		k := insertChunk(recs)
+		args = append(args[:0], runID)
+		for _, r := range recs[:k.n] {
+			args = append(args, r.Step)
+			if k.present < 0 {
+				args = append(args, int64(r.Present))
+			}
+			args = recordValues(args, r, k.cols)
 		}
-		recs = recs[n:]
-		res, err := s.txExec(ctx, tx, s.metricsInsert(cols, n), args...)
+		recs = recs[k.n:]
+		res, err := s.txExec(ctx, tx, s.metricsInsert(k), args...)
 		if err != nil {
 			return int(total), err
 		}
-		k, err := res.RowsAffected()
+		n, err := res.RowsAffected()
 		if err != nil {
 			return int(total), err
 		}
-		total += k
+		total += n
 	}
 	return int(total), nil
 }
 
-// insertChunk returns the size of the next INSERT chunk of recs (the
-// largest of recordChunks that fits) and the columns it writes.
-func insertChunk(recs []runlog.Record) (int, runlog.Field) {
+// insertChunk returns the shape of the next INSERT chunk of recs: the
+// largest of recordChunks that fits, the columns it writes, and its
+// records' present bits if they are all the same.
+func insertChunk(recs []runlog.Record) insertKey {
 	n := recordChunks[len(recordChunks)-1]
 	for _, c := range recordChunks {
 		if c <= len(recs) {
@@ -193,10 +238,14 @@ func insertChunk(recs []runlog.Record) (int, runlog.Field) {
 		}
 	}
 	var cols runlog.Field
+	present := int64(recs[0].Present)
 	for _, r := range recs[:n] {
 		cols |= r.Present
+		if int64(r.Present) != present {
+			present = -1
+		}
 	}
-	return n, cols & storedFields
+	return insertKey{cols: cols & storedFields, n: n, present: present}
 }
 
 // prepareInserts prepares the INSERTs that storing recs will take, before
@@ -205,11 +254,11 @@ func (s *Store) prepareInserts(ctx context.Context, recs []runlog.Record) error 
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	for len(recs) > 0 {
-		n, cols := insertChunk(recs)
-		if err := s.prepareLazy(ctx, s.metricsInsert(cols, n)); err != nil {
+		k := insertChunk(recs)
+		if err := s.prepareLazy(ctx, s.metricsInsert(k)); err != nil {
 			return err
 		}
-		recs = recs[n:]
+		recs = recs[k.n:]
 	}
 	return nil
 }
