@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"math"
+	"math/bits"
 	"strconv"
 	"strings"
 
@@ -13,8 +14,6 @@ import (
 // recordCols are the columns of a stored runlog.Record, after the owner
 // column (trial_id or run_id).
 const recordCols = "step, present, lr, loss, grad_norm, grad_norm_l1, param_norm, update_norm, effective_lr, val_loss, val_metric, examples_seen, wall_seconds"
-
-const nRecordCols = 13
 
 // floatFields are the float fields of a Record in recordCols order.
 var floatFields = [...]runlog.Field{
@@ -195,16 +194,22 @@ type insertKey struct {
 	present int64
 }
 
-// insertMetrics inserts recs into run_metrics for the run and returns how
-// many rows it stored: a step stored before is kept, and so is the first
-// of steps repeated in recs. Each chunk writes the columns its records
-// report.
-func (s *Store) insertMetrics(ctx context.Context, tx *sql.Tx, runID int64, recs []runlog.Record) (int, error) {
-	var total int64
-	args := make([]any, 0, 1+min(len(recs), recordChunks[0])*nRecordCols)
+// metricsStmt is one INSERT of a batch's records with its arguments.
+type metricsStmt struct {
+	query string
+	args  []any
+}
+
+// metricsStmts cuts recs into INSERT chunks and builds their statements
+// and arguments (outside the group transaction: the arguments, boxed
+// values included, are built by the caller's goroutine, not the
+// committer's).
+func (s *Store) metricsStmts(runID int64, recs []runlog.Record) []metricsStmt {
+	var out []metricsStmt
 	for len(recs) > 0 {
 		k := insertChunk(recs)
-		args = append(args[:0], runID)
+		args := make([]any, 0, 1+k.n*(2+bits.OnesCount64(uint64(k.cols))))
+		args = append(args, runID)
 		for _, r := range recs[:k.n] {
 			args = append(args, r.Step)
 			if k.present < 0 {
@@ -212,8 +217,19 @@ func (s *Store) insertMetrics(ctx context.Context, tx *sql.Tx, runID int64, recs
 			}
 			args = recordValues(args, r, k.cols)
 		}
+		out = append(out, metricsStmt{query: s.metricsInsert(k), args: args})
 		recs = recs[k.n:]
-		res, err := s.txExec(ctx, tx, s.metricsInsert(k), args...)
+	}
+	return out
+}
+
+// insertMetrics runs a batch's INSERTs (metricsStmts) and returns how many
+// rows they stored: a step stored before is kept, and so is the first of
+// steps repeated in the batch.
+func (s *Store) insertMetrics(ctx context.Context, tx *sql.Tx, stmts []metricsStmt) (int, error) {
+	var total int64
+	for _, st := range stmts {
+		res, err := s.txExec(ctx, tx, st.query, st.args...)
 		if err != nil {
 			return int(total), err
 		}
@@ -248,17 +264,15 @@ func insertChunk(recs []runlog.Record) insertKey {
 	return insertKey{cols: cols & storedFields, n: n, present: present}
 }
 
-// prepareInserts prepares the INSERTs that storing recs will take, before
-// the batch is queued for its group transaction.
-func (s *Store) prepareInserts(ctx context.Context, recs []runlog.Record) error {
+// prepareInserts prepares the INSERTs of stmts, before the batch is
+// queued for its group transaction.
+func (s *Store) prepareInserts(ctx context.Context, stmts []metricsStmt) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	for len(recs) > 0 {
-		k := insertChunk(recs)
-		if err := s.prepareLazy(ctx, s.metricsInsert(k)); err != nil {
+	for _, st := range stmts {
+		if err := s.prepareLazy(ctx, st.query); err != nil {
 			return err
 		}
-		recs = recs[k.n:]
 	}
 	return nil
 }
