@@ -264,12 +264,13 @@ func records(req MetricsRequest, maxSteps int64) ([]runlog.Record, error) {
 	}
 	out := make([]runlog.Record, len(req.Metrics))
 	for i, m := range req.Metrics {
-		where := "metrics[" + strconv.Itoa(i) + "]"
+		// The record's place in errors, written only for an error.
+		where := func() string { return "metrics[" + strconv.Itoa(i) + "]" }
 		if m.Step == nil {
-			return nil, badRequest("%s.step: missing (every record needs the step it reports)", where)
+			return nil, badRequest("%s.step: missing (every record needs the step it reports)", where())
 		}
-		if err := checkStep(where, *m.Step, maxSteps); err != nil {
-			return nil, err
+		if *m.Step < 0 || *m.Step > maxSteps {
+			return nil, checkStep(where(), *m.Step, maxSteps)
 		}
 		rec := runlog.Record{Step: *m.Step}
 		fields := [...]struct {
@@ -289,13 +290,13 @@ func records(req MetricsRequest, maxSteps int64) ([]runlog.Record, error) {
 			if f.v == nil {
 				continue
 			}
-			if err := checkFinite(where, f.name, *f.v, f.nonNeg); err != nil {
-				return nil, err
+			if v := *f.v; math.IsNaN(v) || math.IsInf(v, 0) || (f.nonNeg && v < 0) {
+				return nil, checkFinite(where(), f.name, v, f.nonNeg)
 			}
 			rec.Set(f.f, *f.v)
 		}
 		if rec.Present == 0 {
-			return nil, badRequest("%s (step %d): no metric reported", where, *m.Step)
+			return nil, badRequest("%s (step %d): no metric reported", where(), *m.Step)
 		}
 		out[i] = rec
 	}
@@ -365,7 +366,11 @@ func observe(ch *store.Change, cached *runEntry) (*ctrlBox, error) {
 
 func (s *Server) postMetrics(w http.ResponseWriter, r *http.Request, tok store.Token, id int64) {
 	var req MetricsRequest
-	if err := decodeBody(r, &req); err != nil {
+	data, err := readBody(r)
+	if err == nil {
+		err = decodeMetrics(data, &req)
+	}
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}

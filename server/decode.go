@@ -45,15 +45,24 @@ func writeError(w http.ResponseWriter, code int, msg string) {
 // unknown fields, at most MaxBodyBytes. Errors say what was wrong and
 // where.
 func decodeBody(r *http.Request, v any) error {
-	data, err := io.ReadAll(r.Body)
+	data, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	return decodeJSON(data, v)
+}
+
+// readBody reads a request body of at most MaxBodyBytes.
+func readBody(r *http.Request) ([]byte, error) {
+	data, err := readAll(r.Body, r.ContentLength)
 	if err != nil {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
-			return &apiError{code: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("request body larger than %d bytes", mb.Limit)}
+			return nil, &apiError{code: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("request body larger than %d bytes", mb.Limit)}
 		}
-		return badRequest("reading request body: %v", err)
+		return nil, badRequest("reading request body: %v", err)
 	}
-	return decodeJSON(data, v)
+	return data, nil
 }
 
 // decodeJSON decodes data into v strictly (see decodeBody).
@@ -96,6 +105,30 @@ func describeJSONError(data []byte, err error) string {
 		return "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ")
 	}
 	return "invalid JSON: " + err.Error()
+}
+
+// readAll is io.ReadAll into a buffer sized by the request's
+// Content-Length (when it is given and within MaxBodyBytes), so a body is
+// read into one allocation instead of a doubling series from 512 bytes.
+func readAll(r io.Reader, size int64) ([]byte, error) {
+	n := 512
+	if size > 0 && size <= MaxBodyBytes {
+		n = int(size) + 1 // room to see the end without growing
+	}
+	b := make([]byte, 0, n)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		m, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+m]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
 }
 
 // queryInt reads an optional integer query parameter in [lo, hi].

@@ -56,6 +56,7 @@ type appendReq struct {
 	projectID, runID int64
 	batchID, digest  string
 	recs             []runlog.Record
+	stmts            []metricsStmt // the INSERTs of recs
 	update           func(*Change) error
 	res              AppendResult
 	err              error
@@ -274,7 +275,7 @@ func (s *Store) applyGroup(ctx context.Context, tx *sql.Tx, reqs []*appendReq) e
 			}
 			continue
 		}
-		n, err := s.insertMetrics(ctx, tx, r.runID, r.recs)
+		n, err := s.insertMetrics(ctx, tx, r.stmts)
 		if err != nil {
 			return err
 		}

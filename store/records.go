@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"math"
+	"math/bits"
+	"strconv"
 	"strings"
 
 	"github.com/lrkit/lrkit/runlog"
@@ -13,8 +15,6 @@ import (
 // column (trial_id or run_id).
 const recordCols = "step, present, lr, loss, grad_norm, grad_norm_l1, param_norm, update_norm, effective_lr, val_loss, val_metric, examples_seen, wall_seconds"
 
-const nRecordCols = 13
-
 // floatFields are the float fields of a Record in recordCols order.
 var floatFields = [...]runlog.Field{
 	runlog.FieldLR, runlog.FieldLoss, runlog.FieldGradNorm, runlog.FieldGradNormL1,
@@ -22,13 +22,12 @@ var floatFields = [...]runlog.Field{
 	runlog.FieldValLoss, runlog.FieldValMetric,
 }
 
-// recordArgs appends the values of r for the columns an INSERT of fields
-// cols writes (see insertCols): the owner, step and present bits, then
-// each field of cols in recordCols order. An absent value is NULL; so is
-// NaN (SQLite turns NaN into NULL anyway), which the present bit tells
-// apart from absent when reading.
-func recordArgs(args []any, owner int64, r runlog.Record, cols runlog.Field) []any {
-	args = append(args, owner, r.Step, int64(r.Present))
+// recordValues appends the values of r for the columns of fields cols
+// that an INSERT writes after the owner, step and present columns (see
+// insertCols), in recordCols order. An absent value is NULL; so is NaN
+// (SQLite turns NaN into NULL anyway), which the present bit tells apart
+// from absent when reading.
+func recordValues(args []any, r runlog.Record, cols runlog.Field) []any {
 	for _, f := range floatFields {
 		if cols&f == 0 {
 			continue
@@ -130,61 +129,123 @@ func scanRecord(rows *sql.Rows) (runlog.Record, error) {
 // stays well under both databases' parameter limits).
 var recordChunks = [...]int{256, 64, 16, 10, 4, 1}
 
-// metricsInsert returns the INSERT of n run metrics that writes the
-// columns of fields cols (the others stay NULL), written once per shape
-// and prepared before its first use (prepareInserts): a batch of losses
-// binds 4 values a row instead of 14, which is most of the time SQLite
-// spends on it.
-func (s *Store) metricsInsert(cols runlog.Field, n int) string {
-	k := insertKey{cols, n}
+// metricsInsert returns the INSERT of a chunk of run metrics (see
+// insertChunk), written once per shape and prepared before its first use
+// (prepareInserts). It binds as few values as it can, since binding is
+// most of the Go side of an insert: the run ID once for all rows (?1,
+// $1); the present bits as a constant when the chunk's records all report
+// the same fields (they usually do); and only the columns of the fields
+// the chunk reports (the others stay NULL), so that a batch of losses
+// binds 2 values a row instead of 14.
+func (s *Store) metricsInsert(k insertKey) string {
 	s.lazyMu.Lock()
 	defer s.lazyMu.Unlock()
 	q, ok := s.inserts[k]
 	if !ok {
-		names, ncols := insertCols(cols)
-		one := "(" + strings.TrimSuffix(strings.Repeat("?, ", ncols+1), ", ") + ")"
-		q = "INSERT INTO run_metrics (run_id, " + names + ") VALUES " +
-			strings.TrimSuffix(strings.Repeat(one+", ", n), ", ") + " " + metricsConflict
+		names, ncols := insertCols(k.cols)
+		var b strings.Builder
+		b.WriteString("INSERT INTO run_metrics (run_id, ")
+		b.WriteString(names)
+		b.WriteString(") VALUES ")
+		p := 1 // the last parameter written
+		param := func() {
+			p++
+			if s.dialect == dialectPostgres {
+				b.WriteString("$" + strconv.Itoa(p))
+			} else {
+				b.WriteString("?")
+			}
+		}
+		for i := range k.n {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			if s.dialect == dialectPostgres {
+				b.WriteString("($1, ")
+			} else {
+				b.WriteString("(?1, ")
+			}
+			param() // step
+			b.WriteString(", ")
+			if k.present >= 0 {
+				b.WriteString(strconv.FormatInt(k.present, 10))
+			} else {
+				param()
+			}
+			for range ncols - 2 {
+				b.WriteString(", ")
+				param()
+			}
+			b.WriteString(")")
+		}
+		b.WriteString(" " + metricsConflict)
+		q = b.String()
 		s.inserts[k] = q
 	}
 	return q
 }
 
+// insertKey is the shape of a metrics INSERT: n rows of the fields cols,
+// with the present bits present in every row, or bound per row if
+// present is -1.
 type insertKey struct {
-	cols runlog.Field
-	n    int
+	cols    runlog.Field
+	n       int
+	present int64
 }
 
-// insertMetrics inserts recs into run_metrics for the run and returns how
-// many rows it stored: a step stored before is kept, and so is the first
-// of steps repeated in recs. Each chunk writes the columns its records
-// report.
-func (s *Store) insertMetrics(ctx context.Context, tx *sql.Tx, runID int64, recs []runlog.Record) (int, error) {
-	var total int64
-	args := make([]any, 0, min(len(recs), recordChunks[0])*(nRecordCols+1))
+// metricsStmt is one INSERT of a batch's records with its arguments.
+type metricsStmt struct {
+	query string
+	args  []any
+}
+
+// metricsStmts cuts recs into INSERT chunks and builds their statements
+// and arguments (outside the group transaction: the arguments, boxed
+// values included, are built by the caller's goroutine, not the
+// committer's).
+func (s *Store) metricsStmts(runID int64, recs []runlog.Record) []metricsStmt {
+	var out []metricsStmt
 	for len(recs) > 0 {
-		n, cols := insertChunk(recs)
-		args = args[:0]
-		for _, r := range recs[:n] {
-			args = recordArgs(args, runID, r, cols)
+		k := insertChunk(recs)
+		args := make([]any, 0, 1+k.n*(2+bits.OnesCount64(uint64(k.cols))))
+		args = append(args, runID)
+		for _, r := range recs[:k.n] {
+			args = append(args, r.Step)
+			if k.present < 0 {
+				args = append(args, int64(r.Present))
+			}
+			args = recordValues(args, r, k.cols)
 		}
-		recs = recs[n:]
-		res, err := s.txExec(ctx, tx, s.metricsInsert(cols, n), args...)
+		out = append(out, metricsStmt{query: s.metricsInsert(k), args: args})
+		recs = recs[k.n:]
+	}
+	return out
+}
+
+// insertMetrics runs a batch's INSERTs (metricsStmts) and returns how many
+// rows they stored: a step stored before is kept, and so is the first of
+// steps repeated in the batch.
+func (s *Store) insertMetrics(ctx context.Context, tx *sql.Tx, stmts []metricsStmt) (int, error) {
+	var total int64
+	for _, st := range stmts {
+		res, err := s.txExec(ctx, tx, st.query, st.args...)
 		if err != nil {
 			return int(total), err
 		}
-		k, err := res.RowsAffected()
+		n, err := res.RowsAffected()
 		if err != nil {
 			return int(total), err
 		}
-		total += k
+		total += n
 	}
 	return int(total), nil
 }
 
-// insertChunk returns the size of the next INSERT chunk of recs (the
-// largest of recordChunks that fits) and the columns it writes.
-func insertChunk(recs []runlog.Record) (int, runlog.Field) {
+// insertChunk returns the shape of the next INSERT chunk of recs: the
+// largest of recordChunks that fits, the columns it writes, and its
+// records' present bits if they are all the same.
+func insertChunk(recs []runlog.Record) insertKey {
 	n := recordChunks[len(recordChunks)-1]
 	for _, c := range recordChunks {
 		if c <= len(recs) {
@@ -193,23 +254,25 @@ func insertChunk(recs []runlog.Record) (int, runlog.Field) {
 		}
 	}
 	var cols runlog.Field
+	present := int64(recs[0].Present)
 	for _, r := range recs[:n] {
 		cols |= r.Present
+		if int64(r.Present) != present {
+			present = -1
+		}
 	}
-	return n, cols & storedFields
+	return insertKey{cols: cols & storedFields, n: n, present: present}
 }
 
-// prepareInserts prepares the INSERTs that storing recs will take, before
-// the batch is queued for its group transaction.
-func (s *Store) prepareInserts(ctx context.Context, recs []runlog.Record) error {
+// prepareInserts prepares the INSERTs of stmts, before the batch is
+// queued for its group transaction.
+func (s *Store) prepareInserts(ctx context.Context, stmts []metricsStmt) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	for len(recs) > 0 {
-		n, cols := insertChunk(recs)
-		if err := s.prepareLazy(ctx, s.metricsInsert(cols, n)); err != nil {
+	for _, st := range stmts {
+		if err := s.prepareLazy(ctx, st.query); err != nil {
 			return err
 		}
-		recs = recs[n:]
 	}
 	return nil
 }

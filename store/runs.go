@@ -586,11 +586,12 @@ func (s *Store) AppendMetrics(ctx context.Context, projectID, runID int64, batch
 	if batchID == "" {
 		return AppendResult{}, fmt.Errorf("store: metrics of run %d: empty batch ID", runID)
 	}
-	if err := s.prepareInserts(ctx, recs); err != nil {
+	stmts := s.metricsStmts(runID, recs)
+	if err := s.prepareInserts(ctx, stmts); err != nil {
 		return AppendResult{}, fmt.Errorf("store: metrics batch %q of run %d: %w", batchID, runID, s.noteDamage(err))
 	}
 	req := &appendReq{ctx: ctx, projectID: projectID, runID: runID, batchID: batchID, digest: batchDigest(recs),
-		recs: recs, update: update, done: make(chan struct{})}
+		recs: recs, stmts: stmts, update: update, done: make(chan struct{})}
 	s.closeMu.RLock()
 	if s.closed {
 		s.closeMu.RUnlock()

@@ -320,6 +320,17 @@ func TestRecordRoundTrip(t *testing.T) {
 		if _, err := s.AppendMetrics(ctx, p.ID, run.ID, "all", recs, nil); err != nil {
 			t.Fatal(err)
 		}
+		// Chunks whose records all report the same fields (present bits
+		// written into the INSERT, not bound), NaN among them.
+		var same []runlog.Record
+		for i := 450; i < 450+64+10; i++ {
+			same = append(same, runlog.Record{Step: int64(i), Loss: 1 / float64(i), Present: runlog.FieldLoss})
+		}
+		same[3].Loss, same[70].Loss = math.NaN(), math.NaN()
+		if res, err := s.AppendMetrics(ctx, p.ID, run.ID, "same", same, nil); err != nil || res.Inserted != len(same) {
+			t.Fatal(res, err)
+		}
+		recs = append(recs, same...)
 		got, err := s.Metrics(ctx, p.ID, run.ID, 0, 0)
 		if err != nil {
 			t.Fatal(err)
