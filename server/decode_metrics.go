@@ -19,6 +19,14 @@ import (
 // unknown field, a number that does not fit, bad JSON of any kind) is left
 // to decodeJSON, so what is accepted and every error message stay
 // encoding/json's. FuzzMetricsRequest checks that both agree.
+//
+// A faster JSON library was measured first: on a 64-record batch
+// (2,000 decodes each, one run, shared machine) encoding/json took 386 µs
+// and 151 allocations, github.com/goccy/go-json v0.10.5 171 µs and 195,
+// this decoder 100 µs and 6 (BenchmarkDecodeMetrics). The library would
+// also have needed the same differential check against encoding/json's
+// strict rules (unknown fields, repeated keys, case-folded keys), so the
+// one fixed shape is read here and everything else is not.
 
 // decodeMetrics decodes the body of POST /v1/runs/{run}/metrics strictly,
 // as decodeJSON would.
