@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -200,7 +201,8 @@ func report(w io.Writer, splits []split, results []fitResult, figures []string) 
 	p("one per model, and the 209M runs of Schaipp et al.): the constant run and the shortest WSD run; they predict the longer ")
 	p("WSD runs. Those groups' cosine runs use twice the peak rate of the others and are left out: neither law is meant to ")
 	p("carry over between peak rates.\n")
-	p("- **Validation and test are separate.** Every setting of the default fit (the prior's weight below) was chosen on the ")
+	p("- **Validation and test are separate.** Every setting of the default fit (the prior's weight, the number of bootstrap ")
+	p("refits and how they are combined into the prediction; table below) was chosen on the ")
 	p("*validation* splits only: the 124M runs at peaks 1e-4 and 2e-3, and the rerun group's runs at 3e-3 (that group's other ")
 	p("peaks repeat test settings with another seed and are not used). The *test* splits are the 124M runs at peaks 5e-4 and ")
 	p("1e-3; the secondary splits are a second test on other models.\n")
@@ -227,37 +229,45 @@ func report(w io.Writer, splits []split, results []fitResult, figures []string) 
 	p("averaged over those groups (*ρ*): does the law rank the schedules right?\n")
 	p("- **Fits.** `losscurve.Fit`: Huber loss (δ = 1e-3) on log loss, linear parameters solved exactly, the others by ")
 	p("Nelder–Mead from a fixed grid. *lrkit* is the default recipe: a log-normal prior of weight %g on the multi-power law's ", losscurve.DefaultPrior)
-	p("C, β, γ around the released code's start values (1, 0.5, 0.5), and %d moving-block bootstrap refits whose spread plus ", losscurve.DefaultBootstrap)
-	p("the residual scale give the intervals. *Converged* is the same fit without the prior (lrkit's fit before this change). ")
+	p("C, β, γ around the released code's start values (1, 0.5, 0.5), and %d moving-block bootstrap refits; its prediction is ", losscurve.DefaultBootstrap)
+	p("the refits' %s at every step (bagging, Breiman 1996), and their spread plus the residual scale give the intervals. ", losscurve.DefaultAggregate)
+	p("*Converged* is the point fit without the prior and without refits (lrkit's fit before the prior was added). ")
 	p("*Released* reproduces the multi-power law paper's fitting code (grid start, at most 200 AdamW steps, patience 20). ")
 	p("Baselines: a power law in steps fitted to the same runs, and the constant run's own curve copied as the prediction.\n\n")
 
-	// Validation: the prior's weight.
-	p("## Choosing the prior on the validation splits\n\n")
-	p("Mean held-out PredE of the multi-power law fit with each prior weight (no bootstrap), validation splits only:\n\n")
-	p("| prior weight | curves | PredE | WorstE | final | ρ |\n|---|---|---|---|---|---|\n")
-	bestW, bestE := 0.0, math.Inf(1)
-	for i, wgt := range priorSweep {
-		m := methods()[len(methods())-len(priorSweep)+i]
-		pl := pool(splits, results, m.key, roleValidation, "")
-		p("| %s | %d | %s | %s | %s | %s |\n", m.label, pl.curves, pct(pl.m.PredE), pct(pl.m.WorstE), pct(pl.final), num("%.2f", pl.rho))
+	// Validation: the prior's weight, the refits and their aggregation.
+	p("## Choosing the fit on the validation splits\n\n")
+	p("Mean held-out PredE of the multi-power law fit for each prior weight, number of bootstrap refits and way of ")
+	p("combining them into the prediction (*point*: the point fit alone; *mean*, *median*: the refits' mean or median ")
+	p("at every step, i.e. bagging), validation splits only. One fit with %d refits per weight and split; ", slices.Max(membersSweep))
+	p("the 8-refit rows use its first 8 refits, which are those of an 8-refit fit.\n\n")
+	p("| prior weight | refits | prediction | curves | PredE | WorstE | final | ρ | coverage |\n|---|---|---|---|---|---|---|---|---|\n")
+	var best variant
+	bestE := math.Inf(1)
+	for _, v := range sweepVariants() {
+		pl := pool(splits, results, v.key, roleValidation, "")
+		if pl.curves == 0 {
+			continue
+		}
+		cov := "—"
+		if pl.intervalPts > 0 {
+			cov = fmt.Sprintf("%.3f", float64(pl.covered)/float64(pl.intervalPts))
+		}
+		p("| %s | %d | %s | %d | %s | %s | %s | %s | %s |\n", v.label, v.members, v.agg, pl.curves, pct(pl.m.PredE), pct(pl.m.WorstE), pct(pl.final), num("%.2f", pl.rho), cov)
+		// Ties (the point fit's PredE does not depend on the refits) go to
+		// the first row: fewer refits.
 		if pl.m.PredE < bestE {
-			bestE, bestW = pl.m.PredE, wgt
+			bestE, best = pl.m.PredE, v
 		}
 	}
-	p("\nThe lowest validation PredE is at ")
-	if bestW < 0 {
-		p("no prior")
-	} else {
-		p("weight %g", bestW)
+	if !math.IsInf(bestE, 1) {
+		p("\nThe lowest validation PredE is at %s, %d refits, %s. ", best.label, best.members, best.agg)
+		if best.prior == losscurve.DefaultPrior && best.members == losscurve.DefaultBootstrap && best.agg == losscurve.DefaultAggregate {
+			p("That is the default recipe (`losscurve.DefaultPrior`, `DefaultBootstrap`, `DefaultAggregate`).\n\n")
+		} else {
+			p("**The default recipe (prior %g, %d refits, %s) does not match this selection: rerun after updating it.**\n\n", losscurve.DefaultPrior, losscurve.DefaultBootstrap, losscurve.DefaultAggregate)
+		}
 	}
-	if bestW == losscurve.DefaultPrior {
-		p(", the default (`losscurve.DefaultPrior`). ")
-	} else {
-		p(". **The default `losscurve.DefaultPrior` = %g does not match this selection: rerun after updating it.** ", losscurve.DefaultPrior)
-	}
-	p("Weaker priors let the fit drift to the corner of the box (β → 0, B of order 1e7), where the loss drop never ")
-	p("saturates; stronger ones pin C, β, γ to the prior's centre and change little more.\n\n")
 
 	// Headline tables.
 	for _, role := range []string{roleTest, roleSecondary, roleValidation} {
