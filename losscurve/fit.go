@@ -140,6 +140,9 @@ type FitOptions struct {
 	// Fitted.Aggregate): "" means DefaultAggregate in the default recipe
 	// and AggregatePoint otherwise. Without refits the point fit is used.
 	Aggregate string
+	// Resample is how the bootstrap refits resample the fit points:
+	// ResamplePoints or ResampleResiduals ("" means DefaultResample).
+	Resample string
 	// Seed seeds the bootstrap resampling (the fit is deterministic for a
 	// given seed).
 	Seed uint64
@@ -227,6 +230,9 @@ func Fit(ctx context.Context, kind string, runs []Run, opts FitOptions) (*Fitted
 		return nil, FitReport{}, fmt.Errorf("losscurve: fit: %w", err)
 	}
 	opts.Aggregate = agg
+	if opts.Resample, err = checkResample(opts.Resample); err != nil {
+		return nil, FitReport{}, fmt.Errorf("losscurve: fit: %w", err)
+	}
 	if opts.Prior < 0 {
 		opts.Prior = 0
 	}

@@ -131,9 +131,10 @@ func (f *Fitted) Interval(lrs []float64, level float64) (mid, lo, hi []float64) 
 	return mid, lo, hi
 }
 
-// bootstrap refits the law to moving-block resamples of the fit points,
-// each from the full-data optimum sol, and returns the refits with the
-// number of objective evaluations.
+// bootstrap refits the law to moving-block resamples of the fit points
+// or of their residuals (FitOptions.Resample), each from the full-data
+// optimum sol, and returns the refits with the number of objective
+// evaluations.
 func bootstrap(ctx context.Context, kind string, runs []Run, opts FitOptions, sol []float64) ([]Law, int, error) {
 	prob, err := newProblem(kind, runs, opts)
 	if err != nil {
@@ -146,11 +147,19 @@ func bootstrap(ctx context.Context, kind string, runs []Run, opts FitOptions, so
 	for _, r := range runs {
 		sizes = append(sizes, len(fitPoints(r)))
 	}
+	var obs, pred []float64
+	if opts.Resample == ResampleResiduals {
+		obs, pred = prob.obs, prob.predictions(sol)
+	}
 	var members []Law
 	evals := 0
 	for b := 0; b < opts.Bootstrap; b++ {
 		rng := rand.New(rand.NewPCG(opts.Seed, uint64(b)+1))
-		prob.w0 = blockWeights(rng, sizes)
+		if opts.Resample == ResampleResiduals {
+			prob.obs = residualResample(rng, obs, pred, sizes)
+		} else {
+			prob.w0 = blockWeights(rng, sizes)
+		}
 		x, _, ev, _, err := prob.minimise(ctx, start, nil)
 		evals += ev
 		if err != nil {
