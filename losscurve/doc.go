@@ -23,14 +23,19 @@
 //     schedule: the baseline every comparison should include.
 //
 // Fit fits any of them to one or more Runs and returns a *Fitted: the
-// point fit, block-bootstrap refits and the residual scale, which give
-// prediction intervals (Fitted.Interval), and what it was fitted to
-// (FitInfo: the peak rate, the fitted steps, how far the rate decayed).
+// point fit, block-bootstrap refits (of the points or of the residuals,
+// FitOptions.Resample) and the residual scale, which give prediction
+// intervals (Fitted.Interval), and what it was fitted to (FitInfo: the
+// peak rate, the fitted steps, how far the rate decayed). Its prediction
+// is the point fit's or, with FitOptions.Aggregate, the refits' mean or
+// median at every step (bagging).
 // Three recipes exist (FitOptions.Recipe): the default minimises a Huber
 // loss on log loss, solving the linear parameters exactly (variable
 // projection) and the others by Nelder–Mead from a fixed grid, with a weak
-// prior on the multi-power law's exponents whose weight was chosen on
-// validation runs (docs/accuracy.md); "converged" drops the prior; and
+// prior on the multi-power law's exponents; its weight, the resampling
+// and the aggregation were chosen on validation runs among settings that
+// recover a known law from its noise-free curves (docs/accuracy.md);
+// "converged" drops the prior; and
 // "released" reproduces the paper's released fitting code step for step.
 // A fit reports parameters that end at a bound of the search box.
 //

@@ -135,6 +135,14 @@ type FitOptions struct {
 	// prediction intervals (Fitted.Interval): 0 means DefaultBootstrap in
 	// the default recipe and none otherwise; negative means none.
 	Bootstrap int
+	// Aggregate is how the fitted law's Predict combines the bootstrap
+	// refits (AggregatePoint, AggregateMean or AggregateMedian; see
+	// Fitted.Aggregate): "" means DefaultAggregate in the default recipe
+	// and AggregatePoint otherwise. Without refits the point fit is used.
+	Aggregate string
+	// Resample is how the bootstrap refits resample the fit points:
+	// ResamplePoints or ResampleResiduals ("" means DefaultResample).
+	Resample string
 	// Seed seeds the bootstrap resampling (the fit is deterministic for a
 	// given seed).
 	Seed uint64
@@ -210,9 +218,20 @@ func Fit(ctx context.Context, kind string, runs []Run, opts FitOptions) (*Fitted
 		if opts.Bootstrap == 0 {
 			opts.Bootstrap = DefaultBootstrap
 		}
+		if opts.Aggregate == "" {
+			opts.Aggregate = DefaultAggregate
+		}
 	case RecipeConverged, RecipeReleased:
 	default:
 		return nil, FitReport{}, fmt.Errorf("losscurve: fit: unknown recipe %q (want one of %v)", opts.Recipe, Recipes())
+	}
+	agg, err := checkAggregate(opts.Aggregate)
+	if err != nil {
+		return nil, FitReport{}, fmt.Errorf("losscurve: fit: %w", err)
+	}
+	opts.Aggregate = agg
+	if opts.Resample, err = checkResample(opts.Resample); err != nil {
+		return nil, FitReport{}, fmt.Errorf("losscurve: fit: %w", err)
 	}
 	if opts.Prior < 0 {
 		opts.Prior = 0
@@ -261,11 +280,12 @@ func Fit(ctx context.Context, kind string, runs []Run, opts FitOptions) (*Fitted
 			return nil, FitReport{}, err
 		}
 		fitted.Members = members
+		fitted.Aggregate = opts.Aggregate
 		rep.Evaluations += ev
 		rep.Bootstrap = len(members)
 	}
 	for _, r := range runs {
-		m, err := Evaluate(fitted.Law, r)
+		m, err := Evaluate(fitted, r)
 		if err != nil {
 			return nil, FitReport{}, err
 		}

@@ -8,14 +8,19 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
-// Fitted is a law fitted by Fit: the point fit (embedded, so a *Fitted is
-// a Law whose Predict is the point fit's), its bootstrap refits, the
-// residual scale of the fit and what it was fitted to.
+// Fitted is a law fitted by Fit: the point fit (embedded; Params and Name
+// are the point fit's), its bootstrap refits, how Predict combines them
+// (Aggregate), the residual scale of the fit and what it was fitted to.
 type Fitted struct {
 	Law
 	// Members are the bootstrap refits (FitOptions.Bootstrap); empty when
 	// none were made.
 	Members []Law
+	// Aggregate is how Predict combines the members: AggregatePoint ("")
+	// predicts with the point fit alone; AggregateMean and AggregateMedian
+	// predict the members' mean or median at every step (bagging; see
+	// bagging.go). Without members Predict is the point fit's.
+	Aggregate string
 	// Sigma is the root mean square of the point fit's log residuals on
 	// the fitted points: the scale of the loss's own noise and of the
 	// law's misfit, added to the members' spread by Interval.
@@ -86,15 +91,16 @@ func Base(law Law) Law {
 	}
 }
 
-// Interval returns the point prediction at every step of lrs and a
+// Interval returns the prediction (Predict) at every step of lrs and a
 // prediction interval of the given level (for example 0.9) around it. In
-// log space the interval is the point prediction ± z·s, with z the normal
+// log space the interval is the prediction ± z·s, with z the normal
 // quantile of the level and s² the variance of the bootstrap refits' log
 // predictions plus Sigma². Without refits only Sigma is used. Steps where
 // a member predicts a non-positive loss are left out of that step's
 // spread.
 func (f *Fitted) Interval(lrs []float64, level float64) (mid, lo, hi []float64) {
-	mid = f.Predict(lrs)
+	preds := f.memberPredictions(lrs)
+	mid = f.combine(f.Law.Predict(lrs), preds)
 	lo = make([]float64, len(mid))
 	hi = make([]float64, len(mid))
 	level = min(max(level, 1e-6), 1-1e-9)
@@ -102,8 +108,7 @@ func (f *Fitted) Interval(lrs []float64, level float64) (mid, lo, hi []float64) 
 	sum := make([]float64, len(mid))
 	sum2 := make([]float64, len(mid))
 	cnt := make([]float64, len(mid))
-	for _, m := range f.Members {
-		p := m.Predict(lrs)
+	for _, p := range preds {
 		for i, v := range p {
 			if v > 0 && !math.IsInf(v, 0) {
 				l := math.Log(v)
@@ -126,9 +131,10 @@ func (f *Fitted) Interval(lrs []float64, level float64) (mid, lo, hi []float64) 
 	return mid, lo, hi
 }
 
-// bootstrap refits the law to moving-block resamples of the fit points,
-// each from the full-data optimum sol, and returns the refits with the
-// number of objective evaluations.
+// bootstrap refits the law to moving-block resamples of the fit points
+// or of their residuals (FitOptions.Resample), each from the full-data
+// optimum sol, and returns the refits with the number of objective
+// evaluations.
 func bootstrap(ctx context.Context, kind string, runs []Run, opts FitOptions, sol []float64) ([]Law, int, error) {
 	prob, err := newProblem(kind, runs, opts)
 	if err != nil {
@@ -141,11 +147,19 @@ func bootstrap(ctx context.Context, kind string, runs []Run, opts FitOptions, so
 	for _, r := range runs {
 		sizes = append(sizes, len(fitPoints(r)))
 	}
+	var obs, pred []float64
+	if opts.Resample == ResampleResiduals {
+		obs, pred = prob.obs, prob.predictions(sol)
+	}
 	var members []Law
 	evals := 0
 	for b := 0; b < opts.Bootstrap; b++ {
 		rng := rand.New(rand.NewPCG(opts.Seed, uint64(b)+1))
-		prob.w0 = blockWeights(rng, sizes)
+		if opts.Resample == ResampleResiduals {
+			prob.obs = residualResample(rng, obs, pred, sizes)
+		} else {
+			prob.w0 = blockWeights(rng, sizes)
+		}
 		x, _, ev, _, err := prob.minimise(ctx, start, nil)
 		evals += ev
 		if err != nil {

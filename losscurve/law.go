@@ -36,15 +36,17 @@ type savedLaw struct {
 	Variant string             `json:"variant,omitempty"`
 	Warmup  *int               `json:"warmup,omitempty"`
 	Params  map[string]float64 `json:"params"`
-	// Sigma, Members and Fit are those of a *Fitted.
-	Sigma   *float64             `json:"sigma,omitempty"`
-	Members []map[string]float64 `json:"members,omitempty"`
-	Fit     *FitInfo             `json:"fit,omitempty"`
+	// Sigma, Members, Aggregate and Fit are those of a *Fitted.
+	Sigma     *float64             `json:"sigma,omitempty"`
+	Members   []map[string]float64 `json:"members,omitempty"`
+	Aggregate string               `json:"aggregate,omitempty"`
+	Fit       *FitInfo             `json:"fit,omitempty"`
 }
 
 // Save writes law as JSON: {"law": kind, "variant": ..., "params": {...}},
 // and for a *Fitted also "sigma", "members" (the bootstrap refits'
-// parameters) and "fit" (its FitInfo).
+// parameters), "aggregate" (how its prediction combines them) and "fit"
+// (its FitInfo).
 func Save(w io.Writer, law Law) error {
 	var fitted *Fitted
 	if f, ok := law.(*Fitted); ok {
@@ -56,6 +58,9 @@ func Save(w io.Writer, law Law) error {
 		sigma := fitted.Sigma
 		info := fitted.Info
 		s.Sigma, s.Fit = &sigma, &info
+		if len(fitted.Members) > 0 && fitted.Aggregate != AggregatePoint {
+			s.Aggregate = fitted.Aggregate
+		}
 		for _, m := range fitted.Members {
 			s.Members = append(s.Members, Base(m).Params())
 		}
@@ -92,7 +97,7 @@ func Load(r io.Reader) (Law, error) {
 		wu = *s.Warmup
 	}
 	law, err := New(s.Law, s.Variant, wu, s.Params)
-	if err != nil || (s.Sigma == nil && s.Members == nil && s.Fit == nil) {
+	if err != nil || (s.Sigma == nil && s.Members == nil && s.Aggregate == "" && s.Fit == nil) {
 		return law, err
 	}
 	f := &Fitted{Law: law}
@@ -108,6 +113,13 @@ func Load(r io.Reader) (Law, error) {
 			return nil, fmt.Errorf("losscurve: law JSON: members[%d]: %w", i, err)
 		}
 		f.Members = append(f.Members, m)
+	}
+	if s.Aggregate != "" {
+		a, err := checkAggregate(s.Aggregate)
+		if err != nil {
+			return nil, fmt.Errorf("losscurve: law JSON: %w", err)
+		}
+		f.Aggregate = a
 	}
 	if s.Fit != nil {
 		in := *s.Fit

@@ -9,7 +9,11 @@
 // Usage:
 //
 //	go run ./cmd/accuracy [-data DIR] [-o docs/accuracy.md] [-figures docs/accuracy]
+//	go run ./cmd/accuracy -splits validation -figures '' -o /tmp/validation.md
 //	go run ./cmd/accuracy -paper DIR [-o docs/accuracy-paper.md]
+//
+// -splits validation fits and scores the validation splits only: the
+// settings of the default fit are chosen from that report alone.
 //
 // The report states its protocol; report.go writes it.
 package main
@@ -22,6 +26,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,28 +46,85 @@ type method struct {
 	copy       bool     // the copy-the-constant-run baseline
 	roles      []string // splits it runs on
 	sweep      bool     // a validation-sweep candidate, not a main row
+	// variants, if set, are the ways to predict from one fit (a sweep
+	// fit): each is scored as a method of its own.
+	variants []variant
 }
 
-// priorSweep are the prior weights compared on the validation splits (−1:
-// no prior).
-var priorSweep = []float64{-1, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4}
+// variant predicts with the first members bootstrap refits of a fit,
+// combined by agg (losscurve.Aggregate*).
+type variant struct {
+	key, label string
+	prior      float64
+	resample   string
+	members    int
+	agg        string
+}
+
+// priorSweep are the prior weights compared on the validation splits,
+// resampleSweep the bootstrap's resampling schemes, membersSweep the
+// numbers of bootstrap refits and aggSweep the aggregations: every
+// combination is scored from one fit per weight and scheme (the first n
+// refits of a fit with more are the refits of an n-refit fit). Weights
+// above 1e-6 bias the fit of noise-free synthetic curves beyond the
+// package's recovery tests (TestFitRecoversLaws); weights below 1e-7 were
+// worse on the validation splits before bagging (docs/accuracy.md at
+// d419f2e), their fits sit at the corner of the search box, and
+// predicting with such refits at every step of 50000-step runs is slow.
+var (
+	priorSweep    = []float64{1e-7, 1e-6}
+	resampleSweep = losscurve.Resamplings()
+	membersSweep  = []int{losscurve.DefaultBootstrap}
+	aggSweep      = losscurve.Aggregates()
+)
+
+// sweepVariants lists every combination of the sweep, in report order.
+func sweepVariants() []variant {
+	var out []variant
+	for _, w := range priorSweep {
+		label := fmt.Sprintf("prior %g", w)
+		for _, rs := range resampleSweep {
+			for _, n := range membersSweep {
+				for _, a := range aggSweep {
+					out = append(out, variant{key: fmt.Sprintf("sweep %s, %s, %d refits, %s", label, rs, n, a), label: label, prior: w, resample: rs, members: n, agg: a})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// lrkitLabel names the default recipe's row.
+func lrkitLabel() string {
+	if losscurve.DefaultAggregate == losscurve.AggregatePoint {
+		return "MPL, lrkit fit (prior, bootstrap)"
+	}
+	return fmt.Sprintf("MPL, lrkit fit (prior, bootstrap %s)", losscurve.DefaultAggregate)
+}
 
 func methods() []method {
 	all := []string{roleValidation, roleTest, roleSecondary}
 	out := []method{
-		{key: "lrkit", label: "MPL, lrkit fit (prior, bootstrap)", kind: losscurve.KindMPL, opts: losscurve.FitOptions{}, roles: all},
+		{key: "lrkit", label: lrkitLabel(), kind: losscurve.KindMPL, opts: losscurve.FitOptions{}, roles: all},
 		{key: "converged", label: "MPL, converged fit (no prior)", kind: losscurve.KindMPL, opts: losscurve.FitOptions{Recipe: losscurve.RecipeConverged}, roles: all},
 		{key: "released", label: "MPL, released recipe", kind: losscurve.KindMPL, opts: losscurve.FitOptions{Recipe: losscurve.RecipeReleased}, roles: []string{roleTest, roleSecondary}},
 		{key: "annealing", label: "LR-annealing law (variant b), lrkit fit", kind: losscurve.KindAnnealing, opts: losscurve.FitOptions{}, roles: all},
 		{key: "power", label: "power law in steps (baseline)", kind: losscurve.KindPower, opts: losscurve.FitOptions{Bootstrap: -1}, roles: all},
 		{key: "copy", label: "copy the constant run (baseline)", copy: true, roles: all},
 	}
+	vs := sweepVariants()
 	for _, w := range priorSweep {
-		label := fmt.Sprintf("prior %g", w)
-		if w < 0 {
-			label = "no prior"
+		for _, rs := range resampleSweep {
+			var mine []variant
+			for _, v := range vs {
+				if v.prior == w && v.resample == rs {
+					mine = append(mine, v)
+				}
+			}
+			out = append(out, method{key: "sweep fit " + mine[0].label + ", " + rs, label: mine[0].label + ", " + rs, kind: losscurve.KindMPL,
+				opts:  losscurve.FitOptions{Prior: w, Resample: rs, Bootstrap: slices.Max(membersSweep)},
+				roles: []string{roleValidation}, sweep: true, variants: mine})
 		}
-		out = append(out, method{key: "sweep " + label, label: label, kind: losscurve.KindMPL, opts: losscurve.FitOptions{Prior: w, Bootstrap: -1}, roles: []string{roleValidation}, sweep: true})
 	}
 	return out
 }
@@ -113,8 +176,9 @@ func (c copyLaw) Predict(lrs []float64) []float64 {
 	return out
 }
 
-// evaluate runs method m on split s.
-func evaluate(ctx context.Context, m method, s split) fitResult {
+// evaluate runs method m on split s: one result, or one per variant of a
+// sweep fit.
+func evaluate(ctx context.Context, m method, s split) []fitResult {
 	res := fitResult{m: m}
 	start := time.Now()
 	var law losscurve.Law
@@ -124,13 +188,54 @@ func evaluate(ctx context.Context, m method, s split) fitResult {
 		f, rep, err := losscurve.Fit(ctx, m.kind, s.fit, m.opts)
 		if err != nil {
 			res.err = err
-			return res
+			return []fitResult{res}
 		}
 		law, res.fitted = f, f
 		res.params = losscurve.Base(f).Params()
 		res.warnings = rep.Warnings
 	}
 	res.seconds = time.Since(start).Seconds()
+	if len(m.variants) == 0 {
+		return []fitResult{score(res, law, s)}
+	}
+	// Every variant predicts from the same point fit and refits: predict
+	// each held-out run with them once and score the variants on those
+	// predictions.
+	f := res.fitted
+	out := make([]fitResult, len(m.variants))
+	for i, v := range m.variants {
+		out[i] = res
+		out[i].m = method{key: v.key, label: v.label, kind: m.kind, roles: m.roles, sweep: true}
+	}
+	for _, h := range s.held {
+		point := fixedLaw(f.Law.Predict(h.run.LRs))
+		members := make([]losscurve.Law, len(f.Members))
+		for j, mb := range f.Members {
+			members[j] = fixedLaw(mb.Predict(h.run.LRs))
+		}
+		for i, v := range m.variants {
+			g := &losscurve.Fitted{Law: point, Members: members[:min(v.members, len(members))], Aggregate: v.agg, Sigma: f.Sigma, Info: f.Info}
+			sc, err := losscurve.EvaluateFrom(g, h.run, h.from, level)
+			if err != nil {
+				out[i].err = err
+				continue
+			}
+			out[i].curves = append(out[i].curves, curveResult{held: h, sc: sc, intervals: true})
+		}
+	}
+	return out
+}
+
+// fixedLaw is one law's prediction for one held-out run's rates, computed
+// once: its Predict ignores the rates it is given.
+type fixedLaw []float64
+
+func (p fixedLaw) Name() string                    { return "fixed" }
+func (p fixedLaw) Params() map[string]float64      { return nil }
+func (p fixedLaw) Predict(lrs []float64) []float64 { return append([]float64(nil), p...) }
+
+// score scores law on the held-out runs of s into res.
+func score(res fitResult, law losscurve.Law, s split) fitResult {
 	_, hasIntervals := law.(*losscurve.Fitted)
 	for _, h := range s.held {
 		sc, err := losscurve.EvaluateFrom(law, h.run, h.from, level)
@@ -149,7 +254,22 @@ func main() {
 	out := flag.String("o", "", "output Markdown file ('-' for stdout; default docs/accuracy.md, or docs/accuracy-paper.md with -paper)")
 	figs := flag.String("figures", "docs/accuracy", "folder for the report's figures ('' for none)")
 	workers := flag.Int("workers", 2, "fits run in parallel")
+	only := flag.String("splits", "", "comma-separated roles of the splits to run (validation, test, secondary); default all")
 	flag.Parse()
+	var roles []string
+	if *only != "" {
+		for _, r := range strings.Split(*only, ",") {
+			switch r = strings.TrimSpace(r); r {
+			case roleValidation, roleTest:
+				roles = append(roles, r)
+			case "secondary":
+				roles = append(roles, roleSecondary)
+			default:
+				fmt.Fprintf(os.Stderr, "accuracy: -splits %q: want validation, test or secondary\n", r)
+				os.Exit(2)
+			}
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	var err error
@@ -162,7 +282,7 @@ func main() {
 		if *out == "" {
 			*out = "docs/accuracy.md"
 		}
-		err = runEPFL(ctx, *dir, *out, *figs, *workers)
+		err = runEPFL(ctx, *dir, *out, *figs, *workers, roles)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "accuracy:", err)
@@ -170,8 +290,9 @@ func main() {
 	}
 }
 
-// runEPFL evaluates every method on every split and writes the report.
-func runEPFL(ctx context.Context, dir, out, figs string, workers int) error {
+// runEPFL evaluates every method on every split (only the splits of the
+// given roles, if any) and writes the report.
+func runEPFL(ctx context.Context, dir, out, figs string, workers int, roles []string) error {
 	var err error
 	if dir == "" {
 		if dir, err = epfl.Dir(); err != nil {
@@ -181,6 +302,9 @@ func runEPFL(ctx context.Context, dir, out, figs string, workers int) error {
 	splits, err := buildSplits(dir)
 	if err != nil {
 		return err
+	}
+	if len(roles) > 0 {
+		splits = slices.DeleteFunc(splits, func(s split) bool { return !slices.Contains(roles, s.role) })
 	}
 	type job struct {
 		m method
@@ -196,28 +320,48 @@ func runEPFL(ctx context.Context, dir, out, figs string, workers int) error {
 			}
 		}
 	}
-	results := make([]fitResult, len(jobs))
+	perJob := make([][]fitResult, len(jobs))
 	var mu sync.Mutex
 	done := 0
 	err = forEach(ctx, len(jobs), workers, func(i int) {
-		r := evaluate(ctx, jobs[i].m, splits[jobs[i].s])
-		r.split = jobs[i].s
-		results[i] = r
+		rs := evaluate(ctx, jobs[i].m, splits[jobs[i].s])
+		status := "ok"
+		for k := range rs {
+			rs[k].split = jobs[i].s
+			if rs[k].err != nil {
+				status = rs[k].err.Error()
+			}
+		}
+		perJob[i] = rs
 		mu.Lock()
 		done++
-		status := "ok"
-		if r.err != nil {
-			status = r.err.Error()
-		}
-		fmt.Fprintf(os.Stderr, "[%d/%d] %-22s %-28s %6.1fs %s\n", done, len(jobs), splits[jobs[i].s].name, jobs[i].m.label, r.seconds, status)
+		fmt.Fprintf(os.Stderr, "[%d/%d] %-22s %-28s %6.1fs %s\n", done, len(jobs), splits[jobs[i].s].name, jobs[i].m.label, rs[0].seconds, status)
 		mu.Unlock()
 	})
 	if err != nil {
 		return err
 	}
+	var results []fitResult
+	for _, rs := range perJob {
+		results = append(results, rs...)
+	}
 	for _, r := range results {
 		if r.err != nil {
 			return fmt.Errorf("%s on %s: %w", r.m.label, splits[r.split].name, r.err)
+		}
+	}
+	// The recovery check of every sweep candidate (synthetic.go).
+	synth := map[string]float64{}
+	for _, m := range methods() {
+		if len(m.variants) == 0 || !slices.Contains(m.roles, roleValidation) || !slices.ContainsFunc(splits, func(s split) bool { return s.role == roleValidation }) {
+			continue
+		}
+		pe, err := synthRecovery(ctx, m)
+		if err != nil {
+			return fmt.Errorf("%s on synthetic curves: %w", m.label, err)
+		}
+		for k, v := range pe {
+			synth[k] = v
 		}
 	}
 	var figures []string
@@ -238,5 +382,5 @@ func runEPFL(ctx context.Context, dir, out, figs string, workers int) error {
 		defer f.Close()
 		w = f
 	}
-	return report(w, splits, results, figures)
+	return report(w, splits, results, figures, synth)
 }
