@@ -918,8 +918,8 @@ func replayPruneTable(sum *Summary) table {
 	t := table{title: "Pruning, replayed on the selection runs",
 		note: fmt.Sprintf("What the default pruner (early.DefaultPolicy: rank by the training loss averaged over the 5%% of the budget before 10%%, 20%% and 30%% "+
 			"of it, stop a point more than 2 standard errors behind the best, keep the best) would have done to each grid (one group per cell and selection seed), "+
-			"replayed on the full runs as if they ran in lockstep. \"chosen peak stopped\": groups where the point with the best final metric, "+
-			"the one the tuning chose, would have been stopped; \"near-best stopped\": stopped points within %g of the best final metric; "+
+			"replayed on the full runs as if they ran in lockstep. \"chosen peak stopped\": groups where the point the tuning chose "+
+			"(with one selection seed, the group's best final metric) would have been stopped; \"near-best stopped\": stopped points within %g of the best final metric; "+
 			"regret: the mean loss of final metric from picking the best survivor instead (metric units, positive is worse). Pruning is off by default "+
 			"(tuning.prune turns it on).\n", PruneTol),
 		head: []string{"workload", "groups", "grid points", "would stop", "compute saved", "chosen peak stopped", "near-best stopped", "regret"}}
