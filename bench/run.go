@@ -153,6 +153,11 @@ type planner struct {
 	infos      map[string]WorkloadInfo
 	changed    bool // the study's spec differs from the stored one
 	expansions int  // plans that added trials
+	// decoded holds the results already decoded, by trial key: a stored
+	// result never changes, and decoding every result again after each
+	// new one made planning quadratic in the study's size (a result holds
+	// hundreds of early records).
+	decoded map[string]TrialResult
 }
 
 // next plans the study at its stored results, adds the plan's new trials
@@ -164,7 +169,10 @@ func (pl *planner) next(ctx context.Context, retryFailed bool) (int, []Trial, er
 	if err != nil {
 		return 0, nil, err
 	}
-	results, failed, err := decodeResults(stored)
+	if pl.decoded == nil {
+		pl.decoded = map[string]TrialResult{}
+	}
+	results, failed, err := decodeResultsCached(stored, pl.decoded)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -224,14 +232,28 @@ func trialSpecs(trials []Trial) ([]store.TrialSpec, map[string]store.TrialSpec, 
 // decodeResults reads the results of the finished trials and the keys of
 // the failed ones.
 func decodeResults(stored []store.Trial) (map[string]TrialResult, map[string]bool, error) {
+	return decodeResultsCached(stored, nil)
+}
+
+// decodeResultsCached is decodeResults taking the finished trials' results
+// from cache when it holds them, and adding those it decodes (cache may
+// be nil).
+func decodeResultsCached(stored []store.Trial, cache map[string]TrialResult) (map[string]TrialResult, map[string]bool, error) {
 	results := map[string]TrialResult{}
 	failed := map[string]bool{}
 	for _, t := range stored {
 		switch t.Status {
 		case store.TrialDone:
+			if r, ok := cache[t.Key]; ok {
+				results[t.Key] = r
+				continue
+			}
 			var r TrialResult
 			if err := json.Unmarshal(t.Result, &r); err != nil {
 				return nil, nil, fmt.Errorf("bench: result of trial %s: %w", t.Key, err)
+			}
+			if cache != nil {
+				cache[t.Key] = r
 			}
 			results[t.Key] = r
 		case store.TrialFailed:
