@@ -50,16 +50,24 @@ func fakeResult(tr Trial, opt, diverge float64) TrialResult {
 // the number of rounds.
 func simulate(t *testing.T, s *Study, opt, diverge float64) (*Plan, map[string]TrialResult, int) {
 	t.Helper()
+	return runPlan(t, s, gridInfo, func(tr Trial) TrialResult { return fakeResult(tr, opt, diverge) })
+}
+
+// runPlan plans, "runs" every new trial with fake, and plans again until
+// the plan adds nothing; it returns the last plan, the results and the
+// number of rounds.
+func runPlan(t *testing.T, s *Study, info map[string]WorkloadInfo, fake func(Trial) TrialResult) (*Plan, map[string]TrialResult, int) {
+	t.Helper()
 	results := map[string]TrialResult{}
 	for round := 1; round < 50; round++ {
-		p, err := s.Plan(gridInfo, results, nil)
+		p, err := s.Plan(info, results, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		added := 0
 		for _, tr := range p.Trials {
 			if _, ok := results[tr.Key]; !ok {
-				results[tr.Key] = fakeResult(tr, opt, diverge)
+				results[tr.Key] = fake(tr)
 				added++
 			}
 		}

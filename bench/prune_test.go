@@ -47,25 +47,8 @@ func fakePruned(tr Trial, opt float64) TrialResult {
 // simulatePruned is simulate with fakePruned results.
 func simulatePruned(t *testing.T, s *Study, opt float64) (*Plan, map[string]TrialResult) {
 	t.Helper()
-	results := map[string]TrialResult{}
-	for round := 1; round < 50; round++ {
-		p, err := s.Plan(gridInfo, results, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		added := 0
-		for _, tr := range p.Trials {
-			if _, ok := results[tr.Key]; !ok {
-				results[tr.Key] = fakePruned(tr, opt)
-				added++
-			}
-		}
-		if added == 0 {
-			return p, results
-		}
-	}
-	t.Fatal("the plan did not settle in 50 rounds")
-	return nil, nil
+	p, results, _ := runPlan(t, s, gridInfo, func(tr Trial) TrialResult { return fakePruned(tr, opt) })
+	return p, results
 }
 
 func TestPrunedGridProbesFirst(t *testing.T) {
@@ -171,17 +154,7 @@ func TestPrunedGridExtendsPastEdge(t *testing.T) {
 
 func TestPruneReplayOnUnprunedGrid(t *testing.T) {
 	s := parseGrid(t, gridStudy)
-	p, results, _ := simulate(t, s, 0.01, 1e9)
-	for k, r := range results {
-		var tr Trial
-		for _, x := range p.Trials {
-			if x.Key == k {
-				tr = x
-			}
-		}
-		r.Early = fakeEarly(tr, 0.01, earlySteps(tr))
-		results[k] = r
-	}
+	p, results, _ := runPlan(t, s, gridInfo, func(tr Trial) TrialResult { return fakePruned(tr, 0.01) })
 	out := &Outcome{Plan: p, Trials: p.Trials, Results: results}
 	rows := replayPruning(s, out, map[string]bool{"w1": true})
 	if len(rows) != 1 {
@@ -264,33 +237,16 @@ func TestPrunedGridAllProbesDiverged(t *testing.T) {
 	// unpruned grid of diverged runs does, and settles on the first peak
 	// that trains (k = −2, 1e-4), at the low edge after both extensions.
 	s := parseGrid(t, prunedStudy)
-	results := map[string]TrialResult{}
-	for round := 0; round < 50; round++ {
-		p, err := s.Plan(gridInfo, results, nil)
-		if err != nil {
-			t.Fatal(err)
+	p, _, _ := runPlan(t, s, gridInfo, func(tr Trial) TrialResult {
+		if tr.Params["peak"] > 2e-4 {
+			return TrialResult{Key: tr.Key, Diverged: true, FinalMetric: runlog.Num(math.NaN()), Steps: 3}
 		}
-		added := 0
-		for _, tr := range p.Trials {
-			if _, ok := results[tr.Key]; ok {
-				continue
-			}
-			r := fakePruned(tr, 1e-4)
-			if tr.Params["peak"] > 2e-4 {
-				r = TrialResult{Key: tr.Key, Diverged: true, FinalMetric: runlog.Num(math.NaN()), Steps: 3}
-			}
-			results[tr.Key] = r
-			added++
-		}
-		if added == 0 {
-			c := cellOf(p, "cosine", 1)
-			if !c.Tuned || c.Chosen != -2 || !c.AtEdge || c.Edge != "low" {
-				t.Fatalf("tuned %v chose %d (edge %v %q), want -2 at the low edge", c.Tuned, c.Chosen, c.AtEdge, c.Edge)
-			}
-			return
-		}
+		return fakePruned(tr, 1e-4)
+	})
+	c := cellOf(p, "cosine", 1)
+	if !c.Tuned || c.Chosen != -2 || !c.AtEdge || c.Edge != "low" {
+		t.Fatalf("tuned %v chose %d (edge %v %q), want -2 at the low edge", c.Tuned, c.Chosen, c.AtEdge, c.Edge)
 	}
-	t.Fatal("the plan did not settle")
 }
 
 func TestPrunerCannotJudgeShortBudgets(t *testing.T) {
@@ -299,24 +255,7 @@ func TestPrunerCannotJudgeShortBudgets(t *testing.T) {
 	// point is trained, and the report says why.
 	s := parseGrid(t, prunedStudy)
 	info := map[string]WorkloadInfo{"w1": {StepHint: 40, DefaultPeak: 0.01, Target: 0.9, HigherIsBetter: true}}
-	results := map[string]TrialResult{}
-	var p *Plan
-	for round := 0; round < 50; round++ {
-		var err error
-		if p, err = s.Plan(info, results, nil); err != nil {
-			t.Fatal(err)
-		}
-		added := 0
-		for _, tr := range p.Trials {
-			if _, ok := results[tr.Key]; !ok {
-				results[tr.Key] = fakePruned(tr, 0.01)
-				added++
-			}
-		}
-		if added == 0 {
-			break
-		}
-	}
+	p, results, _ := runPlan(t, s, info, func(tr Trial) TrialResult { return fakePruned(tr, 0.01) })
 	out := &Outcome{Plan: p, Trials: p.Trials, Results: results}
 	rows := livePruning(s, out)
 	if len(rows) != 1 || rows[0].Pruned != 0 || rows[0].Unjudged != 3 || !strings.Contains(rows[0].Notes[0], "starts before step 0") {
