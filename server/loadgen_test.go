@@ -46,6 +46,41 @@ type loadResult struct {
 
 func (r loadResult) achieved() float64 { return float64(r.done) / r.secs }
 
+// tally is what one connection of the load generator counted.
+type tally struct {
+	lat          []time.Duration
+	done, failed int
+	last         time.Time // when its last answer came
+	err          error
+}
+
+// exchange writes req on c, reads the answer and counts it, with its
+// latency from since (when the request was due). It returns an error for
+// a broken connection only; a non-2xx answer counts as failed and the
+// first is kept in t.err (name says which target answered it).
+func (t *tally) exchange(c net.Conn, br *bufio.Reader, req []byte, since time.Time, name string) error {
+	if _, err := c.Write(req); err != nil {
+		t.failed++
+		return err
+	}
+	code, err := readResponse(br)
+	if err != nil {
+		t.failed++
+		return err
+	}
+	t.last = time.Now()
+	t.lat = append(t.lat, t.last.Sub(since))
+	if code/100 == 2 {
+		t.done++
+	} else {
+		t.failed++
+		if t.err == nil {
+			t.err = fmt.Errorf("%s: HTTP %d", name, code)
+		}
+	}
+	return nil
+}
+
 // runLoad sends target's requests over conns connections for dur: at
 // rate requests/s in all (each connection at rate/conns, phases spread
 // evenly; latency counted from when a request was due, so a server that
@@ -68,12 +103,7 @@ func runLoad(ctx context.Context, target loadTarget, conns int, rate float64, du
 	}
 	begin := time.Now().Add(20 * time.Millisecond)
 	end := begin.Add(dur)
-	type connResult struct {
-		lat          []time.Duration
-		done, failed int
-		err          error
-	}
-	results := make([]connResult, conns)
+	results := make([]tally, conns)
 	var wg sync.WaitGroup
 	for i, c := range cs {
 		wg.Add(1)
@@ -110,25 +140,9 @@ func runLoad(ctx context.Context, target loadTarget, conns int, rate float64, du
 					return
 				}
 				buf = target.req(buf[:0], i, seq)
-				if _, err := c.Write(buf); err != nil {
-					res.failed++
+				if err := res.exchange(c, br, buf, due, target.name); err != nil {
 					res.err = err
 					return
-				}
-				code, err := readResponse(br)
-				if err != nil {
-					res.failed++
-					res.err = err
-					return
-				}
-				res.lat = append(res.lat, time.Since(due))
-				if code/100 == 2 {
-					res.done++
-				} else {
-					res.failed++
-					if res.err == nil {
-						res.err = fmt.Errorf("%s: HTTP %d", target.name, code)
-					}
 				}
 				due = due.Add(interval)
 			}
@@ -285,36 +299,9 @@ func runMixed(ctx context.Context, target mixedTarget, load mixedLoad, first []i
 	}
 	// side is what one connection's goroutine measured.
 	type side struct {
-		lat          []time.Duration
-		done, failed int
-		unsent       int
-		last         time.Time // when its last answer came
-		next         int64
-		err          error
-	}
-	// exchange writes req on c and reads the answer; it counts the answer
-	// in res, and returns an error for a broken connection only.
-	exchange := func(c net.Conn, br *bufio.Reader, req []byte, since time.Time, res *side) error {
-		if _, err := c.Write(req); err != nil {
-			res.failed++
-			return err
-		}
-		code, err := readResponse(br)
-		if err != nil {
-			res.failed++
-			return err
-		}
-		res.last = time.Now()
-		res.lat = append(res.lat, res.last.Sub(since))
-		if code/100 == 2 {
-			res.done++
-		} else {
-			res.failed++
-			if res.err == nil {
-				res.err = fmt.Errorf("%s: HTTP %d", target.name, code)
-			}
-		}
-		return nil
+		tally
+		unsent int
+		next   int64
 	}
 	queues := make([]chan batchJob, posters)
 	for p := range queues {
@@ -335,7 +322,7 @@ func runMixed(ctx context.Context, target mixedTarget, load mixedLoad, first []i
 					continue // a broken connection: drain, so no trainer waits
 				}
 				buf = target.batch(buf[:0], job.w, job.step)
-				if err := exchange(c, br, buf, job.queued, res); err != nil {
+				if err := res.exchange(c, br, buf, job.queued, target.name); err != nil {
 					res.err = fmt.Errorf("%s: poster %d: %w", target.name, p, err)
 				}
 			}
@@ -376,7 +363,7 @@ func runMixed(ctx context.Context, target mixedTarget, load mixedLoad, first []i
 					return
 				}
 				buf = target.rate(buf[:0], w, res.next)
-				if err := exchange(c, br, buf, due, res); err != nil {
+				if err := res.exchange(c, br, buf, due, target.name); err != nil {
 					res.err = fmt.Errorf("%s: trainer %d: %w", target.name, w, err)
 				}
 				if res.err != nil {
