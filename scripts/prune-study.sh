@@ -4,7 +4,8 @@
 # tuning.prune on) and writes docs/results/pruning.md, which compares the
 # peaks each chose, their evaluation results and the compute the pruner
 # saved, beside the default pruner replayed on the quick study's full
-# selection runs. About 5 minutes on two idle cores.
+# selection runs. The quick study alone took 2-2.5 minutes on two idle
+# cores (measured); the pruned twin was not timed on an idle machine.
 #
 #   scripts/prune-study.sh
 set -euo pipefail
