@@ -27,6 +27,15 @@ type pooled struct {
 
 // pool pools the results of method key over the splits with the given
 // role (and, if fam is not empty, only curves of that family).
+// coverage is the share of scored points inside the prediction
+// intervals, for a table cell ("—" for fits without intervals).
+func (p pooled) coverage() string {
+	if p.intervalPts == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.3f", float64(p.covered)/float64(p.intervalPts))
+}
+
 func pool(splits []split, results []fitResult, key, role, fam string) pooled {
 	var p pooled
 	var ms []losscurve.Metrics
@@ -261,15 +270,11 @@ func report(w io.Writer, splits []split, results []fitResult, figures []string, 
 		if pl.curves == 0 {
 			continue
 		}
-		cov := "—"
-		if pl.intervalPts > 0 {
-			cov = fmt.Sprintf("%.3f", float64(pl.covered)/float64(pl.intervalPts))
-		}
 		se, ok := synth[v.key]
 		if !ok {
 			se = math.NaN()
 		}
-		p("| %s | %s | %d | %s | %s | %d | %s | %s | %s | %s | %s |\n", v.label, v.resample, v.members, v.agg, num("%.4f%%", 100*se), pl.curves, pct(pl.m.PredE), pct(pl.m.WorstE), pct(pl.final), num("%.2f", pl.rho), cov)
+		p("| %s | %s | %d | %s | %s | %d | %s | %s | %s | %s | %s |\n", v.label, v.resample, v.members, v.agg, num("%.4f%%", 100*se), pl.curves, pct(pl.m.PredE), pct(pl.m.WorstE), pct(pl.final), num("%.2f", pl.rho), pl.coverage())
 		// Ties (the point fit's PredE does not depend on the refits) go to
 		// the first row.
 		if se <= recoveryBar && pl.m.PredE < bestE {
@@ -298,11 +303,7 @@ func report(w io.Writer, splits []split, results []fitResult, figures []string, 
 			if pl.curves == 0 {
 				continue
 			}
-			cov := "—"
-			if pl.intervalPts > 0 {
-				cov = fmt.Sprintf("%.3f", float64(pl.covered)/float64(pl.intervalPts))
-			}
-			p("| %s | %d | %d | %.5f | %s | %s | %s | %s | %s |\n", m.label, pl.curves, pl.points, pl.m.R2, pct(pl.m.PredE), pct(pl.m.WorstE), pct(pl.final), num("%.2f", pl.rho), cov)
+			p("| %s | %d | %d | %.5f | %s | %s | %s | %s | %s |\n", m.label, pl.curves, pl.points, pl.m.R2, pct(pl.m.PredE), pct(pl.m.WorstE), pct(pl.final), num("%.2f", pl.rho), pl.coverage())
 		}
 		mean, lo, hi, n := diffCI(splits, results, "lrkit", "converged", role)
 		if n > 0 {
