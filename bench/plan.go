@@ -187,12 +187,9 @@ func (s *Study) planTuning(p *Plan, c *CellState, wi WorkloadInfo, e Entry, resu
 		c.Grid = c.Grid[:0]
 		best := -1
 		pruned := map[int]bool{}
-		if len(c.Pruned) < c.Hi-c.Lo+1 {
-			for _, k := range c.Pruned {
-				pruned[k] = true
-			}
-		} // else every probe diverged or failed: all points score as diverged
-		// and the grid extends downwards, as without pruning
+		for _, k := range c.Pruned {
+			pruned[k] = true
+		}
 		for k := c.Lo; k <= c.Hi; k++ {
 			if pruned[k] {
 				continue // stopped by the pruner: not a candidate

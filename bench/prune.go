@@ -217,14 +217,19 @@ func (s *Study) tuneTrials(c *CellState, wi WorkloadInfo, e Entry, results map[s
 	}
 	keep := s.survivors(c, wi, results, failed)
 	c.Pruned = c.Pruned[:0]
+	// When every probe diverged or failed, nothing is pruned: the points
+	// get no full runs and score as diverged, so the grid extends
+	// downwards as an unpruned grid of diverged runs does.
+	none := len(keep) == 0
 	for k := c.Lo; k <= c.Hi; k++ {
 		full := true
 		for _, seed := range s.Tuning.Seeds {
 			full = full && done(gridKey(c, "tune", k, seed))
 		}
-		if keep[k] || full {
+		switch {
+		case keep[k] || full:
 			add("tune", k)
-		} else {
+		case !none:
 			c.Pruned = append(c.Pruned, k)
 		}
 	}
