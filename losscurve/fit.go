@@ -143,6 +143,12 @@ type FitOptions struct {
 	// Resample is how the bootstrap refits resample the fit points:
 	// ResamplePoints or ResampleResiduals ("" means DefaultResample).
 	Resample string
+	// PriorCandidates, if set, replaces Prior by a choice made for each
+	// fit: every candidate weight (0 for none) is fitted to the fit runs
+	// without the last ForwardHoldout of their span and scored on those
+	// points, and the lowest held-out error wins (FitReport.Prior).
+	// Multi-power law, default and converged recipes.
+	PriorCandidates []float64
 	// Seed seeds the bootstrap resampling (the fit is deterministic for a
 	// given seed).
 	Seed uint64
@@ -167,6 +173,9 @@ type FitReport struct {
 	Evaluations int                `json:"evaluations"`
 	Bootstrap   int                `json:"bootstrap"` // refits for the intervals
 	Runs        map[string]Metrics `json:"runs"`      // in-sample metrics per run
+	// Prior is the per-fit choice of the prior's weight, when
+	// FitOptions.PriorCandidates asked for one.
+	Prior *PriorChoice `json:"prior,omitempty"`
 	// Warnings name parameters that ended at a bound of the search box
 	// or at zero: the fit runs do not identify them.
 	Warnings []string `json:"warnings,omitempty"`
@@ -260,7 +269,20 @@ func Fit(ctx context.Context, kind string, runs []Run, opts FitOptions) (*Fitted
 		}
 	}
 	if opts.Recipe == RecipeReleased {
+		if len(opts.PriorCandidates) > 0 {
+			return nil, FitReport{}, errors.New("losscurve: fit: the released recipe takes no prior candidates")
+		}
 		return fitReleased(ctx, kind, runs, fitRuns, opts)
+	}
+	if err := checkPriorCandidates(kind, opts.PriorCandidates); err != nil {
+		return nil, FitReport{}, fmt.Errorf("losscurve: fit: %w", err)
+	}
+	var choice *PriorChoice
+	if len(opts.PriorCandidates) > 0 {
+		if choice, err = selectPrior(ctx, kind, fitRuns, opts); err != nil {
+			return nil, FitReport{}, err
+		}
+		opts.Prior = choice.Weight
 	}
 	prob, err := newProblem(kind, fitRuns, opts)
 	if err != nil {
@@ -271,7 +293,7 @@ func Fit(ctx context.Context, kind string, runs []Run, opts FitOptions) (*Fitted
 		return nil, FitReport{}, err
 	}
 	fitted := &Fitted{Law: prob.build(best), Info: newFitInfo(opts.Recipe, fitRuns)}
-	rep := FitReport{Law: kind, Recipe: opts.Recipe, Objective: bestF, Points: len(prob.obs), Starts: starts, Evaluations: evals, Runs: map[string]Metrics{}}
+	rep := FitReport{Law: kind, Recipe: opts.Recipe, Objective: bestF, Points: len(prob.obs), Starts: starts, Evaluations: evals, Runs: map[string]Metrics{}, Prior: choice}
 	rep.Warnings = prob.boundWarnings(best)
 	fitted.Sigma = prob.residualScale(best)
 	if opts.Bootstrap > 0 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 
 	"gonum.org/v1/gonum/floats"
@@ -66,65 +67,14 @@ func fitReleased(ctx context.Context, kind string, runs, fitRuns []Run, opts Fit
 	if opts.Variant != "" && opts.Variant != string(ConventionRepo) {
 		return nil, FitReport{}, fmt.Errorf("losscurve: fit: the released recipe uses the %q convention, not %q", ConventionRepo, opts.Variant)
 	}
-	// The released code evaluates the loss drop at every step; merge only
-	// steps whose rates differ by less than 2e-4 of the peak.
-	tol := min(opts.Segment, 2e-4)
-	var curves []releasedCurve
-	peak := 0.0
-	for _, r := range fitRuns {
-		c := releasedCurve{data: compressRun(r, 1, tol)}
-		for _, p := range fitPoints(r) {
-			f := float32(p.Loss)
-			c.obs = append(c.obs, p.Loss)
-			c.logObs = append(c.logObs, float64(float32(math.Log(float64(f)))))
-			c.lr = append(c.lr, r.LRs[p.Step])
-		}
-		for _, v := range r.LRs {
-			peak = max(peak, v)
-		}
-		curves = append(curves, c)
-	}
+	curves, peak := releasedCurves(fitRuns, opts)
 	init, err := releasedInit(ctx, curves, peak, opts.Delta)
 	if err != nil {
 		return nil, FitReport{}, err
 	}
-	theta := []float64{init[0], init[1], init[2], init[3], 1, 0.5, 0.5} // L0, A, α, B, C, β, γ
-	lrs := []float64{releasedLR1, releasedLR1, releasedLR2, releasedLR1, releasedLR1, releasedLR2, releasedLR2}
-	m := make([]float64, 7)
-	v := make([]float64, 7)
-	grad := make([]float64, 7)
-	best := append([]float64(nil), theta...)
-	bestF, minF := math.Inf(1), math.Inf(1)
-	noImprove, evals := 0, 0
-	for step := 0; step < releasedSteps; step++ {
-		if err := ctx.Err(); err != nil {
-			return nil, FitReport{}, fmt.Errorf("losscurve: fit: %w", err)
-		}
-		f := releasedObjective(curves, theta, grad, opts.Delta)
-		evals += 7
-
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			break
-		}
-		adamW(theta, grad, m, v, lrs, step+1)
-		if f < minF {
-			minF, noImprove = f, 0
-		} else {
-			noImprove++
-		}
-		if step > releasedPatience && noImprove >= releasedPatience {
-			break
-		}
-		if floats.Norm(grad, 2) < releasedGradThr {
-			break
-		}
-		if f < bestF {
-			bestF = f
-			copy(best, theta)
-		}
-		if opts.Progress != nil {
-			opts.Progress(step+1, releasedSteps)
-		}
+	best, bestF, evals, err := releasedAdamW(ctx, curves, init, opts, 0, nil)
+	if err != nil {
+		return nil, FitReport{}, err
 	}
 	law := &MultiPower{L0: best[0], A: best[1], Alpha: best[2], B: best[3], C: best[4], Beta: best[5], Gamma: best[6], Convention: ConventionRepo, Warmup: -1}
 	fitted := &Fitted{Law: law, Info: newFitInfo(RecipeReleased, fitRuns)}
@@ -153,6 +103,157 @@ func fitReleased(ctx context.Context, kind string, runs, fitRuns []Run, opts Fit
 		rep.Runs[r.Name] = mt
 	}
 	return fitted, rep, nil
+}
+
+// releasedCurves prepares the fit runs for the released recipe and
+// returns them with the highest rate of any run.
+func releasedCurves(fitRuns []Run, opts FitOptions) ([]releasedCurve, float64) {
+	// The released code evaluates the loss drop at every step; merge only
+	// steps whose rates differ by less than 2e-4 of the peak.
+	tol := min(opts.Segment, 2e-4)
+	var curves []releasedCurve
+	peak := 0.0
+	for _, r := range fitRuns {
+		c := releasedCurve{data: compressRun(r, 1, tol)}
+		for _, p := range fitPoints(r) {
+			f := float32(p.Loss)
+			c.obs = append(c.obs, p.Loss)
+			c.logObs = append(c.logObs, float64(float32(math.Log(float64(f)))))
+			c.lr = append(c.lr, r.LRs[p.Step])
+		}
+		for _, v := range r.LRs {
+			peak = max(peak, v)
+		}
+		curves = append(curves, c)
+	}
+	return curves, peak
+}
+
+// releasedAdamW runs the released recipe's AdamW from the initialisation
+// init (L0, A, α, B; C, β, γ start at 1, 0.5, 0.5) until its stopping rule
+// fires or releasedSteps steps are done, and returns the parameters it
+// reads out (those after the step whose objective was the lowest before
+// the stop), their objective and the number of objective evaluations.
+// visit, if not nil, sees every step's parameters before that step (step
+// 0 is the start) with their objective; with follow > 0 the steps go on
+// past the stop up to step follow (the read-out is unchanged).
+func releasedAdamW(ctx context.Context, curves []releasedCurve, init []float64, opts FitOptions, follow int, visit func(step int, objective float64, theta []float64)) ([]float64, float64, int, error) {
+	theta := []float64{init[0], init[1], init[2], init[3], 1, 0.5, 0.5} // L0, A, α, B, C, β, γ
+	lrs := []float64{releasedLR1, releasedLR1, releasedLR2, releasedLR1, releasedLR1, releasedLR2, releasedLR2}
+	m := make([]float64, 7)
+	v := make([]float64, 7)
+	grad := make([]float64, 7)
+	best := append([]float64(nil), theta...)
+	bestF, minF := math.Inf(1), math.Inf(1)
+	noImprove, evals := 0, 0
+	stopped := false
+	for step := 0; step < max(releasedSteps, follow+1); step++ {
+		if err := ctx.Err(); err != nil {
+			return nil, 0, evals, fmt.Errorf("losscurve: fit: %w", err)
+		}
+		if step >= releasedSteps {
+			stopped = true
+		}
+		if stopped && step > follow {
+			break
+		}
+		f := releasedObjective(curves, theta, grad, opts.Delta)
+		evals += 7
+		if visit != nil {
+			visit(step, f, theta)
+		}
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			break
+		}
+		adamW(theta, grad, m, v, lrs, step+1)
+		if stopped {
+			continue
+		}
+		if f < minF {
+			minF, noImprove = f, 0
+		} else {
+			noImprove++
+		}
+		if (step > releasedPatience && noImprove >= releasedPatience) || floats.Norm(grad, 2) < releasedGradThr {
+			stopped = true
+			continue
+		}
+		if f < bestF {
+			bestF = f
+			copy(best, theta)
+		}
+		if opts.Progress != nil {
+			opts.Progress(step+1, releasedSteps)
+		}
+	}
+	return best, bestF, evals, nil
+}
+
+// ReleasedStep is one point of the released recipe's optimiser path (see
+// ReleasedPath).
+type ReleasedStep struct {
+	// Step is the number of AdamW steps taken.
+	Step int
+	// Objective is Σ Huber(log L − log L̂) over the fit runs at Law.
+	Objective float64
+	// Law holds the parameters after Step steps (repo convention).
+	Law *MultiPower
+	// ReadOut is set on the step whose parameters the released recipe
+	// returns (its stopping rule and read-out applied to this path).
+	ReadOut bool
+}
+
+// ReleasedPath follows the released recipe's optimiser (RecipeReleased:
+// the same initialisation and AdamW) for steps steps without its stopping
+// rule and returns its parameters every `every` steps, from the start, and
+// at the step the released recipe reads out. It shows what the released
+// recipe's early stop selects: the objective along this path is far from
+// monotone (AdamW at these learning rates oscillates), so the read-out
+// depends on where the patience rule happens to fire.
+func ReleasedPath(ctx context.Context, runs []Run, opts FitOptions, steps, every int) ([]ReleasedStep, error) {
+	if len(runs) == 0 {
+		return nil, errors.New("losscurve: released path: no runs")
+	}
+	if steps < 1 || every < 1 {
+		return nil, fmt.Errorf("losscurve: released path: steps %d and every %d must be positive", steps, every)
+	}
+	for _, r := range runs {
+		if err := r.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Delta <= 0 {
+		opts.Delta = 1e-3
+	}
+	if opts.Segment <= 0 {
+		opts.Segment = 2e-3
+	}
+	curves, peak := releasedCurves(runs, opts)
+	init, err := releasedInit(ctx, curves, peak, opts.Delta)
+	if err != nil {
+		return nil, err
+	}
+	law := func(step int, f float64, theta []float64) ReleasedStep {
+		return ReleasedStep{Step: step, Objective: f, Law: &MultiPower{L0: theta[0], A: theta[1], Alpha: theta[2], B: theta[3], C: theta[4], Beta: theta[5], Gamma: theta[6], Convention: ConventionRepo, Warmup: -1}}
+	}
+	var path []ReleasedStep
+	var thetas [][]float64 // the parameters of path's steps
+	readOut, _, _, err := releasedAdamW(ctx, curves, init, opts, steps, func(step int, f float64, theta []float64) {
+		// Every step is kept until the read-out is known.
+		path = append(path, law(step, f, theta))
+		thetas = append(thetas, slices.Clone(theta))
+	})
+	if err != nil {
+		return nil, err
+	}
+	kept := path[:0]
+	for i, s := range path {
+		s.ReadOut = slices.Equal(thetas[i], readOut)
+		if s.Step%every == 0 || s.Step == steps || s.ReadOut {
+			kept = append(kept, s)
+		}
+	}
+	return kept, nil
 }
 
 // releasedObjective returns Σ Huber(log L − log L̂) over the curves at

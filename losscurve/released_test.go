@@ -87,3 +87,51 @@ func TestReleasedRecipe(t *testing.T) {
 		}
 	}
 }
+
+// TestReleasedPath: the path starts from the released initialisation,
+// holds exactly one read-out step whose parameters are those the released
+// recipe returns, and goes on past it without the stopping rule.
+func TestReleasedPath(t *testing.T) {
+	truth := mpl400M(ConventionRepo)
+	sch := testSchedules(1000, 3e-4)
+	runs := []Run{synthRun("constant", truth, sch["constant"], 20), synthRun("cosine", truth, sch["cosine"], 20), synthRun("wsd", truth, sch["wsd"], 20)}
+	f, _, err := Fit(context.Background(), KindMPL, runs, FitOptions{Recipe: RecipeReleased})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Base(f).Params()
+	path, err := ReleasedPath(context.Background(), runs, FitOptions{}, 250, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if path[0].Step != 0 || path[0].Law.C != 1 || path[0].Law.Beta != 0.5 || path[0].Law.Gamma != 0.5 {
+		t.Errorf("path starts at step %d with %+v, want step 0 at C = 1, β = γ = 0.5", path[0].Step, path[0].Law)
+	}
+	if last := path[len(path)-1]; last.Step != 250 {
+		t.Errorf("path ends at step %d, want 250", last.Step)
+	}
+	readOuts := 0
+	for i, s := range path {
+		if i > 0 && s.Step <= path[i-1].Step {
+			t.Errorf("steps not increasing: %d after %d", s.Step, path[i-1].Step)
+		}
+		if math.IsNaN(s.Objective) || s.Objective <= 0 {
+			t.Errorf("step %d: objective %g", s.Step, s.Objective)
+		}
+		if !s.ReadOut {
+			continue
+		}
+		readOuts++
+		for k, v := range s.Law.Params() {
+			if v != want[k] {
+				t.Errorf("read-out step %d: %s = %g, the released recipe returns %g", s.Step, k, v, want[k])
+			}
+		}
+	}
+	if readOuts != 1 {
+		t.Errorf("%d read-out steps, want 1", readOuts)
+	}
+	if _, err := ReleasedPath(context.Background(), runs, FitOptions{}, 0, 10); err == nil || !strings.Contains(err.Error(), "steps 0 and every 10 must be positive") {
+		t.Errorf("zero steps: error %v", err)
+	}
+}

@@ -158,7 +158,7 @@ func report(w io.Writer, splits []split, results []fitResult, figures []string, 
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	main := []method{}
 	for _, m := range methods() {
-		if !m.sweep {
+		if !m.sweep && !m.optIn {
 			main = append(main, m)
 		}
 	}

@@ -263,3 +263,32 @@ func TestFitBadLogs(t *testing.T) {
 		t.Errorf("one schedule for two logs: exit %d %q", r.code, r.stderr)
 	}
 }
+
+// TestFitPriorCandidates: --prior-candidates reports the weight chosen on
+// the held-out last third of the fit runs with every candidate's score,
+// and a bad candidate is refused with its position.
+func TestFitPriorCandidates(t *testing.T) {
+	constant := lcWriteLog(t, "constant.csv", lcSchedule(3000, 0), 20)
+	wsd := lcWriteLog(t, "wsd.csv", lcSchedule(3000, 600), 20)
+	r := runLrkit("fit", "--law", "mpl", "--bootstrap", "-1", "--prior-candidates", "0,1e-6", constant, wsd)
+	if r.code != 0 {
+		t.Fatalf("fit: exit %d: %s", r.code, r.stderr)
+	}
+	line := ""
+	for _, l := range strings.Split(r.stderr, "\n") {
+		if strings.HasPrefix(l, "prior weight ") {
+			line = l
+		}
+	}
+	if !strings.Contains(line, "chosen on the last third of each fit run") || !strings.Contains(line, "0: ") || !strings.Contains(line, "1e-06: ") {
+		t.Errorf("no choice line with both candidates' scores:\n%s", r.stderr)
+	}
+	r = runLrkit("fit", "--law", "mpl", "--prior-candidates", "0,-1", constant, wsd)
+	if r.code == 0 || !strings.Contains(r.stderr, "prior candidate 1 is -1, want a finite weight >= 0") {
+		t.Errorf("negative candidate: exit %d: %s", r.code, r.stderr)
+	}
+	r = runLrkit("fit", "--law", "power", "--prior-candidates", "0", constant)
+	if r.code == 0 || !strings.Contains(r.stderr, `prior candidates apply to the mpl law only, not "power"`) {
+		t.Errorf("power law: exit %d: %s", r.code, r.stderr)
+	}
+}
