@@ -173,6 +173,10 @@ type FitReport struct {
 	Evaluations int                `json:"evaluations"`
 	Bootstrap   int                `json:"bootstrap"` // refits for the intervals
 	Runs        map[string]Metrics `json:"runs"`      // in-sample metrics per run
+	// Repeated counts the observed points left out because an earlier fit
+	// run holds the same measurement (same step, loss and rates before
+	// it: a run resumed from the other's checkpoint); each is fitted once.
+	Repeated int `json:"repeated,omitempty"`
 	// Prior is the per-fit choice of the prior's weight, when
 	// FitOptions.PriorCandidates asked for one.
 	Prior *PriorChoice `json:"prior,omitempty"`
@@ -193,6 +197,12 @@ type FitReport struct {
 // parameters (α; or α, C, β, γ) are optimised by gonum's Nelder–Mead on a
 // log scale from the best points of a fixed grid, so the fit is
 // deterministic. The released recipe is described at RecipeReleased.
+//
+// A point an earlier fit run already holds (the same step and loss, with
+// the same rates before it: a run resumed from another's checkpoint, as
+// WSD cooldowns are, logs the very same losses until it departs) is one
+// measurement and is fitted once (FitReport.Repeated); the released
+// recipe keeps every point, as the released code does.
 //
 // Bootstrap refits resample blocks of consecutive points of every run
 // (a moving-block bootstrap, so the correlated residuals of a loss curve
@@ -277,6 +287,7 @@ func Fit(ctx context.Context, kind string, runs []Run, opts FitOptions) (*Fitted
 	if err := checkPriorCandidates(kind, opts.PriorCandidates); err != nil {
 		return nil, FitReport{}, fmt.Errorf("losscurve: fit: %w", err)
 	}
+	fitRuns, repeated := dropRepeatedPoints(fitRuns)
 	var choice *PriorChoice
 	if len(opts.PriorCandidates) > 0 {
 		if choice, err = selectPrior(ctx, kind, fitRuns, opts); err != nil {
@@ -293,7 +304,7 @@ func Fit(ctx context.Context, kind string, runs []Run, opts FitOptions) (*Fitted
 		return nil, FitReport{}, err
 	}
 	fitted := &Fitted{Law: prob.build(best), Info: newFitInfo(opts.Recipe, fitRuns)}
-	rep := FitReport{Law: kind, Recipe: opts.Recipe, Objective: bestF, Points: len(prob.obs), Starts: starts, Evaluations: evals, Runs: map[string]Metrics{}, Prior: choice}
+	rep := FitReport{Law: kind, Recipe: opts.Recipe, Objective: bestF, Points: len(prob.obs), Starts: starts, Evaluations: evals, Runs: map[string]Metrics{}, Prior: choice, Repeated: repeated}
 	rep.Warnings = prob.boundWarnings(best)
 	fitted.Sigma = prob.residualScale(best)
 	if opts.Bootstrap > 0 {
@@ -877,4 +888,45 @@ func newMPLProblem(runs []Run, opts FitOptions) (*fitProblem, error) {
 			return &MultiPower{Alpha: x[0], C: x[1], Beta: x[2], Gamma: x[3], L0: x[4], A: x[5], B: x[6], Convention: conv, Warmup: -1}
 		},
 	}, nil
+}
+
+// dropRepeatedPoints removes from each run the observed points that an
+// earlier run of runs already holds: the same step and the same loss,
+// with the same rates at every update before that step. Such a point is
+// one measurement logged twice (a run resumed from another's checkpoint,
+// as WSD cooldowns resume from a constant-rate run, logs its losses until
+// it departs), and counting it once per run would weigh the shared prefix
+// twice in the fit and in the prior's weight. Runs left with no points
+// after warm-up are dropped. It returns the runs and how many points it
+// removed.
+func dropRepeatedPoints(runs []Run) ([]Run, int) {
+	removed := 0
+	out := make([]Run, 0, len(runs))
+	for i, r := range runs {
+		seen := map[Point]bool{} // points of earlier runs that share r's rates up to their step
+		for _, e := range runs[:i] {
+			same := Departure(r.LRs, e.LRs) // updates 0..same-1 agree
+			for _, p := range e.Points {
+				if p.Step <= same {
+					seen[p] = true
+				}
+			}
+		}
+		if len(seen) == 0 {
+			out = append(out, r)
+			continue
+		}
+		kept := Run{Name: r.Name, LRs: r.LRs}
+		for _, p := range r.Points {
+			if seen[p] {
+				removed++
+				continue
+			}
+			kept.Points = append(kept.Points, p)
+		}
+		if len(fitPoints(kept)) > 0 {
+			out = append(out, kept)
+		}
+	}
+	return out, removed
 }

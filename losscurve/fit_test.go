@@ -158,3 +158,53 @@ func TestFitErrors(t *testing.T) {
 		t.Errorf("cancelled fit: error %v", err)
 	}
 }
+
+// TestDropRepeatedPoints: a run resumed from another's checkpoint logs
+// the same losses until its rates depart; those points are fitted once,
+// while another run's different losses at the same steps are all kept.
+func TestDropRepeatedPoints(t *testing.T) {
+	law := &MultiPower{L0: 2.4, A: 0.65, Alpha: 0.43, B: 520, C: 2, Beta: 0.6, Gamma: 0.63, Convention: ConventionPaper, Warmup: -1}
+	sch := testSchedules(2000, 3e-4)
+	constant := synthRun("constant", law, sch["constant"], 50)
+	wsd := synthRun("wsd", law, sch["wsd"], 50) // constant until step 1600, then decays
+	other := synthRun("other-seed", law, sch["constant"], 50)
+	for i := range other.Points {
+		other.Points[i].Loss *= 1.001 // an independent run: the same rates, other losses
+	}
+	dep := Departure(wsd.LRs, constant.LRs)
+	wantRepeated := 0
+	for _, p := range wsd.Points {
+		if p.Step <= dep {
+			wantRepeated++
+		}
+	}
+	got, n := dropRepeatedPoints([]Run{constant, wsd, other})
+	if n != wantRepeated || wantRepeated < 20 {
+		t.Fatalf("removed %d points, want the %d wsd points up to its departure at step %d", n, wantRepeated, dep)
+	}
+	if len(got) != 3 || len(got[0].Points) != len(constant.Points) || len(got[2].Points) != len(other.Points) {
+		t.Errorf("kept %d runs, points %d/%d/%d", len(got), len(got[0].Points), len(got[1].Points), len(got[2].Points))
+	}
+	for _, p := range got[1].Points {
+		if p.Step <= dep {
+			t.Errorf("wsd point at step %d (before its departure at %d) kept", p.Step, dep)
+		}
+	}
+	// A run identical to an earlier one adds nothing and is dropped.
+	if got, n := dropRepeatedPoints([]Run{constant, constant}); len(got) != 1 || n != len(constant.Points) {
+		t.Errorf("a duplicated run: %d runs kept, %d points removed", len(got), n)
+	}
+	_, rep, err := Fit(context.Background(), KindMPL, []Run{constant, wsd}, FitOptions{Bootstrap: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantPoints := len(fitPoints(constant))
+	for _, p := range fitPoints(wsd) {
+		if p.Step > dep {
+			wantPoints++
+		}
+	}
+	if rep.Repeated != wantRepeated || rep.Points != wantPoints {
+		t.Errorf("fit report: %d repeated, %d points; want %d and %d", rep.Repeated, rep.Points, wantRepeated, wantPoints)
+	}
+}

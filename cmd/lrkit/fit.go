@@ -128,6 +128,9 @@ func runFit(cmd *cobra.Command, args []string, f fitFlags) error {
 func printFit(w io.Writer, law *losscurve.Fitted, rep losscurve.FitReport, runs []losscurve.Run) error {
 	fmt.Fprintf(w, "parameters: %s\n", lcParamText(law))
 	fmt.Fprintf(w, "fitted on steps %d..%d at peak %g; residual scale %.3g (log loss)\n", law.Info.From, law.Info.To, law.Info.Peak, law.Sigma)
+	if rep.Repeated > 0 {
+		fmt.Fprintf(w, "%d points repeat an earlier log's (same step, loss and rates: a run resumed from its checkpoint) and were fitted once\n", rep.Repeated)
+	}
 	if c := rep.Prior; c != nil {
 		if c.Fallback != "" {
 			fmt.Fprintf(w, "prior weight %g (the default: %s)\n", c.Weight, c.Fallback)
