@@ -111,6 +111,14 @@ func runPaper(ctx context.Context, dir, out string, workers int) error {
 			return fmt.Errorf("%sM, %s: %w", j.size, j.m.label, j.err)
 		}
 	}
+	train, test := map[string][]losscurve.Run{}, map[string][]losscurve.Run{}
+	for sz, d := range sets {
+		train[sz], test[sz] = d.train, d.test
+	}
+	paths, err := runPaperPaths(ctx, train, test, workers)
+	if err != nil {
+		return err
+	}
 	var w io.Writer = os.Stdout
 	if out != "-" {
 		f, err := os.Create(out)
@@ -120,7 +128,7 @@ func runPaper(ctx context.Context, dir, out string, workers int) error {
 		defer f.Close()
 		w = f
 	}
-	return paperReport(w, dir, jobs)
+	return paperReport(w, dir, jobs, paths)
 }
 
 func meanPredE(s []losscurve.Scored) (pe, cov float64) {
@@ -133,7 +141,7 @@ func meanPredE(s []losscurve.Scored) (pe, cov float64) {
 	return pe / float64(len(s)), float64(c) / float64(n)
 }
 
-func paperReport(w io.Writer, dir string, jobs []paperResult) error {
+func paperReport(w io.Writer, dir string, jobs []paperResult, paths []paperPath) error {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	p("# Loss-curve laws on the multi-power law paper's split\n\n")
@@ -224,6 +232,7 @@ func paperReport(w io.Writer, dir string, jobs []paperResult) error {
 			p("| %sM | %s | %.5f | %.5f | %.5f | %.4g | %.4g | %.4g | %.4g |\n", sz, k, q["L0"], q["A"], q["alpha"], q["B"], q["C"], q["beta"], q["gamma"])
 		}
 	}
+	pathReport(&b, paths)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
