@@ -46,7 +46,7 @@ type method struct {
 	copy       bool     // the copy-the-constant-run baseline
 	roles      []string // splits it runs on
 	sweep      bool     // a validation-sweep candidate, not a main row
-	optIn      bool     // runs only when named by -methods (a candidate tried on the validation splits and not chosen)
+	candidate  bool     // a validation candidate of its own (not a sweep variant): a row of the choosing table, not a main row
 	// variants, if set, are the ways to predict from one fit (a sweep
 	// fit): each is scored as a method of its own.
 	variants []variant
@@ -80,11 +80,8 @@ var (
 )
 
 // priorCandidates are the prior weights a fit chooses among by forward
-// validation on its own fit runs (losscurve.FitOptions.PriorCandidates).
-// Tried on the validation splits on 2026-12-07 (`-splits validation
-// -methods lrkit,select,converged`): PredE 0.304% against 0.265% for the
-// fixed prior of the default recipe and 0.334% converged, so not chosen;
-// it runs only when named by -methods.
+// validation on its own fit runs (losscurve.FitOptions.PriorCandidates):
+// a candidate of the choosing table (validation splits only).
 var priorCandidates = []float64{0, 1e-7, 1e-6, 1e-5}
 
 // sweepVariants lists every combination of the sweep, in report order.
@@ -115,7 +112,7 @@ func methods() []method {
 	all := []string{roleValidation, roleTest, roleSecondary}
 	out := []method{
 		{key: "lrkit", label: lrkitLabel(), kind: losscurve.KindMPL, opts: losscurve.FitOptions{}, roles: all},
-		{key: "select", label: "MPL, prior chosen per fit (forward validation)", kind: losscurve.KindMPL, opts: losscurve.FitOptions{PriorCandidates: priorCandidates}, roles: all, optIn: true},
+		{key: "select", label: "MPL, prior chosen per fit (forward validation)", kind: losscurve.KindMPL, opts: losscurve.FitOptions{PriorCandidates: priorCandidates}, roles: []string{roleValidation}, candidate: true},
 		{key: "converged", label: "MPL, converged fit (no prior)", kind: losscurve.KindMPL, opts: losscurve.FitOptions{Recipe: losscurve.RecipeConverged}, roles: all},
 		{key: "released", label: "MPL, released recipe", kind: losscurve.KindMPL, opts: losscurve.FitOptions{Recipe: losscurve.RecipeReleased}, roles: []string{roleTest, roleSecondary}},
 		{key: "annealing", label: "LR-annealing law (variant b), lrkit fit", kind: losscurve.KindAnnealing, opts: losscurve.FitOptions{}, roles: all},
@@ -375,7 +372,7 @@ func runEPFL(ctx context.Context, dir, out, figs string, workers int, roles, pic
 	}
 	var jobs []job
 	for _, m := range methods() {
-		if (len(picked) > 0 || m.optIn) && !slices.Contains(picked, m.key) {
+		if len(picked) > 0 && !slices.Contains(picked, m.key) {
 			continue
 		}
 		for si, s := range splits {
@@ -422,7 +419,7 @@ func runEPFL(ctx context.Context, dir, out, figs string, workers int, roles, pic
 	// The recovery check of every sweep candidate (synthetic.go).
 	synth := map[string]float64{}
 	for _, m := range methods() {
-		if len(m.variants) == 0 || !slices.Contains(m.roles, roleValidation) || !slices.ContainsFunc(splits, func(s split) bool { return s.role == roleValidation }) {
+		if (len(m.variants) == 0 && !m.candidate) || !slices.Contains(m.roles, roleValidation) || !slices.ContainsFunc(splits, func(s split) bool { return s.role == roleValidation }) {
 			continue
 		}
 		pe, err := synthRecovery(ctx, m)

@@ -61,6 +61,13 @@ func synthRecovery(ctx context.Context, m method) (map[string]float64, error) {
 		return nil, err
 	}
 	out := map[string]float64{}
+	if len(m.variants) == 0 {
+		sc, err := losscurve.Evaluate(f, held)
+		if err != nil {
+			return nil, err
+		}
+		out[m.key] = sc.PredE
+	}
 	for _, v := range m.variants {
 		g := *f
 		g.Members = g.Members[:min(v.members, len(g.Members))]
