@@ -952,7 +952,7 @@ func TestOpenRefusesEmptiedAndDamaged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h := s.Health(); h.Kind != "sqlite" || h.Integrity != "ok" || h.Schema != 3 || h.CheckedAt.IsZero() {
+	if h := s.Health(); h.Kind != "sqlite" || h.Integrity != "ok" || h.Schema != 4 || h.CheckedAt.IsZero() {
 		t.Errorf("health %+v", h)
 	}
 	if err := s.Ping(ctx); err != nil {
@@ -1037,8 +1037,9 @@ func TestCallTimeout(t *testing.T) {
 	}
 }
 
-// A database at schema version 2 keeps its metrics through migration 3,
-// which rebuilds run_metrics WITHOUT ROWID on SQLite.
+// A database at schema version 2 keeps its metrics through migrations 3
+// and 4, which rebuild run_metrics on SQLite: WITHOUT ROWID, then without
+// its foreign key on runs (whose cascade a trigger keeps).
 func TestMigrationKeepsMetrics(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "v2.db")
@@ -1074,12 +1075,28 @@ func TestMigrationKeepsMetrics(t *testing.T) {
 	}
 	var ddl string
 	s.r.QueryRowContext(ctx, "SELECT sql FROM sqlite_master WHERE name = 'run_metrics'").Scan(&ddl)
-	if !strings.Contains(ddl, "WITHOUT ROWID") {
-		t.Errorf("run_metrics after migration 3: %s", ddl)
+	if !strings.Contains(ddl, "WITHOUT ROWID") || strings.Contains(ddl, "REFERENCES") {
+		t.Errorf("run_metrics after migrations 3 and 4: %s", ddl)
 	}
 	got, err := s.Metrics(ctx, 1, 1, 0, 0)
 	if err != nil || len(got) != 5 || got[4].Loss != -1.5 || got[4].ValLoss != 3 || got[4].Step != 4 {
 		t.Errorf("metrics after migrating: %+v, %v", got, err)
+	}
+	// A batch for a run that does not exist stores nothing (the group
+	// transaction's read of the run refuses it, not a foreign key).
+	if _, err := s.AppendMetrics(ctx, 1, 99, "b", []runlog.Record{{Step: 1, Loss: 1, Present: runlog.FieldLoss}}, nil); !errors.Is(err, ErrNotFound) {
+		t.Errorf("metrics of a missing run: %v", err)
+	}
+	var orphans int
+	s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM run_metrics WHERE run_id = 99").Scan(&orphans)
+	// A run deleted by hand still takes its metrics with it.
+	if _, err := s.w.ExecContext(ctx, "DELETE FROM runs WHERE id = 1"); err != nil {
+		t.Fatal(err)
+	}
+	var left int
+	s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM run_metrics").Scan(&left)
+	if orphans != 0 || left != 0 {
+		t.Errorf("%d metrics of a missing run stored, %d left after deleting their run", orphans, left)
 	}
 }
 
