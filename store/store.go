@@ -92,6 +92,7 @@ type Store struct {
 	// groups and batches count committed group transactions and the
 	// metric batches they held.
 	groups, batches atomic.Uint64
+	yields          atomic.Uint64 // see pacer
 
 	health  Health
 	damaged atomic.Pointer[error] // the first sign of a damaged database seen at run time

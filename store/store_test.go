@@ -11,8 +11,10 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -1115,4 +1117,89 @@ func projects(t *testing.T, s *Store) []string {
 		out = append(out, n)
 	}
 	return out
+}
+
+// A group commit that runs for longer than yieldEvery lets other
+// goroutines run while it works, even on one processor: the committer
+// yields between batches. Before, it kept its processor until Go
+// preempted it after 10 ms, and whatever was queued behind it on that
+// processor (rate requests, the handlers of acknowledged batches) waited.
+func TestGroupCommitYields(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "y.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p, _ := s.CreateProject(ctx, "p")
+	run, _ := s.CreateRun(ctx, p.ID, "r", "constant(peak=0.1)", 100000, nil)
+	// Another connection holds the write lock while the batches queue, so
+	// that all but the first commit in one group.
+	other, _ := sql.Open("sqlite", path)
+	defer other.Close()
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	var probe atomic.Int64 // how often the probe goroutine got the processor
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			probe.Add(1)
+			runtime.Gosched()
+		}
+	}()
+	const n = 40
+	seen := make([]int64, n) // the probe's count when each batch's update ran
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			recs := []runlog.Record{{Step: int64(i), Loss: 1, Present: runlog.FieldLoss}}
+			_, err := s.AppendMetrics(ctx, p.ID, run.ID, fmt.Sprint("b", i), recs, func(*Change) error {
+				// Half a millisecond of the committer's time per batch.
+				for start := time.Now(); time.Since(start) < 500*time.Microsecond; {
+				}
+				seen[i] = probe.Load()
+				return nil
+			})
+			errs <- err
+		}()
+	}
+	for deadline := time.Now().Add(10 * time.Second); len(s.commits) < n-1; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d batches queued", len(s.commits), n-1)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	yields0 := s.yieldCount()
+	conn.ExecContext(ctx, "ROLLBACK")
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if g, b := s.CommitStats(); g != 2 || b != n {
+		t.Fatalf("%d batches in %d groups, want %d in 2", b, g, n)
+	}
+	distinct := map[int64]bool{}
+	for _, v := range seen {
+		distinct[v] = true
+	}
+	// 39 batches of 0.5 ms in one group: about 19 yields. Preemption alone
+	// would let the probe run about twice.
+	if y := s.yieldCount() - yields0; len(distinct) < 8 || y < 8 {
+		t.Errorf("the probe ran between %d of %d batches' updates, the committer yielded %d times; want 8 or more", len(distinct)-1, n, y)
+	}
 }
