@@ -110,6 +110,10 @@ func (s *Store) startCommitters() {
 		s.wg.Add(1)
 		go s.committer()
 	}
+	if s.ckpt != nil {
+		s.wg.Add(1)
+		go s.checkpointer()
+	}
 }
 
 // committer commits groups of queued batches until the store closes.

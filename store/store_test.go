@@ -1203,3 +1203,39 @@ func TestGroupCommitYields(t *testing.T) {
 		t.Errorf("the probe ran between %d of %d batches' updates, the committer yielded %d times; want 8 or more", len(distinct)-1, n, y)
 	}
 }
+
+// The WAL is checkpointed by a goroutine of its own, not by the metrics
+// committer's connection after a commit (which SQLite does by default
+// past 1,000 pages, with the committer's callers waiting).
+func TestBackgroundCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "c.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var auto int
+	if err := s.w.QueryRowContext(ctx, "PRAGMA wal_autocheckpoint").Scan(&auto); err != nil || auto != walSafetyPages {
+		t.Errorf("the writer's wal_autocheckpoint: %d, %v; want %d", auto, err, walSafetyPages)
+	}
+	p, _ := s.CreateProject(ctx, "p")
+	run, _ := s.CreateRun(ctx, p.ID, "r", "constant(peak=0.1)", 1_000_000, nil)
+	for i := range 300 {
+		recs := make([]runlog.Record, 64)
+		for j := range recs {
+			recs[j] = runlog.Record{Step: int64(64*i + j), Loss: 1, Present: runlog.FieldLoss}
+		}
+		if _, err := s.AppendMetrics(ctx, p.ID, run.ID, fmt.Sprint(i), recs, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for c0, deadline := s.checkpoints.Load(), time.Now().Add(5*time.Second); s.checkpoints.Load() < c0+1; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no checkpoint by the checkpointer in 5 s")
+		}
+	}
+	if got, err := s.Metrics(ctx, p.ID, run.ID, 0, 0); err != nil || len(got) != 300*64 {
+		t.Errorf("%d metrics stored, %v", len(got), err)
+	}
+}
