@@ -150,9 +150,7 @@ func (s *Server) entry(ctx context.Context, projectID, id int64) (*runEntry, err
 		if e.run.ProjectID != projectID {
 			return nil, fmt.Errorf("run %d: %w", id, store.ErrNotFound)
 		}
-		if now := s.clock.Load(); e.used.Load() != now {
-			e.used.Store(now)
-		}
+		s.touch(e)
 		return e, nil
 	}
 	run, err := s.st.GetRun(ctx, projectID, id)
@@ -160,6 +158,13 @@ func (s *Server) entry(ctx context.Context, projectID, id int64) (*runEntry, err
 		return nil, err
 	}
 	return s.entryFor(run)
+}
+
+// touch records that e was used now (a write only once per clockTick).
+func (s *Server) touch(e *runEntry) {
+	if now := s.clock.Load(); e.used.Load() != now {
+		e.used.Store(now)
+	}
 }
 
 // entryFor returns the entry of a run just read or written: the cached one
@@ -224,6 +229,7 @@ func (s *Server) ticker() {
 			return
 		case now := <-t.C:
 			s.clock.Store(now.UnixNano())
+			s.flushLR()
 		}
 	}
 }

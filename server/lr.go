@@ -147,39 +147,51 @@ func (s *Server) getLR(w http.ResponseWriter, r *http.Request, tok store.Token, 
 		s.fail(w, r, err)
 		return
 	}
-	bp := lrBufs.Get().(*[]byte)
-	b := (*bp)[:0]
 	if q.hasStep {
 		v := e.box.lr(q.step)
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			lrBufs.Put(bp)
 			s.internal(w, r, errNotFinite(id, q.step, v))
 			return
 		}
-		b = append(b, `{"step":`...)
-		b = strconv.AppendInt(b, q.step, 10)
-		b = append(b, `,"lr":`...)
-		b = appendJSONFloat(b, v)
-	} else {
-		lrs := make([]float64, q.to-q.from)
-		e.box.lrs(q.from, lrs)
-		b = append(b, `{"from":`...)
-		b = strconv.AppendInt(b, q.from, 10)
-		b = append(b, `,"lrs":[`...)
-		for i, v := range lrs {
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				lrBufs.Put(bp)
-				s.internal(w, r, errNotFinite(id, q.from+int64(i), v))
-				return
-			}
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONFloat(b, v)
-		}
-		b = append(b, ']')
+		writeRate(w, q.step, v, e.tail)
+		return
 	}
-	b = append(b, e.tail...)
+	lrs := make([]float64, q.to-q.from)
+	e.box.lrs(q.from, lrs)
+	bp := lrBufs.Get().(*[]byte)
+	b := append((*bp)[:0], `{"from":`...)
+	b = strconv.AppendInt(b, q.from, 10)
+	b = append(b, `,"lrs":[`...)
+	for i, v := range lrs {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			lrBufs.Put(bp)
+			s.internal(w, r, errNotFinite(id, q.from+int64(i), v))
+			return
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONFloat(b, v)
+	}
+	b = append(b, ']')
+	writeLRAnswer(w, bp, b, e.tail)
+}
+
+// writeRate writes the answer of one step's rate v; tail ends it (the
+// run entry's).
+func writeRate(w http.ResponseWriter, step int64, v float64, tail []byte) {
+	bp := lrBufs.Get().(*[]byte)
+	b := append((*bp)[:0], `{"step":`...)
+	b = strconv.AppendInt(b, step, 10)
+	b = append(b, `,"lr":`...)
+	b = appendJSONFloat(b, v)
+	writeLRAnswer(w, bp, b, tail)
+}
+
+// writeLRAnswer ends the rate answer b with tail, writes it and returns
+// its buffer (bp) to the pool.
+func writeLRAnswer(w http.ResponseWriter, bp *[]byte, b, tail []byte) {
+	b = append(b, tail...)
 	h := w.Header()
 	h["Content-Type"] = jsonType
 	h["Cache-Control"] = noStore

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lrkit/lrkit/store"
 )
@@ -454,4 +455,62 @@ func TestScheduleVersion(t *testing.T) {
 	if p.NextLR != 0.05 || p.ScheduleVersion == pl.ScheduleVersion {
 		t.Errorf("plateau: next lr %v, schedule_version %q (created with %q): want 0.05 and a change", p.NextLR, p.ScheduleVersion, pl.ScheduleVersion)
 	}
+}
+
+// A rate request for a cached run with a fresh token takes no lock and
+// writes no word shared with other requests (serveLR): it is answered
+// while the route's metrics lock is held, which the general path of every
+// route takes to count its status code. The answers are counted all the
+// same, and a request the fast path does not serve (another project's run)
+// still gets its general answer.
+func TestRateFastPath(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	p, err := f.st.CreateProject(ctx, "gamma")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, _ := f.st.CreateRun(ctx, 1, "r", "constant(peak=0.5)", 100, nil)
+	other, _ := f.st.CreateRun(ctx, p.ID, "r", "constant(peak=0.5)", 100, nil)
+	path := fmt.Sprintf("/v1/runs/%d/lr?step=3", run.ID)
+	want := f.getBody(f.tokA, path) // the general path caches the token and the run
+	f.h.lrStats.mu.Lock()
+	done := make(chan string, 1)
+	go func() {
+		req := httptest.NewRequest("GET", path, nil)
+		req.Header.Set("Authorization", "Bearer "+f.tokA)
+		w := httptest.NewRecorder()
+		f.h.ServeHTTP(w, req)
+		done <- fmt.Sprint(w.Code, " ", w.Body.String())
+	}()
+	select {
+	case got := <-done:
+		if got != "200 "+want {
+			t.Errorf("fast path answered %q, the general path %q", got, want)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("a rate request for a cached run waited for the route's metrics lock")
+		f.h.lrStats.mu.Unlock()
+		<-done
+		f.h.lrStats.mu.Lock()
+	}
+	f.h.lrStats.mu.Unlock()
+	if code, body := f.do(f.tokA, "GET", fmt.Sprintf("/v1/runs/%d/lr?step=3", other.ID), ""); code != 404 {
+		t.Errorf("another project's run: %d %s", code, body)
+	}
+	_, metrics := f.do("", "GET", "/metrics", "")
+	if !strings.Contains(metrics, `lrkit_http_requests_total{code="200",route="GET /v1/runs/{run}/lr"} 2`) ||
+		!strings.Contains(metrics, `lrkit_http_requests_total{code="404",route="GET /v1/runs/{run}/lr"} 1`) {
+		t.Errorf("metrics after two answers and a 404:\n%s", metrics)
+	}
+}
+
+// getBody GETs path with tok and returns the body of a 200 answer.
+func (f *fixture) getBody(tok, path string) string {
+	f.t.Helper()
+	code, body := f.do(tok, "GET", path, "")
+	if code != 200 {
+		f.t.Fatalf("GET %s: %d %s", path, code, body)
+	}
+	return body
 }

@@ -10,7 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/lrkit/lrkit/runlog"
@@ -44,11 +46,42 @@ import (
 // batch cannot fail the others (unless the database did not answer in
 // time: then the whole group fails at once, instead of one timeout per
 // batch).
+//
+// The committer gives up its processor every yieldEvery while it works
+// through a group (runtime.Gosched between batches and between the
+// INSERT chunks of a batch). A group of a burst of batches can take tens
+// of milliseconds of CPU, and Go preempts a goroutine only after 10 ms:
+// without the yields the goroutines queued behind the committer on its
+// processor (rate requests, the handlers of the batches it has just
+// acknowledged) waited for it, and the batches that arrived meanwhile
+// waited for those handlers. Yielding lets them run, so more batches are
+// queued when the next group is taken, and groups grow.
 
 const (
 	maxGroupBatches = 512
 	maxGroupRecords = 50000
+	// yieldEvery is the longest the committer works through a group
+	// without yielding its processor.
+	yieldEvery = time.Millisecond
 )
+
+// pacer makes a committer yield its processor every yieldEvery.
+type pacer struct {
+	last   time.Time
+	yields *atomic.Uint64 // counted for tests
+}
+
+// pause yields the processor if yieldEvery passed since the last yield.
+func (p *pacer) pause() {
+	if p == nil {
+		return
+	}
+	if now := time.Now(); now.Sub(p.last) >= yieldEvery {
+		runtime.Gosched()
+		p.last = time.Now()
+		p.yields.Add(1)
+	}
+}
 
 // appendReq is a metrics batch waiting for its group commit.
 type appendReq struct {
@@ -77,12 +110,17 @@ func (s *Store) startCommitters() {
 		s.wg.Add(1)
 		go s.committer()
 	}
+	if s.ckpt != nil {
+		s.wg.Add(1)
+		go s.checkpointer()
+	}
 }
 
 // committer commits groups of queued batches until the store closes.
 func (s *Store) committer() {
 	defer s.wg.Done()
 	group := make([]*appendReq, 0, maxGroupBatches)
+	pace := &pacer{yields: &s.yields}
 	for {
 		var first *appendReq
 		select {
@@ -110,7 +148,8 @@ func (s *Store) committer() {
 				break fill
 			}
 		}
-		s.commitGroup(group)
+		pace.last = time.Now()
+		s.commitGroup(group, pace)
 		for _, r := range group {
 			close(r.done)
 		}
@@ -119,7 +158,7 @@ func (s *Store) committer() {
 
 // commitGroup stores a group of batches in one transaction, or each in
 // its own if the group's transaction fails.
-func (s *Store) commitGroup(group []*appendReq) {
+func (s *Store) commitGroup(group []*appendReq, pace *pacer) {
 	live := make([]*appendReq, 0, len(group))
 	for _, r := range group {
 		if err := r.ctx.Err(); err != nil {
@@ -131,7 +170,7 @@ func (s *Store) commitGroup(group []*appendReq) {
 	if len(live) == 0 {
 		return
 	}
-	err := s.groupTx(live)
+	err := s.groupTx(live, pace)
 	if err == nil {
 		return
 	}
@@ -144,7 +183,7 @@ func (s *Store) commitGroup(group []*appendReq) {
 		return
 	}
 	for _, r := range live {
-		if err := s.groupTx([]*appendReq{r}); err != nil {
+		if err := s.groupTx([]*appendReq{r}, pace); err != nil {
 			r.err = err
 		}
 	}
@@ -160,7 +199,7 @@ type groupRun struct {
 
 // groupTx stores reqs in one transaction. Errors of one batch are set on
 // it; the error returned is the database's, and means nothing was stored.
-func (s *Store) groupTx(reqs []*appendReq) error {
+func (s *Store) groupTx(reqs []*appendReq, pace *pacer) error {
 	for _, r := range reqs {
 		r.res, r.err = AppendResult{}, nil
 	}
@@ -179,7 +218,7 @@ func (s *Store) groupTx(reqs []*appendReq) error {
 	if s.dialect == dialectSQLite {
 		sctx = context.Background()
 	}
-	if err := s.applyGroup(sctx, tx, reqs); err != nil {
+	if err := s.applyGroup(sctx, tx, reqs, pace); err != nil {
 		tx.Rollback()
 		return s.noteDamage(err)
 	}
@@ -197,9 +236,13 @@ func (s *Store) CommitStats() (groups, batches uint64) {
 	return s.groups.Load(), s.batches.Load()
 }
 
+// yieldCount returns how often the committers yielded their processor
+// inside a group (for tests).
+func (s *Store) yieldCount() uint64 { return s.yields.Load() }
+
 type runKey struct{ project, run int64 }
 
-func (s *Store) applyGroup(ctx context.Context, tx *sql.Tx, reqs []*appendReq) error {
+func (s *Store) applyGroup(ctx context.Context, tx *sql.Tx, reqs []*appendReq, pace *pacer) error {
 	runs := map[runKey]*groupRun{}
 	var keys []runKey
 	for _, r := range reqs {
@@ -228,6 +271,7 @@ func (s *Store) applyGroup(ctx context.Context, tx *sql.Tx, reqs []*appendReq) e
 	}
 	now := s.ms()
 	for _, r := range reqs {
+		pace.pause()
 		g := runs[runKey{r.projectID, r.runID}]
 		if g.err != nil {
 			r.err = g.err
@@ -275,7 +319,7 @@ func (s *Store) applyGroup(ctx context.Context, tx *sql.Tx, reqs []*appendReq) e
 			}
 			continue
 		}
-		n, err := s.insertMetrics(ctx, tx, r.stmts)
+		n, err := s.insertMetrics(ctx, tx, r.stmts, pace)
 		if err != nil {
 			return err
 		}

@@ -226,9 +226,12 @@ func (s *Store) metricsStmts(runID int64, recs []runlog.Record) []metricsStmt {
 // insertMetrics runs a batch's INSERTs (metricsStmts) and returns how many
 // rows they stored: a step stored before is kept, and so is the first of
 // steps repeated in the batch.
-func (s *Store) insertMetrics(ctx context.Context, tx *sql.Tx, stmts []metricsStmt) (int, error) {
+func (s *Store) insertMetrics(ctx context.Context, tx *sql.Tx, stmts []metricsStmt, pace *pacer) (int, error) {
 	var total int64
-	for _, st := range stmts {
+	for i, st := range stmts {
+		if i > 0 {
+			pace.pause()
+		}
 		res, err := s.txExec(ctx, tx, st.query, st.args...)
 		if err != nil {
 			return int(total), err

@@ -72,6 +72,7 @@ const (
 // Store is an open database. It is safe for concurrent use.
 type Store struct {
 	w, r    *sql.DB // writer and readers; the same pool for PostgreSQL
+	ckpt    *sql.DB // SQLite file: the checkpointer's connection (checkpoint.go)
 	dialect dialect
 	now     func() time.Time
 	timeout time.Duration
@@ -92,6 +93,8 @@ type Store struct {
 	// groups and batches count committed group transactions and the
 	// metric batches they held.
 	groups, batches atomic.Uint64
+	yields          atomic.Uint64 // see pacer
+	checkpoints     atomic.Uint64 // by the checkpointer
 
 	health  Health
 	damaged atomic.Pointer[error] // the first sign of a damaged database seen at run time
@@ -189,7 +192,8 @@ func OpenWith(ctx context.Context, dsn string, opts Options) (*Store, error) {
 			}
 		}
 		const pragmas = "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
-		w, err := sql.Open("sqlite", dsn+"?_pragma=journal_mode(WAL)&"+pragmas+"&_txlock=immediate")
+		w, err := sql.Open("sqlite", dsn+"?_pragma=journal_mode(WAL)&"+pragmas+"&_txlock=immediate"+
+			"&_pragma=wal_autocheckpoint("+strconv.Itoa(walSafetyPages)+")")
 		if err != nil {
 			return nil, fmt.Errorf("store: open %s: %w", dsn, err)
 		}
@@ -211,6 +215,14 @@ func OpenWith(ctx context.Context, dsn string, opts Options) (*Store, error) {
 			r.SetMaxOpenConns(4)
 			r.SetMaxIdleConns(4)
 			s.r = r
+			ck, err := sql.Open("sqlite", dsn+"?"+pragmas)
+			if err != nil {
+				s.Close()
+				return nil, fmt.Errorf("store: open %s: %w", dsn, err)
+			}
+			ck.SetMaxOpenConns(1)
+			ck.SetMaxIdleConns(1)
+			s.ckpt = ck
 		}
 		if opts.Check {
 			if err := s.quickCheck(ctx); err != nil {
@@ -447,6 +459,9 @@ func (s *Store) Close() error {
 		st.Close()
 	}
 	err := s.w.Close()
+	if s.ckpt != nil {
+		s.ckpt.Close()
+	}
 	if s.r != s.w {
 		if rerr := s.r.Close(); err == nil {
 			err = rerr

@@ -11,8 +11,10 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -952,7 +954,7 @@ func TestOpenRefusesEmptiedAndDamaged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h := s.Health(); h.Kind != "sqlite" || h.Integrity != "ok" || h.Schema != 3 || h.CheckedAt.IsZero() {
+	if h := s.Health(); h.Kind != "sqlite" || h.Integrity != "ok" || h.Schema != 4 || h.CheckedAt.IsZero() {
 		t.Errorf("health %+v", h)
 	}
 	if err := s.Ping(ctx); err != nil {
@@ -1037,8 +1039,9 @@ func TestCallTimeout(t *testing.T) {
 	}
 }
 
-// A database at schema version 2 keeps its metrics through migration 3,
-// which rebuilds run_metrics WITHOUT ROWID on SQLite.
+// A database at schema version 2 keeps its metrics through migrations 3
+// and 4, which rebuild run_metrics on SQLite: WITHOUT ROWID, then without
+// its foreign key on runs (whose cascade a trigger keeps).
 func TestMigrationKeepsMetrics(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "v2.db")
@@ -1074,12 +1077,28 @@ func TestMigrationKeepsMetrics(t *testing.T) {
 	}
 	var ddl string
 	s.r.QueryRowContext(ctx, "SELECT sql FROM sqlite_master WHERE name = 'run_metrics'").Scan(&ddl)
-	if !strings.Contains(ddl, "WITHOUT ROWID") {
-		t.Errorf("run_metrics after migration 3: %s", ddl)
+	if !strings.Contains(ddl, "WITHOUT ROWID") || strings.Contains(ddl, "REFERENCES") {
+		t.Errorf("run_metrics after migrations 3 and 4: %s", ddl)
 	}
 	got, err := s.Metrics(ctx, 1, 1, 0, 0)
 	if err != nil || len(got) != 5 || got[4].Loss != -1.5 || got[4].ValLoss != 3 || got[4].Step != 4 {
 		t.Errorf("metrics after migrating: %+v, %v", got, err)
+	}
+	// A batch for a run that does not exist stores nothing (the group
+	// transaction's read of the run refuses it, not a foreign key).
+	if _, err := s.AppendMetrics(ctx, 1, 99, "b", []runlog.Record{{Step: 1, Loss: 1, Present: runlog.FieldLoss}}, nil); !errors.Is(err, ErrNotFound) {
+		t.Errorf("metrics of a missing run: %v", err)
+	}
+	var orphans int
+	s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM run_metrics WHERE run_id = 99").Scan(&orphans)
+	// A run deleted by hand still takes its metrics with it.
+	if _, err := s.w.ExecContext(ctx, "DELETE FROM runs WHERE id = 1"); err != nil {
+		t.Fatal(err)
+	}
+	var left int
+	s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM run_metrics").Scan(&left)
+	if orphans != 0 || left != 0 {
+		t.Errorf("%d metrics of a missing run stored, %d left after deleting their run", orphans, left)
 	}
 }
 
@@ -1098,4 +1117,125 @@ func projects(t *testing.T, s *Store) []string {
 		out = append(out, n)
 	}
 	return out
+}
+
+// A group commit that runs for longer than yieldEvery lets other
+// goroutines run while it works, even on one processor: the committer
+// yields between batches. Before, it kept its processor until Go
+// preempted it after 10 ms, and whatever was queued behind it on that
+// processor (rate requests, the handlers of acknowledged batches) waited.
+func TestGroupCommitYields(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "y.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p, _ := s.CreateProject(ctx, "p")
+	run, _ := s.CreateRun(ctx, p.ID, "r", "constant(peak=0.1)", 100000, nil)
+	// Another connection holds the write lock while the batches queue, so
+	// that all but the first commit in one group.
+	other, _ := sql.Open("sqlite", path)
+	defer other.Close()
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	var probe atomic.Int64 // how often the probe goroutine got the processor
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			probe.Add(1)
+			runtime.Gosched()
+		}
+	}()
+	const n = 40
+	seen := make([]int64, n) // the probe's count when each batch's update ran
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			recs := []runlog.Record{{Step: int64(i), Loss: 1, Present: runlog.FieldLoss}}
+			_, err := s.AppendMetrics(ctx, p.ID, run.ID, fmt.Sprint("b", i), recs, func(*Change) error {
+				// Half a millisecond of the committer's time per batch.
+				for start := time.Now(); time.Since(start) < 500*time.Microsecond; {
+				}
+				seen[i] = probe.Load()
+				return nil
+			})
+			errs <- err
+		}()
+	}
+	for deadline := time.Now().Add(10 * time.Second); len(s.commits) < n-1; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d batches queued", len(s.commits), n-1)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	yields0 := s.yieldCount()
+	conn.ExecContext(ctx, "ROLLBACK")
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if g, b := s.CommitStats(); g != 2 || b != n {
+		t.Fatalf("%d batches in %d groups, want %d in 2", b, g, n)
+	}
+	distinct := map[int64]bool{}
+	for _, v := range seen {
+		distinct[v] = true
+	}
+	// 39 batches of 0.5 ms in one group: about 19 yields. Preemption alone
+	// would let the probe run about twice.
+	if y := s.yieldCount() - yields0; len(distinct) < 8 || y < 8 {
+		t.Errorf("the probe ran between %d of %d batches' updates, the committer yielded %d times; want 8 or more", len(distinct)-1, n, y)
+	}
+}
+
+// The WAL is checkpointed by a goroutine of its own, not by the metrics
+// committer's connection after a commit (which SQLite does by default
+// past 1,000 pages, with the committer's callers waiting).
+func TestBackgroundCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "c.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var auto int
+	if err := s.w.QueryRowContext(ctx, "PRAGMA wal_autocheckpoint").Scan(&auto); err != nil || auto != walSafetyPages {
+		t.Errorf("the writer's wal_autocheckpoint: %d, %v; want %d", auto, err, walSafetyPages)
+	}
+	p, _ := s.CreateProject(ctx, "p")
+	run, _ := s.CreateRun(ctx, p.ID, "r", "constant(peak=0.1)", 1_000_000, nil)
+	for i := range 300 {
+		recs := make([]runlog.Record, 64)
+		for j := range recs {
+			recs[j] = runlog.Record{Step: int64(64*i + j), Loss: 1, Present: runlog.FieldLoss}
+		}
+		if _, err := s.AppendMetrics(ctx, p.ID, run.ID, fmt.Sprint(i), recs, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for c0, deadline := s.checkpoints.Load(), time.Now().Add(5*time.Second); s.checkpoints.Load() < c0+1; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no checkpoint by the checkpointer in 5 s")
+		}
+	}
+	if got, err := s.Metrics(ctx, p.ID, run.ID, 0, 0); err != nil || len(got) != 300*64 {
+		t.Errorf("%d metrics stored, %v", len(got), err)
+	}
 }
