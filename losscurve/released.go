@@ -209,7 +209,9 @@ type ReleasedStep struct {
 // at the step the released recipe reads out. It shows what the released
 // recipe's early stop selects: the objective along this path is far from
 // monotone (AdamW at these learning rates oscillates), so the read-out
-// depends on where the patience rule happens to fire.
+// depends on where the patience rule happens to fire. Of opts only Delta
+// and Segment apply; every point of runs is fitted, as the released code
+// fits them (cut the runs first to follow a path on a prefix).
 func ReleasedPath(ctx context.Context, runs []Run, opts FitOptions, steps, every int) ([]ReleasedStep, error) {
 	if len(runs) == 0 {
 		return nil, errors.New("losscurve: released path: no runs")
