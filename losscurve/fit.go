@@ -209,25 +209,8 @@ type FitReport struct {
 // stay together) and refit from the optimum; their spread and the residual
 // scale give Fitted.Interval.
 func Fit(ctx context.Context, kind string, runs []Run, opts FitOptions) (*Fitted, FitReport, error) {
-	if len(runs) == 0 {
-		return nil, FitReport{}, errors.New("losscurve: fit: no runs")
-	}
-	for _, r := range runs {
-		if err := r.Validate(); err != nil {
-			return nil, FitReport{}, err
-		}
-	}
 	if opts.Recipe == "" {
 		opts.Recipe = RecipeDefault
-	}
-	if opts.Delta <= 0 {
-		opts.Delta = 1e-3
-	}
-	if opts.Lambda == 0 {
-		opts.Lambda = DefaultLambda
-	}
-	if opts.Segment <= 0 {
-		opts.Segment = 2e-3
 	}
 	switch opts.Recipe {
 	case RecipeDefault:
@@ -258,25 +241,9 @@ func Fit(ctx context.Context, kind string, runs []Run, opts FitOptions) (*Fitted
 	if opts.Bootstrap < 0 {
 		opts.Bootstrap = 0
 	}
-	fitRuns := runs
-	if opts.MinStep > 0 || opts.MaxStep > 0 {
-		fitRuns = make([]Run, len(runs))
-		for i, r := range runs {
-			fr := Run{Name: r.Name, LRs: r.LRs}
-			for _, p := range r.Points {
-				if p.Step >= opts.MinStep && (opts.MaxStep <= 0 || p.Step <= opts.MaxStep) {
-					fr.Points = append(fr.Points, p)
-				}
-			}
-			if n := len(fitPoints(fr)); n < MinPoints {
-				where := fmt.Sprintf("at or after step %d (MinStep)", opts.MinStep)
-				if opts.MaxStep > 0 {
-					where = fmt.Sprintf("in steps %d..%d (MinStep..MaxStep)", opts.MinStep, opts.MaxStep)
-				}
-				return nil, FitReport{}, fmt.Errorf("losscurve: fit: run %s: %d points %s, need at least %d", r.Name, n, where, MinPoints)
-			}
-			fitRuns[i] = fr
-		}
+	fitRuns, opts, err := fitWindow("fit", runs, opts)
+	if err != nil {
+		return nil, FitReport{}, err
 	}
 	if opts.Recipe == RecipeReleased {
 		if len(opts.PriorCandidates) > 0 {
@@ -304,7 +271,7 @@ func Fit(ctx context.Context, kind string, runs []Run, opts FitOptions) (*Fitted
 		return nil, FitReport{}, err
 	}
 	fitted := &Fitted{Law: prob.build(best), Info: newFitInfo(opts.Recipe, fitRuns)}
-	rep := FitReport{Law: kind, Recipe: opts.Recipe, Objective: bestF, Points: len(prob.obs), Starts: starts, Evaluations: evals, Runs: map[string]Metrics{}, Prior: choice, Repeated: repeated}
+	rep := FitReport{Law: kind, Recipe: opts.Recipe, Objective: bestF, Points: len(prob.obs), Starts: starts, Evaluations: evals, Prior: choice, Repeated: repeated}
 	rep.Warnings = prob.boundWarnings(best)
 	fitted.Sigma = prob.residualScale(best)
 	if opts.Bootstrap > 0 {
@@ -317,14 +284,72 @@ func Fit(ctx context.Context, kind string, runs []Run, opts FitOptions) (*Fitted
 		rep.Evaluations += ev
 		rep.Bootstrap = len(members)
 	}
-	for _, r := range runs {
-		m, err := Evaluate(fitted, r)
-		if err != nil {
-			return nil, FitReport{}, err
-		}
-		rep.Runs[r.Name] = m
+	if rep.Runs, err = inSample(fitted, runs); err != nil {
+		return nil, FitReport{}, err
 	}
 	return fitted, rep, nil
+}
+
+// fitWindow checks runs, fills opts' numeric defaults (Delta, Lambda,
+// Segment) and returns the runs cut to the steps MinStep..MaxStep; op
+// names the caller in errors.
+func fitWindow(op string, runs []Run, opts FitOptions) ([]Run, FitOptions, error) {
+	if len(runs) == 0 {
+		return nil, opts, fmt.Errorf("losscurve: %s: no runs", op)
+	}
+	for _, r := range runs {
+		if err := r.Validate(); err != nil {
+			return nil, opts, err
+		}
+	}
+	if opts.Delta <= 0 {
+		opts.Delta = 1e-3
+	}
+	if opts.Lambda == 0 {
+		opts.Lambda = DefaultLambda
+	}
+	if opts.Segment <= 0 {
+		opts.Segment = 2e-3
+	}
+	if opts.MinStep <= 0 && opts.MaxStep <= 0 {
+		return runs, opts, nil
+	}
+	out := make([]Run, len(runs))
+	for i, r := range runs {
+		out[i] = keepPoints(r, func(p Point) bool { return p.Step >= opts.MinStep && (opts.MaxStep <= 0 || p.Step <= opts.MaxStep) })
+		if n := len(fitPoints(out[i])); n < MinPoints {
+			where := fmt.Sprintf("at or after step %d (MinStep)", opts.MinStep)
+			if opts.MaxStep > 0 {
+				where = fmt.Sprintf("in steps %d..%d (MinStep..MaxStep)", opts.MinStep, opts.MaxStep)
+			}
+			return nil, opts, fmt.Errorf("losscurve: %s: run %s: %d points %s, need at least %d", op, r.Name, n, where, MinPoints)
+		}
+	}
+	return out, opts, nil
+}
+
+// keepPoints returns r with only the observed points keep accepts.
+func keepPoints(r Run, keep func(Point) bool) Run {
+	out := Run{Name: r.Name, LRs: r.LRs}
+	for _, p := range r.Points {
+		if keep(p) {
+			out.Points = append(out.Points, p)
+		}
+	}
+	return out
+}
+
+// inSample returns law's metrics on each of runs, by name.
+func inSample(law Law, runs []Run) (map[string]Metrics, error) {
+	out := make(map[string]Metrics, len(runs))
+	for _, r := range runs {
+		m, err := Evaluate(law, r)
+		if err != nil {
+			return nil, err
+		}
+		out[r.Name] = m
+	}
+	return out, nil
 }
 
 // newProblem builds the variable-projection problem of a law kind.
@@ -916,14 +941,8 @@ func dropRepeatedPoints(runs []Run) ([]Run, int) {
 			out = append(out, r)
 			continue
 		}
-		kept := Run{Name: r.Name, LRs: r.LRs}
-		for _, p := range r.Points {
-			if seen[p] {
-				removed++
-				continue
-			}
-			kept.Points = append(kept.Points, p)
-		}
+		kept := keepPoints(r, func(p Point) bool { return !seen[p] })
+		removed += len(r.Points) - len(kept.Points)
 		if len(fitPoints(kept)) > 0 {
 			out = append(out, kept)
 		}

@@ -78,7 +78,7 @@ func fitReleased(ctx context.Context, kind string, runs, fitRuns []Run, opts Fit
 	}
 	law := &MultiPower{L0: best[0], A: best[1], Alpha: best[2], B: best[3], C: best[4], Beta: best[5], Gamma: best[6], Convention: ConventionRepo, Warmup: -1}
 	fitted := &Fitted{Law: law, Info: newFitInfo(RecipeReleased, fitRuns)}
-	rep := FitReport{Law: kind, Recipe: RecipeReleased, Objective: bestF, Starts: 1, Evaluations: evals, Runs: map[string]Metrics{}}
+	rep := FitReport{Law: kind, Recipe: RecipeReleased, Objective: bestF, Starts: 1, Evaluations: evals}
 	n, s2 := 0, 0.0
 	for _, c := range curves {
 		rep.Points += len(c.obs)
@@ -95,12 +95,8 @@ func fitReleased(ctx context.Context, kind string, runs, fitRuns []Run, opts Fit
 	if n > 0 {
 		fitted.Sigma = math.Sqrt(s2 / float64(n))
 	}
-	for _, r := range runs {
-		mt, err := Evaluate(law, r)
-		if err != nil {
-			return nil, FitReport{}, err
-		}
-		rep.Runs[r.Name] = mt
+	if rep.Runs, err = inSample(law, runs); err != nil {
+		return nil, FitReport{}, err
 	}
 	return fitted, rep, nil
 }
@@ -209,26 +205,16 @@ type ReleasedStep struct {
 // at the step the released recipe reads out. It shows what the released
 // recipe's early stop selects: the objective along this path is far from
 // monotone (AdamW at these learning rates oscillates), so the read-out
-// depends on where the patience rule happens to fire. Of opts only Delta
-// and Segment apply; every point of runs is fitted, as the released code
-// fits them (cut the runs first to follow a path on a prefix).
+// depends on where the patience rule happens to fire. Of opts only Delta,
+// Segment, MinStep and MaxStep apply (MaxStep follows the path of a
+// run's prefix).
 func ReleasedPath(ctx context.Context, runs []Run, opts FitOptions, steps, every int) ([]ReleasedStep, error) {
-	if len(runs) == 0 {
-		return nil, errors.New("losscurve: released path: no runs")
-	}
 	if steps < 1 || every < 1 {
 		return nil, fmt.Errorf("losscurve: released path: steps %d and every %d must be positive", steps, every)
 	}
-	for _, r := range runs {
-		if err := r.Validate(); err != nil {
-			return nil, err
-		}
-	}
-	if opts.Delta <= 0 {
-		opts.Delta = 1e-3
-	}
-	if opts.Segment <= 0 {
-		opts.Segment = 2e-3
+	runs, opts, err := fitWindow("released path", runs, opts)
+	if err != nil {
+		return nil, err
 	}
 	curves, peak := releasedCurves(runs, opts)
 	init, err := releasedInit(ctx, curves, peak, opts.Delta)
@@ -238,19 +224,17 @@ func ReleasedPath(ctx context.Context, runs []Run, opts FitOptions, steps, every
 	law := func(step int, f float64, theta []float64) ReleasedStep {
 		return ReleasedStep{Step: step, Objective: f, Law: &MultiPower{L0: theta[0], A: theta[1], Alpha: theta[2], B: theta[3], C: theta[4], Beta: theta[5], Gamma: theta[6], Convention: ConventionRepo, Warmup: -1}}
 	}
-	var path []ReleasedStep
-	var thetas [][]float64 // the parameters of path's steps
+	var path []ReleasedStep // every step until the read-out is known
 	readOut, _, _, err := releasedAdamW(ctx, curves, init, opts, steps, func(step int, f float64, theta []float64) {
-		// Every step is kept until the read-out is known.
 		path = append(path, law(step, f, theta))
-		thetas = append(thetas, slices.Clone(theta))
 	})
 	if err != nil {
 		return nil, err
 	}
 	kept := path[:0]
-	for i, s := range path {
-		s.ReadOut = slices.Equal(thetas[i], readOut)
+	for _, s := range path {
+		m := s.Law
+		s.ReadOut = slices.Equal([]float64{m.L0, m.A, m.Alpha, m.B, m.C, m.Beta, m.Gamma}, readOut)
 		if s.Step%every == 0 || s.Step == steps || s.ReadOut {
 			kept = append(kept, s)
 		}

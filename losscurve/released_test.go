@@ -50,8 +50,7 @@ func TestAdamWMatchesPyTorch(t *testing.T) {
 
 func TestReleasedRecipe(t *testing.T) {
 	truth := mpl400M(ConventionRepo)
-	sch := testSchedules(2000, 3e-4)
-	runs := []Run{synthRun("constant", truth, sch["constant"], 20), synthRun("cosine", truth, sch["cosine"], 20), synthRun("wsd", truth, sch["wsd"], 20)}
+	runs := releasedTestRuns(truth, 2000)
 	f, rep, err := Fit(context.Background(), KindMPL, runs, FitOptions{Recipe: RecipeReleased})
 	if err != nil {
 		t.Fatal(err)
@@ -93,8 +92,7 @@ func TestReleasedRecipe(t *testing.T) {
 // recipe returns, and goes on past it without the stopping rule.
 func TestReleasedPath(t *testing.T) {
 	truth := mpl400M(ConventionRepo)
-	sch := testSchedules(1000, 3e-4)
-	runs := []Run{synthRun("constant", truth, sch["constant"], 20), synthRun("cosine", truth, sch["cosine"], 20), synthRun("wsd", truth, sch["wsd"], 20)}
+	runs := releasedTestRuns(truth, 1000)
 	f, _, err := Fit(context.Background(), KindMPL, runs, FitOptions{Recipe: RecipeReleased})
 	if err != nil {
 		t.Fatal(err)
@@ -134,4 +132,19 @@ func TestReleasedPath(t *testing.T) {
 	if _, err := ReleasedPath(context.Background(), runs, FitOptions{}, 0, 10); err == nil || !strings.Contains(err.Error(), "steps 0 and every 10 must be positive") {
 		t.Errorf("zero steps: error %v", err)
 	}
+	// The step window applies as in Fit: a window too short for a run is
+	// refused with the run and the window named.
+	if _, err := ReleasedPath(context.Background(), runs, FitOptions{MaxStep: 60}, 10, 10); err == nil || !strings.Contains(err.Error(), "losscurve: released path: run constant:") || !strings.Contains(err.Error(), "in steps 0..60 (MinStep..MaxStep)") {
+		t.Errorf("short window: error %v", err)
+	}
+	if _, err := ReleasedPath(context.Background(), nil, FitOptions{}, 10, 10); err == nil || err.Error() != "losscurve: released path: no runs" {
+		t.Errorf("no runs: error %v", err)
+	}
+}
+
+// releasedTestRuns are noise-free constant, cosine and WSD curves of truth
+// over T steps, logged every 20 steps: the released recipe's fit runs.
+func releasedTestRuns(truth Law, T int) []Run {
+	sch := testSchedules(T, 3e-4)
+	return []Run{synthRun("constant", truth, sch["constant"], 20), synthRun("cosine", truth, sch["cosine"], 20), synthRun("wsd", truth, sch["wsd"], 20)}
 }

@@ -38,14 +38,8 @@ func selectPrior(ctx context.Context, kind string, runs []Run, opts FitOptions) 
 			continue
 		}
 		at := pts[0].Step + int((1-ForwardHoldout)*float64(pts[len(pts)-1].Step-pts[0].Step))
-		c, h := Run{Name: r.Name, LRs: r.LRs}, Run{Name: r.Name, LRs: r.LRs}
-		for _, p := range r.Points {
-			if p.Step <= at {
-				c.Points = append(c.Points, p)
-			} else {
-				h.Points = append(h.Points, p)
-			}
-		}
+		c := keepPoints(r, func(p Point) bool { return p.Step <= at })
+		h := keepPoints(r, func(p Point) bool { return p.Step > at })
 		if len(fitPoints(c)) < MinPoints {
 			c, h = r, Run{Name: r.Name}
 		}

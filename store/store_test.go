@@ -997,16 +997,7 @@ func TestCallTimeout(t *testing.T) {
 	defer s.Close()
 	p, _ := s.CreateProject(ctx, "p")
 	run, _ := s.CreateRun(ctx, p.ID, "r", "constant(peak=0.1)", 100, nil)
-	other, _ := sql.Open("sqlite", path)
-	defer other.Close()
-	conn, err := other.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
-	}
+	release := holdWriteLock(t, path)
 	start := time.Now()
 	_, err = s.CreateProject(ctx, "q")
 	if err == nil || time.Since(start) > 3*time.Second {
@@ -1033,7 +1024,7 @@ func TestCallTimeout(t *testing.T) {
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("20 batches under a held lock failed after %v, want about the 300ms timeout once or twice", d)
 	}
-	conn.ExecContext(ctx, "ROLLBACK")
+	release()
 	if _, err := s.AppendMetrics(ctx, p.ID, run.ID, "b", []runlog.Record{{Step: 1, Loss: 1, Present: runlog.FieldLoss}}, nil); err != nil {
 		t.Errorf("after the lock is released: %v", err)
 	}
@@ -1137,16 +1128,7 @@ func TestGroupCommitYields(t *testing.T) {
 	run, _ := s.CreateRun(ctx, p.ID, "r", "constant(peak=0.1)", 100000, nil)
 	// Another connection holds the write lock while the batches queue, so
 	// that all but the first commit in one group.
-	other, _ := sql.Open("sqlite", path)
-	defer other.Close()
-	conn, err := other.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
-	}
+	release := holdWriteLock(t, path)
 	var probe atomic.Int64 // how often the probe goroutine got the processor
 	stop := make(chan struct{})
 	defer close(stop)
@@ -1184,7 +1166,7 @@ func TestGroupCommitYields(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	yields0 := s.yieldCount()
-	conn.ExecContext(ctx, "ROLLBACK")
+	release()
 	for range n {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
@@ -1238,4 +1220,26 @@ func TestBackgroundCheckpoint(t *testing.T) {
 	if got, err := s.Metrics(ctx, p.ID, run.ID, 0, 0); err != nil || len(got) != 300*64 {
 		t.Errorf("%d metrics stored, %v", len(got), err)
 	}
+}
+
+// holdWriteLock takes SQLite's write lock on the database at path from a
+// connection of its own and returns the function that releases it (its
+// deferred cleanup also closes the connection).
+func holdWriteLock(t *testing.T, path string) (release func()) {
+	t.Helper()
+	ctx := context.Background()
+	other, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	return func() { conn.ExecContext(ctx, "ROLLBACK") }
 }

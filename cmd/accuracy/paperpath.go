@@ -41,26 +41,10 @@ func runPaperPaths(ctx context.Context, train, test map[string][]losscurve.Run, 
 		pp := &paths[i/2]
 		runs := train[pp.size]
 		if i%2 == 0 {
-			pp.full, pp.err = losscurve.ReleasedPath(ctx, runs, losscurve.FitOptions{}, pathSteps, pathEvery)
-			for _, s := range pp.full {
-				if pp.err != nil {
-					break
-				}
-				var pe float64
-				pe, pp.err = meanRunPredE(s.Law, test[pp.size], 0)
-				pp.test = append(pp.test, pe)
+			if pp.full, pp.err = losscurve.ReleasedPath(ctx, runs, losscurve.FitOptions{}, pathSteps, pathEvery); pp.err == nil {
+				pp.test, pp.err = scorePath(pp.full, test[pp.size], 0)
 			}
 			return
-		}
-		var cutRuns []losscurve.Run
-		for _, r := range runs {
-			c := losscurve.Run{Name: r.Name, LRs: r.LRs}
-			for _, p := range r.Points {
-				if p.Step <= pathCut {
-					c.Points = append(c.Points, p)
-				}
-			}
-			cutRuns = append(cutRuns, c)
 		}
 		var later []losscurve.Run // the fit runs with points after the cut
 		for _, r := range runs {
@@ -68,14 +52,8 @@ func runPaperPaths(ctx context.Context, train, test map[string][]losscurve.Run, 
 				later = append(later, r)
 			}
 		}
-		pp.val, pp.err = losscurve.ReleasedPath(ctx, cutRuns, losscurve.FitOptions{}, pathSteps, pathEvery)
-		for _, s := range pp.val {
-			if pp.err != nil {
-				break
-			}
-			var pe float64
-			pe, pp.err = meanRunPredE(s.Law, later, pathCut+1)
-			pp.valPredE = append(pp.valPredE, pe)
+		if pp.val, pp.err = losscurve.ReleasedPath(ctx, runs, losscurve.FitOptions{MaxStep: pathCut}, pathSteps, pathEvery); pp.err == nil {
+			pp.valPredE, pp.err = scorePath(pp.val, later, pathCut+1)
 		}
 	})
 	if err != nil {
@@ -87,6 +65,19 @@ func runPaperPaths(ctx context.Context, train, test map[string][]losscurve.Run, 
 		}
 	}
 	return paths, nil
+}
+
+// scorePath returns, for each step of path, the mean PredE of its law on
+// runs from step from on.
+func scorePath(path []losscurve.ReleasedStep, runs []losscurve.Run, from int) ([]float64, error) {
+	out := make([]float64, len(path))
+	for i, s := range path {
+		var err error
+		if out[i], err = meanRunPredE(s.Law, runs, from); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // meanRunPredE is the mean over runs of PredE from step from on.

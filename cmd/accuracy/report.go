@@ -286,40 +286,38 @@ func report(w io.Writer, splits []split, results []fitResult, figures []string, 
 	p("added on 2026-12-07, after this table first showed the refits' mean 0.001 points below the point fit, at a worse ")
 	p("WorstE and final-loss error; the test splits were not looked at for it.)\n\n")
 	p("| prior weight | resampling | refits | prediction | synthetic | curves | PredE | WorstE | final | ρ | coverage |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+	// The rows: every sweep variant, then the candidates of their own
+	// (a sweep-less method, shown with the default's refits).
 	type cand struct {
-		v        *variant // a sweep variant, or
-		m        *method  // a candidate of its own
-		pe, fin  float64
-		eligible bool
+		key, label, resample, agg string
+		members                   int
+		v                         *variant // a sweep variant, or
+		m                         *method  // a candidate of its own
+		pe, fin                   float64
+		eligible                  bool
+	}
+	var rows []cand
+	for _, v := range sweepVariants() {
+		rows = append(rows, cand{key: v.key, label: v.label, resample: v.resample, agg: v.agg, members: v.members, v: &v})
+	}
+	for _, m := range methods() {
+		if m.candidate {
+			rows = append(rows, cand{key: m.key, label: m.label, resample: losscurve.DefaultResample, agg: losscurve.AggregatePoint, members: losscurve.DefaultBootstrap, m: &m})
+		}
 	}
 	var cands []cand
-	for _, v := range sweepVariants() {
-		pl := pool(splits, results, v.key, roleValidation, "")
+	for _, c := range rows {
+		pl := pool(splits, results, c.key, roleValidation, "")
 		if pl.curves == 0 {
 			continue
 		}
-		se, ok := synth[v.key]
+		se, ok := synth[c.key]
 		if !ok {
 			se = math.NaN()
 		}
-		p("| %s | %s | %d | %s | %s | %d | %s | %s | %s | %s | %s |\n", v.label, v.resample, v.members, v.agg, num("%.4f%%", 100*se), pl.curves, pct(pl.m.PredE), pct(pl.m.WorstE), pct(pl.final), num("%.2f", pl.rho), pl.coverage())
-		cands = append(cands, cand{v: &v, pe: pl.m.PredE, fin: pl.final, eligible: se <= recoveryBar})
-	}
-	// Candidates of their own (not sweep variants), after the sweep.
-	for _, m := range methods() {
-		if !m.candidate {
-			continue
-		}
-		pl := pool(splits, results, m.key, roleValidation, "")
-		if pl.curves == 0 {
-			continue
-		}
-		se, ok := synth[m.key]
-		if !ok {
-			se = math.NaN()
-		}
-		p("| %s | points | %d | point | %s | %d | %s | %s | %s | %s | %s |\n", m.label, losscurve.DefaultBootstrap, num("%.4f%%", 100*se), pl.curves, pct(pl.m.PredE), pct(pl.m.WorstE), pct(pl.final), num("%.2f", pl.rho), pl.coverage())
-		cands = append(cands, cand{m: &m, pe: pl.m.PredE, fin: pl.final, eligible: se <= recoveryBar})
+		p("| %s | %s | %d | %s | %s | %d | %s | %s | %s | %s | %s |\n", c.label, c.resample, c.members, c.agg, num("%.4f%%", 100*se), pl.curves, pct(pl.m.PredE), pct(pl.m.WorstE), pct(pl.final), num("%.2f", pl.rho), pl.coverage())
+		c.pe, c.fin, c.eligible = pl.m.PredE, pl.final, se <= recoveryBar
+		cands = append(cands, c)
 	}
 	bestE := math.Inf(1)
 	for _, c := range cands {
