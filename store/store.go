@@ -400,14 +400,27 @@ func (s *Store) prepareLazy(ctx context.Context, query string) error {
 	if err != nil {
 		return err
 	}
+	s.keepLazy(query, st)
+	return nil
+}
+
+// keepLazy keeps st as the prepared statement of query, or closes it if
+// another caller prepared query meanwhile.
+func (s *Store) keepLazy(query string, st *sql.Stmt) {
 	s.lazyMu.Lock()
-	if _, ok := s.lazy[query]; ok {
-		st.Close()
-	} else {
+	_, dup := s.lazy[query]
+	if !dup {
 		s.lazy[query] = st
 	}
 	s.lazyMu.Unlock()
-	return nil
+	if dup {
+		// Closed outside lazyMu: closing waits for every connection the
+		// statement was prepared on, and one of them may be running a
+		// committer's query that waits (in PostgreSQL) for a row lock
+		// held by another committer, which needs lazyMu to go on. Closed
+		// under the mutex, that was a deadlock until the call timeout.
+		st.Close()
+	}
 }
 
 // txQueryRow runs a one-row query in tx, prepared if it is a hot one.

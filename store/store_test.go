@@ -1243,3 +1243,98 @@ func holdWriteLock(t *testing.T, path string) (release func()) {
 	}
 	return func() { conn.ExecContext(ctx, "ROLLBACK") }
 }
+
+// A statement prepared twice for one query (two batches of a new shape at
+// once) is closed without holding the lock of the prepared statements:
+// closing waits for the connections it was prepared on, and a committer's
+// query on one of them may wait in PostgreSQL for a row lock whose holder
+// needs that lock to go on. Closed under the lock, that was a deadlock
+// until the call timeout (TestMetricBatchIdempotency in CI, stop 21).
+func TestLazyDuplicateClosedOutsideLock(t *testing.T) {
+	ctx := context.Background()
+	forEach(t, func(t *testing.T, s *Store, dsn string) {
+		if s.dialect != dialectPostgres {
+			t.Skip("the wait for a row lock inside a query is PostgreSQL's")
+		}
+		p, _ := s.CreateProject(ctx, "p")
+		run, err := s.CreateRun(ctx, p.ID, "r", "constant(lr=0.1)", 100, []byte(`0`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// One connection: the duplicate is prepared on the connection
+		// the waiting query runs on.
+		s.w.SetMaxOpenConns(1)
+		const query = "SELECT ? + 1"
+		for _, keep := range []bool{true, false} {
+			st, err := s.w.PrepareContext(ctx, s.q(query))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if keep {
+				s.keepLazy(query, st)
+				continue
+			}
+			dup := st
+			// Another connection holds the run's row lock; the store's
+			// one connection waits for it inside a transaction.
+			other, err := sql.Open("pgx", dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer other.Close()
+			holder, err := other.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := holder.ExecContext(ctx, "SELECT id FROM runs WHERE id = $1 FOR UPDATE", run.ID); err != nil {
+				t.Fatal(err)
+			}
+			tx, err := s.w.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			waited := make(chan error, 1)
+			go func() {
+				_, err := tx.ExecContext(ctx, "SELECT id FROM runs WHERE id = $1 FOR UPDATE", run.ID)
+				waited <- err
+			}()
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+				var n int
+				if err := other.QueryRowContext(ctx, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'").Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				if n > 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the store's transaction never waited for the row lock")
+				}
+			}
+			closed := make(chan struct{})
+			go func() { s.keepLazy(query, dup); close(closed) }()
+			time.Sleep(100 * time.Millisecond)
+			free := s.lazyMu.TryLock()
+			if free {
+				s.lazyMu.Unlock()
+			} else {
+				t.Error("the prepared statements' lock is held while a duplicate waits to be closed")
+			}
+			holder.Rollback()
+			if err := <-waited; err != nil {
+				t.Errorf("waiting query: %v", err)
+			}
+			tx.Rollback()
+			select {
+			case <-closed:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the duplicate statement was not closed after the lock was released")
+			}
+		}
+		s.lazyMu.Lock()
+		_, kept := s.lazy[query]
+		s.lazyMu.Unlock()
+		if !kept {
+			t.Error("the first statement prepared for the query was not kept")
+		}
+	})
+}
