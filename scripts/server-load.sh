@@ -10,13 +10,14 @@
 # by round so that the machine's load (shared with other work) hits both
 # alike. Each run logs the load average and the CPU share it got.
 #
-#   scripts/server-load.sh [ROUNDS] [REV]
+#   scripts/server-load.sh [ROUNDS] [REV | nice=N]
 #
 # ROUNDS (default 2) rounds of: ceiling with 10-record and with 64-record
 # metric batches, then the mixed test at 20,000/s offered; REV (e.g.
 # 9e248a7, the commit that added the ceiling benchmark before the server
 # changes of issue 18) is built from `git archive` in a temporary
-# directory. Logs go to out/server-load/ (one file per run, and
+# directory; "nice=N" compares this tree with itself as run by
+# lrkit serve --ingest-nice N. Logs go to out/server-load/ (one file per run, and
 # summary.txt). Everything runs on loopback only, bounded in time (about 4
 # minutes per round and tree).
 set -euo pipefail
@@ -37,13 +38,45 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 build . after
 trees=(after)
-if [ -n "$rev" ]; then
+if [[ "$rev" == nice=* ]]; then
+	# This tree twice: as lrkit serve runs by default, and as with
+	# --ingest-nice N (LRKIT_LOAD_INGEST_NICE=N, see server/rig_test.go).
+	nice=${rev#nice=}
+	cp "$out/after.test" "$out/nice$nice.test"
+	trees=(after "nice$nice")
+elif [ -n "$rev" ]; then
 	git archive "$rev" | tar -x -C "$tmp"
 	# The same generator and tests on both trees (they build against the
-	# server package of 9e248a7 and later: store.Open, CreateProject,
-	# CreateToken, CreateRun and New(st, Options{}) as there; Close is
-	# called only where the server has it).
+	# server package of 9e248a7 and later: CreateProject, CreateToken and
+	# CreateRun as there).
 	cp server/loadgen_test.go server/ceiling_test.go server/load_test.go "$tmp/server/"
+	# rig_test.go opens the store and the server as lrkit serve does
+	# (ingest at a lower priority); a revision without ingest.go gets
+	# the plain store.Open and New(st, Options{}) of its day.
+	if [ -e "$tmp/server/ingest.go" ]; then
+		cp server/rig_test.go "$tmp/server/"
+	else
+		cat >"$tmp/server/rig_test.go" <<'GO'
+package server
+
+import (
+	"context"
+	"testing"
+
+	"github.com/lrkit/lrkit/store"
+)
+
+func openRigStore(ctx context.Context, path string) (*store.Store, error) { return store.Open(ctx, path) }
+
+func newRigServer(t testing.TB, st *store.Store) *Server {
+	srv := New(st, Options{})
+	if c, ok := any(srv).(interface{ Close() error }); ok {
+		t.Cleanup(func() { c.Close() })
+	}
+	return srv
+}
+GO
+	fi
 	build "$tmp" before
 	trees=(after before)
 fi
@@ -51,6 +84,7 @@ fi
 run() { # run TREE LOG ENV...: one test run of TREE's binary from the server dir
 	local tree=$1 log=$2
 	shift 2
+	if [[ "$tree" == nice* ]]; then set -- "$@" LRKIT_LOAD_INGEST_NICE="${tree#nice}"; fi
 	(cd server && env "$@" "../$out/$tree.test" -test.v -test.timeout 30m "${RUN[@]}") >"$out/$log" 2>&1 || echo "run $log failed (see $out/$log)" >&2
 }
 

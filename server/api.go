@@ -365,31 +365,20 @@ func observe(ch *store.Change, cached *runEntry) (*ctrlBox, error) {
 }
 
 func (s *Server) postMetrics(w http.ResponseWriter, r *http.Request, tok store.Token, id int64) {
-	var req MetricsRequest
 	data, err := readBody(r)
-	if err == nil {
-		err = decodeMetrics(data, &req)
-	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	recs, err := records(req, s.opts.MaxSteps)
+	q, err := s.handOver(r, tok, id, data)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	cached := s.cached(id)
-	var box *ctrlBox
-	res, err := s.st.AppendMetrics(r.Context(), tok.ProjectID, id, req.BatchID, recs, func(ch *store.Change) error {
-		box = nil
-		b, err := observe(ch, cached)
-		box = b
-		return err
-	})
+	res, err := q.pending.Wait()
 	if errors.Is(err, store.ErrBatchReused) {
 		s.fail(w, r, &apiError{code: http.StatusConflict, msg: fmt.Sprintf(
-			"batch_id %q: already stored for this run with other records (a retry must send the same records; new records need a new batch_id)", req.BatchID)})
+			"batch_id %q: already stored for this run with other records (a retry must send the same records; new records need a new batch_id)", q.batchID)})
 		return
 	}
 	if err != nil {
@@ -401,14 +390,47 @@ func (s *Server) postMetrics(w http.ResponseWriter, r *http.Request, tok store.T
 	}
 	s.stored.Add(float64(res.Inserted))
 	var e *runEntry
-	if box != nil {
-		e = s.remember(s.newEntry(res.Run, box, scheduleVersion(res.Run)))
+	if q.box != nil {
+		e = s.remember(s.newEntry(res.Run, q.box, scheduleVersion(res.Run)))
 	} else if e, err = s.entryFor(res.Run); err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, MetricsResponse{Duplicate: res.Duplicate, Inserted: res.Inserted, Skipped: res.Skipped,
 		Version: res.Run.Version, ScheduleVersion: scheduleVersion(res.Run), LastStep: res.Run.LastStep, NextLR: e.box.lr(res.Run.LastStep + 1)})
+}
+
+// queuedBatch is a metrics batch queued for its group commit. box is set
+// by the store's committer (the batch's update) before pending's Wait
+// returns.
+type queuedBatch struct {
+	batchID string
+	pending *store.PendingMetrics
+	box     *ctrlBox
+}
+
+// queueMetrics decodes a metrics batch and queues it for its commit.
+func (s *Server) queueMetrics(ctx context.Context, tok store.Token, id int64, data []byte) (*queuedBatch, error) {
+	var req MetricsRequest
+	if err := decodeMetrics(data, &req); err != nil {
+		return nil, err
+	}
+	recs, err := records(req, s.opts.MaxSteps)
+	if err != nil {
+		return nil, err
+	}
+	cached := s.cached(id)
+	q := &queuedBatch{batchID: req.BatchID}
+	q.pending, err = s.st.QueueMetrics(ctx, tok.ProjectID, id, req.BatchID, recs, func(ch *store.Change) error {
+		q.box = nil
+		b, err := observe(ch, cached)
+		q.box = b
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return q, nil
 }
 
 func metricJSON(rec runlog.Record) MetricJSON {

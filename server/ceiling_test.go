@@ -15,8 +15,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/lrkit/lrkit/store"
 )
 
 // ceilingRig is a server over an SQLite file, a bare net/http handler
@@ -47,7 +45,7 @@ func bareHandler() http.Handler {
 func newCeilingRig(t testing.TB, batch int) ceilingRig {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "ceiling.db"))
+	st, err := openRigStore(ctx, filepath.Join(t.TempDir(), "ceiling.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,12 +61,7 @@ func newCeilingRig(t testing.TB, batch int) ceilingRig {
 		}
 		runs[i] = r.ID
 	}
-	srv := New(st, Options{})
-	// (Close is called through an interface so that scripts/server-load.sh
-	// can build this file against older revisions of the server.)
-	if c, ok := any(srv).(interface{ Close() error }); ok {
-		t.Cleanup(func() { c.Close() })
-	}
+	srv := newRigServer(t, st)
 	lrkit := serveLoopback(t, srv)
 	bare := serveLoopback(t, bareHandler())
 	lrPath := func(buf []byte, c, seq int) []byte {

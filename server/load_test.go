@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"testing"
 	"time"
-
-	"github.com/lrkit/lrkit/store"
 )
 
 // TestLoad simulates trainers over loopback with the lean generator of
@@ -113,7 +111,7 @@ const bareBatchBody = `{"duplicate":false,"inserted":10,"skipped":0,"version":1,
 func newMixedRig(t testing.TB, trainers int) mixedRig {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "load.db"))
+	st, err := openRigStore(ctx, filepath.Join(t.TempDir(), "load.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,12 +136,7 @@ func newMixedRig(t testing.TB, trainers int) mixedRig {
 		lrPrefix[i] = fmt.Sprintf("/v1/runs/%d/lr?step=", r.ID)
 		metricsPath[i] = fmt.Sprintf("/v1/runs/%d/metrics", r.ID)
 	}
-	srv := New(st, Options{})
-	// (Close through an interface, as in newCeilingRig, so that
-	// scripts/server-load.sh can build this file against older revisions.)
-	if c, ok := any(srv).(interface{ Close() error }); ok {
-		t.Cleanup(func() { c.Close() })
-	}
+	srv := newRigServer(t, st)
 	rate := func(buf []byte, w int, step int64) []byte {
 		var path [96]byte // on the stack: no allocation per request
 		p := append(path[:0], lrPrefix[w%nruns]...)

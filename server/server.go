@@ -74,6 +74,16 @@ type Options struct {
 	// curve: a prediction younger than this is served even if metrics
 	// arrived since (default 2s).
 	PredictEvery time.Duration
+	// IngestNice, from 1 to 19, decodes metric batches on IngestWorkers
+	// threads of their own at that nice value (see ingest.go; Linux only),
+	// so that they leave the processors to the rate route when all are
+	// busy. Open the store with the same store.Options.BackgroundNice,
+	// and give the process IngestProcs more Go processors than cores.
+	// 0: batches are decoded by their handlers.
+	IngestNice int
+	// IngestWorkers is the number of ingest workers (default
+	// DefaultIngestWorkers) when IngestNice is set.
+	IngestWorkers int
 }
 
 // Server serves the API and the dashboard over a store.
@@ -101,6 +111,8 @@ type Server struct {
 	lrStats *routeMetrics    // the rate route's series
 	lrOK    stripedCounter   // rate answers of serveLR's fast path, not yet added to lrOKs
 	lrOKs   prometheus.Counter
+
+	ingest chan ingestJob // to the ingest workers (nil: none; ingest.go)
 
 	done      chan struct{} // closed by Close
 	closeOnce sync.Once
@@ -153,6 +165,7 @@ func New(st *store.Store, opts Options) *Server {
 	s.wg.Add(2)
 	go s.ticker()
 	go s.refresher()
+	s.startIngest()
 	return s
 }
 

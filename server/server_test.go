@@ -29,8 +29,16 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	return newFixtureNice(t, 0)
+}
+
+// newFixtureNice is newFixture with metric ingest at nice value nice
+// (store.Options.BackgroundNice, Options.IngestNice; 0: the usual
+// priority).
+func newFixtureNice(t *testing.T, nice int) *fixture {
+	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "lrkit.db"))
+	st, err := store.OpenWith(ctx, filepath.Join(t.TempDir(), "lrkit.db"), store.Options{BackgroundNice: nice})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +59,7 @@ func newFixture(t *testing.T) *fixture {
 			f.tokB = text
 		}
 	}
-	srv := New(st, Options{})
+	srv := New(st, Options{IngestNice: nice})
 	t.Cleanup(func() { srv.Close() })
 	f.h, f.srv = srv, httptest.NewServer(srv)
 	t.Cleanup(f.srv.Close)
@@ -294,7 +302,12 @@ func postBatch(f *fixture, run int64, id string, from, n int, loss func(int) flo
 }
 
 func TestMetricsIdempotentAndControllerObserves(t *testing.T) {
-	f := newFixture(t)
+	for _, nice := range []int{0, MaxIngestNice} {
+		t.Run(fmt.Sprintf("nice=%d", nice), func(t *testing.T) { testMetricsIdempotent(t, newFixtureNice(t, nice)) })
+	}
+}
+
+func testMetricsIdempotent(t *testing.T, f *fixture) {
 	run := f.createRun(f.tokA, "p", "plateau(base=constant(peak=0.1), metric=loss, factor=0.5, patience=2)", 1000)
 	flat := func(int) float64 { return 2 }
 	r := postBatch(f, run.ID, "b1", 0, 3, flat)

@@ -36,6 +36,7 @@ const (
 // closes.
 func (s *Store) checkpointer() {
 	defer s.wg.Done()
+	s.background()
 	t := time.NewTicker(checkpointEvery)
 	defer t.Stop()
 	for {

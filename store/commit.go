@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/lrkit/lrkit/internal/threadprio"
 	"github.com/lrkit/lrkit/runlog"
 )
 
@@ -96,17 +97,22 @@ type appendReq struct {
 	done             chan struct{}
 }
 
-// startCommitters starts the goroutines that commit metric batches: one
-// for SQLite, whose single writer connection would serialise more, and a
-// few for PostgreSQL.
+// committers returns how many committers the store runs: one for SQLite,
+// whose single writer connection would serialise more, and a few for
+// PostgreSQL.
+func (s *Store) committers() int {
+	if s.dialect == dialectPostgres {
+		return 4
+	}
+	return 1
+}
+
+// startCommitters starts the goroutines that commit metric batches (see
+// committers) and SQLite's checkpointer.
 func (s *Store) startCommitters() {
 	s.commits = make(chan *appendReq, 4*maxGroupBatches)
 	s.stop = make(chan struct{})
-	n := 1
-	if s.dialect == dialectPostgres {
-		n = 4
-	}
-	for range n {
+	for range s.committers() {
 		s.wg.Add(1)
 		go s.committer()
 	}
@@ -119,6 +125,7 @@ func (s *Store) startCommitters() {
 // committer commits groups of queued batches until the store closes.
 func (s *Store) committer() {
 	defer s.wg.Done()
+	s.background()
 	group := make([]*appendReq, 0, maxGroupBatches)
 	pace := &pacer{yields: &s.yields}
 	for {
@@ -373,4 +380,30 @@ func batchDigest(recs []runlog.Record) string {
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// background puts the calling goroutine, a committer or the checkpointer,
+// on a thread of its own at the store's background nice value, if set. A
+// system that cannot lower one thread runs it at the usual priority.
+func (s *Store) background() {
+	if s.nice <= 0 {
+		return
+	}
+	if threadprio.Lower(s.nice) == nil {
+		s.niced.Add(1)
+	}
+}
+
+// BackgroundThreads returns how many of the store's goroutines run on
+// threads of their own at Options.BackgroundNice (0 if it is off): the
+// committers and the checkpointer.
+func (s *Store) BackgroundThreads() int {
+	if s.nice <= 0 {
+		return 0
+	}
+	n := s.committers()
+	if s.ckpt != nil {
+		n++
+	}
+	return n
 }

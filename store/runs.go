@@ -583,32 +583,56 @@ type AppendResult struct {
 // once its batch's transaction has committed, or failed.
 func (s *Store) AppendMetrics(ctx context.Context, projectID, runID int64, batchID string, recs []runlog.Record,
 	update func(*Change) error) (AppendResult, error) {
+	p, err := s.QueueMetrics(ctx, projectID, runID, batchID, recs, update)
+	if err != nil {
+		return AppendResult{}, err
+	}
+	return p.Wait()
+}
+
+// PendingMetrics is a metrics batch queued for its group commit.
+type PendingMetrics struct {
+	req *appendReq
+}
+
+// QueueMetrics does what AppendMetrics does, but returns once the batch is
+// queued for its group commit; Wait returns its result. The work before
+// the queue (the batch's INSERTs and digest) is done by the caller's
+// goroutine, so a caller can do it on a thread of lower priority and
+// wait on another.
+func (s *Store) QueueMetrics(ctx context.Context, projectID, runID int64, batchID string, recs []runlog.Record,
+	update func(*Change) error) (*PendingMetrics, error) {
 	if batchID == "" {
-		return AppendResult{}, fmt.Errorf("store: metrics of run %d: empty batch ID", runID)
+		return nil, fmt.Errorf("store: metrics of run %d: empty batch ID", runID)
 	}
 	stmts := s.metricsStmts(runID, recs)
 	if err := s.prepareInserts(ctx, stmts); err != nil {
-		return AppendResult{}, fmt.Errorf("store: metrics batch %q of run %d: %w", batchID, runID, s.noteDamage(err))
+		return nil, fmt.Errorf("store: metrics batch %q of run %d: %w", batchID, runID, s.noteDamage(err))
 	}
 	req := &appendReq{ctx: ctx, projectID: projectID, runID: runID, batchID: batchID, digest: batchDigest(recs),
 		recs: recs, stmts: stmts, update: update, done: make(chan struct{})}
 	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
 	if s.closed {
-		s.closeMu.RUnlock()
-		return AppendResult{}, fmt.Errorf("store: metrics batch %q of run %d: %w", batchID, runID, ErrClosed)
+		return nil, fmt.Errorf("store: metrics batch %q of run %d: %w", batchID, runID, ErrClosed)
 	}
 	select {
 	case s.commits <- req:
+		return &PendingMetrics{req: req}, nil
 	case <-ctx.Done():
-		s.closeMu.RUnlock()
-		return AppendResult{}, fmt.Errorf("store: metrics batch %q of run %d: %w", batchID, runID, ctx.Err())
+		return nil, fmt.Errorf("store: metrics batch %q of run %d: %w", batchID, runID, ctx.Err())
 	}
-	s.closeMu.RUnlock()
-	<-req.done
-	if req.err != nil {
-		return AppendResult{}, fmt.Errorf("store: metrics batch %q of run %d: %w", batchID, runID, req.err)
+}
+
+// Wait waits until the batch's group transaction has committed, or failed,
+// and returns its result as AppendMetrics does.
+func (p *PendingMetrics) Wait() (AppendResult, error) {
+	r := p.req
+	<-r.done
+	if r.err != nil {
+		return AppendResult{}, fmt.Errorf("store: metrics batch %q of run %d: %w", r.batchID, r.runID, r.err)
 	}
-	return req.res, nil
+	return r.res, nil
 }
 
 // Metrics returns a run's metrics with steps from fromStep on, in step

@@ -76,6 +76,7 @@ type Store struct {
 	dialect dialect
 	now     func() time.Time
 	timeout time.Duration
+	nice    int // Options.BackgroundNice
 	// Statements of the hot paths, prepared once by Open and only read
 	// after, keyed by their text before placeholder rewriting.
 	wstmts, rstmts map[string]*sql.Stmt
@@ -95,6 +96,7 @@ type Store struct {
 	groups, batches atomic.Uint64
 	yields          atomic.Uint64 // see pacer
 	checkpoints     atomic.Uint64 // by the checkpointer
+	niced           atomic.Int32  // background threads whose nice value was set (for tests)
 
 	health  Health
 	damaged atomic.Pointer[error] // the first sign of a damaged database seen at run time
@@ -116,6 +118,13 @@ type Options struct {
 	// Timeout bounds every database call (default 30s): a database that
 	// stops answering makes calls fail, not hang.
 	Timeout time.Duration
+	// BackgroundNice, from 1 to 19, runs the metrics committers and the
+	// checkpointer on threads of their own at that nice value (Linux
+	// only; see internal/threadprio): when the processors are all busy,
+	// the kernel runs the process's other threads first. It takes effect
+	// only with one more Go processor (GOMAXPROCS) than cores per such
+	// thread (BackgroundThreads), which lrkit serve arranges. 0: off.
+	BackgroundNice int
 }
 
 // Health is what Store.Health reports about the database.
@@ -150,7 +159,10 @@ func OpenWith(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 30 * time.Second
 	}
-	s := &Store{now: time.Now, timeout: opts.Timeout}
+	if opts.BackgroundNice < 0 || opts.BackgroundNice > 19 {
+		return nil, fmt.Errorf("store: background nice value %d: want 0 (off) to 19", opts.BackgroundNice)
+	}
+	s := &Store{now: time.Now, timeout: opts.Timeout, nice: opts.BackgroundNice}
 	emptied := false // an existing SQLite file that must hold the schema
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		db, err := sql.Open("pgx", dsn)

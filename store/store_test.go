@@ -1338,3 +1338,43 @@ func TestLazyDuplicateClosedOutsideLock(t *testing.T) {
 		}
 	})
 }
+
+// BackgroundNice runs the committer and the checkpointer on lowered
+// threads (Linux); out-of-range values are refused, naming the value.
+func TestBackgroundNice(t *testing.T) {
+	ctx := context.Background()
+	for _, bad := range []int{-1, 20} {
+		if _, err := OpenWith(ctx, filepath.Join(t.TempDir(), "x.db"), Options{BackgroundNice: bad}); err == nil || !strings.Contains(err.Error(), fmt.Sprint(bad)) {
+			t.Errorf("BackgroundNice %d: %v, want an error naming it", bad, err)
+		}
+	}
+	s, err := OpenWith(ctx, filepath.Join(t.TempDir(), "lrkit.db"), Options{BackgroundNice: 19})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n := s.BackgroundThreads(); n != 2 {
+		t.Errorf("BackgroundThreads %d, want 2 (committer and checkpointer)", n)
+	}
+	if runtime.GOOS == "linux" {
+		for deadline := time.Now().Add(5 * time.Second); s.niced.Load() != 2; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d threads lowered, want 2", s.niced.Load())
+			}
+		}
+	}
+	p, _ := s.CreateProject(ctx, "p")
+	run, _ := s.CreateRun(ctx, p.ID, "r", "constant(lr=0.1)", 100, []byte(`0`))
+	res, err := s.AppendMetrics(ctx, p.ID, run.ID, "b", []runlog.Record{{Step: 1, Loss: 2, Present: runlog.FieldLoss}}, nil)
+	if err != nil || res.Inserted != 1 {
+		t.Errorf("batch through a lowered committer: %+v, %v", res, err)
+	}
+	plain, err := Open(ctx, filepath.Join(t.TempDir(), "plain.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	if n := plain.BackgroundThreads(); n != 0 {
+		t.Errorf("BackgroundThreads without BackgroundNice: %d", n)
+	}
+}

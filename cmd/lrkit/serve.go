@@ -26,6 +26,7 @@ type serveFlags struct {
 	refresh, dbTimeout           time.Duration
 	maxSteps                     int64
 	init                         bool
+	ingestNice                   int
 }
 
 func newServeCmd() *cobra.Command {
@@ -79,6 +80,8 @@ backup. SIGINT or SIGTERM stops serve gracefully.`,
 	f.DurationVar(&o.refresh, "refresh", time.Second, "how often cached runs are compared with the database (replicas see each other's changes within about this time)")
 	f.DurationVar(&o.dbTimeout, "db-timeout", 5*time.Second, "longest a database call may take before the request fails (503)")
 	f.Int64Var(&o.maxSteps, "max-steps", server.DefaultMaxSteps, "largest step or budget accepted or made by an action")
+	f.IntVar(&o.ingestNice, "ingest-nice", 0, "1-19: metric ingest on threads at this nice value (Linux), with more Go processors and a rarer "+
+		"garbage collector (1 GiB soft limit), so rates stay fast while batches arrive in bursts; ingest is slower when the cores are saturated (docs/server.md). 0: off")
 	cmd.AddCommand(newServeTokenCmd())
 	return cmd
 }
@@ -95,8 +98,8 @@ func newLogger(w io.Writer, format string) (*slog.Logger, error) {
 
 // openServeDB opens the database of serve and serve token, checked; an
 // emptied SQLite file is refused unless init.
-func openServeDB(ctx context.Context, db string, init bool, timeout time.Duration) (*store.Store, error) {
-	st, err := store.OpenWith(ctx, db, store.Options{RefuseEmptied: !init, Check: true, Timeout: timeout})
+func openServeDB(ctx context.Context, db string, init bool, timeout time.Duration, nice int) (*store.Store, error) {
+	st, err := store.OpenWith(ctx, db, store.Options{RefuseEmptied: !init, Check: true, Timeout: timeout, BackgroundNice: nice})
 	switch {
 	case errors.Is(err, store.ErrNoDatabase):
 		return nil, badInput(fmt.Errorf("%w\n(if this file held runs, restore it from a backup, see docs/server.md; to start afresh in it, run lrkit serve --init)", err))
@@ -107,7 +110,10 @@ func openServeDB(ctx context.Context, db string, init bool, timeout time.Duratio
 }
 
 func runServe(ctx context.Context, cmd *cobra.Command, o serveFlags, logger *slog.Logger) error {
-	st, err := openServeDB(ctx, o.db, o.init, o.dbTimeout)
+	if o.ingestNice < 0 || o.ingestNice > server.MaxIngestNice {
+		return badInput(fmt.Errorf("--ingest-nice %d: want 0 (off) to %d", o.ingestNice, server.MaxIngestNice))
+	}
+	st, err := openServeDB(ctx, o.db, o.init, o.dbTimeout, o.ingestNice)
 	if err != nil {
 		return err
 	}
@@ -125,8 +131,12 @@ func runServe(ctx context.Context, cmd *cobra.Command, o serveFlags, logger *slo
 	if err != nil {
 		return badInput(fmt.Errorf("--addr: %w", err))
 	}
-	api := server.New(st, server.Options{Logger: logger, Refresh: o.refresh, MaxSteps: o.maxSteps})
+	api := server.New(st, server.Options{Logger: logger, Refresh: o.refresh, MaxSteps: o.maxSteps, IngestNice: o.ingestNice})
 	defer api.Close()
+	if changed, restore := api.PrioritizeRates(); changed != "" {
+		defer restore()
+		fmt.Fprintf(cmd.ErrOrStderr(), "lrkit serve: metric ingest at nice %d, %s\n", o.ingestNice, changed)
+	}
 	srv := &http.Server{Handler: api,
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
 	fmt.Fprintf(cmd.ErrOrStderr(), "lrkit serve: listening on http://%s\n", ln.Addr())
@@ -199,7 +209,7 @@ An emptied or damaged SQLite file is refused, as by lrkit serve.`,
 // needed), the project's live tokens (list), or a revoked one (revoke).
 func serveToken(cmd *cobra.Command, db, project, name string, list bool, revoke int64) error {
 	ctx := cmd.Context()
-	st, err := openServeDB(ctx, db, false, 30*time.Second)
+	st, err := openServeDB(ctx, db, false, 30*time.Second, 0)
 	if err != nil {
 		return err
 	}

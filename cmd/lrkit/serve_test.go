@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -127,11 +128,27 @@ const killRuns = 4
 // commits), restarts it on the same database, and checks that every
 // acknowledged metric is stored and that each run's controller continues
 // with the rates of a controller that observed exactly its stored metrics.
+//
+// It runs as lrkit serve runs by default, and with --ingest-nice 19
+// (batches decoded and committed on lowered threads): an acknowledgement
+// means committed either way.
 func TestServeKillRestart(t *testing.T) {
 	bin := buildLrkit(t)
+	for _, extra := range [][]string{nil, {"--ingest-nice", "19"}} {
+		t.Run(strings.Join(append([]string{"serve"}, extra...), " "), func(t *testing.T) { testKillRestart(t, bin, extra...) })
+	}
+}
+
+func testKillRestart(t *testing.T, bin string, extra ...string) {
 	db := filepath.Join(t.TempDir(), "lrkit.db")
-	p := startServe(t, bin, db)
+	p := startServe(t, bin, db, extra...)
 	tok := p.token
+	p.mu.Lock()
+	log := p.log.String()
+	p.mu.Unlock()
+	if len(extra) > 0 && runtime.GOOS == "linux" && !strings.Contains(log, "lrkit serve: metric ingest at nice 19, GOMAXPROCS") {
+		t.Errorf("serve %v did not say it lowered ingest:\n%s", extra, log)
+	}
 	if tok == "" {
 		t.Fatalf("serve printed no token on a new database:\n%s", p.log)
 	}
@@ -202,7 +219,7 @@ func TestServeKillRestart(t *testing.T) {
 	if batches <= commits {
 		t.Errorf("%d batches in %d commits before the kill: the batches were not grouped", batches, commits)
 	}
-	q := startServe(t, bin, db)
+	q := startServe(t, bin, db, extra...)
 	if q.token != "" {
 		t.Errorf("the restarted server created a project again")
 	}
@@ -660,6 +677,8 @@ func TestServeBadFlags(t *testing.T) {
 		{[]string{"serve", "--db", db, "--log-format", "xml"}, `--log-format "xml": want text or json`},
 		{[]string{"serve", "--db", db, "--db-timeout", "0s"}, "--db-timeout 0s: want a positive duration"},
 		{[]string{"serve", "--db", db, "--max-steps", "0"}, "--max-steps 0: want a positive number of steps"},
+		{[]string{"serve", "--db", db, "--ingest-nice", "20"}, "--ingest-nice 20: want 0 (off) to 19"},
+		{[]string{"serve", "--db", db, "--ingest-nice", "-1"}, "--ingest-nice -1: want 0 (off) to 19"},
 		{[]string{"serve", "token", "--db", db, "--project", "p", "--list", "--revoke", "3"}, "--list and --revoke: give one of them"},
 		{[]string{"serve", "token", "--db", db}, "--project is required"},
 	} {

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package threadprio
+
+func lower(int) error { return ErrUnsupported }

@@ -1,0 +1,156 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strings"
+
+	"github.com/lrkit/lrkit/internal/threadprio"
+	"github.com/lrkit/lrkit/store"
+)
+
+// Metric ingest at a lower priority.
+//
+// A metrics batch costs far more CPU than a rate request: decoding its
+// JSON, building its INSERTs, and the group transaction that stores it.
+// When many trainers report at once (ranks of data-parallel runs report
+// the same step), the batches' work took both processors for a few
+// hundred milliseconds and rate requests queued behind it: the rate
+// route's p99 rose from the bare handler's 7-10 ms to 30-45 ms in the
+// mixed load test. Go has no goroutine priorities, but the kernel has
+// thread priorities: with Options.IngestNice set, a few ingest workers on
+// threads of their own at that nice value (internal/threadprio) decode
+// batches and queue them for the store, whose committers run at the same
+// nice value (store.Options.BackgroundNice), while the handlers, on the
+// usual threads, only read the body, hand it over, wait and answer. With
+// one more Go processor than cores per lowered thread (IngestProcs), the
+// kernel runs the rate route first whenever the cores are all busy, and
+// the batches' work fills what is left: batches wait longer in a burst,
+// rates do not.
+
+// DefaultIngestWorkers is the number of ingest workers when
+// Options.IngestNice is set and Options.IngestWorkers is not.
+const DefaultIngestWorkers = 2
+
+// ingestJob is a metrics batch handed to an ingest worker.
+type ingestJob struct {
+	ctx   context.Context
+	tok   store.Token
+	id    int64
+	data  []byte
+	reply chan ingestReply
+}
+
+// ingestReply is what the worker made of a batch: the batch queued for its
+// commit, or the error to answer.
+type ingestReply struct {
+	queued *queuedBatch
+	err    error
+}
+
+// startIngest starts the ingest workers if Options.IngestNice is set.
+func (s *Server) startIngest() {
+	if s.opts.IngestNice <= 0 {
+		return
+	}
+	if s.opts.IngestWorkers <= 0 {
+		s.opts.IngestWorkers = DefaultIngestWorkers
+	}
+	s.ingest = make(chan ingestJob)
+	for range s.opts.IngestWorkers {
+		s.wg.Add(1)
+		go s.ingestWorker()
+	}
+}
+
+// IngestProcs returns how many Go processors the server's and the store's
+// lowered threads need on top of one per core (0 if ingest runs at the
+// usual priority): what lrkit serve adds to GOMAXPROCS.
+func (s *Server) IngestProcs() int {
+	if s.ingest == nil {
+		return 0
+	}
+	return s.opts.IngestWorkers + s.st.BackgroundThreads()
+}
+
+func (s *Server) ingestWorker() {
+	defer s.wg.Done()
+	if err := threadprio.Lower(s.opts.IngestNice); err != nil {
+		s.log.Warn("metric ingest runs at the usual priority", "err", err)
+	}
+	for {
+		select {
+		case <-s.done:
+			return
+		case job := <-s.ingest:
+			q, err := s.queueMetrics(job.ctx, job.tok, job.id, job.data)
+			job.reply <- ingestReply{queued: q, err: err}
+		}
+	}
+}
+
+// handOver has an ingest worker decode and queue a batch, or does it on
+// the calling goroutine if there are no workers.
+func (s *Server) handOver(r *http.Request, tok store.Token, id int64, data []byte) (*queuedBatch, error) {
+	if s.ingest == nil {
+		return s.queueMetrics(r.Context(), tok, id, data)
+	}
+	job := ingestJob{ctx: r.Context(), tok: tok, id: id, data: data, reply: make(chan ingestReply, 1)}
+	select {
+	case s.ingest <- job:
+	case <-s.done:
+		return nil, store.ErrClosed
+	case <-r.Context().Done():
+		return nil, r.Context().Err()
+	}
+	rep := <-job.reply
+	return rep.queued, rep.err
+}
+
+// MaxIngestNice is the largest Options.IngestNice: the lowest priority.
+const MaxIngestNice = threadprio.MaxNice
+
+// Garbage collection of a server whose ingest runs at a lower priority:
+// see PrioritizeRates.
+const (
+	lowIngestGCPercent   = 1000
+	lowIngestMemoryLimit = 1 << 30
+)
+
+// PrioritizeRates tunes the process for a server whose ingest runs at a
+// lower priority (Options.IngestNice): IngestProcs more Go processors
+// (unless GOMAXPROCS is set in the environment), and a garbage collector
+// that runs a tenth as often (GOGC=1000) under a soft memory limit of 1
+// GiB (unless GOGC or GOMEMLIMIT is set). The collector matters because
+// a stop-the-world pause waits for every running thread to reach a safe
+// point, a lowered thread the kernel is not running included: in the
+// mixed load test the rate route's p99 was 16-23 ms with GOGC=100, 9-12
+// ms with 400 and 7-9 ms with 1000 (docs/server.md). It returns what it
+// changed, for the log, and a function that restores the previous
+// settings.
+func (s *Server) PrioritizeRates() (changed string, restore func()) {
+	var undo []func()
+	var did []string
+	if extra := s.IngestProcs(); extra > 0 && os.Getenv("GOMAXPROCS") == "" {
+		old := runtime.GOMAXPROCS(0)
+		runtime.GOMAXPROCS(old + extra)
+		undo = append(undo, func() { runtime.GOMAXPROCS(old) })
+		did = append(did, fmt.Sprintf("GOMAXPROCS %d -> %d", old, old+extra))
+	}
+	if s.IngestProcs() > 0 && os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
+		oldGC := debug.SetGCPercent(lowIngestGCPercent)
+		oldLimit := debug.SetMemoryLimit(lowIngestMemoryLimit)
+		undo = append(undo, func() { debug.SetGCPercent(oldGC); debug.SetMemoryLimit(oldLimit) })
+		did = append(did, fmt.Sprintf("GOGC %d -> %d, memory limit 1 GiB", oldGC, lowIngestGCPercent))
+	}
+	return strings.Join(did, ", "), func() {
+		for _, f := range slices.Backward(undo) {
+			f()
+		}
+	}
+}

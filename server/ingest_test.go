@@ -1,0 +1,98 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// With ingest at a lower priority, batches are decoded by the ingest
+// workers and stored by lowered committers; what the client sees is the
+// same as without: stored once, errors with their message and status, a
+// closed server answers 503 instead of hanging.
+func TestLowIngestPriority(t *testing.T) {
+	f := newFixtureNice(t, MaxIngestNice)
+	if got, want := f.h.IngestProcs(), DefaultIngestWorkers+f.st.BackgroundThreads(); got != want || (runtime.GOOS == "linux" && f.st.BackgroundThreads() != 2) {
+		t.Errorf("IngestProcs %d, want %d (ingest workers and the SQLite store's committer and checkpointer)", got, want)
+	}
+	run := f.createRun(f.tokA, "r", "constant(peak=0.1)", 100000)
+	path := fmt.Sprintf("/v1/runs/%d/metrics", run.ID)
+	for _, c := range []struct {
+		body string
+		code int
+		msg  string
+	}{
+		{`{"batch_id":"x","metrics":[{"step":1,"loss":"a"}]}`, http.StatusBadRequest, "loss"},
+		{`{"batch_id":"x","metrics":[{"step":-1,"loss":1}]}`, http.StatusBadRequest, "step"},
+		{`{"metrics":[{"step":1,"loss":1}]}`, http.StatusBadRequest, "batch_id"},
+	} {
+		if code, body := f.do(f.tokA, "POST", path, c.body); code != c.code || !strings.Contains(body, c.msg) {
+			t.Errorf("%s: %d %s, want %d naming %s", c.body, code, body, c.code, c.msg)
+		}
+	}
+	// 40 batches at once, each sent twice: every record stored once.
+	var wg sync.WaitGroup
+	for i := range 40 {
+		for range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				postBatch(f, run.ID, fmt.Sprint("b", i), 10*i, 10, func(s int) float64 { return 1 / float64(s+1) })
+			}()
+		}
+	}
+	wg.Wait()
+	var ms struct{ Metrics []MetricJSON }
+	f.ok(f.tokA, "GET", path+"?limit=1000", "", &ms)
+	if len(ms.Metrics) != 400 {
+		t.Errorf("%d records stored, want 400", len(ms.Metrics))
+	}
+	// The same batch ID with other records: 409, naming it.
+	if code, body := f.do(f.tokA, "POST", path, `{"batch_id":"b3","metrics":[{"step":30,"loss":9}]}`); code != http.StatusConflict || !strings.Contains(body, `batch_id \"b3\"`) {
+		t.Errorf("reused batch ID: %d %s", code, body)
+	}
+	// A closed server (its ingest workers gone) answers 503 at once.
+	f.h.Close()
+	start := time.Now()
+	if code, body := f.do(f.tokA, "POST", path, `{"batch_id":"late","metrics":[{"step":999,"loss":1}]}`); code != http.StatusServiceUnavailable {
+		t.Errorf("batch to a closed server: %d %s", code, body)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("batch to a closed server answered after %v", d)
+	}
+}
+
+// PrioritizeRates adds the lowered threads' Go processors and makes the
+// collector rarer, unless the environment sets them, and restores both.
+func TestPrioritizeRates(t *testing.T) {
+	for _, env := range []string{"GOMAXPROCS", "GOGC", "GOMEMLIMIT"} {
+		t.Setenv(env, "")
+	}
+	f := newFixtureNice(t, MaxIngestNice)
+	before := runtime.GOMAXPROCS(0)
+	changed, restore := f.h.PrioritizeRates()
+	if got := runtime.GOMAXPROCS(0); got != before+f.h.IngestProcs() {
+		t.Errorf("GOMAXPROCS %d after PrioritizeRates, want %d", got, before+f.h.IngestProcs())
+	}
+	if !strings.Contains(changed, "-> 1000") {
+		t.Errorf("changed %q, want the collector named", changed)
+	}
+	restore()
+	if got := runtime.GOMAXPROCS(0); got != before {
+		t.Errorf("GOMAXPROCS %d after restore, want %d", got, before)
+	}
+	t.Setenv("GOMAXPROCS", fmt.Sprint(before))
+	t.Setenv("GOGC", "100")
+	if changed, restore := f.h.PrioritizeRates(); changed != "" {
+		restore()
+		t.Errorf("with GOMAXPROCS and GOGC set: changed %q, want nothing", changed)
+	}
+	plain := newFixture(t)
+	if changed, _ := plain.h.PrioritizeRates(); changed != "" || plain.h.IngestProcs() != 0 {
+		t.Errorf("server without ingest nice: changed %q, %d procs", changed, plain.h.IngestProcs())
+	}
+}
