@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -133,9 +134,10 @@ func runServe(ctx context.Context, cmd *cobra.Command, o serveFlags, logger *slo
 	}
 	api := server.New(st, server.Options{Logger: logger, Refresh: o.refresh, MaxSteps: o.maxSteps, IngestNice: o.ingestNice})
 	defer api.Close()
-	if changed, restore := api.PrioritizeRates(); changed != "" {
+	if o.ingestNice > 0 {
+		changed, restore := api.PrioritizeRates()
 		defer restore()
-		fmt.Fprintf(cmd.ErrOrStderr(), "lrkit serve: metric ingest at nice %d, %s\n", o.ingestNice, changed)
+		fmt.Fprintf(cmd.ErrOrStderr(), "lrkit serve: metric ingest at nice %d (%s)\n", o.ingestNice, cmp.Or(changed, "GOMAXPROCS, GOGC and GOMEMLIMIT as set"))
 	}
 	srv := &http.Server{Handler: api,
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}

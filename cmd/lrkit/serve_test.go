@@ -146,7 +146,7 @@ func testKillRestart(t *testing.T, bin string, extra ...string) {
 	p.mu.Lock()
 	log := p.log.String()
 	p.mu.Unlock()
-	if len(extra) > 0 && runtime.GOOS == "linux" && !strings.Contains(log, "lrkit serve: metric ingest at nice 19, GOMAXPROCS") {
+	if len(extra) > 0 && runtime.GOOS == "linux" && !strings.Contains(log, "lrkit serve: metric ingest at nice 19 (") {
 		t.Errorf("serve %v did not say it lowered ingest:\n%s", extra, log)
 	}
 	if tok == "" {
