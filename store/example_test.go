@@ -71,3 +71,27 @@ func Example_runs() {
 	// 2 false {"Seen":2}
 	// 0 true {"Seen":2}
 }
+
+// QueueMetrics does the work before the group commit on the caller's
+// goroutine and returns; Wait, possibly on another goroutine, returns the
+// result once the batch's transaction has committed.
+func ExampleStore_QueueMetrics() {
+	ctx := context.Background()
+	s, err := store.OpenWith(ctx, ":memory:", store.Options{BackgroundNice: 10}) // committer at nice 10 (Linux)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer s.Close()
+	p, _ := s.CreateProject(ctx, "vision")
+	run, _ := s.CreateRun(ctx, p.ID, "resnet-1", "cosine(peak=0.1)", 1000, []byte(`{}`))
+	batch := []runlog.Record{{Step: 0, Loss: 2.3, Present: runlog.FieldLoss}, {Step: 1, Loss: 2.2, Present: runlog.FieldLoss}}
+	pending, err := s.QueueMetrics(ctx, p.ID, run.ID, "batch-1", batch, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	res, err := pending.Wait()
+	fmt.Println(res.Inserted, res.Run.LastStep, err)
+	// Output: 2 1 <nil>
+}
