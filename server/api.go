@@ -421,10 +421,8 @@ func (s *Server) queueMetrics(ctx context.Context, tok store.Token, id int64, da
 	}
 	cached := s.cached(id)
 	q := &queuedBatch{batchID: req.BatchID}
-	q.pending, err = s.st.QueueMetrics(ctx, tok.ProjectID, id, req.BatchID, recs, func(ch *store.Change) error {
-		q.box = nil
-		b, err := observe(ch, cached)
-		q.box = b
+	q.pending, err = s.st.QueueMetrics(ctx, tok.ProjectID, id, req.BatchID, recs, func(ch *store.Change) (err error) {
+		q.box, err = observe(ch, cached)
 		return err
 	})
 	if err != nil {

@@ -23,18 +23,19 @@ import (
 // hundred milliseconds and rate requests queued behind it: the rate
 // route's p99 rose from the bare handler's 7-10 ms to 30-45 ms in the
 // mixed load test. Go has no goroutine priorities, but the kernel has
-// thread priorities: with Options.IngestNice set, a few ingest workers on
-// threads of their own at that nice value (internal/threadprio) decode
-// batches and queue them for the store, whose committers run at the same
-// nice value (store.Options.BackgroundNice), while the handlers, on the
+// thread priorities: over a store opened with store.Options.BackgroundNice
+// (whose committers run on threads at that nice value), a few ingest
+// workers on threads of their own at the same nice value
+// (internal/threadprio) decode batches and queue them for the store,
+// while the handlers, on the
 // usual threads, only read the body, hand it over, wait and answer. With
 // one more Go processor than cores per lowered thread (IngestProcs), the
 // kernel runs the rate route first whenever the cores are all busy, and
 // the batches' work fills what is left: batches wait longer in a burst,
 // rates do not.
 
-// DefaultIngestWorkers is the number of ingest workers when
-// Options.IngestNice is set and Options.IngestWorkers is not.
+// DefaultIngestWorkers is the number of ingest workers when the store runs
+// at a background nice value and Options.IngestWorkers is not set.
 const DefaultIngestWorkers = 2
 
 // ingestJob is a metrics batch handed to an ingest worker.
@@ -53,9 +54,10 @@ type ingestReply struct {
 	err    error
 }
 
-// startIngest starts the ingest workers if Options.IngestNice is set.
+// startIngest starts the ingest workers if the store runs at a
+// background nice value.
 func (s *Server) startIngest() {
-	if s.opts.IngestNice <= 0 {
+	if s.st.BackgroundNice() <= 0 {
 		return
 	}
 	if s.opts.IngestWorkers <= 0 {
@@ -80,7 +82,7 @@ func (s *Server) IngestProcs() int {
 
 func (s *Server) ingestWorker() {
 	defer s.wg.Done()
-	if err := threadprio.Lower(s.opts.IngestNice); err != nil {
+	if err := threadprio.Lower(s.st.BackgroundNice()); err != nil {
 		s.log.Warn("metric ingest runs at the usual priority", "err", err)
 	}
 	for {
@@ -112,9 +114,6 @@ func (s *Server) handOver(r *http.Request, tok store.Token, id int64, data []byt
 	return rep.queued, rep.err
 }
 
-// MaxIngestNice is the largest Options.IngestNice: the lowest priority.
-const MaxIngestNice = threadprio.MaxNice
-
 // Garbage collection of a server whose ingest runs at a lower priority:
 // see PrioritizeRates.
 const (
@@ -123,7 +122,7 @@ const (
 )
 
 // PrioritizeRates tunes the process for a server whose ingest runs at a
-// lower priority (Options.IngestNice): IngestProcs more Go processors
+// lower priority (store.Options.BackgroundNice): IngestProcs more Go processors
 // (unless GOMAXPROCS is set in the environment), and a garbage collector
 // that runs a tenth as often (GOGC=1000) under a soft memory limit of 1
 // GiB (unless GOGC or GOMEMLIMIT is set). The collector matters because
@@ -136,13 +135,14 @@ const (
 func (s *Server) PrioritizeRates() (changed string, restore func()) {
 	var undo []func()
 	var did []string
-	if extra := s.IngestProcs(); extra > 0 && os.Getenv("GOMAXPROCS") == "" {
+	extra := s.IngestProcs()
+	if extra > 0 && os.Getenv("GOMAXPROCS") == "" {
 		old := runtime.GOMAXPROCS(0)
 		runtime.GOMAXPROCS(old + extra)
 		undo = append(undo, func() { runtime.GOMAXPROCS(old) })
 		did = append(did, fmt.Sprintf("GOMAXPROCS %d -> %d", old, old+extra))
 	}
-	if s.IngestProcs() > 0 && os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
+	if extra > 0 && os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
 		oldGC := debug.SetGCPercent(lowIngestGCPercent)
 		oldLimit := debug.SetMemoryLimit(lowIngestMemoryLimit)
 		undo = append(undo, func() { debug.SetGCPercent(oldGC); debug.SetMemoryLimit(oldLimit) })

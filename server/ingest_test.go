@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/lrkit/lrkit/store"
 )
 
 // With ingest at a lower priority, batches are decoded by the ingest
@@ -15,9 +17,12 @@ import (
 // same as without: stored once, errors with their message and status, a
 // closed server answers 503 instead of hanging.
 func TestLowIngestPriority(t *testing.T) {
-	f := newFixtureNice(t, MaxIngestNice)
-	if got, want := f.h.IngestProcs(), DefaultIngestWorkers+f.st.BackgroundThreads(); got != want || (runtime.GOOS == "linux" && f.st.BackgroundThreads() != 2) {
-		t.Errorf("IngestProcs %d, want %d (ingest workers and the SQLite store's committer and checkpointer)", got, want)
+	f := newFixtureNice(t, store.MaxBackgroundNice)
+	if f.h.ingest == nil {
+		t.Fatal("no ingest workers over a store at a background nice value")
+	}
+	if got := f.h.IngestProcs(); got != 4 {
+		t.Errorf("IngestProcs %d, want 4 (2 ingest workers, the SQLite store's committer and checkpointer)", got)
 	}
 	run := f.createRun(f.tokA, "r", "constant(peak=0.1)", 100000)
 	path := fmt.Sprintf("/v1/runs/%d/metrics", run.ID)
@@ -72,7 +77,7 @@ func TestPrioritizeRates(t *testing.T) {
 	for _, env := range []string{"GOMAXPROCS", "GOGC", "GOMEMLIMIT"} {
 		t.Setenv(env, "")
 	}
-	f := newFixtureNice(t, MaxIngestNice)
+	f := newFixtureNice(t, store.MaxBackgroundNice)
 	before := runtime.GOMAXPROCS(0)
 	changed, restore := f.h.PrioritizeRates()
 	if got := runtime.GOMAXPROCS(0); got != before+f.h.IngestProcs() {

@@ -20,7 +20,7 @@ import (
 // rigNice is the nice value of the load tests' ingest threads (0: the
 // usual priority).
 func rigNice() int {
-	if n, err := strconv.Atoi(os.Getenv("LRKIT_LOAD_INGEST_NICE")); err == nil && n >= 1 && n <= MaxIngestNice {
+	if n, err := strconv.Atoi(os.Getenv("LRKIT_LOAD_INGEST_NICE")); err == nil && n >= 1 && n <= store.MaxBackgroundNice {
 		return n
 	}
 	return 0
@@ -34,7 +34,7 @@ func openRigStore(ctx context.Context, path string) (*store.Store, error) {
 // newRigServer returns the load tests' server over st, with the process
 // tuned as lrkit serve tunes it, until the test ends.
 func newRigServer(t testing.TB, st *store.Store) *Server {
-	srv := New(st, Options{IngestNice: rigNice()})
+	srv := New(st, Options{})
 	t.Cleanup(func() { srv.Close() })
 	changed, restore := srv.PrioritizeRates()
 	if changed != "" {

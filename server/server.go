@@ -74,15 +74,11 @@ type Options struct {
 	// curve: a prediction younger than this is served even if metrics
 	// arrived since (default 2s).
 	PredictEvery time.Duration
-	// IngestNice, from 1 to 19, decodes metric batches on IngestWorkers
-	// threads of their own at that nice value (see ingest.go; Linux only),
-	// so that they leave the processors to the rate route when all are
-	// busy. Open the store with the same store.Options.BackgroundNice,
-	// and give the process IngestProcs more Go processors than cores.
-	// 0: batches are decoded by their handlers.
-	IngestNice int
 	// IngestWorkers is the number of ingest workers (default
-	// DefaultIngestWorkers) when IngestNice is set.
+	// DefaultIngestWorkers) of a store opened with
+	// store.Options.BackgroundNice: they decode metric batches on threads
+	// of their own at the store's nice value (see ingest.go), so that
+	// batches leave the processors to the rate route when all are busy.
 	IngestWorkers int
 }
 

@@ -33,7 +33,7 @@ func newFixture(t *testing.T) *fixture {
 }
 
 // newFixtureNice is newFixture with metric ingest at nice value nice
-// (store.Options.BackgroundNice, Options.IngestNice; 0: the usual
+// (store.Options.BackgroundNice; 0: the usual
 // priority).
 func newFixtureNice(t *testing.T, nice int) *fixture {
 	t.Helper()
@@ -59,7 +59,7 @@ func newFixtureNice(t *testing.T, nice int) *fixture {
 			f.tokB = text
 		}
 	}
-	srv := New(st, Options{IngestNice: nice})
+	srv := New(st, Options{})
 	t.Cleanup(func() { srv.Close() })
 	f.h, f.srv = srv, httptest.NewServer(srv)
 	t.Cleanup(f.srv.Close)
@@ -302,7 +302,7 @@ func postBatch(f *fixture, run int64, id string, from, n int, loss func(int) flo
 }
 
 func TestMetricsIdempotentAndControllerObserves(t *testing.T) {
-	for _, nice := range []int{0, MaxIngestNice} {
+	for _, nice := range []int{0, store.MaxBackgroundNice} {
 		t.Run(fmt.Sprintf("nice=%d", nice), func(t *testing.T) { testMetricsIdempotent(t, newFixtureNice(t, nice)) })
 	}
 }

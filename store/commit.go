@@ -394,6 +394,10 @@ func (s *Store) background() {
 	}
 }
 
+// BackgroundNice returns the nice value of the store's background threads
+// (Options.BackgroundNice; 0: off).
+func (s *Store) BackgroundNice() int { return s.nice }
+
 // BackgroundThreads returns how many of the store's goroutines run on
 // threads of their own at Options.BackgroundNice (0 if it is off): the
 // committers and the checkpointer.

@@ -47,6 +47,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/lrkit/lrkit/internal/threadprio"
+
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" driver
 )
@@ -118,14 +120,20 @@ type Options struct {
 	// Timeout bounds every database call (default 30s): a database that
 	// stops answering makes calls fail, not hang.
 	Timeout time.Duration
-	// BackgroundNice, from 1 to 19, runs the metrics committers and the
-	// checkpointer on threads of their own at that nice value (Linux
-	// only; see internal/threadprio): when the processors are all busy,
-	// the kernel runs the process's other threads first. It takes effect
-	// only with one more Go processor (GOMAXPROCS) than cores per such
-	// thread (BackgroundThreads), which lrkit serve arranges. 0: off.
+	// BackgroundNice, from 1 to MaxBackgroundNice, runs the metrics
+	// committers and the checkpointer on threads of their own at that
+	// nice value (Linux only; see internal/threadprio): when the
+	// processors are all busy, the kernel runs the process's other
+	// threads first. It takes effect only with one more Go processor
+	// (GOMAXPROCS) than cores per such thread (BackgroundThreads), which
+	// lrkit serve arranges; the server's ingest workers run at the same
+	// value. 0: off.
 	BackgroundNice int
 }
+
+// MaxBackgroundNice is the largest Options.BackgroundNice: the lowest
+// priority.
+const MaxBackgroundNice = threadprio.MaxNice
 
 // Health is what Store.Health reports about the database.
 type Health struct {
@@ -159,8 +167,8 @@ func OpenWith(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 30 * time.Second
 	}
-	if opts.BackgroundNice < 0 || opts.BackgroundNice > 19 {
-		return nil, fmt.Errorf("store: background nice value %d: want 0 (off) to 19", opts.BackgroundNice)
+	if opts.BackgroundNice < 0 || opts.BackgroundNice > MaxBackgroundNice {
+		return nil, fmt.Errorf("store: background nice value %d: want 0 (off) to %d", opts.BackgroundNice, MaxBackgroundNice)
 	}
 	s := &Store{now: time.Now, timeout: opts.Timeout, nice: opts.BackgroundNice}
 	emptied := false // an existing SQLite file that must hold the schema
@@ -204,14 +212,13 @@ func OpenWith(ctx context.Context, dsn string, opts Options) (*Store, error) {
 			}
 		}
 		const pragmas = "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
-		w, err := sql.Open("sqlite", dsn+"?_pragma=journal_mode(WAL)&"+pragmas+"&_txlock=immediate"+
-			"&_pragma=wal_autocheckpoint("+strconv.Itoa(walSafetyPages)+")")
+		// One writer connection (the committer's; SQLite has one writer at
+		// a time anyway), readers beside it, and the checkpointer's own.
+		w, err := sqlitePool(dsn, "_pragma=journal_mode(WAL)&"+pragmas+"&_txlock=immediate"+
+			"&_pragma=wal_autocheckpoint("+strconv.Itoa(walSafetyPages)+")", 1)
 		if err != nil {
-			return nil, fmt.Errorf("store: open %s: %w", dsn, err)
+			return nil, err
 		}
-		w.SetMaxOpenConns(1)
-		w.SetMaxIdleConns(1)
-		w.SetConnMaxLifetime(0)
 		if err := w.PingContext(ctx); err != nil {
 			w.Close()
 			return nil, fmt.Errorf("store: open %s: %w", dsn, s.noteDamage(err))
@@ -219,22 +226,15 @@ func OpenWith(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		s.w, s.r, s.dialect = w, w, dialectSQLite
 		s.health = Health{Kind: "sqlite", Integrity: "not checked"}
 		if dsn != ":memory:" {
-			r, err := sql.Open("sqlite", dsn+"?_pragma=query_only(1)&"+pragmas)
-			if err != nil {
-				w.Close()
-				return nil, fmt.Errorf("store: open %s: %w", dsn, err)
-			}
-			r.SetMaxOpenConns(4)
-			r.SetMaxIdleConns(4)
-			s.r = r
-			ck, err := sql.Open("sqlite", dsn+"?"+pragmas)
-			if err != nil {
+			if s.r, err = sqlitePool(dsn, "_pragma=query_only(1)&"+pragmas, 4); err != nil {
+				s.r = w
 				s.Close()
-				return nil, fmt.Errorf("store: open %s: %w", dsn, err)
+				return nil, err
 			}
-			ck.SetMaxOpenConns(1)
-			ck.SetMaxIdleConns(1)
-			s.ckpt = ck
+			if s.ckpt, err = sqlitePool(dsn, pragmas, 1); err != nil {
+				s.Close()
+				return nil, err
+			}
 		}
 		if opts.Check {
 			if err := s.quickCheck(ctx); err != nil {
@@ -348,6 +348,18 @@ func (s *Store) Ping(ctx context.Context) error {
 		return fmt.Errorf("store: ping: schema version %d, opened at %d: %w", v.Int64, s.health.Schema, ErrDamaged)
 	}
 	return nil
+}
+
+// sqlitePool opens a pool of at most n connections to the SQLite file dsn,
+// with the query parameters params.
+func sqlitePool(dsn, params string, n int) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", dsn+"?"+params)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", dsn, err)
+	}
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	return db, nil
 }
 
 // bound limits ctx to the store's call timeout.

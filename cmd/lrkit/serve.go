@@ -111,8 +111,8 @@ func openServeDB(ctx context.Context, db string, init bool, timeout time.Duratio
 }
 
 func runServe(ctx context.Context, cmd *cobra.Command, o serveFlags, logger *slog.Logger) error {
-	if o.ingestNice < 0 || o.ingestNice > server.MaxIngestNice {
-		return badInput(fmt.Errorf("--ingest-nice %d: want 0 (off) to %d", o.ingestNice, server.MaxIngestNice))
+	if o.ingestNice < 0 || o.ingestNice > store.MaxBackgroundNice {
+		return badInput(fmt.Errorf("--ingest-nice %d: want 0 (off) to %d", o.ingestNice, store.MaxBackgroundNice))
 	}
 	st, err := openServeDB(ctx, o.db, o.init, o.dbTimeout, o.ingestNice)
 	if err != nil {
@@ -132,7 +132,7 @@ func runServe(ctx context.Context, cmd *cobra.Command, o serveFlags, logger *slo
 	if err != nil {
 		return badInput(fmt.Errorf("--addr: %w", err))
 	}
-	api := server.New(st, server.Options{Logger: logger, Refresh: o.refresh, MaxSteps: o.maxSteps, IngestNice: o.ingestNice})
+	api := server.New(st, server.Options{Logger: logger, Refresh: o.refresh, MaxSteps: o.maxSteps})
 	defer api.Close()
 	if o.ingestNice > 0 {
 		changed, restore := api.PrioritizeRates()
