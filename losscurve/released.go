@@ -235,7 +235,8 @@ func ReleasedPath(ctx context.Context, runs []Run, opts FitOptions, steps, every
 	for _, s := range path {
 		m := s.Law
 		s.ReadOut = slices.Equal([]float64{m.L0, m.A, m.Alpha, m.B, m.C, m.Beta, m.Gamma}, readOut)
-		if s.Step%every == 0 || s.Step == steps || s.ReadOut {
+		// The optimiser runs on to its stop, past steps if it comes later.
+		if (s.Step%every == 0 && s.Step <= steps) || s.Step == steps || s.ReadOut {
 			kept = append(kept, s)
 		}
 	}
