@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"sync"
 
 	"gonum.org/v1/gonum/floats"
@@ -72,11 +71,11 @@ func fitReleased(ctx context.Context, kind string, runs, fitRuns []Run, opts Fit
 	if err != nil {
 		return nil, FitReport{}, err
 	}
-	best, bestF, evals, err := releasedAdamW(ctx, curves, init, opts, 0, nil)
+	best, bestF, _, evals, err := releasedAdamW(ctx, curves, init, opts, 0, nil)
 	if err != nil {
 		return nil, FitReport{}, err
 	}
-	law := &MultiPower{L0: best[0], A: best[1], Alpha: best[2], B: best[3], C: best[4], Beta: best[5], Gamma: best[6], Convention: ConventionRepo, Warmup: -1}
+	law := releasedLaw(best)
 	fitted := &Fitted{Law: law, Info: newFitInfo(RecipeReleased, fitRuns)}
 	rep := FitReport{Law: kind, Recipe: RecipeReleased, Objective: bestF, Starts: 1, Evaluations: evals}
 	n, s2 := 0, 0.0
@@ -129,11 +128,12 @@ func releasedCurves(fitRuns []Run, opts FitOptions) ([]releasedCurve, float64) {
 // init (L0, A, α, B; C, β, γ start at 1, 0.5, 0.5) until its stopping rule
 // fires or releasedSteps steps are done, and returns the parameters it
 // reads out (those after the step whose objective was the lowest before
-// the stop), their objective and the number of objective evaluations.
-// visit, if not nil, sees every step's parameters before that step (step
-// 0 is the start) with their objective; with follow > 0 the steps go on
-// past the stop up to step follow (the read-out is unchanged).
-func releasedAdamW(ctx context.Context, curves []releasedCurve, init []float64, opts FitOptions, follow int, visit func(step int, objective float64, theta []float64)) ([]float64, float64, int, error) {
+// the stop), their objective, the number of AdamW steps taken to reach
+// them and the number of objective evaluations. visit, if not nil, sees
+// every step's parameters before that step (step 0 is the start) with
+// their objective; with follow > 0 the steps go on past the stop up to
+// step follow (the read-out is unchanged).
+func releasedAdamW(ctx context.Context, curves []releasedCurve, init []float64, opts FitOptions, follow int, visit func(step int, objective float64, theta []float64)) ([]float64, float64, int, int, error) {
 	theta := []float64{init[0], init[1], init[2], init[3], 1, 0.5, 0.5} // L0, A, α, B, C, β, γ
 	lrs := []float64{releasedLR1, releasedLR1, releasedLR2, releasedLR1, releasedLR1, releasedLR2, releasedLR2}
 	m := make([]float64, 7)
@@ -141,11 +141,11 @@ func releasedAdamW(ctx context.Context, curves []releasedCurve, init []float64, 
 	grad := make([]float64, 7)
 	best := append([]float64(nil), theta...)
 	bestF, minF := math.Inf(1), math.Inf(1)
-	noImprove, evals := 0, 0
+	bestStep, noImprove, evals := 0, 0, 0
 	stopped := false
 	for step := 0; step < max(releasedSteps, follow+1); step++ {
 		if err := ctx.Err(); err != nil {
-			return nil, 0, evals, fmt.Errorf("losscurve: fit: %w", err)
+			return nil, 0, 0, evals, fmt.Errorf("losscurve: fit: %w", err)
 		}
 		if step >= releasedSteps {
 			stopped = true
@@ -175,14 +175,20 @@ func releasedAdamW(ctx context.Context, curves []releasedCurve, init []float64, 
 			continue
 		}
 		if f < bestF {
-			bestF = f
+			bestF, bestStep = f, step+1
 			copy(best, theta)
 		}
 		if opts.Progress != nil {
 			opts.Progress(step+1, releasedSteps)
 		}
 	}
-	return best, bestF, evals, nil
+	return best, bestF, bestStep, evals, nil
+}
+
+// releasedLaw is the law of the released recipe's parameters theta (L0,
+// A, α, B, C, β, γ).
+func releasedLaw(theta []float64) *MultiPower {
+	return &MultiPower{L0: theta[0], A: theta[1], Alpha: theta[2], B: theta[3], C: theta[4], Beta: theta[5], Gamma: theta[6], Convention: ConventionRepo, Warmup: -1}
 }
 
 // ReleasedStep is one point of the released recipe's optimiser path (see
@@ -221,21 +227,18 @@ func ReleasedPath(ctx context.Context, runs []Run, opts FitOptions, steps, every
 	if err != nil {
 		return nil, err
 	}
-	law := func(step int, f float64, theta []float64) ReleasedStep {
-		return ReleasedStep{Step: step, Objective: f, Law: &MultiPower{L0: theta[0], A: theta[1], Alpha: theta[2], B: theta[3], C: theta[4], Beta: theta[5], Gamma: theta[6], Convention: ConventionRepo, Warmup: -1}}
-	}
 	var path []ReleasedStep // every step until the read-out is known
-	readOut, _, _, err := releasedAdamW(ctx, curves, init, opts, steps, func(step int, f float64, theta []float64) {
-		path = append(path, law(step, f, theta))
+	_, _, readOut, _, err := releasedAdamW(ctx, curves, init, opts, steps, func(step int, f float64, theta []float64) {
+		path = append(path, ReleasedStep{Step: step, Objective: f, Law: releasedLaw(theta)})
 	})
 	if err != nil {
 		return nil, err
 	}
 	kept := path[:0]
 	for _, s := range path {
-		m := s.Law
-		s.ReadOut = slices.Equal([]float64{m.L0, m.A, m.Alpha, m.B, m.C, m.Beta, m.Gamma}, readOut)
-		if s.Step%every == 0 || s.Step == steps || s.ReadOut {
+		s.ReadOut = s.Step == readOut
+		// The optimiser runs on to its stop, past steps if it comes later.
+		if (s.Step%every == 0 && s.Step <= steps) || s.Step == steps || s.ReadOut {
 			kept = append(kept, s)
 		}
 	}

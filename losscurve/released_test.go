@@ -5,6 +5,7 @@ import (
 	"context"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -108,7 +109,7 @@ func TestReleasedPath(t *testing.T) {
 	if last := path[len(path)-1]; last.Step != 250 {
 		t.Errorf("path ends at step %d, want 250", last.Step)
 	}
-	readOuts := 0
+	readOuts, readOut := 0, -1
 	for i, s := range path {
 		if i > 0 && s.Step <= path[i-1].Step {
 			t.Errorf("steps not increasing: %d after %d", s.Step, path[i-1].Step)
@@ -119,7 +120,7 @@ func TestReleasedPath(t *testing.T) {
 		if !s.ReadOut {
 			continue
 		}
-		readOuts++
+		readOuts, readOut = readOuts+1, s.Step
 		for k, v := range s.Law.Params() {
 			if v != want[k] {
 				t.Errorf("read-out step %d: %s = %g, the released recipe returns %g", s.Step, k, v, want[k])
@@ -128,6 +129,28 @@ func TestReleasedPath(t *testing.T) {
 	}
 	if readOuts != 1 {
 		t.Errorf("%d read-out steps, want 1", readOuts)
+	}
+	// A path shorter than the released recipe's run has its checkpoints
+	// up to steps only, and the read-out wherever it lies.
+	short, err := ReleasedPath(context.Background(), runs, FitOptions{}, 20, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int
+	shortReadOut := -1
+	for _, s := range short {
+		got = append(got, s.Step)
+		if s.ReadOut {
+			shortReadOut = s.Step
+		}
+	}
+	wantSteps := []int{0, 4, 8, 12, 16, 20}
+	if !slices.Contains(wantSteps, readOut) {
+		wantSteps = append(wantSteps, readOut)
+		slices.Sort(wantSteps)
+	}
+	if !slices.Equal(got, wantSteps) || shortReadOut != readOut {
+		t.Errorf("20 steps every 4: steps %v with the read-out at %d, want %v with it at %d", got, shortReadOut, wantSteps, readOut)
 	}
 	if _, err := ReleasedPath(context.Background(), runs, FitOptions{}, 0, 10); err == nil || !strings.Contains(err.Error(), "steps 0 and every 10 must be positive") {
 		t.Errorf("zero steps: error %v", err)

@@ -152,6 +152,7 @@ func methodKeys() []string {
 func summary(w io.Writer, splits []split, results []fitResult) error {
 	var b strings.Builder
 	b.WriteString("| role | method | curves | PredE | final | minus converged [95% interval] |\n|---|---|---|---|---|---|\n")
+	converged := slices.ContainsFunc(results, func(x fitResult) bool { return x.m.key == "converged" })
 	for _, role := range []string{roleValidation, roleTest, roleSecondary} {
 		seen := map[string]bool{}
 		for _, r := range results {
@@ -161,7 +162,7 @@ func summary(w io.Writer, splits []split, results []fitResult) error {
 			seen[r.m.key] = true
 			pl := pool(splits, results, r.m.key, role, "")
 			diff := "—"
-			if r.m.key != "converged" && slices.ContainsFunc(results, func(x fitResult) bool { return x.m.key == "converged" }) {
+			if converged && r.m.key != "converged" {
 				mean, lo, hi, n := diffCI(splits, results, r.m.key, "converged", role)
 				if n > 0 {
 					diff = fmt.Sprintf("%+.3f [%+.3f, %+.3f] (%d runs)", 100*mean, 100*lo, 100*hi, n)
@@ -330,9 +331,10 @@ func main() {
 		}
 		var picked []string
 		if *keys != "" {
+			known := methodKeys()
 			for _, k := range strings.Split(*keys, ",") {
-				if k = strings.TrimSpace(k); !slices.Contains(methodKeys(), k) {
-					fmt.Fprintf(os.Stderr, "accuracy: -methods %q: want one of %s\n", k, strings.Join(methodKeys(), ", "))
+				if k = strings.TrimSpace(k); !slices.Contains(known, k) {
+					fmt.Fprintf(os.Stderr, "accuracy: -methods %q: want one of %s\n", k, strings.Join(known, ", "))
 					os.Exit(2)
 				}
 				picked = append(picked, k)

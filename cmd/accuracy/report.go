@@ -25,8 +25,6 @@ type pooled struct {
 	rhoGroups            int
 }
 
-// pool pools the results of method key over the splits with the given
-// role (and, if fam is not empty, only curves of that family).
 // coverage is the share of scored points inside the prediction
 // intervals, for a table cell ("—" for fits without intervals).
 func (p pooled) coverage() string {
@@ -36,6 +34,8 @@ func (p pooled) coverage() string {
 	return fmt.Sprintf("%.3f", float64(p.covered)/float64(p.intervalPts))
 }
 
+// pool pools the results of method key over the splits with the given
+// role (and, if fam is not empty, only curves of that family).
 func pool(splits []split, results []fitResult, key, role, fam string) pooled {
 	var p pooled
 	var ms []losscurve.Metrics

@@ -49,7 +49,8 @@ func synthRun(name string, lrs []float64) losscurve.Run {
 
 // synthRecovery fits the multi-power law with m's options to noise-free
 // constant, cosine and WSD curves of 4000 steps and returns, for each of
-// m's variants, the held-out PredE on a WSD curve of 6000 steps.
+// m's variants (or for m, if it has none), the held-out PredE on a WSD
+// curve of 6000 steps.
 func synthRecovery(ctx context.Context, m method) (map[string]float64, error) {
 	var fit []losscurve.Run
 	for _, k := range []string{"constant", "cosine", "wsd"} {

@@ -41,8 +41,9 @@ the paper. --prior-candidates makes the multi-power law fit choose its
 prior's weight among the given ones: each is fitted without the last third
 of every fit run and scored there (on the held-out EPFL validation runs of
 docs/accuracy.md this was worse than the default's fixed weight, 0.304%
-against 0.265% PredE, and better than no prior, 0.334%). The fit is deterministic. Parameters that end at a bound of the
-search box, and fit runs whose rate never decays, are reported.
+against 0.265% PredE, and better than no prior, 0.334%). The fit is
+deterministic. Parameters that end at a bound of the search box, and fit
+runs whose rate never decays, are reported.
 
 The learning rate at every step comes from the log's lr values (linearly
 interpolated, with a warning, where the log has them only at some steps)
