@@ -21,7 +21,7 @@ import (
 // When many trainers report at once (ranks of data-parallel runs report
 // the same step), the batches' work took both processors for a few
 // hundred milliseconds and rate requests queued behind it: the rate
-// route's p99 rose from the bare handler's 7-10 ms to 30-45 ms in the
+// route's p99 rose from the bare handler's 6-11 ms to 21-47 ms in the
 // mixed load test. Go has no goroutine priorities, but the kernel has
 // thread priorities: over a store opened with store.Options.BackgroundNice
 // (whose committers run on threads at that nice value), a few ingest
@@ -128,7 +128,7 @@ const (
 // GiB (unless GOGC or GOMEMLIMIT is set). The collector matters because
 // a stop-the-world pause waits for every running thread to reach a safe
 // point, a lowered thread the kernel is not running included: in the
-// mixed load test the rate route's p99 was 16-23 ms with GOGC=100, 9-12
+// mixed load test the rate route's p99 was 16-24 ms with GOGC=100, 9-13
 // ms with 400 and 7-9 ms with 1000 (docs/server.md). It returns what it
 // changed, for the log, and a function that restores the previous
 // settings.
