@@ -131,6 +131,9 @@ func (s *Store) committer() {
 	for {
 		var first *appendReq
 		select {
+		case <-s.walFinish: // nil but for SQLite files
+			s.finishCheckpoint()
+			continue
 		case first = <-s.commits:
 		case <-s.stop:
 			for {

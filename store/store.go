@@ -73,12 +73,18 @@ const (
 
 // Store is an open database. It is safe for concurrent use.
 type Store struct {
-	w, r    *sql.DB // writer and readers; the same pool for PostgreSQL
-	ckpt    *sql.DB // SQLite file: the checkpointer's connection (checkpoint.go)
-	dialect dialect
-	now     func() time.Time
-	timeout time.Duration
-	nice    int // Options.BackgroundNice
+	w, r *sql.DB // writer and readers; the same pool for PostgreSQL
+	ckpt *sql.DB // SQLite file: the checkpointer's connection (checkpoint.go)
+	path string  // SQLite file: its path
+	// dbFile is the SQLite database file, opened to sync it after the
+	// checkpointer's copies; closed after SQLite's connections.
+	dbFile    *os.File
+	walFinish chan struct{} // the checkpointer asks the committer to finish a checkpoint
+	tune      checkpointTuning
+	dialect   dialect
+	now       func() time.Time
+	timeout   time.Duration
+	nice      int // Options.BackgroundNice
 	// Statements of the hot paths, prepared once by Open and only read
 	// after, keyed by their text before placeholder rewriting.
 	wstmts, rstmts map[string]*sql.Stmt
@@ -97,7 +103,9 @@ type Store struct {
 	// metric batches they held.
 	groups, batches atomic.Uint64
 	yields          atomic.Uint64 // see pacer
-	checkpoints     atomic.Uint64 // by the checkpointer
+	checkpoints     atomic.Uint64 // background checkpoint passes
+	finishes        atomic.Uint64 // checkpoints finished by the committer
+	walSyncs        atomic.Uint64 // WAL syncs by the checkpointer
 	niced           atomic.Int32  // background threads whose nice value was set (for tests)
 
 	health  Health
@@ -129,6 +137,8 @@ type Options struct {
 	// lrkit serve arranges; the server's ingest workers run at the same
 	// value. 0: off.
 	BackgroundNice int
+
+	tune *checkpointTuning // tests: the checkpointer's intervals
 }
 
 // MaxBackgroundNice is the largest Options.BackgroundNice: the lowest
@@ -170,7 +180,11 @@ func OpenWith(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if opts.BackgroundNice < 0 || opts.BackgroundNice > MaxBackgroundNice {
 		return nil, fmt.Errorf("store: background nice value %d: want 0 (off) to %d", opts.BackgroundNice, MaxBackgroundNice)
 	}
-	s := &Store{now: time.Now, timeout: opts.Timeout, nice: opts.BackgroundNice}
+	s := &Store{now: time.Now, timeout: opts.Timeout, nice: opts.BackgroundNice,
+		tune: checkpointTuning{every: checkpointEvery, walSync: walSyncEvery, finishPages: walFinishPages}}
+	if opts.tune != nil {
+		s.tune = *opts.tune
+	}
 	emptied := false // an existing SQLite file that must hold the schema
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		db, err := sql.Open("pgx", dsn)
@@ -235,6 +249,11 @@ func OpenWith(ctx context.Context, dsn string, opts Options) (*Store, error) {
 				s.Close()
 				return nil, err
 			}
+			if s.dbFile, err = os.Open(dsn); err != nil {
+				s.Close()
+				return nil, fmt.Errorf("store: %w", err)
+			}
+			s.path, s.walFinish = dsn, make(chan struct{}, 1)
 		}
 		if opts.Check {
 			if err := s.quickCheck(ctx); err != nil {
@@ -503,6 +522,9 @@ func (s *Store) Close() error {
 		if rerr := s.r.Close(); err == nil {
 			err = rerr
 		}
+	}
+	if s.dbFile != nil {
+		s.dbFile.Close() // last: closing it drops the process's locks on the file
 	}
 	return err
 }

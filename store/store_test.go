@@ -1222,6 +1222,150 @@ func TestBackgroundCheckpoint(t *testing.T) {
 	}
 }
 
+// walSalt returns the salt in the header of the WAL at path: SQLite
+// changes it each time the WAL restarts from its beginning.
+func walSalt(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path + "-wal")
+	if err != nil || len(b) < 32 {
+		t.Fatalf("WAL header: %d bytes, %v", len(b), err)
+	}
+	return hex.EncodeToString(b[16:24])
+}
+
+// Under continuous writes a background checkpoint never finds the WAL
+// fully copied, so the WAL would only restart when a commit passes
+// walSafetyPages (the committer then copying a whole round's WAL): the
+// checkpointer asks the committer to finish instead, and the WAL
+// restarts. Below the threshold, nobody is asked.
+func TestCheckpointFinishedByCommitter(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		finishPages int
+		wantFinish  bool
+	}{
+		{"finish", 1, true},
+		{"below threshold", 1 << 30, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			path := filepath.Join(t.TempDir(), "f.db")
+			tune := checkpointTuning{every: 20 * time.Millisecond, walSync: 5 * time.Millisecond, finishPages: tc.finishPages}
+			s, err := OpenWith(ctx, path, Options{tune: &tune})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			p, _ := s.CreateProject(ctx, "p")
+			run, _ := s.CreateRun(ctx, p.ID, "r", "constant(peak=0.1)", 1<<40, nil)
+			salt0 := walSalt(t, path)
+			// Four writers keep the committer busy until it has finished
+			// three checkpoints (or for 3 s when it should not).
+			var next atomic.Int64
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			for range 4 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						i := next.Add(1) - 1
+						recs := make([]runlog.Record, 16)
+						for j := range recs {
+							recs[j] = runlog.Record{Step: 16*i + int64(j), Loss: 1, Present: runlog.FieldLoss}
+						}
+						if _, err := s.AppendMetrics(ctx, p.ID, run.ID, fmt.Sprint(i), recs, nil); err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			deadline := time.Now().Add(3 * time.Second)
+			if tc.wantFinish {
+				deadline = time.Now().Add(20 * time.Second)
+			}
+			for time.Now().Before(deadline) {
+				if _, fin, _ := s.CheckpointStats(); fin >= 3 {
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			close(stop)
+			wg.Wait()
+			passes, fin, syncs := s.CheckpointStats()
+			t.Logf("%d batches, %d background passes, %d finished by the committer, %d WAL syncs", next.Load(), passes, fin, syncs)
+			if tc.wantFinish && fin < 3 {
+				t.Errorf("the committer finished %d checkpoints; want 3 or more", fin)
+			}
+			if !tc.wantFinish && fin != 0 {
+				t.Errorf("the committer finished %d checkpoints below the threshold; want 0", fin)
+			}
+			if passes == 0 || syncs == 0 {
+				t.Errorf("%d background passes, %d WAL syncs; want some of each", passes, syncs)
+			}
+			if tc.wantFinish && walSalt(t, path) == salt0 {
+				t.Error("the WAL never restarted")
+			}
+			if got, err := s.Metrics(ctx, p.ID, run.ID, 0, 0); err != nil || int64(len(got)) != 16*next.Load() {
+				t.Errorf("%d metrics stored of %d, %v", len(got), 16*next.Load(), err)
+			}
+		})
+	}
+}
+
+// The checkpointer syncs the WAL after writes, and not while nothing is
+// written. An in-memory database has no checkpointer.
+func TestWALSyncs(t *testing.T) {
+	ctx := context.Background()
+	tune := checkpointTuning{every: time.Hour, walSync: 2 * time.Millisecond, finishPages: walFinishPages}
+	s, err := OpenWith(ctx, filepath.Join(t.TempDir(), "w.db"), Options{tune: &tune})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p, _ := s.CreateProject(ctx, "p")
+	run, _ := s.CreateRun(ctx, p.ID, "r", "constant(peak=0.1)", 1000, nil)
+	// waitSyncs waits until the WAL has been synced after the last write
+	// and returns the count.
+	waitSyncs := func(after uint64) uint64 {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+			if _, _, n := s.CheckpointStats(); n > after {
+				return n
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no WAL sync in 5 s after a write (%d before)", after)
+			}
+		}
+	}
+	n0 := waitSyncs(0)
+	time.Sleep(20 * time.Millisecond) // a sync of the same write may be counted twice if the first saw it partly
+	_, _, n1 := s.CheckpointStats()
+	time.Sleep(100 * time.Millisecond) // 50 ticks, no writes
+	if _, _, n2 := s.CheckpointStats(); n2 != n1 {
+		t.Errorf("%d WAL syncs while nothing was written (%d after the write)", n2-n1, n1)
+	}
+	if _, err := s.AppendMetrics(ctx, p.ID, run.ID, "b", []runlog.Record{{Step: 1, Loss: 1, Present: runlog.FieldLoss}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitSyncs(max(n0, n1))
+
+	m, err := Open(ctx, ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if a, b, c := m.CheckpointStats(); a+b+c != 0 {
+		t.Errorf("in-memory database: CheckpointStats %d, %d, %d; want 0", a, b, c)
+	}
+}
+
 // holdWriteLock takes SQLite's write lock on the database at path from a
 // connection of its own and returns the function that releases it (its
 // deferred cleanup also closes the connection).
