@@ -90,7 +90,9 @@ func TestPacedIngest(t *testing.T) {
 		t.Fatal("no batch stored")
 	}
 	slices.Sort(all)
-	q := func(f float64) time.Duration { return all[min(len(all)-1, int(f*float64(len(all))))].Round(10 * time.Microsecond) }
+	q := func(f float64) time.Duration {
+		return all[min(len(all)-1, int(f*float64(len(all))))].Round(10 * time.Microsecond)
+	}
 	groups, batches := s.CommitStats()
 	t.Logf("%d batches of %d records at %.0f/s (%.0f records/s) for %v: latency p50 %v, p99 %v, max %v; %d groups",
 		batches, batch, rate, rate*float64(batch), dur, q(0.5), q(0.99), all[len(all)-1].Round(10*time.Microsecond), groups)
