@@ -79,6 +79,7 @@ type Store struct {
 	// dbFile is the SQLite database file, opened to sync it after the
 	// checkpointer's copies; closed after SQLite's connections.
 	dbFile    *os.File
+	shmFile   *os.File      // its wal-index, read for the WAL's size; closed last too
 	walFinish chan struct{} // the checkpointer asks the committer to finish a checkpoint
 	tune      checkpointTuning
 	dialect   dialect
@@ -181,7 +182,8 @@ func OpenWith(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: background nice value %d: want 0 (off) to %d", opts.BackgroundNice, MaxBackgroundNice)
 	}
 	s := &Store{now: time.Now, timeout: opts.Timeout, nice: opts.BackgroundNice,
-		tune: checkpointTuning{every: checkpointEvery, walSync: walSyncEvery, finishPages: walFinishPages}}
+		tune: checkpointTuning{every: checkpointEvery, walSync: walSyncEvery, walSyncDelay: walSyncDelay,
+			walSyncFrames: walSyncFrames, finishPages: walFinishPages}}
 	if opts.tune != nil {
 		s.tune = *opts.tune
 	}
@@ -284,6 +286,15 @@ func OpenWith(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if err := s.prepare(ctx); err != nil {
 		s.Close()
 		return nil, err
+	}
+	if s.dbFile != nil {
+		// The wal-index exists once a transaction has run in WAL mode (the
+		// migration's), and stays while the store's connections are open.
+		var err error
+		if s.shmFile, err = os.Open(s.path + "-shm"); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("store: %w", err)
+		}
 	}
 	s.startCommitters()
 	return s, nil
@@ -523,8 +534,11 @@ func (s *Store) Close() error {
 			err = rerr
 		}
 	}
-	if s.dbFile != nil {
-		s.dbFile.Close() // last: closing it drops the process's locks on the file
+	// Last: closing a descriptor drops the process's locks on its file.
+	for _, f := range []*os.File{s.dbFile, s.shmFile} {
+		if f != nil {
+			f.Close()
+		}
 	}
 	return err
 }

@@ -1250,7 +1250,8 @@ func TestCheckpointFinishedByCommitter(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
 			path := filepath.Join(t.TempDir(), "f.db")
-			tune := checkpointTuning{every: 20 * time.Millisecond, walSync: 5 * time.Millisecond, finishPages: tc.finishPages}
+			tune := checkpointTuning{every: 20 * time.Millisecond, walSync: 5 * time.Millisecond, walSyncDelay: 20 * time.Millisecond,
+				walSyncFrames: walSyncFrames, finishPages: tc.finishPages}
 			s, err := OpenWith(ctx, path, Options{tune: &tune})
 			if err != nil {
 				t.Fatal(err)
@@ -1323,7 +1324,8 @@ func TestCheckpointFinishedByCommitter(t *testing.T) {
 // written. An in-memory database has no checkpointer.
 func TestWALSyncs(t *testing.T) {
 	ctx := context.Background()
-	tune := checkpointTuning{every: time.Hour, walSync: 2 * time.Millisecond, finishPages: walFinishPages}
+	tune := checkpointTuning{every: time.Hour, walSync: 2 * time.Millisecond, walSyncDelay: 10 * time.Millisecond,
+		walSyncFrames: walSyncFrames, finishPages: walFinishPages}
 	s, err := OpenWith(ctx, filepath.Join(t.TempDir(), "w.db"), Options{tune: &tune})
 	if err != nil {
 		t.Fatal(err)
@@ -1355,6 +1357,17 @@ func TestWALSyncs(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitSyncs(max(n0, n1))
+
+	// The WAL's frame count read from the wal-index is SQLite's own.
+	w := walSyncer{shm: s.shmFile}
+	got, err := w.frames()
+	var busy, logPages, copied int
+	if err := s.ckpt.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logPages, &copied); err != nil {
+		t.Fatal(err)
+	}
+	if err != nil || got == 0 || int(got) != logPages {
+		t.Errorf("frames read from the wal-index: %d, %v; SQLite's WAL holds %d", got, err, logPages)
+	}
 
 	m, err := Open(ctx, ":memory:")
 	if err != nil {
