@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Metric ingest and rate latency for several builds and settings side by
+# side, interleaved round by round (the machine is shared): for each
+# configuration, the ceiling benchmark with 50- and 64-record batches (its
+# paced level of 2,000 batches/s is 100,000 and 128,000 records/s; 6 s per
+# level) and the mixed load test (1,000 trainers, 20,000 rate requests/s).
+#
+#   scripts/ingest-compare.sh ROUNDS CONFIG...
+#
+# A CONFIG is "this" (this tree), a git revision (built from git archive
+# with this tree's load test files), either followed by ":nice=N" (ingest
+# at nice N, as lrkit serve --ingest-nice N) and/or ":procs=P" (GOMAXPROCS
+# P). Example: scripts/ingest-compare.sh 2 b729c4d this this:nice=10
+# One line per run goes to out/ingest-compare/summary.txt (and the
+# terminal), with the load average; logs beside it. Loopback only, about
+# 5 minutes per configuration and round.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+rounds=${1:?rounds}
+shift
+out=out/ingest-compare
+mkdir -p "$out"
+go=${GO:-go}
+if ! command -v "$go" >/dev/null; then go=/usr/local/go/bin/go; fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+binary() { # binary TREE: path of the server test binary of TREE, built once
+	local bin=$out/$1.test
+	if [ ! -e "$bin" ] || [ "$1" = this ]; then
+		if [ "$1" = this ]; then
+			"$go" test -c -o "$bin" ./server
+		else
+			mkdir -p "$tmp/$1"
+			git archive "$1" | tar -x -C "$tmp/$1"
+			cp server/loadgen_test.go server/ceiling_test.go server/load_test.go server/rig_test.go "$tmp/$1/server/"
+			(cd "$tmp/$1" && "$go" test -c -o "$OLDPWD/$bin" ./server)
+		fi
+	fi
+	echo "$bin"
+}
+
+declare -A bins
+for c in "$@"; do
+	tree=${c%%:*}
+	[ -n "${bins[$tree]:-}" ] || bins[$tree]=$(binary "$tree")
+done
+summary=$out/summary.txt
+echo "# $(date -u +%FT%TZ) rounds=$rounds configs=$* head=$(git rev-parse --short HEAD)" | tee -a "$summary"
+for round in $(seq "$rounds"); do
+	for c in "$@"; do
+		tree=${c%%:*}
+		envs=()
+		[[ "$c" =~ :nice=([0-9]+) ]] && envs+=("LRKIT_LOAD_INGEST_NICE=${BASH_REMATCH[1]}")
+		[[ "$c" =~ :procs=([0-9]+) ]] && envs+=("GOMAXPROCS=${BASH_REMATCH[1]}")
+		name=${c//[:=]/-}
+		for b in 50 64; do
+			log=$out/$name-r$round-b$b.log
+			env "${envs[@]}" LRKIT_LOAD=ceiling LRKIT_CEILING_ROUNDS=1 LRKIT_CEILING_SECS=6 LRKIT_CEILING_BATCH=$b \
+				"${bins[$tree]}" -test.run '^TestLoadCeiling$' -test.v >"$log" 2>&1
+			echo "$c round $round, $b-record batches: saturation $(grep -o 'saturation lrkit POST.*' "$log" | grep -o '([ 0-9]* items/s)');" \
+				"paced 2,000/s: $(grep -E 'POST metrics, [0-9]+ records +2000/s' "$log" | grep -o 'achieved.*p99 *[0-9.µm]*s' | tr -s ' ');" \
+				"rate/bare $(grep -o 'rate route / bare handler per round: \[[0-9.]*\]' "$log" | grep -o '[0-9.]*\]' | tr -d ']') (load $(cut -d' ' -f1-3 /proc/loadavg))" | tee -a "$summary"
+		done
+		log=$out/$name-r$round-mixed.log
+		env "${envs[@]}" LRKIT_LOAD=full "${bins[$tree]}" -test.run '^TestLoad$' -test.v >"$log" 2>&1
+		echo "$c round $round, mixed: $(grep 'round 1, lrkit:' "$log" | grep -o 'LR requests [0-9]* ([0-9]*/s) p50 [0-9.µm]*s p99 [0-9.µm]*s');" \
+			"$(grep 'round 1, lrkit:' "$log" | grep -o 'metric batches [0-9]* ([0-9]*/s, [0-9]* records/s) p50 [0-9.µm]*s p99 [0-9.µm]*s');" \
+			"bare LR $(grep 'round 1, bare' "$log" | grep -o 'p99 [0-9.µm]*s' | head -1) (load $(cut -d' ' -f1-3 /proc/loadavg))" | tee -a "$summary"
+	done
+done
