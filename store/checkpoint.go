@@ -24,14 +24,16 @@ import (
 //
 //   - It syncs the WAL on a file descriptor of its own whenever
 //     walSyncFrames frames were appended since the last sync, and
-//     otherwise walSyncDelay after the last sync if any were. A sync's cost grows with the data it writes (about 0.7 ms
-//     for 4 KiB, 2 ms for 640 KiB, 7 ms for 4 MiB on the development
-//     machine), and while the kernel writes a file's dirty pages, a commit
-//     appending to the same file can wait for it: with one sync a second,
-//     in each checkpoint's, commits stalled for 20-30 ms (strace). Syncing
-//     every 10 ms instead cured that but slowed the committer in bursts of
-//     small batches (the mixed load test's batches took 30% longer), hence
-//     a sync per so much WAL. A side effect:
+//     otherwise walSyncDelay after the last sync if any were. A sync's
+//     cost grows with the data it writes (about 0.7 ms for 4 KiB, 2 ms
+//     for 640 KiB, 7 ms for 4 MiB on the development machine), and while
+//     the kernel writes a file's dirty pages, a commit appending to the
+//     same file can wait for it: with one sync a second, in each
+//     checkpoint's, commits stalled for 20-30 ms (strace). Syncing every
+//     10 ms instead cured that but slowed the committer in bursts of small
+//     batches (the mixed load test's batches took 30% longer); a sync per
+//     so much WAL makes fewer syncs there (whether that recovers the cost
+//     was inside the runs' spread: docs/server.md). A side effect:
 //     commits reach the disk sooner, not only at the next checkpoint.
 //   - Every checkpointEvery it runs up to checkpointPasses PASSIVE
 //     checkpoints (no lock a writer or reader waits for), each followed by
