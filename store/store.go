@@ -290,10 +290,10 @@ func OpenWith(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if s.dbFile != nil {
 		// The wal-index exists once a transaction has run in WAL mode (the
 		// migration's), and stays while the store's connections are open.
-		var err error
-		if s.shmFile, err = os.Open(s.path + "-shm"); err != nil {
-			s.Close()
-			return nil, fmt.Errorf("store: %w", err)
+		// Without it (SQLite keeping it in memory) the WAL is synced by
+		// checkpoints only, as SQLite does by itself.
+		if f, err := os.Open(s.path + "-shm"); err == nil {
+			s.shmFile = f
 		}
 	}
 	s.startCommitters()
