@@ -1347,7 +1347,10 @@ func TestWALSyncs(t *testing.T) {
 		}
 	}
 	n0 := waitSyncs(0)
-	time.Sleep(20 * time.Millisecond) // a sync of the same write may be counted twice if the first saw it partly
+	// A sync that saw only the first of the writes above is followed by
+	// another within walSyncDelay (10 ms here); 300 ms leaves room for a
+	// slow machine.
+	time.Sleep(300 * time.Millisecond)
 	_, _, n1 := s.CheckpointStats()
 	time.Sleep(100 * time.Millisecond) // 50 ticks, no writes
 	if _, _, n2 := s.CheckpointStats(); n2 != n1 {
