@@ -91,6 +91,7 @@ const (
 type checkpointTuning struct {
 	every, walSync, walSyncDelay time.Duration
 	walSyncFrames, finishPages   int
+	betweenPasses                func() // tests: runs between a round's passes
 }
 
 // checkpointer syncs the WAL and checkpoints it until the store closes.
@@ -119,8 +120,12 @@ func (s *Store) checkpointer() {
 }
 
 // walState is the WAL as a checkpoint left it: its size and how much of
-// it was copied, in pages.
-type walState struct{ logPages, copied int }
+// it was copied, in pages, and the wal-index's count of transactions
+// (0 if unknown), which tells a WAL that restarted to the same size.
+type walState struct {
+	logPages, copied int
+	change           uint32
+}
 
 // checkpointRound runs the background passes of one round and, if the
 // WAL is large and could not be copied whole, asks the committer to
@@ -134,7 +139,10 @@ func (s *Store) checkpointRound(last walState) walState {
 			return walState{}
 		}
 		s.checkpoints.Add(1)
-		now := walState{logPages, copied}
+		now := walState{logPages: logPages, copied: copied}
+		if s.shmFile != nil {
+			now.change, _, _ = readWALIndex(s.shmFile)
+		}
 		if logPages <= 0 || now == last {
 			return now // SQLite could not run it, the WAL is empty, or unchanged
 		}
@@ -148,6 +156,9 @@ func (s *Store) checkpointRound(last walState) walState {
 		}
 		if copied < logPages {
 			return now // a reader needs older pages: the WAL cannot restart yet
+		}
+		if pass < checkpointPasses-1 && s.tune.betweenPasses != nil {
+			s.tune.betweenPasses()
 		}
 		if pass == checkpointPasses-1 && logPages >= s.tune.finishPages {
 			select {
@@ -206,20 +217,20 @@ type walSyncer struct {
 	shm      *os.File
 	synced   uint32 // the WAL's frame count at the last sync
 	syncedAt time.Time
-	buf      [4]byte
 }
 
-// frames returns how many frames the WAL holds: mxFrame in the wal-index
-// header, at byte 16 of the -shm file, in the machine's byte order
-// (https://www.sqlite.org/walformat.html, "The WAL-Index Header"; the
-// struct WalIndexHdr in SQLite's wal.c). A value read while a commit
-// updates it is only a hint for when to sync, and the next read corrects
-// it.
-func (w *walSyncer) frames() (uint32, error) {
-	if _, err := w.shm.ReadAt(w.buf[:], 16); err != nil {
-		return 0, err
+// readWALIndex reads, from the wal-index (the -shm file), its count of
+// transactions (iChange, byte 8) and how many frames the WAL holds
+// (mxFrame, byte 16), in the machine's byte order
+// (https://www.sqlite.org/walformat.html, "The WAL-Index Header"; struct
+// WalIndexHdr in SQLite's wal.c). Values read while a commit updates
+// them are hints only, which the next read corrects.
+func readWALIndex(shm *os.File) (change, frames uint32, err error) {
+	var b [20]byte
+	if _, err := shm.ReadAt(b[:], 0); err != nil {
+		return 0, 0, err
 	}
-	return binary.NativeEndian.Uint32(w.buf[:]), nil
+	return binary.NativeEndian.Uint32(b[8:]), binary.NativeEndian.Uint32(b[16:]), nil
 }
 
 // sync syncs the WAL if minFrames frames or more were appended since the
@@ -229,7 +240,7 @@ func (w *walSyncer) sync(now time.Time, minFrames int, maxDelay time.Duration) (
 	if w.shm == nil {
 		return false, nil
 	}
-	n, err := w.frames()
+	_, n, err := readWALIndex(w.shm)
 	if err != nil {
 		return false, err
 	}

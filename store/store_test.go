@@ -1233,11 +1233,13 @@ func walSalt(t *testing.T, path string) string {
 	return hex.EncodeToString(b[16:24])
 }
 
-// Under continuous writes a background checkpoint never finds the WAL
-// fully copied, so the WAL would only restart when a commit passes
+// When commits land while the background passes run, no pass finds the
+// WAL fully copied and the WAL would only restart when a commit passes
 // walSafetyPages (the committer then copying a whole round's WAL): the
-// checkpointer asks the committer to finish instead, and the WAL
-// restarts. Below the threshold, nobody is asked.
+// checkpointer asks the committer to finish instead, and the next commit
+// restarts the WAL. Below the threshold nobody is asked. The test drives
+// the rounds itself and commits a batch between the passes of each, as
+// continuous writes on more than one processor do.
 func TestCheckpointFinishedByCommitter(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
@@ -1250,71 +1252,60 @@ func TestCheckpointFinishedByCommitter(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
 			path := filepath.Join(t.TempDir(), "f.db")
-			tune := checkpointTuning{every: 20 * time.Millisecond, walSync: 5 * time.Millisecond, walSyncDelay: 20 * time.Millisecond,
-				walSyncFrames: walSyncFrames, finishPages: tc.finishPages}
-			s, err := OpenWith(ctx, path, Options{tune: &tune})
-			if err != nil {
+			var s *Store
+			var p Project
+			var run Run
+			var n int64
+			write := func() {
+				t.Helper()
+				recs := make([]runlog.Record, 16)
+				for j := range recs {
+					recs[j] = runlog.Record{Step: 16*n + int64(j), Loss: 1, Present: runlog.FieldLoss}
+				}
+				if _, err := s.AppendMetrics(ctx, p.ID, run.ID, fmt.Sprint(n), recs, nil); err != nil {
+					t.Fatal(err)
+				}
+				n++
+			}
+			tune := checkpointTuning{every: time.Hour, walSync: 5 * time.Millisecond, walSyncDelay: 20 * time.Millisecond,
+				walSyncFrames: walSyncFrames, finishPages: tc.finishPages, betweenPasses: func() { write() }}
+			var err error
+			if s, err = OpenWith(ctx, path, Options{tune: &tune}); err != nil {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			p, _ := s.CreateProject(ctx, "p")
-			run, _ := s.CreateRun(ctx, p.ID, "r", "constant(peak=0.1)", 1<<40, nil)
-			salt0 := walSalt(t, path)
-			// Four writers keep the committer busy until it has finished
-			// three checkpoints (or for 3 s when it should not).
-			var next atomic.Int64
-			stop := make(chan struct{})
-			var wg sync.WaitGroup
-			for range 4 {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for {
-						select {
-						case <-stop:
-							return
-						default:
-						}
-						i := next.Add(1) - 1
-						recs := make([]runlog.Record, 16)
-						for j := range recs {
-							recs[j] = runlog.Record{Step: 16*i + int64(j), Loss: 1, Present: runlog.FieldLoss}
-						}
-						if _, err := s.AppendMetrics(ctx, p.ID, run.ID, fmt.Sprint(i), recs, nil); err != nil {
-							t.Error(err)
-							return
-						}
-					}
-				}()
-			}
-			deadline := time.Now().Add(3 * time.Second)
-			if tc.wantFinish {
-				deadline = time.Now().Add(20 * time.Second)
-			}
-			for time.Now().Before(deadline) {
-				if _, fin, _ := s.CheckpointStats(); fin >= 3 {
-					break
+			p, _ = s.CreateProject(ctx, "p")
+			run, _ = s.CreateRun(ctx, p.ID, "r", "constant(peak=0.1)", 1<<40, nil)
+			var last walState
+			for round := range 3 {
+				write()
+				salt := walSalt(t, path)
+				last = s.checkpointRound(last)
+				if !tc.wantFinish {
+					continue
 				}
-				time.Sleep(10 * time.Millisecond)
+				for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+					if _, fin, _ := s.CheckpointStats(); fin > uint64(round) {
+						break
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("round %d: the committer did not finish the checkpoint in 10 s", round)
+					}
+				}
+				write() // restarts the WAL
+				if walSalt(t, path) == salt {
+					t.Errorf("round %d: the WAL did not restart after the committer's checkpoint", round)
+				}
 			}
-			close(stop)
-			wg.Wait()
-			passes, fin, syncs := s.CheckpointStats()
-			t.Logf("%d batches, %d background passes, %d finished by the committer, %d WAL syncs", next.Load(), passes, fin, syncs)
-			if tc.wantFinish && fin < 3 {
-				t.Errorf("the committer finished %d checkpoints; want 3 or more", fin)
+			passes, fin, _ := s.CheckpointStats()
+			if passes != 6 {
+				t.Errorf("%d background passes in 3 rounds; want 6", passes)
 			}
-			if !tc.wantFinish && fin != 0 {
-				t.Errorf("the committer finished %d checkpoints below the threshold; want 0", fin)
+			if want := map[bool]uint64{true: 3, false: 0}[tc.wantFinish]; fin != want {
+				t.Errorf("the committer finished %d checkpoints; want %d", fin, want)
 			}
-			if passes == 0 || syncs == 0 {
-				t.Errorf("%d background passes, %d WAL syncs; want some of each", passes, syncs)
-			}
-			if tc.wantFinish && walSalt(t, path) == salt0 {
-				t.Error("the WAL never restarted")
-			}
-			if got, err := s.Metrics(ctx, p.ID, run.ID, 0, 0); err != nil || int64(len(got)) != 16*next.Load() {
-				t.Errorf("%d metrics stored of %d, %v", len(got), 16*next.Load(), err)
+			if got, err := s.Metrics(ctx, p.ID, run.ID, 0, 0); err != nil || int64(len(got)) != 16*n {
+				t.Errorf("%d metrics stored of %d, %v", len(got), 16*n, err)
 			}
 		})
 	}
@@ -1362,8 +1353,7 @@ func TestWALSyncs(t *testing.T) {
 	waitSyncs(max(n0, n1))
 
 	// The WAL's frame count read from the wal-index is SQLite's own.
-	w := walSyncer{shm: s.shmFile}
-	got, err := w.frames()
+	_, got, err := readWALIndex(s.shmFile)
 	var busy, logPages, copied int
 	if err := s.ckpt.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logPages, &copied); err != nil {
 		t.Fatal(err)
