@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/binary"
 	"errors"
 	"io/fs"
@@ -134,7 +135,7 @@ type walState struct {
 // since.
 func (s *Store) checkpointRound(last walState) walState {
 	for pass := range checkpointPasses {
-		logPages, copied, err := s.checkpoint()
+		_, logPages, copied, err := s.checkpoint(s.ckpt)
 		if err != nil {
 			return walState{}
 		}
@@ -170,27 +171,24 @@ func (s *Store) checkpointRound(last walState) walState {
 	return last
 }
 
-// checkpoint runs one PASSIVE checkpoint and returns the WAL's size and
-// how much of it is now copied, in pages (-1 if SQLite could not run it).
-// An error is remembered if it says the file is damaged (Health, Ping);
-// otherwise the next round tries again.
-func (s *Store) checkpoint() (logPages, copied int, err error) {
+// checkpoint runs one PASSIVE checkpoint on db (the checkpointer's or
+// the committer's connection) and returns whether SQLite found it busy,
+// the WAL's size and how much of it is now copied, in pages (-1 if SQLite
+// could not run it). An error is remembered if it says the file is
+// damaged (Health, Ping); otherwise the next round tries again.
+func (s *Store) checkpoint(db *sql.DB) (busy bool, logPages, copied int, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 	defer cancel()
-	var busy int
-	err = s.ckpt.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logPages, &copied)
-	return logPages, copied, s.noteDamage(err)
+	var b int
+	err = db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&b, &logPages, &copied)
+	return b != 0, logPages, copied, s.noteDamage(err)
 }
 
 // finishCheckpoint runs, on the committer's connection between groups, a
 // checkpoint that copies the rest of the WAL; the next commit then
 // restarts it.
 func (s *Store) finishCheckpoint() {
-	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
-	defer cancel()
-	var busy, logPages, copied int
-	err := s.w.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logPages, &copied)
-	if s.noteDamage(err) == nil && busy == 0 && copied >= logPages {
+	if busy, logPages, copied, err := s.checkpoint(s.w); err == nil && !busy && copied >= logPages {
 		s.finishes.Add(1)
 	}
 }

@@ -1354,9 +1354,9 @@ func TestWALSyncs(t *testing.T) {
 
 	// The WAL's frame count read from the wal-index is SQLite's own.
 	_, got, err := readWALIndex(s.shmFile)
-	var busy, logPages, copied int
-	if err := s.ckpt.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logPages, &copied); err != nil {
-		t.Fatal(err)
+	_, logPages, _, cerr := s.checkpoint(s.ckpt)
+	if cerr != nil {
+		t.Fatal(cerr)
 	}
 	if err != nil || got == 0 || int(got) != logPages {
 		t.Errorf("frames read from the wal-index: %d, %v; SQLite's WAL holds %d", got, err, logPages)
