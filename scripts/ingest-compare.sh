@@ -43,6 +43,12 @@ binary() { # binary TREE: path of the server test binary of TREE, built once
 
 declare -A bins
 for c in "$@"; do
+	if ! [[ "$c" =~ ^[^:]+(:nice=[0-9]+)?(:procs=[0-9]+)?$ ]]; then
+		echo "ingest-compare: config \"$c\": want TREE[:nice=N][:procs=P] (TREE: this or a git revision)" >&2
+		exit 2
+	fi
+done
+for c in "$@"; do
 	tree=${c%%:*}
 	[ -n "${bins[$tree]:-}" ] || bins[$tree]=$(binary "$tree")
 done

@@ -29,10 +29,15 @@ func TestPacedIngest(t *testing.T) {
 		t.Skip("LRKIT_LOAD=paced runs it")
 	}
 	env := func(name string, def, most float64) float64 {
-		if v, err := strconv.ParseFloat(os.Getenv(name), 64); err == nil && v > 0 && v <= most {
-			return v
+		text := os.Getenv(name)
+		if text == "" {
+			return def
 		}
-		return def
+		v, err := strconv.ParseFloat(text, 64)
+		if err != nil || v <= 0 || v > most {
+			t.Fatalf("%s=%q: want a number above 0 and at most %g", name, text, most)
+		}
+		return v
 	}
 	rate := env("LRKIT_PACED_RATE", 2000, 20000)
 	batch := int(env("LRKIT_PACED_BATCH", 50, 1000))
