@@ -10,8 +10,5 @@ import (
 // inode's times when the size is unchanged (a WAL written again from its
 // beginning).
 func datasync(f *os.File) error {
-	if f == nil {
-		return nil
-	}
 	return unix.Fdatasync(int(f.Fd()))
 }

@@ -6,8 +6,5 @@ import "os"
 
 // datasync writes f's data to the disk (fsync(2) or the system's own).
 func datasync(f *os.File) error {
-	if f == nil {
-		return nil
-	}
 	return f.Sync()
 }
