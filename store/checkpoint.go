@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"time"
@@ -92,14 +93,23 @@ const (
 type checkpointTuning struct {
 	every, walSync, walSyncDelay time.Duration
 	walSyncFrames, finishPages   int
-	betweenPasses                func() // tests: runs between a round's passes
+	betweenPasses                func()               // tests: runs between a round's passes
+	sync                         func(*os.File) error // tests: replaces datasync
+}
+
+// datasync syncs f with the tuning's sync function, datasync by default.
+func (t *checkpointTuning) datasync(f *os.File) error {
+	if t.sync != nil {
+		return t.sync(f)
+	}
+	return datasync(f)
 }
 
 // checkpointer syncs the WAL and checkpoints it until the store closes.
 func (s *Store) checkpointer() {
 	defer s.wg.Done()
 	s.background()
-	wal := walSyncer{path: s.path + "-wal", shm: s.shmFile}
+	wal := walSyncer{path: s.path + "-wal", shm: s.shmFile, datasync: s.tune.datasync}
 	defer wal.close()
 	syncs := time.NewTicker(s.tune.walSync)
 	defer syncs.Stop()
@@ -111,7 +121,12 @@ func (s *Store) checkpointer() {
 		case <-s.stop:
 			return
 		case now := <-syncs.C:
-			if synced, err := wal.sync(now, s.tune.walSyncFrames, s.tune.walSyncDelay); err == nil && synced {
+			synced, err := wal.sync(now, s.tune.walSyncFrames, s.tune.walSyncDelay)
+			var failed *syncError
+			switch {
+			case errors.As(err, &failed):
+				s.noteSyncFailure(failed)
+			case err == nil && synced:
 				s.walSyncs.Add(1)
 			}
 		case <-rounds.C:
@@ -151,7 +166,8 @@ func (s *Store) checkpointRound(last walState) walState {
 		// SQLite has synced the database file only if the pass copied the
 		// whole WAL and nothing was committed meanwhile.
 		if copied > 0 {
-			if err := datasync(s.dbFile); err != nil {
+			if err := s.tune.datasync(s.dbFile); err != nil {
+				s.noteSyncFailure(&syncError{path: s.path, err: err})
 				return now
 			}
 		}
@@ -215,6 +231,45 @@ type walSyncer struct {
 	shm      *os.File
 	synced   uint32 // the WAL's frame count at the last sync
 	syncedAt time.Time
+	datasync func(*os.File) error
+}
+
+// syncError is a failed sync of one of the database's files.
+type syncError struct {
+	path string
+	err  error
+}
+
+func (e *syncError) Error() string {
+	return fmt.Sprintf("sync of %s failed: %v", e.path, e.err)
+}
+
+func (e *syncError) Unwrap() error { return e.err }
+
+// noteSyncFailure marks the store damaged after a failed sync of its
+// database file or WAL, and makes it refuse writes from then on (see
+// writable). After a failed fsync or fdatasync the kernel may have
+// dropped the pages it could not write and marked them clean, so that a
+// later sync succeeds without writing them (this is why PostgreSQL stops
+// on such a failure since 2018: https://wiki.postgresql.org/wiki/Fsync_Errors):
+// what was committed may not be on the disk, and trying again cannot tell.
+// Retrying silently would acknowledge new batches as durable on a file
+// that may already have lost older ones; instead Ping and every write
+// report the damage (lrkit serve's /healthz says "damaged", writes answer
+// 503) until the server is restarted on a checked or restored file.
+func (s *Store) noteSyncFailure(e *syncError) {
+	err := fmt.Errorf("%w: %w (committed data may not be on the disk: check the disk, then restart; restore from a backup if the integrity check fails)", ErrDamaged, e)
+	s.damaged.CompareAndSwap(nil, &err)
+	s.syncFailed.CompareAndSwap(nil, &err)
+}
+
+// writable returns nil, or the damage after which the store refuses
+// writes (a failed sync: noteSyncFailure).
+func (s *Store) writable() error {
+	if p := s.syncFailed.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // readWALIndex reads, from the wal-index (the -shm file), its count of
@@ -259,8 +314,8 @@ func (w *walSyncer) sync(now time.Time, minFrames int, maxDelay time.Duration) (
 		}
 		w.f = f
 	}
-	if err := datasync(w.f); err != nil {
-		return false, err
+	if err := w.datasync(w.f); err != nil {
+		return false, &syncError{path: w.path, err: err}
 	}
 	w.synced, w.syncedAt = n, now
 	return true, nil

@@ -213,6 +213,9 @@ func (s *Store) groupTx(reqs []*appendReq, pace *pacer) error {
 	for _, r := range reqs {
 		r.res, r.err = AppendResult{}, nil
 	}
+	if err := s.writable(); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 	defer cancel()
 	tx, err := s.w.BeginTx(ctx, nil)

@@ -298,7 +298,7 @@ func (s *Store) LookupToken(ctx context.Context, token string) (Token, error) {
 func (s *Store) RevokeToken(ctx context.Context, projectID, tokenID int64) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	res, err := s.w.ExecContext(ctx, s.q("UPDATE api_tokens SET revoked_ms = ? WHERE id = ? AND project_id = ? AND revoked_ms IS NULL"),
+	res, err := s.writeExec(ctx, s.q("UPDATE api_tokens SET revoked_ms = ? WHERE id = ? AND project_id = ? AND revoked_ms IS NULL"),
 		s.ms(), tokenID, projectID)
 	if err != nil {
 		return fmt.Errorf("store: revoke token %d: %w", tokenID, err)
@@ -313,6 +313,9 @@ func (s *Store) RevokeToken(ctx context.Context, projectID, tokenID int64) error
 // initial controller state; ErrExists if the project has a run of that
 // name.
 func (s *Store) CreateRun(ctx context.Context, projectID int64, name, spec string, budget int64, state []byte) (Run, error) {
+	if err := s.writable(); err != nil {
+		return Run{}, err
+	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	now := s.ms()

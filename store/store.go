@@ -111,6 +111,9 @@ type Store struct {
 
 	health  Health
 	damaged atomic.Pointer[error] // the first sign of a damaged database seen at run time
+	// syncFailed is set by a failed sync of the database's files, after
+	// which writes are refused (noteSyncFailure).
+	syncFailed atomic.Pointer[error]
 }
 
 // Options configure OpenWith. The zero value is Open's behaviour.
@@ -593,6 +596,9 @@ func fromMS(v sql.NullInt64) time.Time {
 
 // tx runs fn in a write transaction and commits it if fn returns nil.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	if err := s.writable(); err != nil {
+		return err
+	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return s.noteDamage(err)
@@ -602,6 +608,15 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return s.noteDamage(err)
 	}
 	return s.noteDamage(tx.Commit())
+}
+
+// writeExec runs a write statement outside a transaction, unless the
+// store refuses writes (writable).
+func (s *Store) writeExec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := s.writable(); err != nil {
+		return nil, err
+	}
+	return s.w.ExecContext(ctx, query, args...)
 }
 
 // isUniqueViolation reports whether err is a unique-constraint failure.

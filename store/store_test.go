@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -1369,6 +1370,84 @@ func TestWALSyncs(t *testing.T) {
 	defer m.Close()
 	if a, b, c := m.CheckpointStats(); a+b+c != 0 {
 		t.Errorf("in-memory database: CheckpointStats %d, %d, %d; want 0", a, b, c)
+	}
+}
+
+// A failed sync of the WAL or of the database file marks the store
+// damaged (Ping) and makes it refuse writes, metric batches included;
+// reads go on. The sync is made to fail with EIO, as a failing disk makes
+// fdatasync fail.
+func TestSyncFailureIsDamage(t *testing.T) {
+	for _, tc := range []struct {
+		name, suffix string // the file whose sync fails: path + suffix
+	}{{"WAL", "-wal"}, {"database file", ""}} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			path := filepath.Join(t.TempDir(), "s.db")
+			var failing atomic.Bool
+			tune := checkpointTuning{every: time.Hour, walSync: 2 * time.Millisecond, walSyncDelay: 5 * time.Millisecond,
+				walSyncFrames: walSyncFrames, finishPages: walFinishPages,
+				sync: func(f *os.File) error {
+					if failing.Load() && f.Name() == path+tc.suffix {
+						return syscall.EIO
+					}
+					return datasync(f)
+				}}
+			s, err := OpenWith(ctx, path, Options{tune: &tune})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			p, _ := s.CreateProject(ctx, "p")
+			run, err := s.CreateRun(ctx, p.ID, "r", "constant(peak=0.1)", 1000, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := func(step int64) []runlog.Record {
+				return []runlog.Record{{Step: step, Loss: 1, Present: runlog.FieldLoss}}
+			}
+			if _, err := s.AppendMetrics(ctx, p.ID, run.ID, "a", rec(1), nil); err != nil {
+				t.Fatal(err)
+			}
+			failing.Store(true)
+			if _, err := s.AppendMetrics(ctx, p.ID, run.ID, "b", rec(2), nil); err != nil {
+				t.Fatal(err) // committed before the sync that fails
+			}
+			var perr error
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+				if tc.suffix == "" {
+					s.checkpointRound(walState{}) // the database file is synced by a round
+				}
+				if perr = s.Ping(ctx); perr != nil {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("Ping still answers nil 5 s after a failed sync")
+				}
+			}
+			if !errors.Is(perr, ErrDamaged) || !errors.Is(perr, syscall.EIO) || !strings.Contains(perr.Error(), "sync of "+path+tc.suffix+" failed") {
+				t.Errorf("Ping after a failed sync: %v; want ErrDamaged naming %s and EIO", perr, path+tc.suffix)
+			}
+			writes := map[string]func() error{
+				"AppendMetrics": func() error { _, err := s.AppendMetrics(ctx, p.ID, run.ID, "c", rec(3), nil); return err },
+				"CreateRun":     func() error { _, err := s.CreateRun(ctx, p.ID, "r2", "constant(peak=0.1)", 1000, nil); return err },
+				"RevokeToken":   func() error { return s.RevokeToken(ctx, p.ID, 1) },
+				"CreateProject": func() error { _, err := s.CreateProject(ctx, "p2"); return err },
+				"UpdateRun": func() error {
+					_, err := s.UpdateRun(ctx, p.ID, run.ID, func(c *Change) error { c.Run.Status = RunDone; return nil })
+					return err
+				},
+			}
+			for name, write := range writes {
+				if err := write(); !errors.Is(err, ErrDamaged) {
+					t.Errorf("%s after a failed sync: %v; want ErrDamaged", name, err)
+				}
+			}
+			got, err := s.Metrics(ctx, p.ID, run.ID, 0, 0)
+			if err != nil || len(got) != 2 {
+				t.Errorf("reads after a failed sync: %d metrics, %v; want the 2 stored", len(got), err)
+			}
+		})
 	}
 }
 

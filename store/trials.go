@@ -57,6 +57,9 @@ type Trial struct {
 
 // createStudy stores a new study; ErrExists if the name is taken.
 func (s *Store) createStudy(ctx context.Context, name, spec string) (Study, error) {
+	if err := s.writable(); err != nil {
+		return Study{}, err
+	}
 	st := Study{Name: name, Spec: spec, Created: time.UnixMilli(s.ms())}
 	err := s.w.QueryRowContext(ctx, s.q("INSERT INTO studies (name, spec, created_ms) VALUES (?, ?, ?) RETURNING id"),
 		name, spec, st.Created.UnixMilli()).Scan(&st.ID)
@@ -87,7 +90,7 @@ func (s *Store) EnsureStudy(ctx context.Context, name, spec string) (st Study, c
 // UpdateStudySpec replaces a study's stored spec, for a study that grew
 // (new schedules or workloads); its trials are kept.
 func (s *Store) UpdateStudySpec(ctx context.Context, studyID int64, spec string) error {
-	res, err := s.w.ExecContext(ctx, s.q("UPDATE studies SET spec = ? WHERE id = ?"), spec, studyID)
+	res, err := s.writeExec(ctx, s.q("UPDATE studies SET spec = ? WHERE id = ?"), spec, studyID)
 	if err != nil {
 		return fmt.Errorf("store: update spec of study %d: %w", studyID, err)
 	}
@@ -260,7 +263,7 @@ func (s *Store) FinishTrial(ctx context.Context, studyID int64, key, worker stri
 // FailTrial records a failed attempt of a trial that has not finished
 // (a finished trial keeps its result and status).
 func (s *Store) FailTrial(ctx context.Context, studyID int64, key, worker, message string) error {
-	_, err := s.w.ExecContext(ctx, s.q(`UPDATE trials SET status = 'failed', worker = ?, error = ?, finished_ms = ?
+	_, err := s.writeExec(ctx, s.q(`UPDATE trials SET status = 'failed', worker = ?, error = ?, finished_ms = ?
 		WHERE study_id = ? AND trial_key = ? AND status <> 'done'`), worker, message, s.ms(), studyID, key)
 	if err != nil {
 		return fmt.Errorf("store: fail trial %q: %w", key, err)
@@ -271,7 +274,7 @@ func (s *Store) FailTrial(ctx context.Context, studyID int64, key, worker, messa
 // ResetRunning puts a study's running trials back to pending, for a study
 // resumed after an interruption, and returns how many there were.
 func (s *Store) ResetRunning(ctx context.Context, studyID int64) (int, error) {
-	res, err := s.w.ExecContext(ctx, s.q("UPDATE trials SET status = 'pending' WHERE study_id = ? AND status = 'running'"), studyID)
+	res, err := s.writeExec(ctx, s.q("UPDATE trials SET status = 'pending' WHERE study_id = ? AND status = 'running'"), studyID)
 	if err != nil {
 		return 0, fmt.Errorf("store: reset running trials of study %d: %w", studyID, err)
 	}
