@@ -29,7 +29,7 @@ import (
 // (internal/threadprio) decode batches and queue them for the store,
 // while the handlers, on the
 // usual threads, only read the body, hand it over, wait and answer. With
-// one more Go processor than cores per lowered thread (IngestProcs), the
+// one more Go processor than cores per lowered thread (ExtraProcs), the
 // kernel runs the rate route first whenever the cores are all busy, and
 // the batches' work fills what is left: batches wait longer in a burst,
 // rates do not.
@@ -70,14 +70,19 @@ func (s *Server) startIngest() {
 	}
 }
 
-// IngestProcs returns how many Go processors the server's and the store's
-// lowered threads need on top of one per core (0 if ingest runs at the
-// usual priority): what lrkit serve adds to GOMAXPROCS.
-func (s *Server) IngestProcs() int {
-	if s.ingest == nil {
-		return 0
+// ExtraProcs returns how many Go processors lrkit serve adds to
+// GOMAXPROCS (PrioritizeRates): with ingest at a lower priority, one per
+// lowered thread (the ingest workers and the store's background
+// threads); otherwise one if the store syncs files on a goroutine of its
+// own (an SQLite file: store.Store.SyncsFiles), else none.
+func (s *Server) ExtraProcs() int {
+	if s.ingest != nil {
+		return s.opts.IngestWorkers + s.st.BackgroundThreads()
 	}
-	return s.opts.IngestWorkers + s.st.BackgroundThreads()
+	if s.st.SyncsFiles() {
+		return 1
+	}
+	return 0
 }
 
 func (s *Server) ingestWorker() {
@@ -121,28 +126,41 @@ const (
 	lowIngestMemoryLimit = 1 << 30
 )
 
-// PrioritizeRates tunes the process for a server whose ingest runs at a
-// lower priority (store.Options.BackgroundNice): IngestProcs more Go processors
-// (unless GOMAXPROCS is set in the environment), and a garbage collector
+// PrioritizeRates tunes the process so that rates stay fast while
+// metrics arrive: ExtraProcs more Go processors (unless GOMAXPROCS is
+// set in the environment), and, for a server whose ingest runs at a
+// lower priority (store.Options.BackgroundNice), a garbage collector
 // that runs a tenth as often (GOGC=1000) under a soft memory limit of 1
-// GiB (unless GOGC or GOMEMLIMIT is set). The collector matters because
-// a stop-the-world pause waits for every running thread to reach a safe
-// point, a lowered thread the kernel is not running included: in the
-// mixed load test the rate route's p99 was 16-24 ms with GOGC=100, 9-13
-// ms with 400 and 7-9 ms with 1000 (docs/server.md). It returns what it
-// changed, for the log, and a function that restores the previous
-// settings.
+// GiB (unless GOGC or GOMEMLIMIT is set).
+//
+// The extra processor of the default configuration is for the SQLite
+// store's checkpointer, which syncs the WAL and the database file
+// (fdatasync, 1-7 ms each) many times a second under load. A goroutine
+// in a system call keeps its processor until the runtime's monitor
+// thread takes it back, and that thread, when it has had nothing to take
+// for a while, sleeps up to 10 ms between looks (sysmon and retake in
+// Go's runtime/proc.go): on two cores, each sync took half the
+// processors away for its length. In the mixed load test one extra
+// processor brought the rate route's p50 from 11-14 ms to 1.1-1.6 ms
+// (docs/server.md).
+//
+// The collector matters with lowered threads because a stop-the-world
+// pause waits for every running thread to reach a safe point, a lowered
+// thread the kernel is not running included: in the mixed load test the
+// rate route's p99 was 16-24 ms with GOGC=100, 9-13 ms with 400 and 7-9
+// ms with 1000 (docs/server.md). It returns what it changed, for the
+// log, and a function that restores the previous settings.
 func (s *Server) PrioritizeRates() (changed string, restore func()) {
 	var undo []func()
 	var did []string
-	extra := s.IngestProcs()
+	extra := s.ExtraProcs()
 	if extra > 0 && os.Getenv("GOMAXPROCS") == "" {
 		old := runtime.GOMAXPROCS(0)
 		runtime.GOMAXPROCS(old + extra)
 		undo = append(undo, func() { runtime.GOMAXPROCS(old) })
 		did = append(did, fmt.Sprintf("GOMAXPROCS %d -> %d", old, old+extra))
 	}
-	if extra > 0 && os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
+	if s.ingest != nil && os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
 		oldGC := debug.SetGCPercent(lowIngestGCPercent)
 		oldLimit := debug.SetMemoryLimit(lowIngestMemoryLimit)
 		undo = append(undo, func() { debug.SetGCPercent(oldGC); debug.SetMemoryLimit(oldLimit) })

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"runtime"
@@ -21,8 +22,8 @@ func TestLowIngestPriority(t *testing.T) {
 	if f.h.ingest == nil {
 		t.Fatal("no ingest workers over a store at a background nice value")
 	}
-	if got := f.h.IngestProcs(); got != 4 {
-		t.Errorf("IngestProcs %d, want 4 (2 ingest workers, the SQLite store's committer and checkpointer)", got)
+	if got := f.h.ExtraProcs(); got != 4 {
+		t.Errorf("ExtraProcs %d, want 4 (2 ingest workers, the SQLite store's committer and checkpointer)", got)
 	}
 	run := f.createRun(f.tokA, "r", "constant(peak=0.1)", 100000)
 	path := fmt.Sprintf("/v1/runs/%d/metrics", run.ID)
@@ -72,7 +73,9 @@ func TestLowIngestPriority(t *testing.T) {
 }
 
 // PrioritizeRates adds the lowered threads' Go processors and makes the
-// collector rarer, unless the environment sets them, and restores both.
+// collector rarer, unless the environment sets them, and restores both;
+// without lowered threads it adds one processor for an SQLite file's
+// syncs and leaves the collector alone.
 func TestPrioritizeRates(t *testing.T) {
 	for _, env := range []string{"GOMAXPROCS", "GOGC", "GOMEMLIMIT"} {
 		t.Setenv(env, "")
@@ -80,8 +83,8 @@ func TestPrioritizeRates(t *testing.T) {
 	f := newFixtureNice(t, store.MaxBackgroundNice)
 	before := runtime.GOMAXPROCS(0)
 	changed, restore := f.h.PrioritizeRates()
-	if got := runtime.GOMAXPROCS(0); got != before+f.h.IngestProcs() {
-		t.Errorf("GOMAXPROCS %d after PrioritizeRates, want %d", got, before+f.h.IngestProcs())
+	if got := runtime.GOMAXPROCS(0); got != before+f.h.ExtraProcs() {
+		t.Errorf("GOMAXPROCS %d after PrioritizeRates, want %d", got, before+f.h.ExtraProcs())
 	}
 	if !strings.Contains(changed, "-> 1000") {
 		t.Errorf("changed %q, want the collector named", changed)
@@ -96,8 +99,26 @@ func TestPrioritizeRates(t *testing.T) {
 		restore()
 		t.Errorf("with GOMAXPROCS and GOGC set: changed %q, want nothing", changed)
 	}
+
+	// By default, one processor more for an SQLite file's syncs, and the
+	// collector as it was; none for a store that syncs no files.
+	t.Setenv("GOMAXPROCS", "")
+	t.Setenv("GOGC", "")
 	plain := newFixture(t)
-	if changed, _ := plain.h.PrioritizeRates(); changed != "" || plain.h.IngestProcs() != 0 {
-		t.Errorf("server without ingest nice: changed %q, %d procs", changed, plain.h.IngestProcs())
+	changed, restore = plain.h.PrioritizeRates()
+	got := runtime.GOMAXPROCS(0)
+	restore()
+	if want := fmt.Sprintf("GOMAXPROCS %d -> %d", before, before+1); changed != want || got != before+1 || plain.h.ExtraProcs() != 1 {
+		t.Errorf("server over an SQLite file: changed %q, GOMAXPROCS %d, %d extra; want %q", changed, got, plain.h.ExtraProcs(), want)
+	}
+	mem, err := store.Open(context.Background(), ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mem.Close()
+	onMem := New(mem, Options{})
+	defer onMem.Close()
+	if changed, _ := onMem.PrioritizeRates(); changed != "" || onMem.ExtraProcs() != 0 {
+		t.Errorf("server over an in-memory store: changed %q, %d extra processors; want none", changed, onMem.ExtraProcs())
 	}
 }

@@ -404,6 +404,11 @@ func (s *Store) background() {
 // (Options.BackgroundNice; 0: off).
 func (s *Store) BackgroundNice() int { return s.nice }
 
+// SyncsFiles reports whether the store syncs files on a goroutine of its
+// own: an SQLite file's checkpointer does (its fdatasync calls block a
+// thread for milliseconds); PostgreSQL and in-memory stores do not.
+func (s *Store) SyncsFiles() bool { return s.ckpt != nil }
+
 // BackgroundThreads returns how many of the store's goroutines run on
 // threads of their own at Options.BackgroundNice (0 if it is off): the
 // committers and the checkpointer.

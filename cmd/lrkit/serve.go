@@ -134,10 +134,12 @@ func runServe(ctx context.Context, cmd *cobra.Command, o serveFlags, logger *slo
 	}
 	api := server.New(st, server.Options{Logger: logger, Refresh: o.refresh, MaxSteps: o.maxSteps})
 	defer api.Close()
+	changed, restore := api.PrioritizeRates()
+	defer restore()
 	if o.ingestNice > 0 {
-		changed, restore := api.PrioritizeRates()
-		defer restore()
 		fmt.Fprintf(cmd.ErrOrStderr(), "lrkit serve: metric ingest at nice %d (%s)\n", o.ingestNice, cmp.Or(changed, "GOMAXPROCS, GOGC and GOMEMLIMIT as set"))
+	} else if changed != "" {
+		fmt.Fprintf(cmd.ErrOrStderr(), "lrkit serve: %s (one processor more for the database's file syncs)\n", changed)
 	}
 	srv := &http.Server{Handler: api,
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
