@@ -955,8 +955,9 @@ func TestOpenRefusesEmptiedAndDamaged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h := s.Health(); h.Kind != "sqlite" || h.Integrity != "ok" || h.Schema != 4 || h.CheckedAt.IsZero() {
-		t.Errorf("health %+v", h)
+	ms, _ := Migrations()
+	if h := s.Health(); h.Kind != "sqlite" || h.Integrity != "ok" || h.Schema != ms[len(ms)-1].Version || h.CheckedAt.IsZero() {
+		t.Errorf("health %+v; want schema %d", h, ms[len(ms)-1].Version)
 	}
 	if err := s.Ping(ctx); err != nil {
 		t.Errorf("ping: %v", err)
@@ -1031,9 +1032,10 @@ func TestCallTimeout(t *testing.T) {
 	}
 }
 
-// A database at schema version 2 keeps its metrics through migrations 3
-// and 4, which rebuild run_metrics on SQLite: WITHOUT ROWID, then without
-// its foreign key on runs (whose cascade a trigger keeps).
+// A database at schema version 2 keeps its metrics and batches through
+// migrations 3 to 5, which rebuild run_metrics and run_batches on SQLite:
+// WITHOUT ROWID and without their foreign keys on runs (whose cascade
+// triggers keep).
 func TestMigrationKeepsMetrics(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "v2.db")
@@ -1058,6 +1060,9 @@ func TestMigrationKeepsMetrics(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if _, err := db.Exec("INSERT INTO run_batches (run_id, batch_id, records, received_ms) VALUES (1, 'old', 5, 0)"); err != nil {
+		t.Fatal(err)
+	}
 	db.Close()
 	s, err := OpenWith(ctx, path, Options{RefuseEmptied: true, Check: true})
 	if err != nil {
@@ -1071,6 +1076,14 @@ func TestMigrationKeepsMetrics(t *testing.T) {
 	s.r.QueryRowContext(ctx, "SELECT sql FROM sqlite_master WHERE name = 'run_metrics'").Scan(&ddl)
 	if !strings.Contains(ddl, "WITHOUT ROWID") || strings.Contains(ddl, "REFERENCES") {
 		t.Errorf("run_metrics after migrations 3 and 4: %s", ddl)
+	}
+	s.r.QueryRowContext(ctx, "SELECT sql FROM sqlite_master WHERE name = 'run_batches'").Scan(&ddl)
+	if !strings.Contains(ddl, "WITHOUT ROWID") || strings.Contains(ddl, "REFERENCES") {
+		t.Errorf("run_batches after migration 5: %s", ddl)
+	}
+	// The batch stored before is still known: sent again, it is a retry.
+	if res, err := s.AppendMetrics(ctx, 1, 1, "old", []runlog.Record{{Step: 9, Loss: 1, Present: runlog.FieldLoss}}, nil); err != nil || !res.Duplicate {
+		t.Errorf("a batch stored before migrating, sent again: %+v, %v; want a duplicate", res, err)
 	}
 	got, err := s.Metrics(ctx, 1, 1, 0, 0)
 	if err != nil || len(got) != 5 || got[4].Loss != -1.5 || got[4].ValLoss != 3 || got[4].Step != 4 {
@@ -1087,10 +1100,11 @@ func TestMigrationKeepsMetrics(t *testing.T) {
 	if _, err := s.w.ExecContext(ctx, "DELETE FROM runs WHERE id = 1"); err != nil {
 		t.Fatal(err)
 	}
-	var left int
+	var left, batches int
 	s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM run_metrics").Scan(&left)
-	if orphans != 0 || left != 0 {
-		t.Errorf("%d metrics of a missing run stored, %d left after deleting their run", orphans, left)
+	s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM run_batches").Scan(&batches)
+	if orphans != 0 || left != 0 || batches != 0 {
+		t.Errorf("%d metrics of a missing run stored, %d metrics and %d batches left after deleting their run", orphans, left, batches)
 	}
 }
 
