@@ -250,9 +250,11 @@ func (e *syncError) Unwrap() error { return e.err }
 // database file or WAL, and makes it refuse writes from then on (see
 // writable). After a failed fsync or fdatasync the kernel may have
 // dropped the pages it could not write and marked them clean, so that a
-// later sync succeeds without writing them (this is why PostgreSQL stops
-// on such a failure since 2018: https://wiki.postgresql.org/wiki/Fsync_Errors):
-// what was committed may not be on the disk, and trying again cannot tell.
+// later sync succeeds without writing them: what was committed may not
+// be on the disk, and trying again cannot tell. (PostgreSQL panics on such
+// a failure since its commit "PANIC on fsync() failure", November 2018,
+// back-patched to every supported release, with the setting
+// data_sync_retry to retry instead; https://wiki.postgresql.org/wiki/Fsync_Errors.)
 // Retrying silently would acknowledge new batches as durable on a file
 // that may already have lost older ones; instead Ping and every write
 // report the damage (lrkit serve's /healthz says "damaged", writes answer
