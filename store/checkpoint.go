@@ -125,7 +125,7 @@ func (s *Store) checkpointer() {
 			var failed *syncError
 			switch {
 			case errors.As(err, &failed):
-				s.noteSyncFailure(failed)
+				s.noteIOFailure(failed)
 			case err == nil && synced:
 				s.walSyncs.Add(1)
 			}
@@ -167,7 +167,7 @@ func (s *Store) checkpointRound(last walState) walState {
 		// whole WAL and nothing was committed meanwhile.
 		if copied > 0 {
 			if err := s.tune.datasync(s.dbFile); err != nil {
-				s.noteSyncFailure(&syncError{path: s.path, err: err})
+				s.noteIOFailure(&syncError{path: s.path, err: err})
 				return now
 			}
 		}
@@ -246,29 +246,35 @@ func (e *syncError) Error() string {
 
 func (e *syncError) Unwrap() error { return e.err }
 
-// noteSyncFailure marks the store damaged after a failed sync of its
-// database file or WAL, and makes it refuse writes from then on (see
-// writable). After a failed fsync or fdatasync the kernel may have
-// dropped the pages it could not write and marked them clean, so that a
-// later sync succeeds without writing them: what was committed may not
-// be on the disk, and trying again cannot tell. (PostgreSQL panics on such
-// a failure since its commit "PANIC on fsync() failure", November 2018,
-// back-patched to every supported release, with the setting
-// data_sync_retry to retry instead; https://wiki.postgresql.org/wiki/Fsync_Errors.)
-// Retrying silently would acknowledge new batches as durable on a file
-// that may already have lost older ones; instead Ping and every write
-// report the damage (lrkit serve's /healthz says "damaged", writes answer
-// 503) until the server is restarted on a checked or restored file.
-func (s *Store) noteSyncFailure(e *syncError) {
-	err := fmt.Errorf("%w: %w (committed data may not be on the disk: check the disk, then restart; restore from a backup if the integrity check fails)", ErrDamaged, e)
+// noteIOFailure marks the store damaged after a failed sync of its
+// database file or WAL (its own syncs, or SQLite's, which SQLite reports
+// as an I/O error) or any other SQLite I/O error, and makes it refuse
+// writes from then on (see writable); it returns the error it recorded.
+//
+// After a failed fsync or fdatasync the kernel may have dropped the pages
+// it could not write and marked them clean, so that a later sync succeeds
+// without writing them: what was committed may not be on the disk, and
+// trying again cannot tell. A checkpoint whose sync fails matters most:
+// retried, it would let SQLite restart the WAL over frames whose copies
+// in the database file the kernel may have dropped. Going on would also
+// acknowledge new batches as durable on a file that may have lost older
+// ones. So Ping and every write report the damage (lrkit serve's /healthz
+// says "damaged", writes answer 503) until the server is restarted on a
+// checked or restored file. (PostgreSQL panics on such a failure since
+// its commit "PANIC on fsync() failure", November 2018, back-patched to
+// every supported release, with the setting data_sync_retry to retry
+// instead; https://wiki.postgresql.org/wiki/Fsync_Errors.)
+func (s *Store) noteIOFailure(cause error) error {
+	err := fmt.Errorf("%w: %w (committed data may not be on the disk: check the disk, then restart; restore from a backup if the integrity check fails)", ErrDamaged, cause)
 	s.damaged.CompareAndSwap(nil, &err)
-	s.syncFailed.CompareAndSwap(nil, &err)
+	s.ioFailed.CompareAndSwap(nil, &err)
+	return err
 }
 
 // writable returns nil, or the damage after which the store refuses
-// writes (a failed sync: noteSyncFailure).
+// writes (an I/O error: noteIOFailure).
 func (s *Store) writable() error {
-	if p := s.syncFailed.Load(); p != nil {
+	if p := s.ioFailed.Load(); p != nil {
 		return *p
 	}
 	return nil

@@ -50,7 +50,7 @@ import (
 	"github.com/lrkit/lrkit/internal/threadprio"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+	"modernc.org/sqlite"               // registers the "sqlite" driver
 )
 
 // Errors the methods return (wrapped with context; test with errors.Is).
@@ -111,9 +111,9 @@ type Store struct {
 
 	health  Health
 	damaged atomic.Pointer[error] // the first sign of a damaged database seen at run time
-	// syncFailed is set by a failed sync of the database's files, after
-	// which writes are refused (noteSyncFailure).
-	syncFailed atomic.Pointer[error]
+	// ioFailed is set by a failed sync of the database's files or another
+	// SQLite I/O error, after which writes are refused (noteIOFailure).
+	ioFailed atomic.Pointer[error]
 }
 
 // Options configure OpenWith. The zero value is Open's behaviour.
@@ -329,6 +329,22 @@ func (s *Store) quickCheck(ctx context.Context) error {
 	return nil
 }
 
+// sqliteIOErr is the primary result code of SQLite's I/O errors
+// (SQLITE_IOERR); the extended codes, such as SQLITE_IOERR_FSYNC (1034),
+// keep it in their low byte (https://www.sqlite.org/rescode.html).
+const sqliteIOErr = 10
+
+// isIOError reports whether err is an SQLite I/O error. The driver's
+// errors (modernc.org/sqlite's *Error) give SQLite's result code by a
+// Code method; PostgreSQL's errors have none.
+func isIOError(err error) bool {
+	var coded interface{ Code() int }
+	return errors.As(err, &coded) && coded.Code()&0xff == sqliteIOErr
+}
+
+// The driver's errors have the Code method isIOError asks for.
+var _ interface{ Code() int } = (*sqlite.Error)(nil)
+
 // isNoSuchTable reports whether err says a table is missing (an empty
 // database).
 func isNoSuchTable(err error) bool {
@@ -338,7 +354,10 @@ func isNoSuchTable(err error) bool {
 
 // noteDamage remembers err if it says the SQLite file is damaged (so
 // Health reports it) and returns err, wrapping ErrDamaged in that case,
-// or ErrClosed when the store was closed.
+// or ErrClosed when the store was closed. An SQLite I/O error (a read,
+// write or sync of the database's files failed, such as the sync of a
+// checkpoint) is damage after which the store also refuses writes
+// (noteIOFailure).
 func (s *Store) noteDamage(err error) error {
 	if err == nil {
 		return nil
@@ -349,11 +368,14 @@ func (s *Store) noteDamage(err error) error {
 	if closed && !errors.Is(err, ErrClosed) {
 		return fmt.Errorf("%w: %w", ErrClosed, err)
 	}
-	msg := err.Error()
-	if !strings.Contains(msg, "malformed") && !strings.Contains(msg, "file is not a database") && !strings.Contains(msg, "SQLITE_CORRUPT") && !strings.Contains(msg, "SQLITE_NOTADB") {
+	if errors.Is(err, ErrDamaged) {
 		return err
 	}
-	if errors.Is(err, ErrDamaged) {
+	if isIOError(err) {
+		return s.noteIOFailure(err)
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "malformed") && !strings.Contains(msg, "file is not a database") && !strings.Contains(msg, "SQLITE_CORRUPT") && !strings.Contains(msg, "SQLITE_NOTADB") {
 		return err
 	}
 	err = fmt.Errorf("%w: %w", ErrDamaged, err)

@@ -1465,6 +1465,49 @@ func TestSyncFailureIsDamage(t *testing.T) {
 	}
 }
 
+// sqliteCoded is an error with SQLite's result code, as the driver's
+// errors carry it.
+type sqliteCoded struct{ code int }
+
+func (e sqliteCoded) Error() string { return fmt.Sprintf("sqlite error (%d)", e.code) }
+func (e sqliteCoded) Code() int     { return e.code }
+
+// An SQLite I/O error (such as SQLITE_IOERR_FSYNC from a checkpoint's
+// sync) is damage after which writes are refused, as a failed sync of the
+// store's own is; other SQLite errors are not.
+func TestSQLiteIOErrorIsDamage(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name   string
+		err    error
+		damage bool
+	}{
+		{"SQLITE_IOERR_FSYNC", fmt.Errorf("store: checkpoint: %w", sqliteCoded{1034}), true},
+		{"SQLITE_IOERR_WRITE", sqliteCoded{778}, true},
+		{"SQLITE_BUSY", sqliteCoded{5}, false},
+		{"SQLITE_FULL", sqliteCoded{13}, false},
+		{"SQLITE_INTERRUPT", sqliteCoded{9}, false},
+		{"not SQLite's", errors.New("disk I/O error"), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := Open(ctx, filepath.Join(t.TempDir(), "s.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			p, _ := s.CreateProject(ctx, "p")
+			got := s.noteDamage(tc.err)
+			if errors.Is(got, ErrDamaged) != tc.damage || !errors.Is(got, tc.err) {
+				t.Errorf("noteDamage(%v) = %v; want damage %v, wrapping the error", tc.err, got, tc.damage)
+			}
+			_, werr := s.CreateRun(ctx, p.ID, "r", "constant(peak=0.1)", 100, nil)
+			if perr := s.Ping(ctx); (perr != nil) != tc.damage || errors.Is(werr, ErrDamaged) != tc.damage {
+				t.Errorf("after %v: Ping %v, a write %v; want both damaged: %v", tc.err, perr, werr, tc.damage)
+			}
+		})
+	}
+}
+
 // holdWriteLock takes SQLite's write lock on the database at path from a
 // connection of its own and returns the function that releases it (its
 // deferred cleanup also closes the connection).
