@@ -16,26 +16,21 @@
 # 5 minutes per configuration and round.
 set -euo pipefail
 
-cd "$(dirname "$0")/.."
 rounds=${1:?rounds}
 shift
-out=out/ingest-compare
-mkdir -p "$out"
-go=${GO:-go}
-if ! command -v "$go" >/dev/null; then go=/usr/local/go/bin/go; fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+# shellcheck source=scripts/lib/load.sh
+. "$(dirname "$0")/lib/load.sh"
+load_init out/ingest-compare
 
 binary() { # binary TREE: path of the server test binary of TREE, built once
 	local bin=$out/$1.test
 	if [ ! -e "$bin" ] || [ "$1" = this ]; then
 		if [ "$1" = this ]; then
-			"$go" test -c -o "$bin" ./server
+			test_binary . ./server "$bin"
 		else
-			mkdir -p "$tmp/$1"
-			git archive "$1" | tar -x -C "$tmp/$1"
-			cp server/loadgen_test.go server/ceiling_test.go server/load_test.go server/rig_test.go "$tmp/$1/server/"
-			(cd "$tmp/$1" && "$go" test -c -o "$OLDPWD/$bin" ./server)
+			tree_of "$1" "$tmp/$1"
+			server_load_tests "$tmp/$1"
+			test_binary "$tmp/$1" ./server "$bin"
 		fi
 	fi
 	echo "$bin"

@@ -22,21 +22,13 @@
 # minutes per round and tree).
 set -euo pipefail
 
-cd "$(dirname "$0")/.."
 rounds=${1:-2}
 rev=${2:-}
-out=out/server-load
-mkdir -p "$out"
-go=${GO:-go}
-if ! command -v "$go" >/dev/null; then go=/usr/local/go/bin/go; fi
+# shellcheck source=scripts/lib/load.sh
+. "$(dirname "$0")/lib/load.sh"
+load_init out/server-load
 
-build() { # build DIR NAME: the server package's test binary of the tree in DIR
-	(cd "$1" && "$go" test -c -o "$OLDPWD/$out/$2.test" ./server)
-}
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-build . after
+test_binary . ./server "$out/after.test"
 trees=(after)
 if [[ "$rev" == nice=* ]]; then
 	# This tree twice: as lrkit serve runs by default, and as with
@@ -45,39 +37,10 @@ if [[ "$rev" == nice=* ]]; then
 	cp "$out/after.test" "$out/nice$nice.test"
 	trees=(after "nice$nice")
 elif [ -n "$rev" ]; then
-	git archive "$rev" | tar -x -C "$tmp"
-	# The same generator and tests on both trees (they build against the
-	# server package of 9e248a7 and later: CreateProject, CreateToken and
-	# CreateRun as there).
-	cp server/loadgen_test.go server/ceiling_test.go server/load_test.go "$tmp/server/"
-	# rig_test.go opens the store and the server as lrkit serve does
-	# (ingest at a lower priority); a revision without ingest.go gets
-	# the plain store.Open and New(st, Options{}) of its day.
-	if [ -e "$tmp/server/ingest.go" ]; then
-		cp server/rig_test.go "$tmp/server/"
-	else
-		cat >"$tmp/server/rig_test.go" <<'GO'
-package server
-
-import (
-	"context"
-	"testing"
-
-	"github.com/lrkit/lrkit/store"
-)
-
-func openRigStore(ctx context.Context, path string) (*store.Store, error) { return store.Open(ctx, path) }
-
-func newRigServer(t testing.TB, st *store.Store) *Server {
-	srv := New(st, Options{})
-	if c, ok := any(srv).(interface{ Close() error }); ok {
-		t.Cleanup(func() { c.Close() })
-	}
-	return srv
-}
-GO
-	fi
-	build "$tmp" before
+	tree_of "$rev" "$tmp"
+	# The same generator and tests on both trees.
+	server_load_tests "$tmp"
+	test_binary "$tmp" ./server "$out/before.test"
 	trees=(after before)
 fi
 

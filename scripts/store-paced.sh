@@ -11,22 +11,18 @@
 # out/store-paced/ (summary.txt: one line per run, with the load average).
 set -euo pipefail
 
-cd "$(dirname "$0")/.."
 rounds=${1:-3}
 rev=${2:-}
-out=out/store-paced
-mkdir -p "$out"
-go=${GO:-go}
-if ! command -v "$go" >/dev/null; then go=/usr/local/go/bin/go; fi
+# shellcheck source=scripts/lib/load.sh
+. "$(dirname "$0")/lib/load.sh"
+load_init out/store-paced
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-"$go" test -c -o "$out/after.test" ./store
+test_binary . ./store "$out/after.test"
 trees=(after)
 if [ -n "$rev" ]; then
-	git archive "$rev" | tar -x -C "$tmp"
+	tree_of "$rev" "$tmp"
 	cp store/paced_test.go "$tmp/store/"
-	(cd "$tmp" && "$go" test -c -o "$OLDPWD/$out/$rev.test" ./store)
+	test_binary "$tmp" ./store "$out/$rev.test"
 	trees=("$rev" after)
 fi
 summary=$out/summary.txt
