@@ -25,6 +25,7 @@ type fixture struct {
 	srv        *httptest.Server
 	h          *Server
 	tokA, tokB string
+	dbPath     string // the SQLite file
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -38,12 +39,13 @@ func newFixture(t *testing.T) *fixture {
 func newFixtureNice(t *testing.T, nice int) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.OpenWith(ctx, filepath.Join(t.TempDir(), "lrkit.db"), store.Options{BackgroundNice: nice})
+	path := filepath.Join(t.TempDir(), "lrkit.db")
+	st, err := store.OpenWith(ctx, path, store.Options{BackgroundNice: nice})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	f := &fixture{t: t, st: st}
+	f := &fixture{t: t, st: st, dbPath: path}
 	for i, name := range []string{"alpha", "beta"} {
 		p, err := st.CreateProject(ctx, name)
 		if err != nil {
