@@ -50,7 +50,7 @@ import (
 	"github.com/lrkit/lrkit/internal/threadprio"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
-	"modernc.org/sqlite"               // registers the "sqlite" driver
+	"modernc.org/sqlite"               // registers the "sqlite" driver; its Error gives result codes
 )
 
 // Errors the methods return (wrapped with context; test with errors.Is).
