@@ -190,8 +190,9 @@ func (s *Store) checkpointRound(last walState) walState {
 // checkpoint runs one PASSIVE checkpoint on db (the checkpointer's or
 // the committer's connection) and returns whether SQLite found it busy,
 // the WAL's size and how much of it is now copied, in pages (-1 if SQLite
-// could not run it). An error is remembered if it says the file is
-// damaged (Health, Ping); otherwise the next round tries again.
+// could not run it). An error that says the file is damaged, or an I/O
+// error (the checkpoint's sync among them), is remembered as damage
+// (noteDamage); otherwise the next round tries again.
 func (s *Store) checkpoint(db *sql.DB) (busy bool, logPages, copied int, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 	defer cancel()

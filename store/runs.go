@@ -313,16 +313,14 @@ func (s *Store) RevokeToken(ctx context.Context, projectID, tokenID int64) error
 // initial controller state; ErrExists if the project has a run of that
 // name.
 func (s *Store) CreateRun(ctx context.Context, projectID int64, name, spec string, budget int64, state []byte) (Run, error) {
-	if err := s.writable(); err != nil {
-		return Run{}, err
-	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	now := s.ms()
 	r := Run{ProjectID: projectID, Name: name, Spec: spec, Budget: budget, Status: RunRunning,
 		ControllerState: state, Version: 1, LastStep: -1, Created: time.UnixMilli(now), Updated: time.UnixMilli(now)}
-	err := s.w.QueryRowContext(ctx, s.q(`INSERT INTO runs (project_id, name, spec, budget, controller_state, created_ms, updated_ms)
-		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`), projectID, name, spec, budget, string(state), now, now).Scan(&r.ID)
+	var err error
+	r.ID, err = s.insertID(ctx, s.q(`INSERT INTO runs (project_id, name, spec, budget, controller_state, created_ms, updated_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`), projectID, name, spec, budget, string(state), now, now)
 	if isUniqueViolation(err) {
 		return Run{}, fmt.Errorf("store: run %q: %w", name, ErrExists)
 	}
@@ -330,7 +328,7 @@ func (s *Store) CreateRun(ctx context.Context, projectID int64, name, spec strin
 		if strings.Contains(err.Error(), "FOREIGN KEY") || strings.Contains(err.Error(), "23503") {
 			return Run{}, fmt.Errorf("store: run %q of project %d: %w", name, projectID, ErrNotFound)
 		}
-		return Run{}, fmt.Errorf("store: create run %q: %w", name, s.noteDamage(err))
+		return Run{}, fmt.Errorf("store: create run %q: %w", name, err)
 	}
 	return r, nil
 }

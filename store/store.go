@@ -632,13 +632,29 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return s.noteDamage(tx.Commit())
 }
 
-// writeExec runs a write statement outside a transaction, unless the
-// store refuses writes (writable).
+// Every write goes through tx, writeExec, insertID or the metrics
+// committer's groupTx: each refuses to write once the store has seen an
+// I/O failure (writable), and remembers damage in what the database
+// answers (noteDamage).
+
+// writeExec runs a write statement outside a transaction.
 func (s *Store) writeExec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if err := s.writable(); err != nil {
 		return nil, err
 	}
-	return s.w.ExecContext(ctx, query, args...)
+	res, err := s.w.ExecContext(ctx, query, args...)
+	return res, s.noteDamage(err)
+}
+
+// insertID runs an INSERT ... RETURNING id outside a transaction and
+// returns the id.
+func (s *Store) insertID(ctx context.Context, query string, args ...any) (int64, error) {
+	if err := s.writable(); err != nil {
+		return 0, err
+	}
+	var id int64
+	err := s.w.QueryRowContext(ctx, query, args...).Scan(&id)
+	return id, s.noteDamage(err)
 }
 
 // isUniqueViolation reports whether err is a unique-constraint failure.

@@ -57,12 +57,10 @@ type Trial struct {
 
 // createStudy stores a new study; ErrExists if the name is taken.
 func (s *Store) createStudy(ctx context.Context, name, spec string) (Study, error) {
-	if err := s.writable(); err != nil {
-		return Study{}, err
-	}
 	st := Study{Name: name, Spec: spec, Created: time.UnixMilli(s.ms())}
-	err := s.w.QueryRowContext(ctx, s.q("INSERT INTO studies (name, spec, created_ms) VALUES (?, ?, ?) RETURNING id"),
-		name, spec, st.Created.UnixMilli()).Scan(&st.ID)
+	var err error
+	st.ID, err = s.insertID(ctx, s.q("INSERT INTO studies (name, spec, created_ms) VALUES (?, ?, ?) RETURNING id"),
+		name, spec, st.Created.UnixMilli())
 	if isUniqueViolation(err) {
 		return Study{}, fmt.Errorf("store: study %q: %w", name, ErrExists)
 	}
