@@ -88,28 +88,26 @@ const (
 	walSafetyPages = 65536
 )
 
-// checkpointTuning holds the checkpointer's intervals and thresholds;
-// tests shorten them (Options.tune).
+// checkpointTuning holds the checkpointer's intervals and thresholds and
+// how it syncs a file; tests change them (Options.tune).
 type checkpointTuning struct {
 	every, walSync, walSyncDelay time.Duration
 	walSyncFrames, finishPages   int
 	betweenPasses                func()               // tests: runs between a round's passes
-	sync                         func(*os.File) error // tests: replaces datasync
+	sync                         func(*os.File) error // datasync; tests make it fail
 }
 
-// datasync syncs f with the tuning's sync function, datasync by default.
-func (t *checkpointTuning) datasync(f *os.File) error {
-	if t.sync != nil {
-		return t.sync(f)
-	}
-	return datasync(f)
+// defaultTuning is the checkpointer's tuning outside tests.
+func defaultTuning() checkpointTuning {
+	return checkpointTuning{every: checkpointEvery, walSync: walSyncEvery, walSyncDelay: walSyncDelay,
+		walSyncFrames: walSyncFrames, finishPages: walFinishPages, sync: datasync}
 }
 
 // checkpointer syncs the WAL and checkpoints it until the store closes.
 func (s *Store) checkpointer() {
 	defer s.wg.Done()
 	s.background()
-	wal := walSyncer{path: s.path + "-wal", shm: s.shmFile, datasync: s.tune.datasync}
+	wal := walSyncer{path: s.path + "-wal", shm: s.shmFile, syncFile: s.tune.sync}
 	defer wal.close()
 	syncs := time.NewTicker(s.tune.walSync)
 	defer syncs.Stop()
@@ -166,7 +164,7 @@ func (s *Store) checkpointRound(last walState) walState {
 		// SQLite has synced the database file only if the pass copied the
 		// whole WAL and nothing was committed meanwhile.
 		if copied > 0 {
-			if err := s.tune.datasync(s.dbFile); err != nil {
+			if err := s.tune.sync(s.dbFile); err != nil {
 				s.noteIOFailure(&syncError{path: s.path, err: err})
 				return now
 			}
@@ -232,7 +230,7 @@ type walSyncer struct {
 	shm      *os.File
 	synced   uint32 // the WAL's frame count at the last sync
 	syncedAt time.Time
-	datasync func(*os.File) error
+	syncFile func(*os.File) error // the tuning's
 }
 
 // syncError is a failed sync of one of the database's files.
@@ -323,7 +321,7 @@ func (w *walSyncer) sync(now time.Time, minFrames int, maxDelay time.Duration) (
 		}
 		w.f = f
 	}
-	if err := w.datasync(w.f); err != nil {
+	if err := w.syncFile(w.f); err != nil {
 		return false, &syncError{path: w.path, err: err}
 	}
 	w.synced, w.syncedAt = n, now

@@ -185,8 +185,7 @@ func OpenWith(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: background nice value %d: want 0 (off) to %d", opts.BackgroundNice, MaxBackgroundNice)
 	}
 	s := &Store{now: time.Now, timeout: opts.Timeout, nice: opts.BackgroundNice,
-		tune: checkpointTuning{every: checkpointEvery, walSync: walSyncEvery, walSyncDelay: walSyncDelay,
-			walSyncFrames: walSyncFrames, finishPages: walFinishPages}}
+		tune: defaultTuning()}
 	if opts.tune != nil {
 		s.tune = *opts.tune
 	}

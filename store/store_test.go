@@ -1282,8 +1282,9 @@ func TestCheckpointFinishedByCommitter(t *testing.T) {
 				}
 				n++
 			}
-			tune := checkpointTuning{every: time.Hour, walSync: 5 * time.Millisecond, walSyncDelay: 20 * time.Millisecond,
-				walSyncFrames: walSyncFrames, finishPages: tc.finishPages, betweenPasses: func() { write() }}
+			tune := defaultTuning()
+			tune.every, tune.walSync, tune.walSyncDelay = time.Hour, 5*time.Millisecond, 20*time.Millisecond
+			tune.finishPages, tune.betweenPasses = tc.finishPages, func() { write() }
 			var err error
 			if s, err = OpenWith(ctx, path, Options{tune: &tune}); err != nil {
 				t.Fatal(err)
@@ -1330,8 +1331,8 @@ func TestCheckpointFinishedByCommitter(t *testing.T) {
 // written. An in-memory database has no checkpointer.
 func TestWALSyncs(t *testing.T) {
 	ctx := context.Background()
-	tune := checkpointTuning{every: time.Hour, walSync: 2 * time.Millisecond, walSyncDelay: 10 * time.Millisecond,
-		walSyncFrames: walSyncFrames, finishPages: walFinishPages}
+	tune := defaultTuning()
+	tune.every, tune.walSync, tune.walSyncDelay = time.Hour, 2*time.Millisecond, 10*time.Millisecond
 	s, err := OpenWith(ctx, filepath.Join(t.TempDir(), "w.db"), Options{tune: &tune})
 	if err != nil {
 		t.Fatal(err)
@@ -1399,14 +1400,14 @@ func TestSyncFailureIsDamage(t *testing.T) {
 			ctx := context.Background()
 			path := filepath.Join(t.TempDir(), "s.db")
 			var failing atomic.Bool
-			tune := checkpointTuning{every: time.Hour, walSync: 2 * time.Millisecond, walSyncDelay: 5 * time.Millisecond,
-				walSyncFrames: walSyncFrames, finishPages: walFinishPages,
-				sync: func(f *os.File) error {
-					if failing.Load() && f.Name() == path+tc.suffix {
-						return syscall.EIO
-					}
-					return datasync(f)
-				}}
+			tune := defaultTuning()
+			tune.every, tune.walSync, tune.walSyncDelay = time.Hour, 2*time.Millisecond, 5*time.Millisecond
+			tune.sync = func(f *os.File) error {
+				if failing.Load() && f.Name() == path+tc.suffix {
+					return syscall.EIO
+				}
+				return datasync(f)
+			}
 			s, err := OpenWith(ctx, path, Options{tune: &tune})
 			if err != nil {
 				t.Fatal(err)
