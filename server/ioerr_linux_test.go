@@ -2,42 +2,24 @@ package server
 
 import (
 	"fmt"
-	"os"
-	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
+
+	"github.com/lrkit/lrkit/internal/iofault"
 )
 
-// When SQLite cannot write (here: a file size limit, RLIMIT_FSIZE, stops
-// the WAL from growing, so write(2) fails with EFBIG and SQLite reports
-// an I/O error), the batch is answered 503 "database damaged", /healthz
-// says "damaged", later batches are refused, and rates are still served.
-// The limit is the whole process's, so the test runs in a child process
-// (this test binary again).
+// When SQLite cannot write (a file size limit stops the WAL from growing,
+// so write(2) fails with EFBIG and SQLite reports an I/O error), the batch
+// is answered 503 "database damaged", /healthz says "damaged", later
+// batches are refused, and rates are still served.
 func TestServerDamagedByIOError(t *testing.T) {
-	if os.Getenv("LRKIT_TEST_FSIZE_CHILD") == "" {
-		cmd := exec.Command(os.Args[0], "-test.run", "^TestServerDamagedByIOError$", "-test.v")
-		cmd.Env = append(os.Environ(), "LRKIT_TEST_FSIZE_CHILD=1")
-		out, err := cmd.CombinedOutput()
-		if err != nil || !strings.Contains(string(out), "--- PASS") {
-			t.Fatalf("child process: %v\n%s", err, out)
-		}
+	if !iofault.InChild(t) {
 		return
 	}
 	f := newFixture(t)
 	run := f.createRun(f.tokA, "r", "constant(peak=0.1)", 1000000)
 	postBatch(f, run.ID, "a", 0, 10, func(int) float64 { return 1 })
-	var largest int64
-	for _, p := range []string{f.dbPath, f.dbPath + "-wal"} {
-		if fi, err := os.Stat(p); err == nil {
-			largest = max(largest, fi.Size())
-		}
-	}
-	limit := uint64(largest + 64<<10)
-	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: limit, Max: limit}); err != nil {
-		t.Skipf("cannot set RLIMIT_FSIZE: %v", err)
-	}
+	iofault.StopGrowth(t, f.dbPath, f.dbPath+"-wal")
 	metrics := fmt.Sprintf("/v1/runs/%d/metrics", run.ID)
 	var big strings.Builder
 	big.WriteString(`{"batch_id":"big","metrics":[`)

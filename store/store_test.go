@@ -1285,13 +1285,7 @@ func TestCheckpointFinishedByCommitter(t *testing.T) {
 			tune := defaultTuning()
 			tune.every, tune.walSync, tune.walSyncDelay = time.Hour, 5*time.Millisecond, 20*time.Millisecond
 			tune.finishPages, tune.betweenPasses = tc.finishPages, func() { write() }
-			var err error
-			if s, err = OpenWith(ctx, path, Options{tune: &tune}); err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			p, _ = s.CreateProject(ctx, "p")
-			run, _ = s.CreateRun(ctx, p.ID, "r", "constant(peak=0.1)", 1<<40, nil)
+			s, p, run = openWithRun(t, path, Options{tune: &tune})
 			var last walState
 			for round := range 3 {
 				write()
@@ -1333,13 +1327,7 @@ func TestWALSyncs(t *testing.T) {
 	ctx := context.Background()
 	tune := defaultTuning()
 	tune.every, tune.walSync, tune.walSyncDelay = time.Hour, 2*time.Millisecond, 10*time.Millisecond
-	s, err := OpenWith(ctx, filepath.Join(t.TempDir(), "w.db"), Options{tune: &tune})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	p, _ := s.CreateProject(ctx, "p")
-	run, _ := s.CreateRun(ctx, p.ID, "r", "constant(peak=0.1)", 1000, nil)
+	s, p, run := openWithRun(t, filepath.Join(t.TempDir(), "w.db"), Options{tune: &tune})
 	// waitSyncs waits until the WAL has been synced after the last write
 	// and returns the count.
 	waitSyncs := func(after uint64) uint64 {
@@ -1388,6 +1376,27 @@ func TestWALSyncs(t *testing.T) {
 	}
 }
 
+// openWithRun opens a store at path with opts, closed when the test ends,
+// and creates a project and a run in it.
+func openWithRun(t *testing.T, path string, opts Options) (*Store, Project, Run) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := OpenWith(ctx, path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	p, err := s.CreateProject(ctx, "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := s.CreateRun(ctx, p.ID, "r", "constant(peak=0.1)", 1<<40, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, p, run
+}
+
 // A failed sync of the WAL or of the database file marks the store
 // damaged (Ping) and makes it refuse writes, metric batches included;
 // reads go on. The sync is made to fail with EIO, as a failing disk makes
@@ -1408,16 +1417,7 @@ func TestSyncFailureIsDamage(t *testing.T) {
 				}
 				return datasync(f)
 			}
-			s, err := OpenWith(ctx, path, Options{tune: &tune})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			p, _ := s.CreateProject(ctx, "p")
-			run, err := s.CreateRun(ctx, p.ID, "r", "constant(peak=0.1)", 1000, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			s, p, run := openWithRun(t, path, Options{tune: &tune})
 			rec := func(step int64) []runlog.Record {
 				return []runlog.Record{{Step: step, Loss: 1, Present: runlog.FieldLoss}}
 			}
@@ -1491,17 +1491,12 @@ func TestSQLiteIOErrorIsDamage(t *testing.T) {
 		{"not SQLite's", errors.New("disk I/O error"), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := Open(ctx, filepath.Join(t.TempDir(), "s.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			p, _ := s.CreateProject(ctx, "p")
+			s, p, _ := openWithRun(t, filepath.Join(t.TempDir(), "s.db"), Options{})
 			got := s.noteDamage(tc.err)
 			if errors.Is(got, ErrDamaged) != tc.damage || !errors.Is(got, tc.err) {
 				t.Errorf("noteDamage(%v) = %v; want damage %v, wrapping the error", tc.err, got, tc.damage)
 			}
-			_, werr := s.CreateRun(ctx, p.ID, "r", "constant(peak=0.1)", 100, nil)
+			_, werr := s.CreateRun(ctx, p.ID, "r2", "constant(peak=0.1)", 100, nil)
 			if perr := s.Ping(ctx); (perr != nil) != tc.damage || errors.Is(werr, ErrDamaged) != tc.damage {
 				t.Errorf("after %v: Ping %v, a write %v; want both damaged: %v", tc.err, perr, werr, tc.damage)
 			}
