@@ -22,18 +22,22 @@ shift
 . "$(dirname "$0")/lib/load.sh"
 load_init out/ingest-compare
 
-binary() { # binary TREE: path of the server test binary of TREE, built once
+binary() { # binary TREE: the server test binary of TREE, built with this tree's load tests
 	local bin=$out/$1.test
-	if [ ! -e "$bin" ] || [ "$1" = this ]; then
-		if [ "$1" = this ]; then
-			test_binary . ./server "$bin"
-		else
-			tree_of "$1" "$tmp/$1"
-			server_load_tests "$tmp/$1"
-			test_binary "$tmp/$1" ./server "$bin"
-		fi
+	if [ "$1" = this ]; then
+		test_binary . ./server "$bin"
+	else
+		tree_of "$1" "$tmp/$1"
+		server_load_tests "$tmp/$1"
+		test_binary "$tmp/$1" ./server "$bin"
 	fi
 	echo "$bin"
+}
+
+run() { # run LOG [VAR=VALUE...] BINARY ARGS...: one run, its output in LOG
+	local log=$1
+	shift
+	env "$@" >"$log" 2>&1 || echo "ingest-compare: run failed, see $log" >&2
 }
 
 declare -A bins
@@ -58,14 +62,14 @@ for round in $(seq "$rounds"); do
 		name=${c//[:=]/-}
 		for b in 50 64; do
 			log=$out/$name-r$round-b$b.log
-			env "${envs[@]}" LRKIT_LOAD=ceiling LRKIT_CEILING_ROUNDS=1 LRKIT_CEILING_SECS=6 LRKIT_CEILING_BATCH=$b \
-				"${bins[$tree]}" -test.run '^TestLoadCeiling$' -test.v >"$log" 2>&1
+			run "$log" "${envs[@]}" LRKIT_LOAD=ceiling LRKIT_CEILING_ROUNDS=1 LRKIT_CEILING_SECS=6 LRKIT_CEILING_BATCH=$b \
+				"${bins[$tree]}" -test.run '^TestLoadCeiling$' -test.v
 			echo "$c round $round, $b-record batches: saturation $(grep -o 'saturation lrkit POST.*' "$log" | grep -o '([ 0-9]* items/s)');" \
 				"paced 2,000/s: $(grep -E 'POST metrics, [0-9]+ records +2000/s' "$log" | grep -o 'achieved.*p99 *[0-9.µm]*s' | tr -s ' ');" \
 				"rate/bare $(grep -o 'rate route / bare handler per round: \[[0-9.]*\]' "$log" | grep -o '[0-9.]*\]' | tr -d ']') (load $(cut -d' ' -f1-3 /proc/loadavg))" | tee -a "$summary"
 		done
 		log=$out/$name-r$round-mixed.log
-		env "${envs[@]}" LRKIT_LOAD=full "${bins[$tree]}" -test.run '^TestLoad$' -test.v >"$log" 2>&1
+		run "$log" "${envs[@]}" LRKIT_LOAD=full "${bins[$tree]}" -test.run '^TestLoad$' -test.v
 		echo "$c round $round, mixed: $(grep 'round 1, lrkit:' "$log" | grep -o 'LR requests [0-9]* ([0-9]*/s) p50 [0-9.µm]*s p99 [0-9.µm]*s');" \
 			"$(grep 'round 1, lrkit:' "$log" | grep -o 'metric batches [0-9]* ([0-9]*/s, [0-9]* records/s) p50 [0-9.µm]*s p99 [0-9.µm]*s');" \
 			"bare LR $(grep 'round 1, bare' "$log" | grep -o 'p99 [0-9.µm]*s' | head -1) (load $(cut -d' ' -f1-3 /proc/loadavg))" | tee -a "$summary"

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strconv"
 	"testing"
@@ -13,22 +14,33 @@ import (
 // them: with LRKIT_LOAD_INGEST_NICE=N (1 to 19), as `lrkit serve
 // --ingest-nice N` does (metric ingest on threads at nice value N, the
 // extra Go processors and the collector settings of PrioritizeRates);
-// otherwise as lrkit serve does by default. scripts/server-load.sh
-// replaces this file with store.Open and New(st, Options{}) for
-// revisions that predate it.
+// otherwise as lrkit serve does by default (one Go processor more over
+// an SQLite file). A malformed or out-of-range value fails the test.
+// scripts/lib/load.sh replaces this file with store.Open and
+// New(st, Options{}) for revisions that predate ingest.go.
 
 // rigNice is the nice value of the load tests' ingest threads (0: the
-// usual priority).
-func rigNice() int {
-	if n, err := strconv.Atoi(os.Getenv("LRKIT_LOAD_INGEST_NICE")); err == nil && n >= 1 && n <= store.MaxBackgroundNice {
-		return n
+// usual priority), from LRKIT_LOAD_INGEST_NICE; a value that is not one
+// is an error, not the default.
+func rigNice() (int, error) {
+	text := os.Getenv("LRKIT_LOAD_INGEST_NICE")
+	if text == "" {
+		return 0, nil
 	}
-	return 0
+	n, err := strconv.Atoi(text)
+	if err != nil || n < 0 || n > store.MaxBackgroundNice {
+		return 0, fmt.Errorf("LRKIT_LOAD_INGEST_NICE=%q: want 0 (off) to %d", text, store.MaxBackgroundNice)
+	}
+	return n, nil
 }
 
 // openRigStore opens the load tests' store at path.
 func openRigStore(ctx context.Context, path string) (*store.Store, error) {
-	return store.OpenWith(ctx, path, store.Options{BackgroundNice: rigNice()})
+	nice, err := rigNice()
+	if err != nil {
+		return nil, err
+	}
+	return store.OpenWith(ctx, path, store.Options{BackgroundNice: nice})
 }
 
 // newRigServer returns the load tests' server over st, with the process
@@ -38,7 +50,7 @@ func newRigServer(t testing.TB, st *store.Store) *Server {
 	t.Cleanup(func() { srv.Close() })
 	changed, restore := srv.PrioritizeRates()
 	if changed != "" {
-		t.Logf("ingest at nice %d: %s", rigNice(), changed)
+		t.Logf("process tuned as lrkit serve tunes it (ingest nice %d): %s", st.BackgroundNice(), changed)
 	}
 	t.Cleanup(restore)
 	return srv
