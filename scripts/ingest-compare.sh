@@ -9,8 +9,9 @@
 #
 # A CONFIG is "this" (this tree), a git revision (built from git archive
 # with this tree's load test files), either followed by ":nice=N" (ingest
-# at nice N, as lrkit serve --ingest-nice N) and/or ":procs=P" (GOMAXPROCS
-# P). Example: scripts/ingest-compare.sh 2 b729c4d this this:nice=10
+# at nice N, as lrkit serve --ingest-nice N), ":procs=P" (GOMAXPROCS P)
+# and/or ":share=S" (as lrkit serve --ingest-share S), in that order.
+# Example: scripts/ingest-compare.sh 2 a131cbc this this:share=1 this:nice=10
 # One line per run goes to out/ingest-compare/summary.txt (and the
 # terminal), with the load average; logs beside it. Loopback only, about
 # 5 minutes per configuration and round.
@@ -42,8 +43,8 @@ run() { # run LOG [VAR=VALUE...] BINARY ARGS...: one run, its output in LOG
 
 declare -A bins
 for c in "$@"; do
-	if ! [[ "$c" =~ ^[^:]+(:nice=[0-9]+)?(:procs=[0-9]+)?$ ]]; then
-		echo "ingest-compare: config \"$c\": want TREE[:nice=N][:procs=P] (TREE: this or a git revision)" >&2
+	if ! [[ "$c" =~ ^[^:]+(:nice=[0-9]+)?(:procs=[0-9]+)?(:share=[0-9.]+)?$ ]]; then
+		echo "ingest-compare: config \"$c\": want TREE[:nice=N][:procs=P][:share=S] (TREE: this or a git revision)" >&2
 		exit 2
 	fi
 done
@@ -59,6 +60,7 @@ for round in $(seq "$rounds"); do
 		envs=()
 		[[ "$c" =~ :nice=([0-9]+) ]] && envs+=("LRKIT_LOAD_INGEST_NICE=${BASH_REMATCH[1]}")
 		[[ "$c" =~ :procs=([0-9]+) ]] && envs+=("GOMAXPROCS=${BASH_REMATCH[1]}")
+		[[ "$c" =~ :share=([0-9.]+) ]] && envs+=("LRKIT_LOAD_INGEST_SHARE=${BASH_REMATCH[1]}")
 		name=${c//[:=]/-}
 		for b in 50 64; do
 			log=$out/$name-r$round-b$b.log

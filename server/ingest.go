@@ -119,19 +119,17 @@ func (s *Server) handOver(r *http.Request, tok store.Token, id int64, data []byt
 	return rep.queued, rep.err
 }
 
-// Garbage collection of a server whose ingest runs at a lower priority:
-// see PrioritizeRates.
+// Garbage collection of lrkit serve: see PrioritizeRates.
 const (
-	lowIngestGCPercent   = 1000
-	lowIngestMemoryLimit = 1 << 30
+	serveGCPercent   = 1000
+	serveMemoryLimit = 1 << 30
 )
 
 // PrioritizeRates tunes the process so that rates stay fast while
 // metrics arrive: ExtraProcs more Go processors (unless GOMAXPROCS is
-// set in the environment), and, for a server whose ingest runs at a
-// lower priority (store.Options.BackgroundNice), a garbage collector
-// that runs a tenth as often (GOGC=1000) under a soft memory limit of 1
-// GiB (unless GOGC or GOMEMLIMIT is set).
+// set in the environment), and a garbage collector that runs a tenth as
+// often (GOGC=1000) under a soft memory limit of 1 GiB (unless GOGC or
+// GOMEMLIMIT is set).
 //
 // The extra processor of the default configuration is for the SQLite
 // store's checkpointer, which syncs the WAL and the database file
@@ -146,12 +144,18 @@ const (
 // and the p99 of ingest paced at 100,000 records/s from 8.3-11.4 ms to
 // 5.3-8.6 ms.
 //
-// The collector matters with lowered threads because a stop-the-world
-// pause waits for every running thread to reach a safe point, a lowered
-// thread the kernel is not running included: in the mixed load test the
-// rate route's p99 was 16-24 ms with GOGC=100, 9-13 ms with 400 and 7-9
-// ms with 1000 (docs/server.md). It returns what it changed, for the
-// log, and a function that restores the previous settings.
+// The collector: the server's live heap is small (about 20 MB in the
+// mixed load test) and metric batches allocate fast, so at the default
+// GOGC=100 a collection started every few hundred milliseconds, each
+// taking a quarter of the processors and making the goroutines that
+// allocate help it, rate requests included. With ingest at a lower
+// priority it matters more, as a stop-the-world pause waits for every
+// running thread to reach a safe point, a lowered thread the kernel is
+// not running included: in the mixed load test the rate route's p99 was
+// 16-24 ms with GOGC=100, 9-13 ms with 400 and 7-9 ms with 1000; by
+// default, with the committer sharing the processors (Options.IngestShare),
+// see docs/server.md. It returns what it changed, for the log, and a
+// function that restores the previous settings.
 func (s *Server) PrioritizeRates() (changed string, restore func()) {
 	var undo []func()
 	var did []string
@@ -162,11 +166,11 @@ func (s *Server) PrioritizeRates() (changed string, restore func()) {
 		undo = append(undo, func() { runtime.GOMAXPROCS(old) })
 		did = append(did, fmt.Sprintf("GOMAXPROCS %d -> %d", old, old+extra))
 	}
-	if s.ingest != nil && os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
-		oldGC := debug.SetGCPercent(lowIngestGCPercent)
-		oldLimit := debug.SetMemoryLimit(lowIngestMemoryLimit)
+	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
+		oldGC := debug.SetGCPercent(serveGCPercent)
+		oldLimit := debug.SetMemoryLimit(serveMemoryLimit)
 		undo = append(undo, func() { debug.SetGCPercent(oldGC); debug.SetMemoryLimit(oldLimit) })
-		did = append(did, fmt.Sprintf("GOGC %d -> %d, memory limit 1 GiB", oldGC, lowIngestGCPercent))
+		did = append(did, fmt.Sprintf("GOGC %d -> %d, memory limit 1 GiB", oldGC, serveGCPercent))
 	}
 	return strings.Join(did, ", "), func() {
 		for _, f := range slices.Backward(undo) {

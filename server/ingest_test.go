@@ -3,13 +3,16 @@ package server
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/lrkit/lrkit/runlog"
 	"github.com/lrkit/lrkit/store"
 )
 
@@ -101,15 +104,26 @@ func TestPrioritizeRates(t *testing.T) {
 	}
 
 	// By default, one processor more for an SQLite file's syncs, and the
-	// collector as it was; none for a store that syncs no files.
+	// collector as with ingest at a lower priority; no processor more for
+	// a store that syncs no files.
 	t.Setenv("GOMAXPROCS", "")
 	t.Setenv("GOGC", "")
+	base := debug.SetGCPercent(-1) // the setting of the process, whatever its environment was
+	debug.SetGCPercent(base)
 	plain := newFixture(t)
 	changed, restore = plain.h.PrioritizeRates()
 	got := runtime.GOMAXPROCS(0)
+	gc := debug.SetGCPercent(-1)
+	debug.SetGCPercent(gc)
 	restore()
-	if want := fmt.Sprintf("GOMAXPROCS %d -> %d", before, before+1); changed != want || got != before+1 || plain.h.ExtraProcs() != 1 {
-		t.Errorf("server over an SQLite file: changed %q, GOMAXPROCS %d, %d extra; want %q", changed, got, plain.h.ExtraProcs(), want)
+	want := fmt.Sprintf("GOMAXPROCS %d -> %d, GOGC %d -> 1000, memory limit 1 GiB", before, before+1, base)
+	if changed != want || got != before+1 || gc != 1000 || plain.h.ExtraProcs() != 1 {
+		t.Errorf("server over an SQLite file: changed %q, GOMAXPROCS %d, GOGC %d, %d extra; want %q", changed, got, gc, plain.h.ExtraProcs(), want)
+	}
+	if gc := debug.SetGCPercent(-1); gc != base {
+		t.Errorf("GOGC %d after restore, want %d", gc, base)
+	} else {
+		debug.SetGCPercent(gc)
 	}
 	mem, err := store.Open(context.Background(), ":memory:")
 	if err != nil {
@@ -118,7 +132,84 @@ func TestPrioritizeRates(t *testing.T) {
 	defer mem.Close()
 	onMem := New(mem, Options{})
 	defer onMem.Close()
-	if changed, _ := onMem.PrioritizeRates(); changed != "" || onMem.ExtraProcs() != 0 {
-		t.Errorf("server over an in-memory store: changed %q, %d extra processors; want none", changed, onMem.ExtraProcs())
+	changed, restore = onMem.PrioritizeRates()
+	restore()
+	if want := fmt.Sprintf("GOGC %d -> 1000, memory limit 1 GiB", base); changed != want || onMem.ExtraProcs() != 0 {
+		t.Errorf("server over an in-memory store: changed %q, %d extra processors; want %q and none", changed, onMem.ExtraProcs(), want)
+	}
+}
+
+// Options.IngestShare: the default, clamped to at most 1, passed to the
+// store; the committer rests while the rate route answers (the fast path,
+// counted at each tick of the coarse clock) and not after it stopped, nor
+// after the server closed.
+func TestIngestShare(t *testing.T) {
+	for _, tc := range []struct{ in, want float64 }{
+		{0, DefaultIngestShare}, {-1, DefaultIngestShare}, {math.NaN(), DefaultIngestShare}, {0.5, 0.5}, {1, 1}, {3, 1},
+	} {
+		mem, err := store.Open(context.Background(), ":memory:")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := New(mem, Options{IngestShare: tc.in})
+		if s.opts.IngestShare != tc.want {
+			t.Errorf("IngestShare %v: the server uses %v, want %v", tc.in, s.opts.IngestShare, tc.want)
+		}
+		s.Close()
+		mem.Close()
+	}
+
+	f := newFixture(t)
+	if f.h.ratesServed() {
+		t.Fatal("rates served before any request")
+	}
+	run := f.createRun(f.tokA, "r", "constant(peak=0.1)", 1000)
+	until := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("10 s without %s", what)
+			}
+		}
+	}
+	// The fast path counts answers for the next tick: keep asking until a
+	// tick has seen one.
+	until("a rate answer seen", func() bool { f.lr(f.tokA, run.ID, 1); return f.h.ratesServed() })
+	rests0, _ := f.st.RestStats()
+	postBatch(f, run.ID, "b1", 0, 10, func(int) float64 { return 1 })
+	postBatch(f, run.ID, "b2", 10, 10, func(int) float64 { return 1 })
+	until("a rest after a batch while rates were answered", func() bool { r, _ := f.st.RestStats(); return r > rests0 })
+
+	// A batch's rest follows its answer, before the next batch is stored:
+	// the count read after a batch includes the rests of those before it.
+	until("the rate route idle for two ticks", func() bool { return !f.h.ratesServed() })
+	postBatch(f, run.ID, "b3", 20, 10, func(int) float64 { return 1 })
+	rests1, _ := f.st.RestStats()
+	postBatch(f, run.ID, "b4", 30, 10, func(int) float64 { return 1 })
+	postBatch(f, run.ID, "b5", 40, 10, func(int) float64 { return 1 })
+	if r, _ := f.st.RestStats(); r != rests1 {
+		t.Errorf("%d rests with the rate route idle, want none", r-rests1)
+	}
+
+	until("a rate answer seen", func() bool { f.lr(f.tokA, run.ID, 1); return f.h.ratesServed() })
+	f.h.Close()
+	ctx := context.Background()
+	var project struct {
+		ID int64 `json:"project_id"`
+	}
+	f.ok(f.tokA, "GET", "/v1/project", "", &project)
+	recs := []runlog.Record{{Step: 50, Loss: 1, Present: runlog.FieldLoss}}
+	var rests2 uint64
+	for i := range 3 {
+		recs[0].Step = 50 + int64(i)
+		if _, err := f.st.AppendMetrics(ctx, project.ID, run.ID, fmt.Sprint("c", i), recs, nil); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			rests2, _ = f.st.RestStats()
+		}
+	}
+	if r, _ := f.st.RestStats(); r != rests2 {
+		t.Errorf("%d rests after the server closed, want none", r-rests2)
 	}
 }

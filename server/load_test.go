@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/lrkit/lrkit/store"
 )
 
 // TestLoad simulates trainers over loopback with the lean generator of
@@ -65,18 +67,24 @@ func TestLoad(t *testing.T) {
 		var cpuPerLR [2]float64
 		for i, target := range []mixedTarget{rig.bare, rig.lrkit} {
 			load0, cpu0, wall0 := loadavg(), cpuSeconds(), time.Now()
+			groups0, batches0 := commitStats(rig.st)
+			sched0 := schedLatencies()
 			r, err := runMixed(ctx, target, load, next[target.name])
 			if err != nil {
 				t.Fatal(err)
 			}
 			cpu, wall := cpuSeconds()-cpu0, time.Since(wall0).Seconds()
+			sched := schedP99(sched0, schedLatencies())
 			next[target.name] = r.next
 			got[i], cpuPerLR[i] = r, cpu/float64(max(r.lr.done, 1))
-			t.Logf("round %d, %s: %d trainers, %d runs, %d poster connections, %v, %s: LR requests %d (%.0f/s) p50 %v p99 %v, %d not sent by the hard stop; metric batches %d (%.0f/s, %.0f records/s) p50 %v p99 %v; process CPU %.2f cores, %.1f µs per LR request (batches included); load %s to %s",
+			t.Logf("round %d, %s: %d trainers, %d runs, %d poster connections, %v, %s: LR requests %d (%.0f/s) p50 %v p99 %v, %d not sent by the hard stop; metric batches %d (%.0f/s, %.0f records/s) p50 %v p99 %v; process CPU %.2f cores, %.1f µs per LR request (batches included); goroutines waited for a processor p99 %v (generator included); load %s to %s",
 				round+1, target.name, load.trainers, rig.runs, load.posters(), load.dur, offered,
 				r.lr.done, r.lr.achieved(), r.lr.p50.Round(time.Microsecond), r.lr.p99.Round(time.Microsecond), r.unsent,
 				r.batches.done, r.batches.achieved(), batchEvery*r.batches.achieved(), r.batches.p50.Round(time.Microsecond), r.batches.p99.Round(time.Microsecond),
-				cpu/wall, cpuPerLR[i]*1e6, load0, loadavg())
+				cpu/wall, cpuPerLR[i]*1e6, sched, load0, loadavg())
+			if target.name == rig.lrkit.name {
+				logCommits(t, rig.st, fmt.Sprintf("round %d, %s", round+1, target.name), groups0, batches0)
+			}
 			for _, side := range []loadResult{r.lr, r.batches} {
 				if side.failed > 0 {
 					t.Fatalf("round %d, %s: %d requests failed, the first: %v", round+1, target.name, side.failed, side.firstErr)
@@ -92,7 +100,29 @@ func TestLoad(t *testing.T) {
 			round+1, lrkit.lr.achieved()/bare.lr.achieved(), lrkit.batches.achieved()/max(bare.batches.achieved(), 1e-9), cpuPerLR[0]/cpuPerLR[1],
 			lrkit.lr.p99.Round(time.Microsecond), bare.lr.p99.Round(time.Microsecond))
 	}
-	t.Logf("load average after: %s", loadavg())
+	t.Logf("load average after: %s; the process's peak resident memory (generator, bare handler and lrkit): %.0f MiB", loadavg(), maxRSS())
+}
+
+// commitStats is the store's group commit counts (0 for revisions before
+// group commit: scripts/lib/load.sh runs these tests on older trees).
+func commitStats(st any) (groups, batches uint64) {
+	if c, ok := st.(interface{ CommitStats() (uint64, uint64) }); ok {
+		return c.CommitStats()
+	}
+	return 0, 0
+}
+
+// logCommits logs the group commits since groups0 and batches0
+// (commitStats) and the committer's rests, where the store has them.
+func logCommits(t testing.TB, st any, what string, groups0, batches0 uint64) {
+	groups, batches := commitStats(st)
+	groups, batches = groups-groups0, batches-batches0
+	rested := ""
+	if r, ok := st.(interface{ RestStats() (uint64, time.Duration) }); ok {
+		n, d := r.RestStats()
+		rested = fmt.Sprintf("; the committer rested %d times, %v in all (since the start)", n, d.Round(time.Millisecond))
+	}
+	t.Logf("%s: %d group commits of %d batches (%.1f per commit)%s", what, groups, batches, float64(batches)/float64(max(groups, 1)), rested)
 }
 
 // mixedRig is TestLoad's lrkit server over an SQLite file and the bare
@@ -100,6 +130,7 @@ func TestLoad(t *testing.T) {
 type mixedRig struct {
 	bare, lrkit mixedTarget
 	runs        int
+	st          *store.Store
 }
 
 // bareBatchBody is what the bare handler answers to a metrics batch: a
@@ -168,5 +199,6 @@ func newMixedRig(t testing.TB, trainers int) mixedRig {
 		bare:  mixedTarget{name: "bare net/http, fixed JSON", addr: serveLoopback(t, bareHandler()), rate: rate, batch: batch},
 		lrkit: mixedTarget{name: "lrkit", addr: serveLoopback(t, srv), rate: rate, batch: batch},
 		runs:  nruns,
+		st:    st,
 	}
 }

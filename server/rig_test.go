@@ -34,6 +34,20 @@ func rigNice() (int, error) {
 	return n, nil
 }
 
+// rigShare is the load tests' Options.IngestShare, from
+// LRKIT_LOAD_INGEST_SHARE (unset: the default).
+func rigShare() (float64, error) {
+	text := os.Getenv("LRKIT_LOAD_INGEST_SHARE")
+	if text == "" {
+		return 0, nil
+	}
+	v, err := strconv.ParseFloat(text, 64)
+	if err != nil || !(v > 0 && v <= 1) {
+		return 0, fmt.Errorf("LRKIT_LOAD_INGEST_SHARE=%q: want more than 0, at most 1", text)
+	}
+	return v, nil
+}
+
 // openRigStore opens the load tests' store at path.
 func openRigStore(ctx context.Context, path string) (*store.Store, error) {
 	nice, err := rigNice()
@@ -46,7 +60,13 @@ func openRigStore(ctx context.Context, path string) (*store.Store, error) {
 // newRigServer returns the load tests' server over st, with the process
 // tuned as lrkit serve tunes it, until the test ends.
 func newRigServer(t testing.TB, st *store.Store) *Server {
-	srv := New(st, Options{})
+	share, err := rigShare()
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{}
+	opts.IngestShare = share // scripts/lib/load.sh drops this line for revisions before IngestShare
+	srv := New(st, opts)
 	t.Cleanup(func() { srv.Close() })
 	changed, restore := srv.PrioritizeRates()
 	if changed != "" {

@@ -80,7 +80,17 @@ type Options struct {
 	// of their own at the store's nice value (see ingest.go), so that
 	// batches leave the processors to the rate route when all are busy.
 	IngestWorkers int
+	// IngestShare is the largest share of the time the metrics committer
+	// works while the rate route is answering requests (default
+	// DefaultIngestShare; 1 lifts the limit): after each group commit it
+	// rests in proportion, so that a burst of batches does not make rate
+	// requests queue behind it (store.Store.ShareProcessor). An
+	// ingest-only load, and ingest that falls behind, keep full speed.
+	IngestShare float64
 }
+
+// DefaultIngestShare is the default of Options.IngestShare.
+const DefaultIngestShare = 1.0 / 3
 
 // Server serves the API and the dashboard over a store.
 type Server struct {
@@ -99,6 +109,7 @@ type Server struct {
 	ntokens atomic.Int64 // tokens cached (an upper bound: the cache is cleared past 100,000)
 	runs    sync.Map     // run ID -> *runEntry (cache.go)
 	clock   atomic.Int64 // UnixNano, advanced every clockTick (ticker)
+	lrSeen  atomic.Int64 // the clock when flushLR last found rate answers counted
 
 	pred *predictor
 	cop  *http.CrossOriginProtection // the dashboard forms' origin check
@@ -140,6 +151,10 @@ func New(st *store.Store, opts Options) *Server {
 	if opts.PredictEvery <= 0 {
 		opts.PredictEvery = 2 * time.Second
 	}
+	if !(opts.IngestShare > 0) {
+		opts.IngestShare = DefaultIngestShare
+	}
+	opts.IngestShare = min(opts.IngestShare, 1)
 	s := &Server{st: st, log: opts.Logger, opts: opts, mux: http.NewServeMux(), reg: prometheus.NewRegistry(),
 		done: make(chan struct{})}
 	s.clock.Store(time.Now().UnixNano())
@@ -153,7 +168,9 @@ func New(st *store.Store, opts Options) *Server {
 		Help: "Group transactions that stored metric batches."}, func() float64 { g, _ := st.CommitStats(); return float64(g) })
 	batches := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "lrkit_store_committed_batches_total",
 		Help: "Metric batches stored by group transactions (over lrkit_store_commits_total: batches per commit)."}, func() float64 { _, b := st.CommitStats(); return float64(b) })
-	s.reg.MustRegister(s.requests, s.latency, s.stored, s.dupes, commits, batches,
+	rested := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "lrkit_store_commit_rest_seconds_total",
+		Help: "Time the metrics committers rested, leaving the processors to the rate route (Options.IngestShare)."}, func() float64 { _, d := st.RestStats(); return d.Seconds() })
+	s.reg.MustRegister(s.requests, s.latency, s.stored, s.dupes, commits, batches, rested,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.pred = newPredictor(s)
 	s.lrOKs = s.requests.WithLabelValues(lrPattern, strconv.Itoa(http.StatusOK))
@@ -162,6 +179,8 @@ func New(st *store.Store, opts Options) *Server {
 	go s.ticker()
 	go s.refresher()
 	s.startIngest()
+	// The share is within (0, 1]: ShareProcessor cannot fail.
+	st.ShareProcessor(opts.IngestShare, s.ratesServed)
 	return s
 }
 
@@ -171,6 +190,8 @@ func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.done)
 		s.wg.Wait()
+		// The clock stopped: ratesServed would stay as it is.
+		s.st.ShareProcessor(1, nil)
 	})
 	return nil
 }
@@ -396,7 +417,15 @@ func (s *Server) serveLR(w http.ResponseWriter, r *http.Request) {
 func (s *Server) flushLR() {
 	if n := s.lrOK.take(); n > 0 {
 		s.lrOKs.Add(float64(n))
+		s.lrSeen.Store(s.clock.Load())
 	}
+}
+
+// ratesServed reports whether the rate route answered a request in the
+// last two ticks of the coarse clock: whether the metrics committer should
+// share the processors (Options.IngestShare).
+func (s *Server) ratesServed() bool {
+	return s.clock.Load()-s.lrSeen.Load() <= int64(2*clockTick)
 }
 
 // stripedCounter counts events from many goroutines without a word that

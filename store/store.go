@@ -104,6 +104,9 @@ type Store struct {
 	// metric batches they held.
 	groups, batches atomic.Uint64
 	yields          atomic.Uint64 // see pacer
+	share           atomic.Pointer[processorShare]
+	rests           atomic.Uint64 // committer rests (ShareProcessor)
+	rested          atomic.Int64  // their total length, ns
 	checkpoints     atomic.Uint64 // background checkpoint passes
 	finishes        atomic.Uint64 // checkpoints finished by the committer
 	walSyncs        atomic.Uint64 // WAL syncs by the checkpointer

@@ -1660,3 +1660,134 @@ func TestBackgroundNice(t *testing.T) {
 		t.Errorf("BackgroundThreads without BackgroundNice: %d", n)
 	}
 }
+
+// ShareProcessor takes a share within (0, 1] and names what it refused.
+func TestShareProcessorChecksShare(t *testing.T) {
+	s, _, _ := openWithRun(t, ":memory:", Options{})
+	busy := func() bool { return true }
+	for _, tc := range []struct {
+		share float64
+		ok    bool
+	}{
+		{0.5, true}, {1, true}, {1e-3, true},
+		{0, false}, {-0.5, false}, {1.5, false}, {math.NaN(), false}, {math.Inf(1), false},
+	} {
+		err := s.ShareProcessor(tc.share, busy)
+		if tc.ok != (err == nil) {
+			t.Errorf("ShareProcessor(%v): error %v, want ok=%v", tc.share, err, tc.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), fmt.Sprintf("processor share %v: want more than 0, at most 1", tc.share)) {
+			t.Errorf("ShareProcessor(%v): error %q does not say what was wrong", tc.share, err)
+		}
+	}
+}
+
+// A committer rests after a group for (1-share)/share times the group's
+// time, at most maxRest, and only while busy reports latency-critical
+// work and fewer than maxGroupBatches batches wait.
+func TestCommitterRests(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		share   float64
+		busy    bool
+		backlog int
+		worked  time.Duration
+		want    time.Duration // 0: no rest
+	}{
+		{"a third", 1.0 / 3, true, 0, 3 * time.Millisecond, 6 * time.Millisecond},
+		{"a half, some waiting", 0.5, true, maxGroupBatches - 1, 2 * time.Millisecond, 2 * time.Millisecond},
+		{"capped", 0.1, true, 0, 5 * time.Millisecond, maxRest},
+		{"nothing latency-critical", 0.5, false, 0, 2 * time.Millisecond, 0},
+		{"ingest behind", 0.5, true, maxGroupBatches, 2 * time.Millisecond, 0},
+		{"no limit", 1, true, 0, 2 * time.Millisecond, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &Store{commits: make(chan *appendReq, 4*maxGroupBatches), stop: make(chan struct{})}
+			for range tc.backlog {
+				s.commits <- &appendReq{}
+			}
+			if err := s.ShareProcessor(tc.share, func() bool { return tc.busy }); err != nil {
+				t.Fatal(err)
+			}
+			timer := time.NewTimer(time.Hour)
+			timer.Stop()
+			start := time.Now()
+			s.rest(tc.worked, timer)
+			took := time.Since(start)
+			rests, rested := s.RestStats()
+			if tc.want == 0 {
+				if rests != 0 || rested != 0 {
+					t.Fatalf("rested %d times, %v; want no rest", rests, rested)
+				}
+				return
+			}
+			if rests != 1 || rested != tc.want || took < tc.want {
+				t.Fatalf("rested %d times, %v (took %v); want once, %v", rests, rested, took, tc.want)
+			}
+		})
+	}
+}
+
+// A committer's rest ends when the store closes.
+func TestCommitterRestEndsOnClose(t *testing.T) {
+	s := &Store{commits: make(chan *appendReq, 1), stop: make(chan struct{})}
+	if err := s.ShareProcessor(1e-3, func() bool { return true }); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		timer := time.NewTimer(time.Hour)
+		timer.Stop()
+		s.rest(time.Second, timer) // a rest of maxRest
+		close(done)
+	}()
+	close(s.stop)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the rest went on after the store closed")
+	}
+}
+
+// Through a real store: after a group that took 2 ms, a committer whose
+// processor is shared half rests at least 2 ms, and not at all once the
+// work it yields to is over.
+func TestGroupCommitRests(t *testing.T) {
+	ctx := context.Background()
+	s, p, run := openWithRun(t, filepath.Join(t.TempDir(), "r.db"), Options{})
+	var busy atomic.Bool
+	busy.Store(true)
+	if err := s.ShareProcessor(0.5, busy.Load); err != nil {
+		t.Fatal(err)
+	}
+	spin := func(*Change) error {
+		for start := time.Now(); time.Since(start) < 2*time.Millisecond; {
+		}
+		return nil
+	}
+	recs := []runlog.Record{{Step: 1, Loss: 1, Present: runlog.FieldLoss}}
+	if _, err := s.AppendMetrics(ctx, p.ID, run.ID, "b1", recs, spin); err != nil {
+		t.Fatal(err)
+	}
+	// The rest follows the acknowledgement: the next batch waits for it.
+	recs[0].Step = 2
+	if _, err := s.AppendMetrics(ctx, p.ID, run.ID, "b2", recs, nil); err != nil {
+		t.Fatal(err)
+	}
+	rests, rested := s.RestStats()
+	if rests < 1 || rested < 2*time.Millisecond {
+		t.Fatalf("rested %d times, %v in all; want a rest of 2 ms or more after the first batch", rests, rested)
+	}
+	busy.Store(false)
+	recs[0].Step = 3
+	if _, err := s.AppendMetrics(ctx, p.ID, run.ID, "b3", recs, spin); err != nil {
+		t.Fatal(err)
+	}
+	recs[0].Step = 4
+	if _, err := s.AppendMetrics(ctx, p.ID, run.ID, "b4", recs, nil); err != nil {
+		t.Fatal(err)
+	}
+	if r2, _ := s.RestStats(); r2 > 2 {
+		t.Fatalf("rested %d times, %d after busy turned false; want none", r2, r2-rests)
+	}
+}

@@ -28,6 +28,7 @@ type serveFlags struct {
 	maxSteps                     int64
 	init                         bool
 	ingestNice                   int
+	ingestShare                  float64
 }
 
 func newServeCmd() *cobra.Command {
@@ -83,6 +84,8 @@ backup. SIGINT or SIGTERM stops serve gracefully.`,
 	f.Int64Var(&o.maxSteps, "max-steps", server.DefaultMaxSteps, "largest step or budget accepted or made by an action")
 	f.IntVar(&o.ingestNice, "ingest-nice", 0, "1-19: metric ingest on threads at this nice value (Linux), with more Go processors and a rarer "+
 		"garbage collector (1 GiB soft limit), so rates stay fast while batches arrive in bursts; ingest is slower when the cores are saturated (docs/server.md). 0: off")
+	f.Float64Var(&o.ingestShare, "ingest-share", server.DefaultIngestShare, "largest share of the time the metrics committer works while rate requests are being answered "+
+		"(it rests between group commits, so a burst of batches does not delay rates; ingest alone, or falling behind, keeps full speed). 1: no limit")
 	cmd.AddCommand(newServeTokenCmd())
 	return cmd
 }
@@ -114,6 +117,9 @@ func runServe(ctx context.Context, cmd *cobra.Command, o serveFlags, logger *slo
 	if o.ingestNice < 0 || o.ingestNice > store.MaxBackgroundNice {
 		return badInput(fmt.Errorf("--ingest-nice %d: want 0 (off) to %d", o.ingestNice, store.MaxBackgroundNice))
 	}
+	if !(o.ingestShare > 0 && o.ingestShare <= 1) {
+		return badInput(fmt.Errorf("--ingest-share %v: want more than 0, at most 1", o.ingestShare))
+	}
 	st, err := openServeDB(ctx, o.db, o.init, o.dbTimeout, o.ingestNice)
 	if err != nil {
 		return err
@@ -132,14 +138,17 @@ func runServe(ctx context.Context, cmd *cobra.Command, o serveFlags, logger *slo
 	if err != nil {
 		return badInput(fmt.Errorf("--addr: %w", err))
 	}
-	api := server.New(st, server.Options{Logger: logger, Refresh: o.refresh, MaxSteps: o.maxSteps})
+	api := server.New(st, server.Options{Logger: logger, Refresh: o.refresh, MaxSteps: o.maxSteps, IngestShare: o.ingestShare})
 	defer api.Close()
 	changed, restore := api.PrioritizeRates()
 	defer restore()
 	if o.ingestNice > 0 {
 		fmt.Fprintf(cmd.ErrOrStderr(), "lrkit serve: metric ingest at nice %d (%s)\n", o.ingestNice, cmp.Or(changed, "GOMAXPROCS, GOGC and GOMEMLIMIT as set"))
 	} else if changed != "" {
-		fmt.Fprintf(cmd.ErrOrStderr(), "lrkit serve: %s (one processor more for the database's file syncs)\n", changed)
+		fmt.Fprintf(cmd.ErrOrStderr(), "lrkit serve: %s (so that rates stay fast while metrics arrive: docs/server.md)\n", changed)
+	}
+	if o.ingestShare < 1 {
+		fmt.Fprintf(cmd.ErrOrStderr(), "lrkit serve: metric commits take at most %.2g of the time while rates are being answered (--ingest-share)\n", o.ingestShare)
 	}
 	srv := &http.Server{Handler: api,
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}

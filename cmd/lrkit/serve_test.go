@@ -149,6 +149,9 @@ func testKillRestart(t *testing.T, bin string, extra ...string) {
 	if len(extra) > 0 && runtime.GOOS == "linux" && !strings.Contains(log, "lrkit serve: metric ingest at nice 19 (") {
 		t.Errorf("serve %v did not say it lowered ingest:\n%s", extra, log)
 	}
+	if !strings.Contains(log, "lrkit serve: metric commits take at most 0.33 of the time while rates are being answered (--ingest-share)") {
+		t.Errorf("serve %v did not say how it shares the processors with rates:\n%s", extra, log)
+	}
 	if tok == "" {
 		t.Fatalf("serve printed no token on a new database:\n%s", p.log)
 	}
@@ -679,6 +682,9 @@ func TestServeBadFlags(t *testing.T) {
 		{[]string{"serve", "--db", db, "--max-steps", "0"}, "--max-steps 0: want a positive number of steps"},
 		{[]string{"serve", "--db", db, "--ingest-nice", "20"}, "--ingest-nice 20: want 0 (off) to 19"},
 		{[]string{"serve", "--db", db, "--ingest-nice", "-1"}, "--ingest-nice -1: want 0 (off) to 19"},
+		{[]string{"serve", "--db", db, "--ingest-share", "0"}, "--ingest-share 0: want more than 0, at most 1"},
+		{[]string{"serve", "--db", db, "--ingest-share", "1.5"}, "--ingest-share 1.5: want more than 0, at most 1"},
+		{[]string{"serve", "--db", db, "--ingest-share", "NaN"}, "--ingest-share NaN: want more than 0, at most 1"},
 		{[]string{"serve", "token", "--db", db, "--project", "p", "--list", "--revoke", "3"}, "--list and --revoke: give one of them"},
 		{[]string{"serve", "token", "--db", db}, "--project is required"},
 	} {

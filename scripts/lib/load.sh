@@ -30,12 +30,16 @@ test_binary() {
 # server package of the tree in DIR (a revision from 9e248a7 on: the
 # store's CreateProject, CreateToken and CreateRun as there), with the rig
 # of its day: this tree's rig_test.go (the store and server as lrkit serve
-# opens them) if the revision has ingest.go, else store.Open and
-# New(st, Options{}).
+# opens them; without the ingest share for revisions before it) if the
+# revision has ingest.go, else store.Open and New(st, Options{}).
 server_load_tests() {
 	cp server/loadgen_test.go server/ceiling_test.go server/load_test.go "$1/server/"
 	if [ -e "$1/server/ingest.go" ]; then
 		cp server/rig_test.go "$1/server/"
+		if ! grep -q 'IngestShare' "$1/server/server.go"; then
+			# Before Options.IngestShare: refuse LRKIT_LOAD_INGEST_SHARE.
+			sed -i 's|^\(\t*\)opts\.IngestShare = share .*|\1if share != 0 { t.Fatal("LRKIT_LOAD_INGEST_SHARE: this revision has no Options.IngestShare") }|' "$1/server/rig_test.go"
+		fi
 		return
 	fi
 	cat >"$1/server/rig_test.go" <<'GO'
