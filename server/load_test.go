@@ -118,7 +118,9 @@ func logCommits(t testing.TB, st any, what string, groups0, batches0 uint64) {
 	groups, batches := commitStats(st)
 	groups, batches = groups-groups0, batches-batches0
 	rested := ""
-	if r, ok := st.(interface{ RestStats() (uint64, time.Duration) }); ok {
+	if r, ok := st.(interface {
+		RestStats() (uint64, time.Duration)
+	}); ok {
 		n, d := r.RestStats()
 		rested = fmt.Sprintf("; the committer rested %d times, %v in all (since the start)", n, d.Round(time.Millisecond))
 	}
