@@ -191,6 +191,15 @@ func TestIngestShare(t *testing.T) {
 		t.Errorf("%d rests with the rate route idle, want none", r-rests1)
 	}
 
+	// A range of rates, answered by the route's general path (the Python
+	// client asks for blocks), counts at once.
+	until("the rate route idle for two ticks", func() bool { return !f.h.ratesServed() })
+	asked := f.h.clock.Load()
+	f.getBody(f.tokA, fmt.Sprintf("/v1/runs/%d/lr?from=0&to=512", run.ID))
+	if seen := f.h.lrSeen.Load(); seen < asked {
+		t.Errorf("a range of rates answered, the rate route last seen in use at %d, before the request (%d)", seen, asked)
+	}
+
 	until("a rate answer seen", func() bool { f.lr(f.tokA, run.ID, 1); return f.h.ratesServed() })
 	f.h.Close()
 	ctx := context.Background()

@@ -154,6 +154,7 @@ func (s *Server) getLR(w http.ResponseWriter, r *http.Request, tok store.Token, 
 			return
 		}
 		writeRate(w, q.step, v, e.tail)
+		s.markRates()
 		return
 	}
 	lrs := make([]float64, q.to-q.from)
@@ -175,6 +176,7 @@ func (s *Server) getLR(w http.ResponseWriter, r *http.Request, tok store.Token, 
 	}
 	b = append(b, ']')
 	writeLRAnswer(w, bp, b, e.tail)
+	s.markRates()
 }
 
 // writeRate writes the answer of one step's rate v; tail ends it (the

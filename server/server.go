@@ -421,6 +421,14 @@ func (s *Server) flushLR() {
 	}
 }
 
+// markRates records that the rate route's general path answered now (the
+// fast path's answers are found by flushLR).
+func (s *Server) markRates() {
+	if now := s.clock.Load(); s.lrSeen.Load() != now {
+		s.lrSeen.Store(now)
+	}
+}
+
 // ratesServed reports whether the rate route answered a request in the
 // last two ticks of the coarse clock: whether the metrics committer should
 // share the processors (Options.IngestShare).
