@@ -152,10 +152,12 @@ const (
 // priority it matters more, as a stop-the-world pause waits for every
 // running thread to reach a safe point, a lowered thread the kernel is
 // not running included: in the mixed load test the rate route's p99 was
-// 16-24 ms with GOGC=100, 9-13 ms with 400 and 7-9 ms with 1000; by
-// default, with the committer sharing the processors (Options.IngestShare),
-// see docs/server.md. It returns what it changed, for the log, and a
-// function that restores the previous settings.
+// 16-24 ms with GOGC=100, 9-13 ms with 400 and 7-9 ms with 1000. By
+// default, with the committer's rests (Options.IngestShare), it was
+// 16.9-18.8 ms with GOGC=100, 9.4-15.2 ms with 400 and 5.8-15.9 ms with
+// 1000; a larger GOGC was worse (docs/server.md). It returns what it
+// changed, for the log, and a function that restores the previous
+// settings.
 func (s *Server) PrioritizeRates() (changed string, restore func()) {
 	var undo []func()
 	var did []string
