@@ -347,6 +347,26 @@ func isIOError(err error) bool {
 // The driver's errors have the Code method isIOError asks for.
 var _ interface{ Code() int } = (*sqlite.Error)(nil)
 
+// SQLite's primary result codes of a damaged file: SQLITE_CORRUPT (the
+// database disk image is malformed; extended codes such as
+// SQLITE_CORRUPT_INDEX keep it in their low byte) and SQLITE_NOTADB (the
+// file is not a database).
+const (
+	sqliteCorrupt = 11
+	sqliteNotADB  = 26
+)
+
+// isCorrupt reports whether err is SQLite's report of a damaged file, by
+// its result code.
+func isCorrupt(err error) bool {
+	var coded interface{ Code() int }
+	if !errors.As(err, &coded) {
+		return false
+	}
+	c := coded.Code() & 0xff
+	return c == sqliteCorrupt || c == sqliteNotADB
+}
+
 // isNoSuchTable reports whether err says a table is missing (an empty
 // database).
 func isNoSuchTable(err error) bool {
@@ -354,8 +374,8 @@ func isNoSuchTable(err error) bool {
 	return strings.Contains(msg, "no such table") || strings.Contains(msg, "42P01")
 }
 
-// noteDamage remembers err if it says the SQLite file is damaged (so
-// Health reports it) and returns err, wrapping ErrDamaged in that case,
+// noteDamage remembers err if SQLite says the file is damaged (isCorrupt;
+// Ping reports it from then on) and returns err, wrapping ErrDamaged in that case,
 // or ErrClosed when the store was closed. An SQLite I/O error (a read,
 // write or sync of the database's files failed, such as the sync of a
 // checkpoint) is damage after which the store also refuses writes
@@ -376,8 +396,7 @@ func (s *Store) noteDamage(err error) error {
 	if isIOError(err) {
 		return s.noteIOFailure(err)
 	}
-	msg := err.Error()
-	if !strings.Contains(msg, "malformed") && !strings.Contains(msg, "file is not a database") && !strings.Contains(msg, "SQLITE_CORRUPT") && !strings.Contains(msg, "SQLITE_NOTADB") {
+	if !isCorrupt(err) {
 		return err
 	}
 	err = fmt.Errorf("%w: %w", ErrDamaged, err)

@@ -1791,3 +1791,49 @@ func TestGroupCommitRests(t *testing.T) {
 		t.Fatalf("rested %d times, %d after busy turned false; want none", r2, r2-rests)
 	}
 }
+
+// A database file damaged while the store has it open (garbage written
+// over its pages from outside) is found by the first read that meets the
+// damage: SQLite's SQLITE_CORRUPT, by its result code, makes the read
+// fail with ErrDamaged and Ping report it from then on.
+func TestCorruptPagesAtRunTime(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "c.db")
+	s, p, run := openWithRun(t, path, Options{})
+	var recs []runlog.Record
+	for i := range int64(20000) {
+		recs = append(recs, runlog.Record{Step: i, Loss: 1 / float64(i+1), Present: runlog.FieldLoss})
+	}
+	if _, err := s.AppendMetrics(ctx, p.ID, run.ID, "b", recs, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err := Open(ctx, path) // no integrity check at opening
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	garbage := make([]byte, fi.Size()/2/4096*4096)
+	for i := range garbage {
+		garbage[i] = byte(i*7 + 3)
+	}
+	if _, err := f.WriteAt(garbage, 4096*4); err != nil { // past the schema's pages
+		t.Fatal(err)
+	}
+	f.Close()
+	_, err = s.Metrics(ctx, p.ID, run.ID, 0, 100000)
+	if !errors.Is(err, ErrDamaged) || !isCorrupt(err) {
+		t.Fatalf("reading metrics over garbage: %v; want ErrDamaged wrapping SQLite's SQLITE_CORRUPT", err)
+	}
+	if perr := s.Ping(ctx); !errors.Is(perr, ErrDamaged) {
+		t.Errorf("Ping after the damaged read: %v; want ErrDamaged", perr)
+	}
+}
