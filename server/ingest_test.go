@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -179,6 +180,16 @@ func TestIngestShare(t *testing.T) {
 	postBatch(f, run.ID, "b1", 0, 10, func(int) float64 { return 1 })
 	postBatch(f, run.ID, "b2", 10, 10, func(int) float64 { return 1 })
 	until("a rest after a batch while rates were answered", func() bool { r, _ := f.st.RestStats(); return r > rests0 })
+	_, metrics := f.do("", "GET", "/metrics", "")
+	var rested float64
+	for line := range strings.Lines(metrics) {
+		if v, ok := strings.CutPrefix(line, "lrkit_store_commit_rest_seconds_total "); ok {
+			rested, _ = strconv.ParseFloat(strings.TrimSpace(v), 64)
+		}
+	}
+	if rested <= 0 {
+		t.Errorf("lrkit_store_commit_rest_seconds_total %v after a rest, want more than 0", rested)
+	}
 
 	// A batch's rest follows its answer, before the next batch is stored:
 	// the count read after a batch includes the rests of those before it.

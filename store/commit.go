@@ -201,7 +201,8 @@ type processorShare struct {
 // ShareProcessor makes the metric committers work at most share of the
 // time (0 < share <= 1; 1 lifts the limit) whenever busy reports true;
 // busy is called once per group commit, from the committers, and must be
-// cheap and safe for concurrent use. See the comment above maxRest.
+// cheap and safe for concurrent use. The last call wins: a store shares
+// the processors for one server. See the comment above maxRest.
 func (s *Store) ShareProcessor(share float64, busy func() bool) error {
 	if !(share > 0 && share <= 1) {
 		return fmt.Errorf("store: processor share %v: want more than 0, at most 1", share)
