@@ -73,14 +73,14 @@ func (s *Server) startIngest() {
 // ExtraProcs returns how many Go processors lrkit serve adds to
 // GOMAXPROCS (PrioritizeRates): with ingest at a lower priority, one per
 // lowered thread (the ingest workers and the store's background
-// threads); otherwise one if the store syncs files on a goroutine of its
+// threads); otherwise two if the store syncs files on a goroutine of its
 // own (an SQLite file: store.Store.SyncsFiles), else none.
 func (s *Server) ExtraProcs() int {
 	if s.ingest != nil {
 		return s.opts.IngestWorkers + s.st.BackgroundThreads()
 	}
 	if s.st.SyncsFiles() {
-		return 1
+		return 2
 	}
 	return 0
 }
@@ -142,7 +142,14 @@ const (
 // alternating with the same build at two (docs/server.md), the rate
 // route's p50 in the mixed load test fell from 11-27 ms to 1.1-5.7 ms,
 // and the p99 of ingest paced at 100,000 records/s from 8.3-11.4 ms to
-// 5.3-8.6 ms.
+// 5.3-8.6 ms. The second extra processor came later, with the
+// committer's rests (Options.IngestShare): the kernel shares the cores
+// among the running threads, so with more processors the many goroutines
+// of requests get more of the cores against the few that do background
+// work on one thread each (the committer, the checkpointer, the
+// collector's worker). Alternating with the same build at three
+// processors, the mixed test's rate p99 fell from 9.6-12.2 ms to
+// 6.1-9.2 ms, with ingest's saturation unchanged (docs/server.md).
 //
 // The collector: the server's live heap is small (about 20 MB in the
 // mixed load test) and metric batches allocate fast, so at the default

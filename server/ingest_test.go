@@ -104,7 +104,7 @@ func TestPrioritizeRates(t *testing.T) {
 		t.Errorf("with GOMAXPROCS and GOGC set: changed %q, want nothing", changed)
 	}
 
-	// By default, one processor more for an SQLite file's syncs, and the
+	// By default, two processors more over an SQLite file, and the
 	// collector as with ingest at a lower priority; no processor more for
 	// a store that syncs no files.
 	t.Setenv("GOMAXPROCS", "")
@@ -117,8 +117,8 @@ func TestPrioritizeRates(t *testing.T) {
 	gc := debug.SetGCPercent(-1)
 	debug.SetGCPercent(gc)
 	restore()
-	want := fmt.Sprintf("GOMAXPROCS %d -> %d, GOGC %d -> 1000, memory limit 1 GiB", before, before+1, base)
-	if changed != want || got != before+1 || gc != 1000 || plain.h.ExtraProcs() != 1 {
+	want := fmt.Sprintf("GOMAXPROCS %d -> %d, GOGC %d -> 1000, memory limit 1 GiB", before, before+2, base)
+	if changed != want || got != before+2 || gc != 1000 || plain.h.ExtraProcs() != 2 {
 		t.Errorf("server over an SQLite file: changed %q, GOMAXPROCS %d, GOGC %d, %d extra; want %q", changed, got, gc, plain.h.ExtraProcs(), want)
 	}
 	if gc := debug.SetGCPercent(-1); gc != base {

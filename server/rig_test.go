@@ -14,7 +14,7 @@ import (
 // them: with LRKIT_LOAD_INGEST_NICE=N (1 to 19), as `lrkit serve
 // --ingest-nice N` does (metric ingest on threads at nice value N, the
 // extra Go processors and the collector settings of PrioritizeRates);
-// otherwise as lrkit serve does by default (one Go processor more over
+// otherwise as lrkit serve does by default (two Go processors more over
 // an SQLite file). A malformed or out-of-range value fails the test.
 // scripts/lib/load.sh replaces this file with store.Open and
 // New(st, Options{}) for revisions that predate ingest.go.
