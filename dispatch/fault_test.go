@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -434,6 +435,17 @@ func testRideOutRestart(t *testing.T, stop func(*Embedded), freshStore bool) {
 		p, err := q.Pending(ctx)
 		return err == nil && p == 0
 	})
+	// A retry loop asleep in its backoff when the results came through
+	// says "reachable again" only when it wakes (up to a few seconds later
+	// on a loaded machine: a make test of 2026-12-07): wait for the lines,
+	// then check.
+	wants := []string{"dispatch: disconnected from NATS", "dispatch: reconnected to NATS", "dispatch: NATS unavailable, retrying", "dispatch: NATS reachable again"}
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		l := logs.String()
+		if !slices.ContainsFunc(wants, func(w string) bool { return !strings.Contains(l, w) }) {
+			break
+		}
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	for id, n := range got {
@@ -445,7 +457,7 @@ func testRideOutRestart(t *testing.T, stop func(*Embedded), freshStore bool) {
 	if testing.Verbose() {
 		t.Logf("log:\n%s", l)
 	}
-	for _, want := range []string{"dispatch: disconnected from NATS", "dispatch: reconnected to NATS", "dispatch: NATS unavailable, retrying", "dispatch: NATS reachable again"} {
+	for _, want := range wants {
 		if !strings.Contains(l, want) {
 			t.Errorf("log lacks %q:\n%s", want, l)
 		}
