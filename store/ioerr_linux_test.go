@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/lrkit/lrkit/internal/iofault"
-	"github.com/lrkit/lrkit/runlog"
 )
 
 // A real SQLite I/O error makes the store damaged and refuse writes: a
@@ -20,25 +19,18 @@ func TestSQLiteWriteErrorIsDamage(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "s.db")
 	s, p, run := openWithRun(t, path, Options{})
-	recs := func(from, n int64) []runlog.Record {
-		out := make([]runlog.Record, n)
-		for i := range out {
-			out[i] = runlog.Record{Step: from + int64(i), Loss: 1, GradNorm: 0.5, Present: runlog.FieldLoss | runlog.FieldGradNorm}
-		}
-		return out
-	}
-	if _, err := s.AppendMetrics(ctx, p.ID, run.ID, "a", recs(0, 10), nil); err != nil {
+	if _, err := s.AppendMetrics(ctx, p.ID, run.ID, "a", lossRecords(0, 10), nil); err != nil {
 		t.Fatal(err)
 	}
 	iofault.StopGrowth(t, path, path+"-wal")
-	_, err := s.AppendMetrics(ctx, p.ID, run.ID, "big", recs(10, 20000), nil) // about 1 MB of WAL
+	_, err := s.AppendMetrics(ctx, p.ID, run.ID, "big", lossRecords(10, 20000), nil) // about 1 MB of WAL
 	if !errors.Is(err, ErrDamaged) || !isIOError(err) {
 		t.Fatalf("a batch the WAL cannot hold: %v; want an SQLite I/O error as damage", err)
 	}
 	if perr := s.Ping(ctx); !errors.Is(perr, ErrDamaged) {
 		t.Errorf("Ping after the I/O error: %v; want ErrDamaged", perr)
 	}
-	if _, err := s.AppendMetrics(ctx, p.ID, run.ID, "small", recs(30000, 1), nil); !errors.Is(err, ErrDamaged) {
+	if _, err := s.AppendMetrics(ctx, p.ID, run.ID, "small", lossRecords(30000, 1), nil); !errors.Is(err, ErrDamaged) {
 		t.Errorf("a small batch after the I/O error: %v; want it refused with ErrDamaged", err)
 	}
 	if got, err := s.Metrics(ctx, p.ID, run.ID, 0, 0); err != nil || len(got) != 10 {

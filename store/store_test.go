@@ -943,11 +943,7 @@ func TestOpenRefusesEmptiedAndDamaged(t *testing.T) {
 	}
 	p, _ := s.CreateProject(ctx, "p")
 	run, _ := s.CreateRun(ctx, p.ID, "r", "constant(peak=0.1)", 100000, nil)
-	var recs []runlog.Record
-	for i := range int64(20000) {
-		recs = append(recs, runlog.Record{Step: i, Loss: 1 / float64(i+1), GradNorm: 0.5, Present: runlog.FieldLoss | runlog.FieldGradNorm})
-	}
-	if _, err := s.AppendMetrics(ctx, p.ID, run.ID, "b", recs, nil); err != nil {
+	if _, err := s.AppendMetrics(ctx, p.ID, run.ID, "b", lossRecords(0, 20000), nil); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -966,16 +962,7 @@ func TestOpenRefusesEmptiedAndDamaged(t *testing.T) {
 
 	// 64 KiB of garbage in the middle of the file.
 	fi, _ := os.Stat(good)
-	f, err := os.OpenFile(good, os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	garbage := make([]byte, 64<<10)
-	for i := range garbage {
-		garbage[i] = byte(i*7 + 3)
-	}
-	f.WriteAt(garbage, fi.Size()/2/4096*4096)
-	f.Close()
+	scribble(t, good, fi.Size()/2/4096*4096, 64<<10)
 	if _, err := OpenWith(ctx, good, serve); !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), "integrity check") {
 		t.Errorf("garbage in the middle (%d-byte file): %v", fi.Size(), err)
 	}
@@ -1397,6 +1384,35 @@ func openWithRun(t *testing.T, path string, opts Options) (*Store, Project, Run)
 	return s, p, run
 }
 
+// lossRecords returns n records of steps from, from+1, ..., each with a
+// loss and a gradient norm.
+func lossRecords(from, n int64) []runlog.Record {
+	out := make([]runlog.Record, n)
+	for i := range out {
+		step := from + int64(i)
+		out[i] = runlog.Record{Step: step, Loss: 1 / float64(step+1), GradNorm: 0.5, Present: runlog.FieldLoss | runlog.FieldGradNorm}
+	}
+	return out
+}
+
+// scribble writes n bytes of garbage into the file at path from offset
+// off, as a failing disk or another program might.
+func scribble(t *testing.T, path string, off, n int64) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	garbage := make([]byte, n)
+	for i := range garbage {
+		garbage[i] = byte(i*7 + 3)
+	}
+	if _, err := f.WriteAt(garbage, off); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // A failed sync of the WAL or of the database file marks the store
 // damaged (Ping) and makes it refuse writes, metric batches included;
 // reads go on. The sync is made to fail with EIO, as a failing disk makes
@@ -1778,17 +1794,21 @@ func TestGroupCommitRests(t *testing.T) {
 	if rests < 1 || rested < 2*time.Millisecond {
 		t.Fatalf("rested %d times, %v in all; want a rest of 2 ms or more after the first batch", rests, rested)
 	}
+	// A batch's rest is decided after its answer and over before the next
+	// batch is stored: the count read after b3 holds every rest before
+	// it, and the next two batches' decisions fall between the readings.
 	busy.Store(false)
-	recs[0].Step = 3
-	if _, err := s.AppendMetrics(ctx, p.ID, run.ID, "b3", recs, spin); err != nil {
-		t.Fatal(err)
+	for i, id := range []string{"b3", "b4", "b5"} {
+		recs[0].Step = 3 + int64(i)
+		if _, err := s.AppendMetrics(ctx, p.ID, run.ID, id, recs, spin); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			rests, _ = s.RestStats()
+		}
 	}
-	recs[0].Step = 4
-	if _, err := s.AppendMetrics(ctx, p.ID, run.ID, "b4", recs, nil); err != nil {
-		t.Fatal(err)
-	}
-	if r2, _ := s.RestStats(); r2 > 2 {
-		t.Fatalf("rested %d times, %d after busy turned false; want none", r2, r2-rests)
+	if r, _ := s.RestStats(); r != rests {
+		t.Fatalf("%d rests after busy turned false; want none", r-rests)
 	}
 }
 
@@ -1800,11 +1820,7 @@ func TestCorruptPagesAtRunTime(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "c.db")
 	s, p, run := openWithRun(t, path, Options{})
-	var recs []runlog.Record
-	for i := range int64(20000) {
-		recs = append(recs, runlog.Record{Step: i, Loss: 1 / float64(i+1), Present: runlog.FieldLoss})
-	}
-	if _, err := s.AppendMetrics(ctx, p.ID, run.ID, "b", recs, nil); err != nil {
+	if _, err := s.AppendMetrics(ctx, p.ID, run.ID, "b", lossRecords(0, 20000), nil); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -1817,18 +1833,7 @@ func TestCorruptPagesAtRunTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	garbage := make([]byte, fi.Size()/2/4096*4096)
-	for i := range garbage {
-		garbage[i] = byte(i*7 + 3)
-	}
-	if _, err := f.WriteAt(garbage, 4096*4); err != nil { // past the schema's pages
-		t.Fatal(err)
-	}
-	f.Close()
+	scribble(t, path, 4096*4, fi.Size()/2/4096*4096) // past the schema's pages
 	_, err = s.Metrics(ctx, p.ID, run.ID, 0, 100000)
 	if !errors.Is(err, ErrDamaged) || !isCorrupt(err) {
 		t.Fatalf("reading metrics over garbage: %v; want ErrDamaged wrapping SQLite's SQLITE_CORRUPT", err)
