@@ -14,15 +14,20 @@ func TestScore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Σd² = 0.16+0.04 = 0.2; Σ(o−2.5)² = 5; |d|/o = 0.1, 0, 0.1, 0.
-	want := Metrics{R2: 1 - 0.2/5, MAE: 0.6 / 4, RMSE: math.Sqrt(0.2 / 4), PredE: 0.2 / 4, WorstE: 0.1}
-	for _, c := range [][3]any{{"R2", m.R2, want.R2}, {"MAE", m.MAE, want.MAE}, {"RMSE", m.RMSE, want.RMSE}, {"PredE", m.PredE, want.PredE}, {"WorstE", m.WorstE, want.WorstE}} {
+	// Σd² = 0.16+0.04 = 0.2; Σ(o−2.5)² = 5; |d|/o = 0.1, 0, 0.1, 0; the
+	// signed errors +0.1 and −0.1 cancel in Bias.
+	want := Metrics{R2: 1 - 0.2/5, MAE: 0.6 / 4, RMSE: math.Sqrt(0.2 / 4), PredE: 0.2 / 4, WorstE: 0.1, Bias: 0}
+	for _, c := range [][3]any{{"R2", m.R2, want.R2}, {"MAE", m.MAE, want.MAE}, {"RMSE", m.RMSE, want.RMSE}, {"PredE", m.PredE, want.PredE}, {"WorstE", m.WorstE, want.WorstE}, {"Bias", m.Bias, want.Bias}} {
 		if !near(c[1].(float64), c[2].(float64), 1e-12) {
 			t.Errorf("%s = %.15g, want %.15g", c[0], c[1], c[2])
 		}
 	}
-	mean := MeanMetrics([]Metrics{m, {R2: 1}})
-	if !near(mean.R2, (want.R2+1)/2, 1e-12) || !near(mean.WorstE, 0.05, 1e-12) {
+	// All too low: 0.9 for 1 and 1.6 for 2 are 10% and 20% under.
+	if low, err := Score([]float64{0.9, 1.6}, []float64{1, 2}); err != nil || !near(low.Bias, -0.15, 1e-12) || !near(low.PredE, 0.15, 1e-12) {
+		t.Errorf("Score of predictions all too low: Bias %v, PredE %v (err %v), want -0.15 and 0.15", low.Bias, low.PredE, err)
+	}
+	mean := MeanMetrics([]Metrics{m, {R2: 1, Bias: -0.2}})
+	if !near(mean.R2, (want.R2+1)/2, 1e-12) || !near(mean.WorstE, 0.05, 1e-12) || !near(mean.Bias, -0.1, 1e-12) {
 		t.Errorf("MeanMetrics = %+v", mean)
 	}
 	for _, tc := range []struct {

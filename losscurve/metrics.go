@@ -14,12 +14,18 @@ import (
 //	RMSE   = sqrt(mean (p−o)²)
 //	PredE  = mean |p−o|/o   (mean relative error)
 //	WorstE = max  |p−o|/o   (worst relative error)
+//
+// and one of lrkit's own, the sign the others hide:
+//
+//	Bias   = mean (p−o)/o   (mean signed relative error: below 0, the law
+//	                         predicts too low a loss)
 type Metrics struct {
 	R2     float64 `json:"r2"`
 	MAE    float64 `json:"mae"`
 	RMSE   float64 `json:"rmse"`
 	PredE  float64 `json:"prede"`
 	WorstE float64 `json:"worste"`
+	Bias   float64 `json:"bias"`
 }
 
 // Score returns the metrics of predicted against observed values. The
@@ -51,12 +57,14 @@ func Score(pred, obs []float64) (Metrics, error) {
 		ssRes += d * d
 		ssTot += (o - mean) * (o - mean)
 		m.MAE += math.Abs(d)
+		m.Bias += d / o
 		rel := math.Abs(d) / o
 		m.PredE += rel
 		m.WorstE = max(m.WorstE, rel)
 	}
 	m.MAE /= n
 	m.PredE /= n
+	m.Bias /= n
 	m.RMSE = math.Sqrt(ssRes / n)
 	if ssTot > 0 {
 		m.R2 = 1 - ssRes/ssTot
@@ -71,7 +79,7 @@ func Score(pred, obs []float64) (Metrics, error) {
 func MeanMetrics(ms []Metrics) Metrics {
 	var s Metrics
 	if len(ms) == 0 {
-		return Metrics{R2: math.NaN(), MAE: math.NaN(), RMSE: math.NaN(), PredE: math.NaN(), WorstE: math.NaN()}
+		return Metrics{R2: math.NaN(), MAE: math.NaN(), RMSE: math.NaN(), PredE: math.NaN(), WorstE: math.NaN(), Bias: math.NaN()}
 	}
 	for _, m := range ms {
 		s.R2 += m.R2
@@ -79,9 +87,10 @@ func MeanMetrics(ms []Metrics) Metrics {
 		s.RMSE += m.RMSE
 		s.PredE += m.PredE
 		s.WorstE += m.WorstE
+		s.Bias += m.Bias
 	}
 	n := float64(len(ms))
-	return Metrics{R2: s.R2 / n, MAE: s.MAE / n, RMSE: s.RMSE / n, PredE: s.PredE / n, WorstE: s.WorstE / n}
+	return Metrics{R2: s.R2 / n, MAE: s.MAE / n, RMSE: s.RMSE / n, PredE: s.PredE / n, WorstE: s.WorstE / n, Bias: s.Bias / n}
 }
 
 // Evaluate predicts run with law and scores it on the run's points at or

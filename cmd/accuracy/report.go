@@ -248,7 +248,8 @@ func report(w io.Writer, splits []split, results []fitResult, figures []string, 
 	p("- Per-step learning rates are regenerated from the collection's closed forms (`losscurve/epfl`); a val loss at step k ")
 	p("is compared with the law's prediction after updates 0..k−1.\n")
 	p("- **Metrics**, per held-out run, then averaged with equal weight per run: R², PredE (mean relative error) and WorstE ")
-	p("(largest relative error) as in the multi-power law paper; the relative error of the last logged loss (*final*); the share of ")
+	p("(largest relative error) as in the multi-power law paper; the *bias*, the mean signed relative error (below 0: the law ")
+	p("predicts too low a loss); the relative error of the last logged loss (*final*); the share of ")
 	p("points inside the %.0f%% prediction interval (*coverage*, for fits with intervals); and Spearman's rank correlation ", 100*level)
 	p("between predicted and observed final losses of the held-out runs of one split and horizon (at least four runs), ")
 	p("averaged over those groups (*ρ*): does the law rank the schedules right?\n")
@@ -353,13 +354,13 @@ func report(w io.Writer, splits []split, results []fitResult, figures []string, 
 	for _, role := range []string{roleTest, roleSecondary, roleValidation} {
 		title := map[string]string{roleTest: "Test splits (124M, peaks 5e-4 and 1e-3)", roleSecondary: "Secondary test splits (other models: fit on the constant and shortest WSD run)", roleValidation: "Validation splits (for reference: settings were chosen here)"}[role]
 		p("## %s\n\n", title)
-		p("| method | curves | points | R² | PredE | WorstE | final | ρ | coverage |\n|---|---|---|---|---|---|---|---|---|\n")
+		p("| method | curves | points | R² | PredE | WorstE | bias | final | ρ | coverage |\n|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, m := range main {
 			pl := pool(splits, results, m.key, role, "")
 			if pl.curves == 0 {
 				continue
 			}
-			p("| %s | %d | %d | %.5f | %s | %s | %s | %s | %s |\n", m.label, pl.curves, pl.points, pl.m.R2, pct(pl.m.PredE), pct(pl.m.WorstE), pct(pl.final), num("%.2f", pl.rho), pl.coverage())
+			p("| %s | %d | %d | %.5f | %s | %s | %s | %s | %s | %s |\n", m.label, pl.curves, pl.points, pl.m.R2, pct(pl.m.PredE), pct(pl.m.WorstE), num("%+.3f%%", 100*pl.m.Bias), pct(pl.final), num("%.2f", pl.rho), pl.coverage())
 		}
 		mean, lo, hi, n := diffCI(splits, results, "lrkit", "converged", role)
 		if n > 0 {

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -87,13 +88,16 @@ func TestFitPredictPlanCLI(t *testing.T) {
 	if len(out.Curves) != 1 || out.Curves[0]["run"] != held {
 		t.Fatalf("curves = %v", out.Curves)
 	}
-	for _, k := range []string{"r2", "mae", "rmse", "prede", "worste"} {
+	for _, k := range []string{"r2", "mae", "rmse", "prede", "worste", "bias"} {
 		if _, ok := out.Mean[k]; !ok {
 			t.Errorf("mean lacks %q", k)
 		}
 	}
 	if out.Mean["prede"] > 1e-3 || out.Mean["r2"] < 0.999 {
 		t.Errorf("held-out accuracy %v", out.Mean)
+	}
+	if b := out.Mean["bias"]; math.Abs(b) > out.Mean["prede"] {
+		t.Errorf("mean bias %v, want one no larger than PredE %v", b, out.Mean["prede"])
 	}
 	if out.Coverage == nil || *out.Coverage < 0 || *out.Coverage > 1 {
 		t.Errorf("coverage %v, want a share of the points", out.Coverage)
@@ -103,7 +107,7 @@ func TestFitPredictPlanCLI(t *testing.T) {
 	}
 
 	r = runLrkit("predict", "--law", law, held)
-	if r.code != 0 || !strings.Contains(r.stdout, "PredE") || !strings.Contains(r.stdout, "in 90% interval") || !strings.Contains(r.stdout, "\nmean ") {
+	if r.code != 0 || !strings.Contains(r.stdout, "PredE") || !strings.Contains(r.stdout, "bias") || !strings.Contains(r.stdout, "in 90% interval") || !strings.Contains(r.stdout, "\nmean ") {
 		t.Errorf("predict table: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	checkAligned(t, r.stdout, "file")

@@ -19,8 +19,9 @@ func init() { registerCommand(newPredictCmd) }
 const predictLong = `With run logs, predict each log's loss curve from its learning rates (or
 from --schedule, once per log) with the law written by lrkit fit, and print
 R², MAE, RMSE, PredE (mean relative error), WorstE (worst relative error),
-the final loss's relative error and the share of points inside the
-prediction interval, per log, and their mean. Points before the end of
+the bias (mean signed relative error: negative when the law predicts too
+low a loss), the final loss's relative error and the share of points
+inside the prediction interval, per log, and their mean. Points before the end of
 warm-up are not scored.
 
 Without logs, print the predicted loss of --schedule SPEC with its
@@ -150,12 +151,12 @@ func printScores(w io.Writer, sc losscurve.Scores) error {
 		return fmt.Sprintf("%.3f", *c)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "file\tpoints\tR2\tMAE\tRMSE\tPredE\tWorstE\tfinal err\tin %g%% interval\t\n", 100*sc.Level)
+	fmt.Fprintf(tw, "file\tpoints\tR2\tMAE\tRMSE\tPredE\tWorstE\tbias\tfinal err\tin %g%% interval\t\n", 100*sc.Level)
 	for _, r := range sc.Runs {
-		fmt.Fprintf(tw, "%s\t%d\t%.5f\t%.5f\t%.5f\t%.5f\t%.5f\t%.5f\t%s\t\n", r.Run, r.Points, r.R2, r.MAE, r.RMSE, r.PredE, r.WorstE, r.FinalError, cov(r.Coverage))
+		fmt.Fprintf(tw, "%s\t%d\t%.5f\t%.5f\t%.5f\t%.5f\t%.5f\t%+.5f\t%.5f\t%s\t\n", r.Run, r.Points, r.R2, r.MAE, r.RMSE, r.PredE, r.WorstE, r.Bias, r.FinalError, cov(r.Coverage))
 	}
 	m := sc.Mean
-	fmt.Fprintf(tw, "mean\t%d\t%.5f\t%.5f\t%.5f\t%.5f\t%.5f\t%.5f\t%s\t\n", sc.Points, m.R2, m.MAE, m.RMSE, m.PredE, m.WorstE, sc.FinalError, cov(sc.Coverage))
+	fmt.Fprintf(tw, "mean\t%d\t%.5f\t%.5f\t%.5f\t%.5f\t%.5f\t%+.5f\t%.5f\t%s\t\n", sc.Points, m.R2, m.MAE, m.RMSE, m.PredE, m.WorstE, m.Bias, sc.FinalError, cov(sc.Coverage))
 	return tw.Flush()
 }
 
