@@ -117,13 +117,15 @@ type FitOptions struct {
 	Segment float64
 	// Prior is the weight w of a log-normal prior on the multi-power
 	// law's C, β and γ: the objective gains w·n·Σ ln²(θ/θ0) for n fitted
-	// points, with θ0 = (C, β, γ) = (1, 0.5, 0.5), the released code's
-	// starting values (generic constants, fitted to no data). Runs without
+	// points, with θ0 = PriorCentre (DefaultPriorCentre unless set). Runs without
 	// a sharp decay barely constrain how the loss drop saturates, and an
 	// unregularised fit drifts to the edge of the box (β → 0, B → ∞).
 	// 0 means DefaultPrior in the default recipe and none in the converged
 	// recipe; a negative value means none.
 	Prior float64
+	// PriorCentre is the prior's centre θ0 = (C, β, γ), three positive
+	// finite values; nil means DefaultPriorCentre.
+	PriorCentre []float64
 	// MinStep drops observed points before this step from the fit (they
 	// are still scored by Evaluate). 0 fits every point from the end of
 	// warm-up on.
@@ -156,12 +158,28 @@ type FitOptions struct {
 	Progress func(done, total int)
 }
 
-// Centre of the multi-power law's prior: the released code's start values.
-const (
-	mplPriorC     = 1.0
-	mplPriorBeta  = 0.5
-	mplPriorGamma = 0.5
-)
+// DefaultPriorCentre returns the centre (C, β, γ) of the multi-power
+// law's prior when FitOptions.PriorCentre is nil: the released code's
+// start values, kept after a grid of other centres was compared on the
+// validation curves of docs/accuracy.md (see cmd/accuracy).
+func DefaultPriorCentre() []float64 { return []float64{1, 0.5, 0.5} }
+
+// checkPriorCentre returns the prior's centre to use: DefaultPriorCentre
+// for nil, else c if it holds three positive finite values.
+func checkPriorCentre(c []float64) ([]float64, error) {
+	if c == nil {
+		return DefaultPriorCentre(), nil
+	}
+	if len(c) != 3 {
+		return nil, fmt.Errorf("prior centre: %d values, want 3 (C, beta, gamma)", len(c))
+	}
+	for i, name := range []string{"C", "beta", "gamma"} {
+		if !(c[i] > 0) || math.IsInf(c[i], 0) {
+			return nil, fmt.Errorf("prior centre: %s = %v, want a positive finite value", name, c[i])
+		}
+	}
+	return c, nil
+}
 
 // FitReport describes a fit.
 type FitReport struct {
@@ -237,6 +255,12 @@ func Fit(ctx context.Context, kind string, runs []Run, opts FitOptions) (*Fitted
 	}
 	if opts.Prior < 0 {
 		opts.Prior = 0
+	}
+	if opts.PriorCentre != nil && kind != KindMPL {
+		return nil, FitReport{}, fmt.Errorf("losscurve: fit: a prior centre applies to the mpl law only, not %q", kind)
+	}
+	if opts.PriorCentre, err = checkPriorCentre(opts.PriorCentre); err != nil {
+		return nil, FitReport{}, fmt.Errorf("losscurve: fit: %w", err)
 	}
 	if opts.Bootstrap < 0 {
 		opts.Bootstrap = 0
@@ -883,8 +907,13 @@ func newMPLProblem(runs []Run, opts FitOptions) (*fitProblem, error) {
 	}
 	var prior func(x []float64) float64
 	if w := opts.Prior; w > 0 {
+		centre, err := checkPriorCentre(opts.PriorCentre)
+		if err != nil {
+			return nil, err
+		}
+		c0, beta0, gamma0 := centre[0], centre[1], centre[2]
 		prior = func(x []float64) float64 {
-			a, b, c := math.Log(x[1]/mplPriorC), math.Log(x[2]/mplPriorBeta), math.Log(x[3]/mplPriorGamma)
+			a, b, c := math.Log(x[1]/c0), math.Log(x[2]/beta0), math.Log(x[3]/gamma0)
 			return w * float64(len(obs)) * (a*a + b*b + c*c)
 		}
 	}

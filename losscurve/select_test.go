@@ -67,3 +67,43 @@ func TestPriorCandidates(t *testing.T) {
 		}
 	}
 }
+
+// TestPriorCentre checks that the prior pulls C, β and γ towards the
+// centre it is given (a strong weight on noise-free curves of another law
+// lands near the centre, not near the truth), and that a bad centre is
+// refused with the value's name.
+func TestPriorCentre(t *testing.T) {
+	sch := testSchedules(4000, 3e-4)
+	truth := &MultiPower{L0: 2.4, A: 0.65, Alpha: 0.43, B: 520, C: 2, Beta: 0.6, Gamma: 0.63, Convention: ConventionPaper, Warmup: -1}
+	train := []Run{synthRun("constant", truth, sch["constant"], 50), synthRun("cosine", truth, sch["cosine"], 50), synthRun("wsd", truth, sch["wsd"], 50)}
+	for _, centre := range [][]float64{nil, {4, 0.35, 0.9}} {
+		want := centre
+		if want == nil {
+			want = DefaultPriorCentre()
+		}
+		f, _, err := Fit(context.Background(), KindMPL, train, FitOptions{Prior: 1, PriorCentre: centre, Bootstrap: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := f.Law.Params()
+		for i, name := range []string{"C", "beta", "gamma"} {
+			if r := p[name] / want[i]; r < 0.9 || r > 1.1 {
+				t.Errorf("centre %v: fitted %s = %.4g, want within 10%% of the centre's %g", centre, name, p[name], want[i])
+			}
+		}
+	}
+	for _, tc := range []struct {
+		centre []float64
+		want   string
+	}{
+		{[]float64{1, 0.5}, "2 values, want 3"},
+		{[]float64{0, 0.5, 0.5}, "C = 0, want a positive finite value"},
+		{[]float64{1, math.NaN(), 0.5}, "beta = NaN"},
+		{[]float64{1, 0.5, math.Inf(1)}, "gamma = +Inf"},
+	} {
+		_, _, err := Fit(context.Background(), KindMPL, train, FitOptions{PriorCentre: tc.centre, Bootstrap: -1})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("centre %v: error %v, want one containing %q", tc.centre, err, tc.want)
+		}
+	}
+}

@@ -47,6 +47,7 @@ type method struct {
 	roles      []string // splits it runs on
 	sweep      bool     // a validation-sweep candidate, not a main row
 	candidate  bool     // a validation candidate of its own (not a sweep variant): a row of the choosing table, not a main row
+	pointOnly  bool     // a candidate fitted without refits (its intervals come from the residual scale alone)
 	// variants, if set, are the ways to predict from one fit (a sweep
 	// fit): each is scored as a method of its own.
 	variants []variant
@@ -84,6 +85,32 @@ var (
 // a candidate of the choosing table (validation splits only).
 var priorCandidates = []float64{0, 1e-7, 1e-6, 1e-5}
 
+// centreSweep lists the prior centres (C, β, γ) compared on the
+// validation splits: every combination of a grid around the released
+// code's start values (1, 0.5, 0.5). Each is a candidate of the choosing
+// table at the default prior weight, fitted without refits (its PredE and
+// final-loss error are the point fit's, as the default's are).
+func centreSweep() [][]float64 {
+	var out [][]float64
+	for _, c := range centreGridC {
+		for _, b := range centreGridBG {
+			for _, g := range centreGridBG {
+				out = append(out, []float64{c, b, g})
+			}
+		}
+	}
+	return out
+}
+
+// The grid of centreSweep: C, and β and γ alike.
+var (
+	centreGridC  = []float64{0.5, 1, 2, 4}
+	centreGridBG = []float64{0.35, 0.5, 0.7}
+)
+
+// centreKey is the method key of a prior centre.
+func centreKey(c []float64) string { return fmt.Sprintf("centre %g/%g/%g", c[0], c[1], c[2]) }
+
 // sweepVariants lists every combination of the sweep, in report order.
 func sweepVariants() []variant {
 	var out []variant
@@ -118,6 +145,13 @@ func methods() []method {
 		{key: "annealing", label: "LR-annealing law (variant b), lrkit fit", kind: losscurve.KindAnnealing, opts: losscurve.FitOptions{}, roles: all},
 		{key: "power", label: "power law in steps (baseline)", kind: losscurve.KindPower, opts: losscurve.FitOptions{Bootstrap: -1}, roles: all},
 		{key: "copy", label: "copy the constant run (baseline)", copy: true, roles: all},
+	}
+	for _, c := range centreSweep() {
+		if slices.Equal(c, losscurve.DefaultPriorCentre()) {
+			continue // the sweep's prior rows are fitted around the default centre
+		}
+		out = append(out, method{key: centreKey(c), label: fmt.Sprintf("prior %g, centre C %g, β %g, γ %g", losscurve.DefaultPrior, c[0], c[1], c[2]), kind: losscurve.KindMPL,
+			opts: losscurve.FitOptions{PriorCentre: c, Bootstrap: -1}, roles: []string{roleValidation}, candidate: true, pointOnly: true})
 	}
 	vs := sweepVariants()
 	for _, w := range priorSweep {
@@ -418,8 +452,8 @@ func runEPFL(ctx context.Context, dir, out, figs string, workers int, roles, pic
 	if len(picked) > 0 {
 		return summary(os.Stdout, splits, results)
 	}
-	// The recovery check of every sweep candidate (synthetic.go).
-	synth := map[string]float64{}
+	// The recovery checks of every sweep candidate (synthetic.go).
+	synth, live := map[string]float64{}, map[string]float64{}
 	for _, m := range methods() {
 		if (len(m.variants) == 0 && !m.candidate) || !slices.Contains(m.roles, roleValidation) || !slices.ContainsFunc(splits, func(s split) bool { return s.role == roleValidation }) {
 			continue
@@ -430,6 +464,13 @@ func runEPFL(ctx context.Context, dir, out, figs string, workers int, roles, pic
 		}
 		for k, v := range pe {
 			synth[k] = v
+		}
+		le, err := synthLive(ctx, m)
+		if err != nil {
+			return fmt.Errorf("%s on a synthetic live run: %w", m.label, err)
+		}
+		for k, v := range le {
+			live[k] = v
 		}
 	}
 	var figures []string
@@ -450,5 +491,5 @@ func runEPFL(ctx context.Context, dir, out, figs string, workers int, roles, pic
 		defer f.Close()
 		w = f
 	}
-	return report(w, splits, results, figures, synth)
+	return report(w, splits, results, figures, synth, live)
 }

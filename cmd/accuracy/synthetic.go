@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/lrkit/lrkit/losscurve"
+	"github.com/lrkit/lrkit/runlog"
 )
 
 // recoveryBar is the largest held-out PredE a candidate fit may have on
@@ -78,6 +79,77 @@ func synthRecovery(ctx context.Context, m method) (map[string]float64, error) {
 			return nil, err
 		}
 		out[v.key] = sc.PredE
+	}
+	return out, nil
+}
+
+// liveBar is the largest relative error of the final loss a candidate's
+// live forecast may have in the scenario of synthLive: the bar of
+// losscurve's TestLiveAfterADecay, which forecasts the same known law.
+const liveBar = 2e-3
+
+// synthLiveRate is that test's schedule: a warm-up of 100 steps to 1e-3,
+// constant until step 1500, then linear to 1e-4 at step 5000.
+func synthLiveRate(t int64) float64 {
+	switch {
+	case t < 100:
+		return 1e-3 * float64(t) / 100
+	case t < 1500:
+		return 1e-3
+	default:
+		return 1e-3 * (1 - 0.9*float64(t-1500)/3500)
+	}
+}
+
+// synthLive forecasts, with m's fit options (each variant's, if it has
+// any), the final loss at step 4999 of a run of the known law that has
+// trained 3000 steps of synthLiveRate (a loss every 10 steps) and returns
+// the forecast's relative error for each key: losscurve.Live as lrkit serve
+// runs it, on a run whose decay has begun.
+func synthLive(ctx context.Context, m method) (map[string]float64, error) {
+	const next, budget = 3000, 5000
+	lrs := make([]float64, budget)
+	for i := range lrs {
+		lrs[i] = synthLiveRate(int64(i))
+	}
+	truth := synthTruth.Predict(lrs)
+	var recs []runlog.Record
+	for s := range int64(next) {
+		r := runlog.Record{Step: s}
+		r.Set(runlog.FieldLR, lrs[s])
+		if s%10 == 9 {
+			r.Set(runlog.FieldLoss, min(truth[s], 11))
+		}
+		recs = append(recs, r)
+	}
+	run := losscurve.LiveRun{Name: "synthetic-live", Records: recs, Rate: synthLiveRate, Next: next, Budget: budget}
+	one := func(opts losscurve.FitOptions) (float64, error) {
+		f, err := losscurve.Live(ctx, run, losscurve.ForecastOptions{Fit: opts})
+		if err != nil {
+			return 0, err
+		}
+		if f.Final == nil {
+			return math.Inf(1), nil // no forecast: fails the bar
+		}
+		want := truth[budget-1]
+		return math.Abs(f.Final.Loss-want) / want, nil
+	}
+	out := map[string]float64{}
+	if len(m.variants) == 0 {
+		e, err := one(m.opts)
+		if err != nil {
+			return nil, err
+		}
+		out[m.key] = e
+	}
+	for _, v := range m.variants {
+		opts := m.opts
+		opts.Prior, opts.Resample, opts.Bootstrap, opts.Aggregate = v.prior, v.resample, v.members, v.agg
+		e, err := one(opts)
+		if err != nil {
+			return nil, err
+		}
+		out[v.key] = e
 	}
 	return out, nil
 }

@@ -34,3 +34,39 @@ func TestSynthRecovery(t *testing.T) {
 		}
 	}
 }
+
+// TestSynthLive checks the live recovery check: the default recipe passes
+// it (as losscurve's TestLiveAfterADecay requires), a prior pulling β far
+// from the known law's does not, and a sweep fit gets one score per
+// variant.
+func TestSynthLive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("forecasts with bootstrap refits")
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		opts losscurve.FitOptions
+		pass bool
+	}{
+		{losscurve.FitOptions{}, true},
+		{losscurve.FitOptions{Prior: 1e-4, PriorCentre: []float64{2, 0.2, 0.63}, Bootstrap: -1}, false},
+	} {
+		m := method{key: "m", kind: losscurve.KindMPL, opts: tc.opts}
+		e, err := synthLive(ctx, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := e["m"] <= liveBar; got != tc.pass || len(e) != 1 {
+			t.Errorf("options %+v: live final-loss error %v, want passing the %g bar %v", tc.opts, e, liveBar, tc.pass)
+		}
+	}
+	m := method{key: "sweep", kind: losscurve.KindMPL, opts: losscurve.FitOptions{Bootstrap: 2},
+		variants: []variant{{key: "a", prior: 1e-6, members: 2, agg: losscurve.AggregatePoint}, {key: "b", prior: 1e-6, members: 2, agg: losscurve.AggregateMean}}}
+	e, err := synthLive(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e) != 2 || e["a"] <= 0 || e["b"] <= 0 {
+		t.Errorf("variant scores %v, want two positive errors", e)
+	}
+}

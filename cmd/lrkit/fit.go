@@ -41,7 +41,9 @@ the paper. --prior-candidates makes the multi-power law fit choose its
 prior's weight among the given ones: each is fitted without the last third
 of every fit run and scored there (on the held-out EPFL validation runs of
 docs/accuracy.md this was worse than the default's fixed weight, 0.304%
-against 0.265% PredE, and better than no prior, 0.334%). The fit is
+against 0.265% PredE, and better than no prior, 0.334%). --prior-centre
+moves the prior's centre (C, β, γ; default 1, 0.5, 0.5), for example to a
+law fitted on your other runs. The fit is
 deterministic. Parameters that end at a bound of the search box, and fit
 runs whose rate never decays, are reported.
 
@@ -63,6 +65,7 @@ type fitFlags struct {
 	bootstrap                       int
 	seed                            uint64
 	priorCandidates                 []float64
+	priorCentre                     []float64
 }
 
 func newFitCmd() *cobra.Command {
@@ -84,6 +87,7 @@ func newFitCmd() *cobra.Command {
 	cmd.Flags().IntVar(&f.bootstrap, "bootstrap", 0, "bootstrap refits for prediction intervals (0: the recipe's default, -1: none)")
 	cmd.Flags().Uint64Var(&f.seed, "seed", 0, "seed of the bootstrap resampling")
 	cmd.Flags().Float64SliceVar(&f.priorCandidates, "prior-candidates", nil, "mpl: choose the prior's weight among these (0: none) by holding out the last third of each fit run, e.g. 0,1e-7,1e-6,1e-5")
+	cmd.Flags().Float64SliceVar(&f.priorCentre, "prior-centre", nil, "mpl, lrkit recipe: centre the prior on C,beta,gamma (e.g. from a fit of your other runs; default 1,0.5,0.5)")
 	maxStepsFlag(cmd, &f.maxSteps)
 	return cmd
 }
@@ -92,12 +96,15 @@ func runFit(cmd *cobra.Command, args []string, f fitFlags) error {
 	if f.law == "" {
 		return badInput(fmt.Errorf("--law is required: one of %s", strings.Join(losscurve.Kinds(), ", ")))
 	}
+	if f.priorCentre != nil && f.recipe != losscurve.RecipeDefault {
+		return badInput(fmt.Errorf("--prior-centre needs the lrkit recipe's prior; --recipe %s fits without one", f.recipe))
+	}
 	runs, err := lcReadRuns(cmd, args, f.specs, f.tags, f.maxSteps)
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	law, rep, err := losscurve.Fit(context.Background(), f.law, runs, losscurve.FitOptions{Recipe: f.recipe, Variant: f.variant, Bootstrap: f.bootstrap, Seed: f.seed, PriorCandidates: f.priorCandidates})
+	law, rep, err := losscurve.Fit(context.Background(), f.law, runs, losscurve.FitOptions{Recipe: f.recipe, Variant: f.variant, Bootstrap: f.bootstrap, Seed: f.seed, PriorCandidates: f.priorCandidates, PriorCentre: f.priorCentre})
 	if err != nil {
 		return badInput(err)
 	}

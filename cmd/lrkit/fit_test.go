@@ -296,3 +296,32 @@ func TestFitPriorCandidates(t *testing.T) {
 		t.Errorf("power law: exit %d: %s", r.code, r.stderr)
 	}
 }
+
+// TestFitPriorCentre: --prior-centre reaches the fit (another centre gives
+// another law) and bad centres, laws and recipes are refused by name.
+func TestFitPriorCentre(t *testing.T) {
+	constant := lcWriteLog(t, "constant.csv", lcSchedule(3000, 0), 20)
+	wsd := lcWriteLog(t, "wsd.csv", lcSchedule(3000, 600), 20)
+	def := runLrkit("fit", "--law", "mpl", "--bootstrap", "-1", constant, wsd)
+	moved := runLrkit("fit", "--law", "mpl", "--bootstrap", "-1", "--prior-centre", "4,0.35,0.9", constant, wsd)
+	if def.code != 0 || moved.code != 0 {
+		t.Fatalf("fit: exit %d, %d: %s%s", def.code, moved.code, def.stderr, moved.stderr)
+	}
+	if def.stdout == moved.stdout {
+		t.Errorf("the same law with the prior centred on 4,0.35,0.9 as on the default:\n%s", def.stdout)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--law", "mpl", "--prior-centre", "1,0.5"}, "prior centre: 2 values, want 3 (C, beta, gamma)"},
+		{[]string{"--law", "mpl", "--prior-centre", "0,0.5,0.5"}, "C = 0, want a positive finite value"},
+		{[]string{"--law", "power", "--prior-centre", "1,0.5,0.5"}, `a prior centre applies to the mpl law only, not "power"`},
+		{[]string{"--law", "mpl", "--recipe", "converged", "--prior-centre", "1,0.5,0.5"}, "--prior-centre needs the lrkit recipe's prior; --recipe converged fits without one"},
+	} {
+		r := runLrkit(append(append([]string{"fit", "--bootstrap", "-1"}, tc.args...), constant, wsd)...)
+		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q, want exit 2 and %q", tc.args, r.code, r.stderr, tc.want)
+		}
+	}
+}
