@@ -117,9 +117,10 @@ type FitOptions struct {
 	Segment float64
 	// Prior is the weight w of a log-normal prior on the multi-power
 	// law's C, β and γ: the objective gains w·n·Σ ln²(θ/θ0) for n fitted
-	// points, with θ0 = PriorCentre (DefaultPriorCentre unless set). Runs without
-	// a sharp decay barely constrain how the loss drop saturates, and an
-	// unregularised fit drifts to the edge of the box (β → 0, B → ∞).
+	// points, with θ0 = PriorCentre (DefaultPriorCentre unless set). Runs
+	// without a sharp decay barely constrain how the loss drop saturates,
+	// and an unregularised fit drifts to the edge of the box (β → 0,
+	// B → ∞).
 	// 0 means DefaultPrior in the default recipe and none in the converged
 	// recipe; a negative value means none.
 	Prior float64
