@@ -908,9 +908,9 @@ func newMPLProblem(runs []Run, opts FitOptions) (*fitProblem, error) {
 	}
 	var prior func(x []float64) float64
 	if w := opts.Prior; w > 0 {
-		centre, err := checkPriorCentre(opts.PriorCentre)
-		if err != nil {
-			return nil, err
+		centre := opts.PriorCentre // checked by Fit
+		if centre == nil {
+			centre = DefaultPriorCentre()
 		}
 		c0, beta0, gamma0 := centre[0], centre[1], centre[2]
 		prior = func(x []float64) float64 {

@@ -232,11 +232,13 @@ func (s *Store) rest(worked time.Duration, t *time.Timer) {
 	if d <= 0 {
 		return
 	}
+	start := time.Now()
 	t.Reset(d)
 	select {
 	case <-t.C:
-	case <-s.stop:
+	case <-s.stop: // closing: the rest ends early, and counts as long as it was
 		t.Stop()
+		d = min(d, time.Since(start))
 	}
 	s.rests.Add(1)
 	s.rested.Add(int64(d))

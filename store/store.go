@@ -340,11 +340,20 @@ const sqliteIOErr = 10
 // errors (modernc.org/sqlite's *Error) give SQLite's result code by a
 // Code method; PostgreSQL's errors have none.
 func isIOError(err error) bool {
-	var coded interface{ Code() int }
-	return errors.As(err, &coded) && coded.Code()&0xff == sqliteIOErr
+	return primaryCode(err) == sqliteIOErr
 }
 
-// The driver's errors have the Code method isIOError asks for.
+// primaryCode returns the primary SQLite result code in err's chain (the
+// low byte of an extended code), or -1 if err carries none.
+func primaryCode(err error) int {
+	var coded interface{ Code() int }
+	if !errors.As(err, &coded) {
+		return -1
+	}
+	return coded.Code() & 0xff
+}
+
+// The driver's errors have the Code method primaryCode asks for.
 var _ interface{ Code() int } = (*sqlite.Error)(nil)
 
 // SQLite's primary result codes of a damaged file: SQLITE_CORRUPT (the
@@ -359,11 +368,7 @@ const (
 // isCorrupt reports whether err is SQLite's report of a damaged file, by
 // its result code.
 func isCorrupt(err error) bool {
-	var coded interface{ Code() int }
-	if !errors.As(err, &coded) {
-		return false
-	}
-	c := coded.Code() & 0xff
+	c := primaryCode(err)
 	return c == sqliteCorrupt || c == sqliteNotADB
 }
 

@@ -1763,6 +1763,19 @@ func TestCommitterRestEndsOnClose(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the rest went on after the store closed")
 	}
+	// A rest cut short counts as long as it lasted, not the maxRest it
+	// was meant to last: here the store is closed before it begins.
+	c := &Store{commits: make(chan *appendReq, 1), stop: make(chan struct{})}
+	if err := c.ShareProcessor(1e-3, func() bool { return true }); err != nil {
+		t.Fatal(err)
+	}
+	close(c.stop)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	c.rest(time.Second, timer)
+	if n, d := c.RestStats(); n != 1 || d >= maxRest {
+		t.Errorf("rest stats %d, %v; want one rest much shorter than %v", n, d, maxRest)
+	}
 }
 
 // Through a real store: after a group that took 2 ms, a committer whose

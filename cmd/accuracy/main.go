@@ -47,7 +47,6 @@ type method struct {
 	roles      []string // splits it runs on
 	sweep      bool     // a validation-sweep candidate, not a main row
 	candidate  bool     // a validation candidate of its own (not a sweep variant): a row of the choosing table, not a main row
-	pointOnly  bool     // a candidate fitted without refits (its intervals come from the residual scale alone)
 	// variants, if set, are the ways to predict from one fit (a sweep
 	// fit): each is scored as a method of its own.
 	variants []variant
@@ -151,7 +150,7 @@ func methods() []method {
 			continue // the sweep's prior rows are fitted around the default centre
 		}
 		out = append(out, method{key: centreKey(c), label: fmt.Sprintf("prior %g, centre C %g, β %g, γ %g", losscurve.DefaultPrior, c[0], c[1], c[2]), kind: losscurve.KindMPL,
-			opts: losscurve.FitOptions{PriorCentre: c, Bootstrap: -1}, roles: []string{roleValidation}, candidate: true, pointOnly: true})
+			opts: losscurve.FitOptions{PriorCentre: c, Bootstrap: -1}, roles: []string{roleValidation}, candidate: true})
 	}
 	vs := sweepVariants()
 	for _, w := range priorSweep {

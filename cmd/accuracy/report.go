@@ -320,7 +320,7 @@ func report(w io.Writer, splits []split, results []fitResult, figures []string, 
 	for _, m := range methods() {
 		if m.candidate {
 			c := cand{key: m.key, label: m.label, resample: losscurve.DefaultResample, agg: losscurve.AggregatePoint, members: losscurve.DefaultBootstrap, m: &m}
-			if m.pointOnly {
+			if m.opts.Bootstrap < 0 { // fitted without refits
 				c.resample, c.members = "—", 0
 			}
 			rows = append(rows, c)

@@ -42,8 +42,8 @@ prior's weight among the given ones: each is fitted without the last third
 of every fit run and scored there (on the held-out EPFL validation runs of
 docs/accuracy.md this was worse than the default's fixed weight, 0.304%
 against 0.265% PredE, and better than no prior, 0.334%). --prior-centre
-moves the prior's centre (C, β, γ; default 1, 0.5, 0.5), for example to a
-law fitted on your other runs. The fit is
+moves the prior's centre (C, β, γ), for example to a law fitted on your
+other runs. The fit is
 deterministic. Parameters that end at a bound of the search box, and fit
 runs whose rate never decays, are reported.
 
@@ -87,7 +87,8 @@ func newFitCmd() *cobra.Command {
 	cmd.Flags().IntVar(&f.bootstrap, "bootstrap", 0, "bootstrap refits for prediction intervals (0: the recipe's default, -1: none)")
 	cmd.Flags().Uint64Var(&f.seed, "seed", 0, "seed of the bootstrap resampling")
 	cmd.Flags().Float64SliceVar(&f.priorCandidates, "prior-candidates", nil, "mpl: choose the prior's weight among these (0: none) by holding out the last third of each fit run, e.g. 0,1e-7,1e-6,1e-5")
-	cmd.Flags().Float64SliceVar(&f.priorCentre, "prior-centre", nil, "mpl, lrkit recipe: centre the prior on C,beta,gamma (e.g. from a fit of your other runs; default 1,0.5,0.5)")
+	cmd.Flags().Float64SliceVar(&f.priorCentre, "prior-centre", nil, "mpl, lrkit recipe: centre the prior on C,beta,gamma (e.g. a law fitted to your other runs; unset: "+
+		strings.ReplaceAll(strings.Trim(fmt.Sprint(losscurve.DefaultPriorCentre()), "[]"), " ", ",")+")")
 	maxStepsFlag(cmd, &f.maxSteps)
 	return cmd
 }
@@ -158,10 +159,10 @@ func printFit(w io.Writer, law *losscurve.Fitted, rep losscurve.FitReport, runs 
 		fmt.Fprintf(w, "warning: the fit runs' rate falls at most %.0f%% below its peak after warm-up: the law's response to a decay is not identified, so its predictions for decayed schedules mean little\n", 100*law.Info.Decay)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "run\tR2\tMAE\tRMSE\tPredE\tWorstE\t")
+	fmt.Fprintln(tw, "run\tR2\tMAE\tRMSE\tPredE\tWorstE\tbias\t")
 	for _, r := range runs {
 		m := rep.Runs[r.Name]
-		fmt.Fprintf(tw, "%s\t%.5f\t%.5f\t%.5f\t%.5f\t%.5f\t\n", r.Name, m.R2, m.MAE, m.RMSE, m.PredE, m.WorstE)
+		fmt.Fprintf(tw, "%s\t%.5f\t%.5f\t%.5f\t%.5f\t%.5f\t%+.5f\t\n", r.Name, m.R2, m.MAE, m.RMSE, m.PredE, m.WorstE, m.Bias)
 	}
 	return tw.Flush()
 }

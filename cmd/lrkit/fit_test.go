@@ -62,7 +62,7 @@ func TestFitPredictPlanCLI(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("fit: exit %d: %s", r.code, r.stderr)
 	}
-	for _, want := range []string{"fitted mpl law (recipe lrkit) to", "8 bootstrap refits", "parameters: L0=", "fitted on steps 99..2999 at peak 0.0003", "wrote " + law} {
+	for _, want := range []string{"fitted mpl law (recipe lrkit) to", "8 bootstrap refits", "parameters: L0=", "fitted on steps 99..2999 at peak 0.0003", "WorstE   bias", "wrote " + law} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("fit output lacks %q:\n%s", want, r.stdout)
 		}
