@@ -54,6 +54,17 @@ func TestDiffCI(t *testing.T) {
 	if n != 3 || math.Abs(mean-0.001) > 1e-15 || math.Abs(lo-0.001) > 1e-15 || math.Abs(hi-0.001) > 1e-15 {
 		t.Errorf("mean %g [%g, %g] over %d, want a constant difference 0.001", mean, lo, hi, n)
 	}
+	// The same runs held out by a second split of the role are pairs of
+	// their own, not overwritten by the first split's.
+	splits = append(splits, split{role: roleTest})
+	second := []fitResult{mk("x", 0.005, 0.005, 0.005), mk("y", 0.001, 0.001, 0.001)}
+	for i := range second {
+		second[i].split = 1
+	}
+	mean, _, _, n = diffCI(splits, append(res, second...), "x", "y", roleTest)
+	if n != 6 || math.Abs(mean-0.0025) > 1e-15 {
+		t.Errorf("two splits: mean %g over %d, want 0.0025 over 6", mean, n)
+	}
 }
 
 // TestSplits checks the protocol on the shared data: the fit runs, and
@@ -86,8 +97,34 @@ func TestSplits(t *testing.T) {
 				t.Errorf("%d held-out runs, want 31", len(s.held))
 			}
 		}
+		if s.name == "124M, peak 0.001, fit up to 15000" {
+			// The paper's shape: three fit runs stopped at 15000 steps
+			// (the constant run seen that far), runs up to 50000 held out.
+			if s.role != roleHorizon || len(s.fit) != 3 {
+				t.Errorf("split %s: role %s, fit %v", s.name, s.role, s.fitIDs)
+			}
+			for _, f := range s.fit {
+				if len(f.LRs) != 15000 || f.Points[len(f.Points)-1].Step >= 15000 {
+					t.Errorf("fit run %s: %d steps, last point at %d, want it stopped at 15000", f.Name, len(f.LRs), f.Points[len(f.Points)-1].Step)
+				}
+			}
+			ids := strings.Join(s.fitIDs, " ")
+			for _, want := range []string{"const_lr0.001_T50000", "cos10_lr0.001_T15000", "wsd0.2linear_lr0.001_T15000"} {
+				if !strings.Contains(ids, want) {
+					t.Errorf("fit runs %v lack %s", s.fitIDs, want)
+				}
+			}
+			for _, h := range s.held {
+				switch {
+				case strings.HasSuffix(h.run.Name, "const_lr0.001_T50000") && h.from != 15000:
+					t.Errorf("the constant run is scored from %d, want 15000 (where the fit stopped seeing it)", h.from)
+				case strings.HasSuffix(h.run.Name, "cos10_lr0.001_T50000") && h.from > 400:
+					t.Errorf("the long cosine is scored from %d, want its warm-up's end", h.from)
+				}
+			}
+		}
 	}
-	if roles[roleValidation] != 3 || roles[roleTest] != 2 || roles[roleSecondary] < 10 {
+	if roles[roleValidation] != 5 || roles[roleTest] != 2 || roles[roleHorizon] != 2 || roles[roleSecondary] < 10 {
 		t.Errorf("splits per role %v", roles)
 	}
 }

@@ -135,12 +135,12 @@ func lrkitLabel() string {
 }
 
 func methods() []method {
-	all := []string{roleValidation, roleTest, roleSecondary}
+	all := roleOrder
 	out := []method{
 		{key: "lrkit", label: lrkitLabel(), kind: losscurve.KindMPL, opts: losscurve.FitOptions{}, roles: all},
 		{key: "select", label: "MPL, prior chosen per fit (forward validation)", kind: losscurve.KindMPL, opts: losscurve.FitOptions{PriorCandidates: priorCandidates}, roles: []string{roleValidation}, candidate: true},
 		{key: "converged", label: "MPL, converged fit (no prior)", kind: losscurve.KindMPL, opts: losscurve.FitOptions{Recipe: losscurve.RecipeConverged}, roles: all},
-		{key: "released", label: "MPL, released recipe", kind: losscurve.KindMPL, opts: losscurve.FitOptions{Recipe: losscurve.RecipeReleased}, roles: []string{roleTest, roleSecondary}},
+		{key: "released", label: "MPL, released recipe", kind: losscurve.KindMPL, opts: losscurve.FitOptions{Recipe: losscurve.RecipeReleased}, roles: all},
 		{key: "annealing", label: "LR-annealing law (variant b), lrkit fit", kind: losscurve.KindAnnealing, opts: losscurve.FitOptions{}, roles: all},
 		{key: "power", label: "power law in steps (baseline)", kind: losscurve.KindPower, opts: losscurve.FitOptions{Bootstrap: -1}, roles: all},
 		{key: "copy", label: "copy the constant run (baseline)", copy: true, roles: all},
@@ -169,6 +169,13 @@ func methods() []method {
 	return out
 }
 
+// choosable reports whether m is a row of the validation choosing table:
+// a sweep fit's variants, a candidate of its own, or one of the other
+// recipes a user can pick (converged, released), held to the same rule.
+func (m method) choosable() bool {
+	return len(m.variants) > 0 || m.candidate || m.key == "converged" || m.key == "released"
+}
+
 // methodKeys lists the keys of methods() (sweep fits excluded).
 func methodKeys() []string {
 	var out []string
@@ -186,7 +193,7 @@ func summary(w io.Writer, splits []split, results []fitResult) error {
 	var b strings.Builder
 	b.WriteString("| role | method | curves | PredE | final | minus converged [95% interval] |\n|---|---|---|---|---|---|\n")
 	converged := slices.ContainsFunc(results, func(x fitResult) bool { return x.m.key == "converged" })
-	for _, role := range []string{roleValidation, roleTest, roleSecondary} {
+	for _, role := range roleOrder {
 		seen := map[string]bool{}
 		for _, r := range results {
 			if splits[r.split].role != role || seen[r.m.key] {
@@ -333,7 +340,7 @@ func main() {
 	out := flag.String("o", "", "output Markdown file ('-' for stdout; default docs/accuracy.md, or docs/accuracy-paper.md with -paper)")
 	figs := flag.String("figures", "docs/accuracy", "folder for the report's figures ('' for none)")
 	workers := flag.Int("workers", 2, "fits run in parallel")
-	only := flag.String("splits", "", "comma-separated roles of the splits to run (validation, test, secondary); default all")
+	only := flag.String("splits", "", "comma-separated roles of the splits to run (validation, test, horizon, secondary); default all")
 	keys := flag.String("methods", "", "comma-separated method keys to run ("+strings.Join(methodKeys(), ", ")+"): print a summary table instead of the report")
 	flag.Parse()
 	var roles []string
@@ -344,8 +351,10 @@ func main() {
 				roles = append(roles, r)
 			case "secondary":
 				roles = append(roles, roleSecondary)
+			case "horizon":
+				roles = append(roles, roleHorizon)
 			default:
-				fmt.Fprintf(os.Stderr, "accuracy: -splits %q: want validation, test or secondary\n", r)
+				fmt.Fprintf(os.Stderr, "accuracy: -splits %q: want validation, test, horizon or secondary\n", r)
 				os.Exit(2)
 			}
 		}
@@ -454,7 +463,7 @@ func runEPFL(ctx context.Context, dir, out, figs string, workers int, roles, pic
 	// The recovery checks of every sweep candidate (synthetic.go).
 	synth, live := map[string]float64{}, map[string]float64{}
 	for _, m := range methods() {
-		if (len(m.variants) == 0 && !m.candidate) || !slices.Contains(m.roles, roleValidation) || !slices.ContainsFunc(splits, func(s split) bool { return s.role == roleValidation }) {
+		if !m.choosable() || !slices.Contains(m.roles, roleValidation) || !slices.ContainsFunc(splits, func(s split) bool { return s.role == roleValidation }) {
 			continue
 		}
 		pe, err := synthRecovery(ctx, m)

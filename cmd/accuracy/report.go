@@ -86,9 +86,9 @@ func pool(splits []split, results []fitResult, key, role, fam string) pooled {
 	return p
 }
 
-// diffCI returns the mean over matching curves of PredE(a) − PredE(b) and
-// a 95% percentile bootstrap interval over curves (2000 resamples, fixed
-// seed).
+// diffCI returns the mean over matching curves (a held-out run of one
+// split) of PredE(a) − PredE(b) and a 95% percentile bootstrap interval
+// over curves (2000 resamples, fixed seed).
 func diffCI(splits []split, results []fitResult, a, b, role string) (mean, lo, hi float64, n int) {
 	pe := map[string]map[string]float64{}
 	for _, r := range results {
@@ -96,10 +96,13 @@ func diffCI(splits []split, results []fitResult, a, b, role string) (mean, lo, h
 			continue
 		}
 		for _, c := range r.curves {
-			if pe[c.held.run.Name] == nil {
-				pe[c.held.run.Name] = map[string]float64{}
+			// A run can be held out by two splits of one role (the 124M
+			// splits and the horizon splits share runs): one pair each.
+			id := fmt.Sprintf("%d %s", r.split, c.held.run.Name)
+			if pe[id] == nil {
+				pe[id] = map[string]float64{}
 			}
-			pe[c.held.run.Name][r.m.key] = c.sc.PredE
+			pe[id][r.m.key] = c.sc.PredE
 		}
 	}
 	var d []float64
@@ -205,26 +208,25 @@ func report(w io.Writer, splits []split, results []fitResult, figures []string, 
 	p("is in [accuracy-paper.md](accuracy-paper.md).\n\n")
 
 	p("## Summary\n\n")
-	for _, role := range []string{roleTest, roleSecondary, roleValidation} {
+	for _, role := range roleOrder {
 		a := pool(splits, results, "lrkit", role, "")
 		c := pool(splits, results, "converged", role, "")
 		mean, lo, hi, n := diffCI(splits, results, "lrkit", "converged", role)
-		verdict := "inconclusive"
-		switch {
-		case n == 0:
+		if n == 0 {
 			continue
-		case hi < 0:
-			verdict = "the lrkit fit is better"
-		case lo > 0:
-			verdict = "the converged fit is better"
 		}
+		verdict := verdictOf(lo, hi, "the lrkit fit", "the converged fit")
 		p("- **%s splits** (%d held-out runs): PredE %s with the lrkit fit against %s converged (difference %+.3f points, ", role, n, pct(a.m.PredE), pct(c.m.PredE), 100*mean)
 		p("95%% interval [%+.3f, %+.3f]: %s); final-loss error %s against %s; rank correlation %s against %s; ", 100*lo, 100*hi, verdict, pct(a.final), pct(c.final), num("%.2f", a.rho), num("%.2f", c.rho))
 		if a.intervalPts > 0 {
-			p("coverage of the %.0f%% intervals %.2f.\n", 100*level, float64(a.covered)/float64(a.intervalPts))
+			p("coverage of the %.0f%% intervals %.2f", 100*level, float64(a.covered)/float64(a.intervalPts))
 		} else {
-			p("no intervals.\n")
+			p("no intervals")
 		}
+		if rm, rl, rh, rn := diffCI(splits, results, "lrkit", "released", role); rn > 0 {
+			p("; the released recipe's PredE %s (lrkit minus released %+.3f points [%+.3f, %+.3f]: %s)", pct(pool(splits, results, "released", role, "").m.PredE), 100*rm, 100*rl, 100*rh, verdictOf(rl, rh, "the lrkit fit", "the released recipe"))
+		}
+		p(".\n")
 	}
 	p("\n")
 
@@ -235,16 +237,22 @@ func report(w io.Writer, splits []split, results []fitResult, figures []string, 
 	p("10–90%% and 1−√ cooldowns, linear decays and cosines at other horizons. Secondary splits (the Hägele et al. scaling runs, ")
 	p("one per model, and the 209M runs of Schaipp et al.): the constant run and the shortest WSD run; they predict the longer ")
 	p("WSD runs. Those groups' cosine runs use twice the peak rate of the others and are left out: neither law is meant to ")
-	p("carry over between peak rates.\n")
+	p("carry over between peak rates. ")
+	p("Horizon splits (124M, one per peak rate), the shape of the multi-power law paper's split: three fit runs that all stop ")
+	p("at one horizon H, the constant run seen up to step H and the cosine-to-10%% and 20%%-WSD runs of T = H (H the shortest ")
+	p("horizon with both: 15000 at peaks 2e-3 and 1e-3, 25000 at 1e-4 and 5e-4); they predict every other run of that peak, ")
+	p("the constant run after step H and cosines, WSD runs and linear decays up to T = 50000, 2 to 3.3 times longer than any fit run ")
+	p("(added on 2026-12-07: the other 124M splits fit a 50000-step run, so none of them asks the law to extrapolate in time ")
+	p("as the paper's split does).\n")
 	p("- **Validation and test are separate.** Every setting of the default fit (the prior's weight, how the bootstrap ")
 	p("resamples and how its refits are combined into the prediction; table below) was chosen on the ")
-	p("*validation* splits only: the 124M runs at peaks 1e-4 and 2e-3, and the rerun group's runs at 3e-3 (that group's other ")
-	p("peaks repeat test settings with another seed and are not used). The *test* splits are the 124M runs at peaks 5e-4 and ")
+	p("*validation* splits only: the 124M runs at peaks 1e-4 and 2e-3 (both kinds of split), and the rerun group's runs at 3e-3 (that group's other ")
+	p("peaks repeat test settings with another seed and are not used). The *test* and *horizon test* splits are the 124M runs at peaks 5e-4 and ")
 	p("1e-3; the secondary splits are a second test on other models.\n")
 	p("- **Only what the fit has not seen is scored.** WSD runs are resumed from the constant run's checkpoints, so until their ")
 	p("cooldown they *are* the fit run. A held-out run is scored only from its departure: the first step from which its ")
 	p("learning rate differs from every fit run's (`losscurve.Departure`). ")
-	for _, role := range []string{roleValidation, roleTest, roleSecondary} {
+	for _, role := range roleOrder {
 		tot, sh := 0, 0
 		for _, s := range roleSplits(role) {
 			tot += s.total
@@ -318,9 +326,9 @@ func report(w io.Writer, splits []split, results []fitResult, figures []string, 
 		rows = append(rows, cand{key: v.key, label: v.label, resample: v.resample, agg: v.agg, members: v.members, v: &v})
 	}
 	for _, m := range methods() {
-		if m.candidate {
+		if m.choosable() && len(m.variants) == 0 {
 			c := cand{key: m.key, label: m.label, resample: losscurve.DefaultResample, agg: losscurve.AggregatePoint, members: losscurve.DefaultBootstrap, m: &m}
-			if m.opts.Bootstrap < 0 { // fitted without refits
+			if m.opts.Bootstrap < 0 || m.opts.Recipe != "" { // fitted without refits
 				c.resample, c.members = "—", 0
 			}
 			rows = append(rows, c)
@@ -374,9 +382,21 @@ func report(w io.Writer, splits []split, results []fitResult, figures []string, 
 		}
 	}
 
+	if chosen != nil {
+		var better []string
+		for _, c := range cands {
+			if !c.eligible && c.pe < chosen.pe {
+				better = append(better, fmt.Sprintf("%s (PredE %s; synthetic %s, live %s)", c.label, pct(c.pe), num("%.4f%%", 100*synth[c.key]), num("%.3f%%", 100*live[c.key])))
+			}
+		}
+		if len(better) > 0 {
+			p("Below the chosen candidate's validation PredE but failing a recovery check: %s.\n\n", strings.Join(better, "; "))
+		}
+	}
+
 	// Headline tables.
-	for _, role := range []string{roleTest, roleSecondary, roleValidation} {
-		title := map[string]string{roleTest: "Test splits (124M, peaks 5e-4 and 1e-3)", roleSecondary: "Secondary test splits (other models: fit on the constant and shortest WSD run)", roleValidation: "Validation splits (for reference: settings were chosen here)"}[role]
+	for _, role := range roleOrder {
+		title := map[string]string{roleTest: "Test splits (124M, peaks 5e-4 and 1e-3)", roleHorizon: "Horizon test splits (124M, peaks 5e-4 and 1e-3: fit on runs stopped at one horizon, predict runs up to 3.3 times longer)", roleSecondary: "Secondary test splits (other models: fit on the constant and shortest WSD run)", roleValidation: "Validation splits (for reference: settings were chosen here)"}[role]
 		p("## %s\n\n", title)
 		p("| method | curves | points | R² | PredE | WorstE | bias | final | ρ | coverage |\n|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, m := range main {
@@ -388,12 +408,9 @@ func report(w io.Writer, splits []split, results []fitResult, figures []string, 
 		}
 		mean, lo, hi, n := diffCI(splits, results, "lrkit", "converged", role)
 		if n > 0 {
-			verdict := "inconclusive (the interval contains 0)"
-			switch {
-			case hi < 0:
-				verdict = "the lrkit fit is better"
-			case lo > 0:
-				verdict = "the converged fit is better"
+			verdict := verdictOf(lo, hi, "the lrkit fit", "the converged fit")
+			if verdict == "inconclusive" {
+				verdict += " (the interval contains 0)"
 			}
 			p("\nPredE of the lrkit fit minus the converged fit, mean over %d held-out runs: %+.3f percentage points, ", n, 100*mean)
 			p("95%% bootstrap interval over runs [%+.3f, %+.3f]: %s. ", 100*lo, 100*hi, verdict)
@@ -402,6 +419,9 @@ func report(w io.Writer, splits []split, results []fitResult, figures []string, 
 		ma, la, ha, na := diffCI(splits, results, "lrkit", "annealing", role)
 		if na > 0 {
 			p("MPL (lrkit) minus the LR-annealing law: %+.3f points [%+.3f, %+.3f] over %d runs.\n", 100*ma, 100*la, 100*ha, na)
+		}
+		if mr, lr, hr, nr := diffCI(splits, results, "lrkit", "released", role); nr > 0 {
+			p("The lrkit fit minus the released recipe: %+.3f points [%+.3f, %+.3f] over %d runs: %s.\n", 100*mr, 100*lr, 100*hr, nr, verdictOf(lr, hr, "the lrkit fit", "the released recipe"))
 		}
 		p("\n")
 	}
@@ -538,6 +558,18 @@ func report(w io.Writer, splits []split, results []fitResult, figures []string, 
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// verdictOf reads a 95% interval of a minus b: which is better, or
+// inconclusive when it contains 0.
+func verdictOf(lo, hi float64, a, b string) string {
+	switch {
+	case hi < 0:
+		return a + " is better"
+	case lo > 0:
+		return b + " is better"
+	}
+	return "inconclusive"
 }
 
 func listOr(v []string) string {

@@ -15,7 +15,11 @@ const (
 	roleValidation = "validation"
 	roleTest       = "test"
 	roleSecondary  = "secondary test"
+	roleHorizon    = "horizon test"
 )
+
+// roleOrder lists the roles in the order the reports show them.
+var roleOrder = []string{roleTest, roleHorizon, roleSecondary, roleValidation}
 
 // heldRun is a held-out run scored from its departure from the fit runs.
 type heldRun struct {
@@ -65,9 +69,26 @@ func family(c epfl.Curve) string {
 // families lists the families in report order.
 var families = []string{"WSD linear, cooldown ≤ 20%", "WSD linear, cooldown 40–90%", "WSD 1−√", "linear decay", "cosine to 10%", "cosine to 0"}
 
-// buildSplit loads the curves of one split: fit on the curves fitIDs,
-// predict the others from their departure.
-func buildSplit(dir, name, role string, curves []epfl.Curve, isFit func(epfl.Curve) bool) (split, error) {
+// truncated returns the first n steps of r (its rates and the points
+// among them): a run stopped at step n.
+func truncated(r losscurve.Run, n int) losscurve.Run {
+	if n <= 0 || n >= len(r.LRs) {
+		return r
+	}
+	out := losscurve.Run{Name: fmt.Sprintf("%s, first %d steps", r.Name, n), LRs: r.LRs[:n]}
+	for _, p := range r.Points {
+		if p.Step < n {
+			out.Points = append(out.Points, p)
+		}
+	}
+	return out
+}
+
+// buildSplit loads the curves of one split: fit on the curves isFit
+// picks, stopped at step horizon if it is positive (a longer fit run is
+// seen only up to there, as if it had been stopped), and predict the
+// others from their departure.
+func buildSplit(dir, name, role string, curves []epfl.Curve, isFit func(epfl.Curve) bool, horizon int) (split, error) {
 	s := split{name: name, role: role}
 	var rest []epfl.Curve
 	for _, c := range curves {
@@ -76,6 +97,7 @@ func buildSplit(dir, name, role string, curves []epfl.Curve, isFit func(epfl.Cur
 			if err != nil {
 				return split{}, err
 			}
+			r = truncated(r, horizon)
 			s.fit = append(s.fit, r)
 			s.fitIDs = append(s.fitIDs, c.ID)
 			if c.Family == "constant" {
@@ -85,8 +107,8 @@ func buildSplit(dir, name, role string, curves []epfl.Curve, isFit func(epfl.Cur
 			rest = append(rest, c)
 		}
 	}
-	if len(s.fit) != 2 || s.constant.Name == "" {
-		return split{}, fmt.Errorf("split %s: fit runs %v, want a constant run and one more", name, s.fitIDs)
+	if len(s.fit) < 2 || s.constant.Name == "" {
+		return split{}, fmt.Errorf("split %s: fit runs %v, want a constant run and at least one more", name, s.fitIDs)
 	}
 	var fitLRs [][]float64
 	for _, r := range s.fit {
@@ -117,6 +139,12 @@ func buildSplit(dir, name, role string, curves []epfl.Curve, isFit func(epfl.Cur
 	}
 	sort.Slice(s.held, func(i, j int) bool { return s.held[i].run.Name < s.held[j].run.Name })
 	return s, nil
+}
+
+// isWSD20 reports whether c is a WSD run with a linear cooldown over its
+// last 20%.
+func isWSD20(c epfl.Curve) bool {
+	return c.Family == "wsd" && c.Shape != "sqrt" && c.T-c.DecayStart == c.T/5
 }
 
 // peakName formats a peak rate.
@@ -166,7 +194,48 @@ func buildSplits(dir string) ([]split, error) {
 		if ps.group != "schaipp2025-124m" {
 			name = fmt.Sprintf("124M rerun, peak %s", peakName(ps.peak))
 		}
-		s, err := buildSplit(dir, name, ps.role, cs, isFit)
+		s, err := buildSplit(dir, name, ps.role, cs, isFit, 0)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	// Horizon splits, the shape of the multi-power law paper's split: fit
+	// on three runs that all stop at one horizon H (the constant run seen
+	// up to step H, the cosine to 10% and the WSD run with a 20% linear
+	// cooldown at T = H, H the shortest horizon with both) and predict the
+	// runs of every other schedule and horizon, up to T = 50000 (2-3.3
+	// times H). Peaks 1e-4 and 2e-3 are validation, 5e-4 and 1e-3 test,
+	// as in the splits above.
+	for _, ps := range []peakSet{
+		{"schaipp2025-124m", 1e-4, roleValidation},
+		{"schaipp2025-124m", 2e-3, roleValidation},
+		{"schaipp2025-124m", 5e-4, roleHorizon},
+		{"schaipp2025-124m", 1e-3, roleHorizon},
+	} {
+		var cs []epfl.Curve
+		cosT, wsdT := map[int]bool{}, map[int]bool{}
+		for _, c := range curves {
+			if c.Group != ps.group || c.Peak != ps.peak || c.ID == excluded || c.Family == "wsd_twostage" {
+				continue
+			}
+			cs = append(cs, c)
+			cosT[c.T] = cosT[c.T] || strings.Contains(c.ID, "__cos10_")
+			wsdT[c.T] = wsdT[c.T] || isWSD20(c)
+		}
+		h := 0
+		for t := range cosT {
+			if cosT[t] && wsdT[t] && (h == 0 || t < h) {
+				h = t
+			}
+		}
+		if h == 0 {
+			return nil, fmt.Errorf("124M, peak %s: no horizon with both a cosine-to-10%% and a 20%% WSD run", peakName(ps.peak))
+		}
+		isFit := func(c epfl.Curve) bool {
+			return c.Family == "constant" || (c.T == h && (strings.Contains(c.ID, "__cos10_") || isWSD20(c)))
+		}
+		s, err := buildSplit(dir, fmt.Sprintf("124M, peak %s, fit up to %d", peakName(ps.peak), h), ps.role, cs, isFit, h)
 		if err != nil {
 			return nil, err
 		}
@@ -199,7 +268,7 @@ func buildSplits(dir string) ([]split, error) {
 			}
 		}
 		isFit := func(c epfl.Curve) bool { return c.Family == "constant" || (c.Family == "wsd" && c.T == shortest) }
-		s, err := buildSplit(dir, strings.Split(m, "__")[1], roleSecondary, cs, isFit)
+		s, err := buildSplit(dir, strings.Split(m, "__")[1], roleSecondary, cs, isFit, 0)
 		if err != nil {
 			return nil, err
 		}
