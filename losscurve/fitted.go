@@ -211,6 +211,23 @@ func DefinedFrom(law Law, lrs []float64) int {
 	return min(from, max(len(lrs)-1, 0))
 }
 
+// LongHorizon is the Extrapolation beyond which a prediction is a long
+// extrapolation in time. On runs 2 to 3.3 times longer than every fit run
+// (docs/accuracy.md, horizon splits) the default recipe's fits predict too
+// low a loss on average, more so the further they reach.
+const LongHorizon = 1.5
+
+// Extrapolation returns how far a curve of n steps reaches past the steps
+// law was fitted on: n over the number of steps up to its last fitted one
+// (n / (Info.To+1)); 0 when law is not a *Fitted that records them.
+func Extrapolation(law Law, n int) float64 {
+	f, ok := law.(*Fitted)
+	if !ok || f.Info.To <= 0 || n <= 0 {
+		return 0
+	}
+	return float64(n) / float64(f.Info.To+1)
+}
+
 // Curve returns law's prediction for lrs at steps from..len(lrs)−1, where
 // from is DefinedFrom, with a prediction interval of the given level
 // (Fitted.Interval; for any other law lo and hi equal the prediction).

@@ -185,3 +185,25 @@ func TestDefinedFromAndCurve(t *testing.T) {
 		t.Errorf("first point %g", mid[0])
 	}
 }
+
+func TestExtrapolation(t *testing.T) {
+	law := &Power{L0: 2, A: 1, Alpha: 0.5}
+	fitted := &Fitted{Law: law, Info: FitInfo{From: 99, To: 23999}}
+	for _, c := range []struct {
+		name string
+		law  Law
+		n    int
+		want float64
+	}{
+		{"within the fitted steps", fitted, 12000, 0.5},
+		{"to the last fitted step", fitted, 24000, 1},
+		{"three times as long", fitted, 72000, 3},
+		{"a bare law records no fitted steps", law, 72000, 0},
+		{"a fitted law without them", &Fitted{Law: law}, 72000, 0},
+		{"no steps", fitted, 0, 0},
+	} {
+		if got := Extrapolation(c.law, c.n); got != c.want {
+			t.Errorf("%s: Extrapolation = %g, want %g", c.name, got, c.want)
+		}
+	}
+}

@@ -123,6 +123,22 @@ func TestFitPredictPlanCLI(t *testing.T) {
 	if lines[0] != "step,loss,lo,hi" || len(lines) != 1+5 || !strings.HasPrefix(lines[1], "100,") || !strings.HasPrefix(lines[5], "1999,") {
 		t.Fatalf("curve output:\n%s", r.stdout)
 	}
+	if strings.Contains(r.stderr, "note:") {
+		t.Errorf("a curve within the fitted steps gets a note: %s", r.stderr)
+	}
+	// Twice as long as the fit runs: a long extrapolation, said on stderr
+	// by predict and plan alike, not by predict within 1.5x (held.csv).
+	r = runLrkit("predict", "--law", law, "--schedule", "wsd(peak=3e-4, steps=6000, warmup=100, decay=0.2)", "--steps", "6000", "--every", "1000")
+	want := "note: --schedule reaches step 5999, 2.0x the steps the law was fitted on (to step 2999): a long extrapolation in time; on runs 2-3.3x longer"
+	if r.code != 0 || !strings.Contains(r.stderr, want) || strings.Contains(r.stdout, "note") {
+		t.Errorf("long curve: exit %d, stderr %q, want it to contain %q", r.code, r.stderr, want)
+	}
+	if r = runLrkit("plan", "--law", law, "--steps", "9000"); r.code != 0 || !strings.Contains(r.stderr, "note: --steps reaches step 8999, 3.0x") {
+		t.Errorf("long plan: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if r = runLrkit("predict", "--law", law, held); strings.Contains(r.stderr, "note:") {
+		t.Errorf("held.csv, 1.33x the fitted steps, gets a note: %s", r.stderr)
+	}
 	for _, l := range lines[1:] {
 		var step int
 		var loss, lo, hi float64

@@ -90,6 +90,7 @@ func runPlan(cmd *cobra.Command, f planFlags) error {
 	if !cmd.Flags().Changed("floor") {
 		f.floor, _ = strconv.ParseFloat(strconv.FormatFloat(f.peak/10, 'g', 12, 64), 64) // 3e-05, not 2.9999999999999997e-05
 	}
+	noteHorizon(cmd.ErrOrStderr(), law, "--steps", f.steps)
 	res, err := losscurve.Plan(context.Background(), law, losscurve.PlanOptions{Steps: f.steps, MaxSteps: f.maxSteps, Warmup: f.warmup, Peak: f.peak, Floor: f.floor, Knots: f.knots})
 	if err != nil {
 		return badInput(err)
