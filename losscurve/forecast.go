@@ -82,8 +82,9 @@ type Forecast struct {
 	// empty.
 	Identifiable bool   `json:"identifiable"`
 	Reason       string `json:"reason,omitempty"`
-	// Note qualifies an identifiable forecast (the power law cannot rank
-	// schedules).
+	// Note qualifies an identifiable forecast: the power law cannot rank
+	// schedules; a forecast beyond LongHorizon times the fitted steps is a
+	// long extrapolation.
 	Note string `json:"note,omitempty"`
 	// Warnings name fitted parameters at a bound of the search box.
 	Warnings []string `json:"warnings,omitempty"`
@@ -202,6 +203,13 @@ func Live(ctx context.Context, run LiveRun, opts ForecastOptions) (Forecast, err
 		}
 	} else {
 		fc.Note = "the power law ignores the schedule: every option gets the same prediction"
+	}
+	if x := Extrapolation(fitted, int(final)); fc.Identifiable && x > LongHorizon {
+		long := fmt.Sprintf("the forecast reaches step %d, %.1fx the steps fitted so far: a long extrapolation in time, where the laws err most (docs/accuracy.md, horizon test splits)", final-1, x)
+		if fc.Note != "" {
+			long = fc.Note + "; " + long
+		}
+		fc.Note = long
 	}
 	mid, lo, hi := fitted.Interval(lrs, opts.Level)
 	from, to := fc.DefinedFrom, fc.DefinedTo

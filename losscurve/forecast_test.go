@@ -73,8 +73,12 @@ func TestLiveConstantPrefixIsNotIdentifiable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !p.Identifiable || p.Note == "" || len(p.Options) != 3 || p.Final == nil || p.DefinedTo != 4999 {
+	if !p.Identifiable || len(p.Options) != 3 || p.Final == nil || p.DefinedTo != 4999 {
 		t.Fatalf("power: %+v", p)
+	}
+	// Both notes: the schedule-blind law, and 5000 steps from 2000 fitted.
+	if !strings.HasPrefix(p.Note, "the power law ignores the schedule") || !strings.Contains(p.Note, "; the forecast reaches step 4999, 2.5x the steps fitted so far: a long extrapolation") {
+		t.Errorf("power note %q", p.Note)
 	}
 	for _, o := range p.Options {
 		if !near(o.Final.Loss, p.Final.Loss, 1e-12) {
@@ -92,6 +96,15 @@ func TestLiveAfterADecay(t *testing.T) {
 	}
 	if !f.Identifiable || f.Reason != "" || f.Final == nil || len(f.Options) != 3 {
 		t.Fatalf("forecast %+v", f)
+	}
+	// 5000 steps from 3000 fitted (the last loss at step 2999).
+	if want := "the forecast reaches step 4999, 1.7x the steps fitted so far: a long extrapolation in time"; !strings.HasPrefix(f.Note, want) {
+		t.Errorf("note %q, want it to start %q", f.Note, want)
+	}
+	// Within 1.5x no note: the same run a thousand steps on.
+	later := LiveRun{Name: "wsd", Records: liveRecords(rate, 4000), Rate: rate, Next: 4000, Budget: 5000}
+	if g, err := Live(context.Background(), later, ForecastOptions{Fit: FitOptions{Bootstrap: -1}}); err != nil || g.Note != "" {
+		t.Errorf("at step 4000 of 5000: note %q, err %v; want none", g.Note, err)
 	}
 	for i := 1; i < len(f.Options); i++ {
 		if f.Options[i].Final.Loss < f.Options[i-1].Final.Loss {

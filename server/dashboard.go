@@ -588,10 +588,11 @@ if(!confirm(f.getAttribute('data-confirm')))e.preventDefault();});});
 <p>spec <code id=spec>{{.Run.Spec}}</code></p>
 <div class=charts><div id=lrchart>{{.LRChart}}</div><div id=losschart>{{.LossChart}}</div></div>
 <h2>Prediction</h2>
-{{with .Pred}}<table id=prediction><tr><th>schedule from step {{.AtStep}}</th><th>predicted loss at step {{.FinalStep}}</th></tr>
-<tr><td>current spec</td><td>{{g .FinalLoss}}</td></tr>
-{{range .Alternatives}}<tr><td>{{.Name}}: <code>{{.Tail}}</code></td><td>{{g .FinalLoss}}</td></tr>{{end}}</table>
-<p class=muted>{{.Law}} law fitted to {{.Points}} losses.</p>{{else}}<p class=muted id=prediction>{{.PredErr}}</p>{{end}}
+{{with .Pred}}{{if not .Identifiable}}<p class=msg id=predreason>{{.Reason}}</p>{{end}}
+<table id=prediction><tr><th>schedule from step {{.AtStep}}</th><th>predicted loss at step {{.FinalStep}} ({{pct .Level}} interval)</th></tr>
+<tr><td>current spec</td><td>{{if .FinalDefined}}{{g .FinalLoss}} ({{g .FinalLo}} to {{g .FinalHi}}){{else}}not defined there{{end}}</td></tr>
+{{range .Alternatives}}<tr><td>{{.Name}}: <code>{{.Tail}}</code></td><td>{{g .FinalLoss}} ({{g .FinalLo}} to {{g .FinalHi}})</td></tr>{{end}}</table>
+<p class=muted>{{.Law}} law fitted to {{.Points}} losses.{{with .Note}} Note: {{.}}.{{end}}{{range .Warnings}} {{.}}.{{end}}</p>{{else}}<p class=muted id=prediction>{{.PredErr}}</p>{{end}}
 <h2>Decisions and actions</h2>
 {{if .Events}}<table id=events><tr><th>time</th><th>step</th><th>kind</th><th>detail</th></tr>
 {{range .Events}}<tr><td>{{time .Created}}</td><td>{{.Step}}</td><td>{{.Kind}}</td><td><code>{{printf "%s" .Detail}}</code></td></tr>{{end}}</table>

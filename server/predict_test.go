@@ -48,6 +48,17 @@ func TestPredictionOfAConstantRun(t *testing.T) {
 	if math.Abs(p.FinalLoss-truth.Predict(append(lrs, constantTail(2000, 0.001)...))[3999])/p.FinalLoss > 0.01 {
 		t.Errorf("final loss %g", p.FinalLoss)
 	}
+	// The dashboard says why nothing is ranked, with the final loss's
+	// interval and no alternative rows.
+	code, body := get(t, f.browser(f.tokA), fmt.Sprintf("%s/runs/%d", f.srv.URL, run.ID))
+	for _, want := range []string{"<p class=msg id=predreason>not identifiable until the rate has decayed", "(90% interval)", "<td>current spec</td><td>"} {
+		if code != 200 || !strings.Contains(body, want) {
+			t.Errorf("run page lacks %q (%d)", want, code)
+		}
+	}
+	if strings.Contains(body, "<td>cosine: ") {
+		t.Errorf("run page ranks alternatives of a law it cannot identify")
+	}
 }
 
 func constantTail(n int, v float64) []float64 {

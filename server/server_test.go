@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -144,6 +145,45 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 	if code != 200 || !json.Valid([]byte(body)) {
 		t.Errorf("GET /openapi.json: %d", code)
 	}
+}
+
+// TestOpenAPIPredictionFields checks that the prediction's schema names
+// every JSON field of Prediction and of its alternatives.
+func TestOpenAPIPredictionFields(t *testing.T) {
+	type schema struct {
+		Properties map[string]struct {
+			Items *schema `json:"items"`
+		} `json:"properties"`
+	}
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Responses map[string]struct {
+				Content map[string]struct {
+					Schema schema `json:"schema"`
+				} `json:"content"`
+			} `json:"responses"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(openAPIDoc, &doc); err != nil {
+		t.Fatalf("openapi.json: %v", err)
+	}
+	pred := doc.Paths["/v1/runs/{run}/prediction"]["get"].Responses["200"].Content["application/json"].Schema
+	check := func(what string, typ reflect.Type, props map[string]struct {
+		Items *schema `json:"items"`
+	}) {
+		for i := range typ.NumField() {
+			name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+			if _, ok := props[name]; !ok {
+				t.Errorf("%s field %q is not in openapi.json", what, name)
+			}
+		}
+	}
+	check("Prediction", reflect.TypeFor[Prediction](), pred.Properties)
+	alt := pred.Properties["alternatives"].Items
+	if alt == nil {
+		t.Fatal("openapi.json: alternatives has no items")
+	}
+	check("Alternative", reflect.TypeFor[Alternative](), alt.Properties)
 }
 
 func TestAuthAndIsolation(t *testing.T) {
