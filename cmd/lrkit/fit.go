@@ -37,11 +37,17 @@ with a weak prior on the multi-power law's exponents, and refits 8
 block-bootstrap resamples for the intervals; converged drops the prior;
 released reproduces the multi-power law paper's released fitting code
 (grid start, 200 AdamW steps with patience 20) for users who must match
-the paper. --prior-candidates makes the multi-power law fit choose its
-prior's weight among the given ones: each is fitted without the last third
-of every fit run and scored there (on the held-out EPFL validation runs of
-docs/accuracy.md this was worse than the default's fixed weight, 0.304%
-against 0.265% PredE, and better than no prior, 0.334%). --prior-centre
+the paper. Predicting runs 2 to 3.3 times longer than every fit run
+(docs/accuracy.md, horizon test splits), released followed the curves
+more closely than lrkit (mean PredE 0.219% against 0.333%) but missed
+their final losses by more (0.646% against 0.383%); it does not recover a
+known law from its own noise-free curves (lrkit's recovery checks), which
+is why it is not the default. --prior-candidates makes the multi-power law
+fit choose its prior's weight among the given ones: each is fitted without
+the last third of every fit run and scored there (on the held-out EPFL
+validation runs of docs/accuracy.md this was worse than the default's
+fixed weight, 0.313% against 0.293% PredE, and better than no prior,
+0.329%). --prior-centre
 moves the prior's centre (C, β, γ), for example to a law fitted on your
 other runs. The fit is
 deterministic. Parameters that end at a bound of the search box, and fit
