@@ -207,3 +207,33 @@ func TestExtrapolation(t *testing.T) {
 		}
 	}
 }
+
+// TestIntervalWidensPastTheFit checks the band's widening after the last
+// fitted step: none up to it, 1 + c·ln(x) at x times the fitted steps.
+func TestIntervalWidensPastTheFit(t *testing.T) {
+	law := &Power{L0: 2, A: 1, Alpha: 0.5}
+	f := &Fitted{Law: law, Sigma: 0.01, Info: FitInfo{From: 10, To: 999}}
+	lrs := make([]float64, 3000)
+	for i := range lrs {
+		lrs[i] = 1e-3
+	}
+	mid, _, hi := f.Interval(lrs, 0.9)
+	half := func(i int) float64 { return math.Log(hi[i] / mid[i]) }
+	base := half(500)
+	for _, c := range []struct {
+		step int
+		want float64
+	}{
+		{500, 1},
+		{999, 1},
+		{1999, 1 + ExtrapolationWidening*math.Log(2)},
+		{2999, 1 + ExtrapolationWidening*math.Log(3)},
+	} {
+		if got := half(c.step) / base; !near(got, c.want, 1e-9) {
+			t.Errorf("step %d: half-width %g times the fitted range's, want %g", c.step, got, c.want)
+		}
+	}
+	if w := (&Fitted{Law: law}).Widening(5000); w != 1 {
+		t.Errorf("a law without its fitted steps widens by %g, want 1", w)
+	}
+}

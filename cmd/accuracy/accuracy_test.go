@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -126,5 +127,36 @@ func TestSplits(t *testing.T) {
 	}
 	if roles[roleValidation] != 5 || roles[roleTest] != 2 || roles[roleHorizon] != 2 || roles[roleSecondary] < 10 {
 		t.Errorf("splits per role %v", roles)
+	}
+}
+
+// TestWidenReport checks the choice of the widening past the fit: points
+// whose errors need c = 6 to be covered make the rule pick 6.
+func TestWidenReport(t *testing.T) {
+	law := &losscurve.Power{L0: 2, A: 1, Alpha: 0.5}
+	f := &losscurve.Fitted{Law: law, Sigma: 0.001, Info: losscurve.FitInfo{From: 10, To: 999}}
+	lrs := make([]float64, 3000)
+	for i := range lrs {
+		lrs[i] = 1e-3
+	}
+	mid, _, hi := f.Interval(lrs, level)
+	// Ten points past the fit, each off by 1 + 5.5·ln(x) unwidened
+	// half-widths: covered from c = 6 on, not at 5.
+	run := losscurve.Run{Name: "held", LRs: lrs}
+	for k := range 10 {
+		step := 1200 + 150*k
+		x := float64(step+1) / 1000
+		half := math.Log(hi[step]/mid[step]) / f.Widening(step)
+		run.Points = append(run.Points, losscurve.Point{Step: step, Loss: mid[step] * math.Exp((1+5.5*math.Log(x))*half)})
+	}
+	splits := []split{{role: roleValidation}}
+	res := []fitResult{{m: method{key: "lrkit"}, fitted: f, curves: []curveResult{{held: heldRun{run: run}}}}}
+	var b strings.Builder
+	widenReport(func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }, splits, res)
+	out := b.String()
+	for _, want := range []string{"| validation | 10 | 0.000 | 0.000 | 0.000 | 0.000 | 0.000 | 0.000 | 1.000 | 1.000 | 1.000 |", "The rule picks c = 6: `losscurve.ExtrapolationWidening`."} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
 	}
 }

@@ -398,6 +398,8 @@ func report(w io.Writer, splits []split, results []fitResult, figures []string, 
 		}
 	}
 
+	widenReport(p, splits, results)
+
 	// Headline tables.
 	for _, role := range roleOrder {
 		title := map[string]string{roleTest: "Test splits (124M, peaks 5e-4 and 1e-3)", roleHorizon: "Horizon test splits (124M, peaks 5e-4 and 1e-3: fit on runs stopped at one horizon, predict runs up to 3.3 times longer)", roleSecondary: "Secondary test splits (other models: fit on the constant and shortest WSD run)", roleValidation: "Validation splits (for reference: settings were chosen here)"}[role]
@@ -562,6 +564,94 @@ func report(w io.Writer, splits []split, results []fitResult, figures []string, 
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// widenGrid lists the widening factors c compared by widenReport.
+var widenGrid = []float64{0, 1, 2, 3, 4, 5, 6, 7, 8}
+
+// pastFit returns, for the default fit's held-out points of the splits
+// of one role past the fit's last step, each point's error in units of
+// its unwidened interval half-width: |ln(obs/pred)| / (half-width /
+// Widening). A point is covered by the band widened with c when that is
+// at most 1 + c·ln(x), x = (step+1)/(To+1), returned alongside.
+func pastFit(splits []split, results []fitResult, role string) (ratio, x []float64) {
+	for _, r := range results {
+		if r.m.key != "lrkit" || splits[r.split].role != role || r.fitted == nil {
+			continue
+		}
+		f := r.fitted
+		for _, c := range r.curves {
+			mid, _, hi := f.Interval(c.held.run.LRs, level)
+			for _, pt := range c.held.run.Points {
+				if pt.Step < c.held.from || pt.Step <= f.Info.To {
+					continue
+				}
+				half := math.Log(hi[pt.Step]/mid[pt.Step]) / f.Widening(pt.Step)
+				ratio = append(ratio, math.Abs(math.Log(pt.Loss/mid[pt.Step]))/half)
+				x = append(x, float64(pt.Step+1)/float64(f.Info.To+1))
+			}
+		}
+	}
+	return ratio, x
+}
+
+// widenReport writes the choice of losscurve.ExtrapolationWidening: the
+// coverage, past the fit's last step, of the default fit's intervals
+// widened by each c of widenGrid, on the validation splits (where c is
+// chosen) and, for reference, the horizon test splits.
+func widenReport(p func(string, ...any), splits []split, results []fitResult) {
+	cover := func(ratio, x []float64, c float64) float64 {
+		n := 0
+		for i := range ratio {
+			if ratio[i] <= 1+c*math.Log(x[i]) {
+				n++
+			}
+		}
+		return float64(n) / float64(len(ratio))
+	}
+	if vr, _ := pastFit(splits, results, roleValidation); len(vr) == 0 {
+		return
+	}
+	p("## Intervals past the fit's last step\n\n")
+	p("The bootstrap refits' spread and the residual scale measure noise and the parameters' uncertainty, not how the law ")
+	p("misses runs longer than the fit runs. Past the last fitted step To, `losscurve.Fitted.Interval` widens the band's ")
+	p("half-width (in log loss) by 1 + c·ln((t+1)/(To+1)), a form that grows as the error of a misjudged exponent does. ")
+	p("**Rule:** c is the smallest value of the grid with which the default fit's %.0f%% intervals cover at least %.0f%% ", 100*level, 100*level)
+	p("of the validation splits' held-out points past To (only the horizon splits have such points). Coverage of those points ")
+	p("for each c (added on 2026-12-07):\n\n| splits | points |")
+	for _, c := range widenGrid {
+		p(" c = %g |", c)
+	}
+	p("\n|---|---|")
+	for range widenGrid {
+		p("---|")
+	}
+	p("\n")
+	chosen := math.NaN()
+	for _, role := range []string{roleValidation, roleHorizon} {
+		r, x := pastFit(splits, results, role)
+		if len(r) == 0 {
+			continue
+		}
+		p("| %s | %d |", role, len(r))
+		for _, c := range widenGrid {
+			v := cover(r, x, c)
+			p(" %.3f |", v)
+			if role == roleValidation && math.IsNaN(chosen) && v >= level {
+				chosen = c
+			}
+		}
+		p("\n")
+	}
+	switch {
+	case math.IsNaN(chosen):
+		p("\nNo c of the grid reaches %.0f%%. **`losscurve.ExtrapolationWidening` (%g) does not match this rule: rerun after updating it.**\n\n", 100*level, float64(losscurve.ExtrapolationWidening))
+	case chosen == losscurve.ExtrapolationWidening:
+		p("\nThe rule picks c = %g: `losscurve.ExtrapolationWidening`. ", chosen)
+		p("The intervals' coverage in the tables below is that of the widened bands.\n\n")
+	default:
+		p("\nThe rule picks c = %g. **`losscurve.ExtrapolationWidening` (%g) does not match this selection: rerun after updating it.**\n\n", chosen, float64(losscurve.ExtrapolationWidening))
+	}
 }
 
 // verdictOf reads a 95% interval of a minus b: which is better, or
