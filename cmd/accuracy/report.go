@@ -609,7 +609,14 @@ func widenReport(p func(string, ...any), splits []split, results []fitResult) {
 		}
 		return float64(n) / float64(len(ratio))
 	}
-	if vr, _ := pastFit(splits, results, roleValidation); len(vr) == 0 {
+	// pastFit predicts every held-out run again (seconds for a long
+	// one): once per role.
+	past := map[string][2][]float64{}
+	for _, role := range []string{roleValidation, roleHorizon} {
+		r, x := pastFit(splits, results, role)
+		past[role] = [2][]float64{r, x}
+	}
+	if len(past[roleValidation][0]) == 0 {
 		return
 	}
 	p("## Intervals past the fit's last step\n\n")
@@ -629,7 +636,7 @@ func widenReport(p func(string, ...any), splits []split, results []fitResult) {
 	p("\n")
 	chosen := math.NaN()
 	for _, role := range []string{roleValidation, roleHorizon} {
-		r, x := pastFit(splits, results, role)
+		r, x := past[role][0], past[role][1]
 		if len(r) == 0 {
 			continue
 		}
