@@ -98,6 +98,9 @@ func TestSplits(t *testing.T) {
 				t.Errorf("%d held-out runs, want 31", len(s.held))
 			}
 		}
+		if strings.Contains(s.name, ", fit up to ") && len(s.fit) != 3 {
+			t.Errorf("horizon split %s: fit runs %v, want the constant, cosine and 20%% WSD runs", s.name, s.fitIDs)
+		}
 		if s.name == "124M, peak 0.001, fit up to 15000" {
 			// The paper's shape: three fit runs stopped at 15000 steps
 			// (the constant run seen that far), runs up to 50000 held out.

@@ -194,11 +194,11 @@ func predictedSeries(law losscurve.Law, runs []losscurve.Run, level float64) []p
 // log or the schedule) reaches beyond losscurve.LongHorizon times the
 // steps law was fitted on, and what the accuracy report measured there.
 func noteHorizon(stderr io.Writer, law losscurve.Law, what string, n int) {
+	f, ok := law.(*losscurve.Fitted)
 	x := losscurve.Extrapolation(law, n)
-	if x <= losscurve.LongHorizon {
+	if !ok || x <= losscurve.LongHorizon {
 		return
 	}
-	f := law.(*losscurve.Fitted) // Extrapolation is 0 for any other law
 	fmt.Fprintf(stderr, "note: %s reaches step %d, %.1fx the steps the law was fitted on (to step %d): a long extrapolation in time", what, n-1, x, f.Info.To)
 	// What docs/accuracy.md's horizon test splits measured: the lrkit
 	// and converged fits of both schedule-aware laws predicted too low a
