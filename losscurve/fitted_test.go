@@ -237,3 +237,29 @@ func TestIntervalWidensPastTheFit(t *testing.T) {
 		t.Errorf("a law without its fitted steps widens by %g, want 1", w)
 	}
 }
+
+func TestHorizonNote(t *testing.T) {
+	mpl := &MultiPower{L0: 2.4, A: 0.65, Alpha: 0.43, B: 520, C: 2, Beta: 0.6, Gamma: 0.63, Convention: ConventionPaper, Warmup: -1}
+	fitted := func(law Law, recipe string) *Fitted {
+		return &Fitted{Law: law, Info: FitInfo{Recipe: recipe, From: 99, To: 23999}}
+	}
+	const low = "; on runs 2-3.3x longer than their fit runs, such fits predicted too low a loss"
+	for _, c := range []struct {
+		name     string
+		law      Law
+		n        int
+		want     string // prefix; "" for no note
+		wantsLow bool
+	}{
+		{"within 1.5x", fitted(mpl, RecipeDefault), 36000, "", false},
+		{"3x, lrkit recipe", fitted(mpl, RecipeDefault), 72000, "the prediction reaches step 71999, 3.0x the steps the law was fitted on (to step 23999): a long extrapolation in time", true},
+		{"3x, released recipe: no direction claimed", fitted(mpl, RecipeReleased), 72000, "the prediction reaches step 71999, 3.0x", false},
+		{"3x, power law: no direction claimed", fitted(&Power{L0: 2, A: 1, Alpha: 0.5}, RecipeDefault), 72000, "the prediction reaches step 71999, 3.0x", false},
+		{"a bare law", mpl, 72000, "", false},
+	} {
+		got := HorizonNote(c.law, c.n)
+		if !strings.HasPrefix(got, c.want) || (c.want == "") != (got == "") || strings.Contains(got, low) != c.wantsLow {
+			t.Errorf("%s: note %q", c.name, got)
+		}
+	}
+}

@@ -204,8 +204,7 @@ func Live(ctx context.Context, run LiveRun, opts ForecastOptions) (Forecast, err
 	} else {
 		fc.Note = "the power law ignores the schedule: every option gets the same prediction"
 	}
-	if x := Extrapolation(fitted, int(final)); fc.Identifiable && x > LongHorizon {
-		long := fmt.Sprintf("the forecast reaches step %d, %.1fx the steps fitted so far: a long extrapolation in time, where the laws err most (docs/accuracy.md, horizon test splits)", final-1, x)
+	if long := HorizonNote(fitted, int(final)); fc.Identifiable && long != "" {
 		if fc.Note != "" {
 			long = fc.Note + "; " + long
 		}

@@ -77,7 +77,7 @@ func TestLiveConstantPrefixIsNotIdentifiable(t *testing.T) {
 		t.Fatalf("power: %+v", p)
 	}
 	// Both notes: the schedule-blind law, and 5000 steps from 2000 fitted.
-	if !strings.HasPrefix(p.Note, "the power law ignores the schedule") || !strings.Contains(p.Note, "; the forecast reaches step 4999, 2.5x the steps fitted so far: a long extrapolation") {
+	if !strings.HasPrefix(p.Note, "the power law ignores the schedule") || !strings.HasSuffix(p.Note, "; the prediction reaches step 4999, 2.5x the steps the law was fitted on (to step 1999): a long extrapolation in time") {
 		t.Errorf("power note %q", p.Note)
 	}
 	for _, o := range p.Options {
@@ -98,7 +98,7 @@ func TestLiveAfterADecay(t *testing.T) {
 		t.Fatalf("forecast %+v", f)
 	}
 	// 5000 steps from 3000 fitted (the last loss at step 2999).
-	if want := "the forecast reaches step 4999, 1.7x the steps fitted so far: a long extrapolation in time"; !strings.HasPrefix(f.Note, want) {
+	if want := "the prediction reaches step 4999, 1.7x the steps the law was fitted on (to step 2999): a long extrapolation in time; on runs 2-3.3x longer"; !strings.HasPrefix(f.Note, want) {
 		t.Errorf("note %q, want it to start %q", f.Note, want)
 	}
 	// Within 1.5x no note: the same run a thousand steps on.

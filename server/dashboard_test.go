@@ -107,7 +107,7 @@ func TestDashboard(t *testing.T) {
 	}
 	code, body = get(t, a, fmt.Sprintf("%s/runs/%d", f.srv.URL, run.ID))
 	// 300 of 1000 steps logged: the forecast says it extrapolates far.
-	for _, want := range []string{"<svg", "learning rate", "predicted (mpl)", `id=prediction`, "current spec", "data-confirm", `action="/runs/1/decay"`, "(90% interval)", "Note: the forecast reaches step 999, 3.3x the steps fitted so far"} {
+	for _, want := range []string{"<svg", "learning rate", "predicted (mpl)", `id=prediction`, "current spec", "data-confirm", `action="/runs/1/decay"`, "(90% interval)", "Note: the prediction reaches step 999, 3.3x the steps the law was fitted on (to step 299)"} {
 		if code != 200 || !strings.Contains(body, want) {
 			t.Errorf("run page lacks %q (%d)", want, code)
 		}

@@ -157,7 +157,7 @@ func TestWidenReport(t *testing.T) {
 	var b strings.Builder
 	widenReport(func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }, splits, res)
 	out := b.String()
-	for _, want := range []string{"| validation | 10 | 0.000 | 0.000 | 0.000 | 0.000 | 0.000 | 0.000 | 1.000 | 1.000 | 1.000 |", "The rule picks c = 6: `losscurve.ExtrapolationWidening`."} {
+	for _, want := range []string{"| splits | points | c = 0 | c = 1 | c = 2 | c = 3 | c = 4 | c = 5 | c = 6 | c = 7 | c = 8 |\n|---|---|---|---|---|---|---|---|---|---|---|\n", "| validation | 10 | 0.000 | 0.000 | 0.000 | 0.000 | 0.000 | 0.000 | 1.000 | 1.000 | 1.000 |", "The rule picks c = 6: `losscurve.ExtrapolationWidening`."} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}

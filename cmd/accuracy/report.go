@@ -464,15 +464,8 @@ func report(w io.Writer, splits []split, results []fitResult, figures []string, 
 	p("times include %d bootstrap refits.\n\n", losscurve.DefaultBootstrap)
 
 	// Families.
-	p("## PredE by held-out schedule family (test splits)\n\n| method |")
-	for _, f := range families {
-		p(" %s |", f)
-	}
-	p("\n|---|")
-	for range families {
-		p("---|")
-	}
-	p("\n")
+	p("## PredE by held-out schedule family (test splits)\n\n")
+	tableHead(p, append([]string{"method"}, families...)...)
 	for _, m := range main {
 		p("| %s |", m.label)
 		for _, f := range families {
@@ -566,6 +559,11 @@ func report(w io.Writer, splits []split, results []fitResult, figures []string, 
 	return err
 }
 
+// tableHead writes a Markdown table's header row and rule.
+func tableHead(p func(string, ...any), cells ...string) {
+	p("| %s |\n|%s\n", strings.Join(cells, " | "), strings.Repeat("---|", len(cells)))
+}
+
 // widenGrid lists the widening factors c compared by widenReport.
 var widenGrid = []float64{0, 1, 2, 3, 4, 5, 6, 7, 8}
 
@@ -581,14 +579,18 @@ func pastFit(splits []split, results []fitResult, role string) (ratio, x []float
 		}
 		f := r.fitted
 		for _, c := range r.curves {
+			pts := c.held.run.Points
+			if len(pts) == 0 || pts[len(pts)-1].Step <= f.Info.To {
+				continue // nothing past the fit: no need to predict it
+			}
 			mid, _, hi := f.Interval(c.held.run.LRs, level)
-			for _, pt := range c.held.run.Points {
+			for _, pt := range pts {
 				if pt.Step < c.held.from || pt.Step <= f.Info.To {
 					continue
 				}
 				half := math.Log(hi[pt.Step]/mid[pt.Step]) / f.Widening(pt.Step)
 				ratio = append(ratio, math.Abs(math.Log(pt.Loss/mid[pt.Step]))/half)
-				x = append(x, float64(pt.Step+1)/float64(f.Info.To+1))
+				x = append(x, losscurve.Extrapolation(f, pt.Step+1))
 			}
 		}
 	}
@@ -625,15 +627,12 @@ func widenReport(p func(string, ...any), splits []split, results []fitResult) {
 	p("half-width (in log loss) by 1 + c·ln((t+1)/(To+1)), a form that grows as the error of a misjudged exponent does. ")
 	p("**Rule:** c is the smallest value of the grid with which the default fit's %.0f%% intervals cover at least %.0f%% ", 100*level, 100*level)
 	p("of the validation splits' held-out points past To (only the horizon splits have such points). Coverage of those points ")
-	p("for each c (added on 2026-12-07):\n\n| splits | points |")
+	p("for each c (added on 2026-12-07):\n\n")
+	head := []string{"splits", "points"}
 	for _, c := range widenGrid {
-		p(" c = %g |", c)
+		head = append(head, fmt.Sprintf("c = %g", c))
 	}
-	p("\n|---|---|")
-	for range widenGrid {
-		p("---|")
-	}
-	p("\n")
+	tableHead(p, head...)
 	chosen := math.NaN()
 	for _, role := range []string{roleValidation, roleHorizon} {
 		r, x := past[role][0], past[role][1]

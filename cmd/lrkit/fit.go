@@ -47,11 +47,10 @@ fit choose its prior's weight among the given ones: each is fitted without
 the last third of every fit run and scored there (on the held-out EPFL
 validation runs of docs/accuracy.md this was worse than the default's
 fixed weight, 0.313% against 0.293% PredE, and better than no prior,
-0.329%). --prior-centre
-moves the prior's centre (C, β, γ), for example to a law fitted on your
-other runs. The fit is
-deterministic. Parameters that end at a bound of the search box, and fit
-runs whose rate never decays, are reported.
+0.329%). --prior-centre moves the prior's centre (C, β, γ), for example
+to a law fitted on your other runs. The fit is deterministic. Parameters
+that end at a bound of the search box, and fit runs whose rate never
+decays, are reported.
 
 The learning rate at every step comes from the log's lr values (linearly
 interpolated, with a warning, where the log has them only at some steps)

@@ -129,11 +129,11 @@ func TestFitPredictPlanCLI(t *testing.T) {
 	// Twice as long as the fit runs: a long extrapolation, said on stderr
 	// by predict and plan alike, not by predict within 1.5x (held.csv).
 	r = runLrkit("predict", "--law", law, "--schedule", "wsd(peak=3e-4, steps=6000, warmup=100, decay=0.2)", "--steps", "6000", "--every", "1000")
-	want := "note: --schedule reaches step 5999, 2.0x the steps the law was fitted on (to step 2999): a long extrapolation in time; on runs 2-3.3x longer"
+	want := "note: --schedule: the prediction reaches step 5999, 2.0x the steps the law was fitted on (to step 2999): a long extrapolation in time; on runs 2-3.3x longer"
 	if r.code != 0 || !strings.Contains(r.stderr, want) || strings.Contains(r.stdout, "note") {
 		t.Errorf("long curve: exit %d, stderr %q, want it to contain %q", r.code, r.stderr, want)
 	}
-	if r = runLrkit("plan", "--law", law, "--steps", "9000"); r.code != 0 || !strings.Contains(r.stderr, "note: --steps reaches step 8999, 3.0x") {
+	if r = runLrkit("plan", "--law", law, "--steps", "9000"); r.code != 0 || !strings.Contains(r.stderr, "note: --steps: the prediction reaches step 8999, 3.0x") {
 		t.Errorf("long plan: exit %d, stderr %q", r.code, r.stderr)
 	}
 	if r = runLrkit("predict", "--law", law, held); strings.Contains(r.stderr, "note:") {

@@ -190,24 +190,12 @@ func predictedSeries(law losscurve.Law, runs []losscurve.Run, level float64) []p
 	return series
 }
 
-// noteHorizon tells on stderr when a prediction of n steps (of what: a
-// log or the schedule) reaches beyond losscurve.LongHorizon times the
-// steps law was fitted on, and what the accuracy report measured there.
+// noteHorizon prints losscurve.HorizonNote for a prediction of n steps
+// of what (a log, the schedule or the budget) on stderr, if there is one.
 func noteHorizon(stderr io.Writer, law losscurve.Law, what string, n int) {
-	f, ok := law.(*losscurve.Fitted)
-	x := losscurve.Extrapolation(law, n)
-	if !ok || x <= losscurve.LongHorizon {
-		return
+	if note := losscurve.HorizonNote(law, n); note != "" {
+		fmt.Fprintf(stderr, "note: %s: %s\n", what, note)
 	}
-	fmt.Fprintf(stderr, "note: %s reaches step %d, %.1fx the steps the law was fitted on (to step %d): a long extrapolation in time", what, n-1, x, f.Info.To)
-	// What docs/accuracy.md's horizon test splits measured: the lrkit
-	// and converged fits of both schedule-aware laws predicted too low a
-	// loss on average there (the released recipe and the power law too
-	// high).
-	if f.Info.Recipe != losscurve.RecipeReleased && law.Name() != losscurve.KindPower {
-		fmt.Fprint(stderr, "; on runs 2-3.3x longer than their fit runs, such fits predicted too low a loss on average (docs/accuracy.md, horizon test splits)")
-	}
-	fmt.Fprintln(stderr)
 }
 
 // ff formats a float in its shortest exact form.
