@@ -16,6 +16,7 @@ import (
 //	          linear  peak + (level−peak)·x
 //	constant  N_c < t <= N_a:  level, for as long as you like
 //	anneal    N_a < t <= N:    level·(floor/level)^((t−N_a)/(N−N_a)), then floor
+//	                           (with anneal 0 there is none: level for ever)
 //
 // Steps = 0 leaves out the anneal: the rate stays at Level for ever, which
 // is how later tasks continue training at η_const. To anneal such a run
@@ -47,12 +48,21 @@ func (s Infinite) LR(t int64) float64 {
 	nc := nw + s.Cooldown.Of(s.Steps)
 	if t <= nc {
 		x := float64(t-nw) / float64(nc-nw)
+		// Both shapes are written in the floor form level + (peak −
+		// level)·(1 − r): peak + (level − peak)·r missed level at x = 1 by
+		// rounding (invsqrt with peak 1, level 0.1 gave 0.09999999999999987
+		// at N_c, just below the constant phase's 0.1 that follows).
 		switch s.Shape {
 		case "invsqrt":
-			h := func(u float64) float64 { return 1/math.Sqrt(1+s.Alpha*u) - 1 }
-			return s.Peak + (s.Level-s.Peak)*h(x)/h(1)
+			// h(x)/h(1) with h(u) = 1/√(1+αu) − 1 = −αu/(√(1+αu)·(1+√(1+αu))),
+			// so the ratio is x·q(1)/q(x) with q(u) = √(1+αu)·(1+√(1+αu)):
+			// the direct form cancels to 0/0 = NaN for α below about 1e-16.
+			// The ratio is at most 1 for x <= 1; rounding can exceed it by
+			// an ulp when α is huge, which must not take the rate below level.
+			q := func(u float64) float64 { r := math.Sqrt(1 + s.Alpha*u); return r * (1 + r) }
+			return between(s.Level, s.Peak, 1-math.Min(1, x*q(1)/q(x)))
 		case shapeLinear:
-			return s.Peak + (s.Level-s.Peak)*x
+			return between(s.Level, s.Peak, 1-x)
 		}
 		return between(s.Level, s.Peak, 0.5*(1+math.Cos(math.Pi*x)))
 	}
@@ -60,7 +70,10 @@ func (s Infinite) LR(t int64) float64 {
 		return s.Level
 	}
 	na := s.Steps - s.Anneal.Of(s.Steps)
-	if t <= na {
+	// Without an anneal (anneal 0, or a fraction that rounds to 0 steps)
+	// the rate holds level past steps: it used to drop to floor (0 by
+	// default) at steps+1, a jump no phase of the schedule makes.
+	if t <= na || na == s.Steps {
 		return s.Level
 	}
 	if t >= s.Steps {

@@ -24,12 +24,22 @@ func Steps(n int64) Length { return Length{Count: n} }
 func Fraction(f float64) Length { return Length{Frac: f, IsFrac: true} }
 
 // Of resolves the length against a total number of steps. A fraction is
-// rounded to the nearest step (half away from zero).
+// rounded to the nearest step (half away from zero), and never exceeds
+// the total.
 func (l Length) Of(total int64) int64 {
 	if !l.IsFrac {
 		return l.Count
 	}
-	return int64(math.Round(l.Frac * float64(total)))
+	n := math.Round(l.Frac * float64(total))
+	// float64(total) rounds up for totals near math.MaxInt64 (2^63 − 1
+	// becomes 2^63), and converting 2^63 back to int64 overflows to a
+	// negative count: wsd(steps=9223372036854775807, decay=1.0) then
+	// started its decay "after" the end and returned twice its peak. A
+	// fraction of at most 1 is at most the total, so clamp to it.
+	if total > 0 && n >= float64(total) {
+		return total
+	}
+	return int64(n)
 }
 
 // IsZero reports whether the length is zero steps or a zero fraction.

@@ -123,6 +123,13 @@ func (s Warmup) Validate() error {
 	if err := checkCount("steps", s.Steps); err != nil {
 		return err
 	}
+	// beta2 is written in the canonical text whatever the shape, so it
+	// must be finite even where the shape ignores it: New accepted
+	// Warmup{Shape: "linear", Beta2: NaN}, whose String ("beta2=NaN")
+	// Parse refuses and whose ToJSON fails.
+	if err := checkFinite("beta2", s.Beta2); err != nil {
+		return err
+	}
 	switch s.Shape {
 	case "", "linear":
 		// W = 0 is no warmup: the base from step 0. A tuned warmup fraction
@@ -134,9 +141,6 @@ func (s Warmup) Validate() error {
 	default:
 		if s.Steps != 0 {
 			return perr("steps", "is set by beta2 for shape=%s; remove steps", s.Shape)
-		}
-		if err := checkFinite("beta2", s.Beta2); err != nil {
-			return err
 		}
 		if s.Shape == "radam" && !(s.Beta2 > 0.6 && s.Beta2 < 1) {
 			return perr("beta2", "must lie in (0.6, 1) for shape=radam, got %g", s.Beta2)

@@ -105,6 +105,12 @@ func (s WSD) Validate() error {
 	if !s.Halflife.IsZero() && s.Shape != "exp" {
 		return perr("halflife", "applies only to shape=exp, got shape=%s; remove it", s.Shape)
 	}
+	// A fractional half-life that rounds to 0 steps would reach LR as
+	// H = 0 (halflife=0.001 of steps=100): 0.5^(0/0) is NaN at the first
+	// decay step. 0 means "reach floor at steps" only when written as 0.
+	if !s.Halflife.IsZero() && s.Halflife.Of(s.Steps) == 0 {
+		return perr("halflife", "%s of steps %d rounds to 0 steps; give at least one step, or 0 to reach floor at steps", s.Halflife, s.Steps)
+	}
 	if err := checkFinite("warmup_start", s.WarmupStart); err != nil {
 		return err
 	}
