@@ -187,6 +187,46 @@ class OfflineTest(unittest.TestCase):
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
+    def test_hung_server_does_not_stall_every_step(self):
+        # A server that accepts connections but does not answer (stopped,
+        # or behind a dead proxy): every request waits for the client's
+        # timeout. Between attempts, retry_interval apart counted from the
+        # failure, training goes on at the last known rate without waiting.
+        class Hung:
+            def __init__(self, wait):
+                self.wait, self.calls = wait, 0
+
+            def lrs(self, run_id, start, stop):
+                self.calls += 1
+                if self.calls == 1:
+                    return [0.5] * (stop - start), "v1"
+                time.sleep(self.wait)  # the client's timeout
+                raise TimeoutError("timed out")
+
+            def post_metrics(self, run_id, batch_id, metrics):
+                return {"schedule_version": "v1"}
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            # Past the cached block: one attempt, then the last known rate.
+            c = Hung(0.05)
+            s = LrkitScheduler(c, 1, block=4, refresh=60, retry_interval=60)
+            for _ in range(20):
+                s.step(loss=1.0)
+            self.assertEqual(c.calls, 2)
+            self.assertEqual(s.rate(19), 0.5)
+            s.close(1)
+            # A stale block whose refetch times out after longer than
+            # retry_interval: the next attempt still waits retry_interval.
+            c = Hung(0.6)
+            s = LrkitScheduler(c, 1, block=1000, refresh=0, retry_interval=0.5)
+            t0 = time.monotonic()
+            for _ in range(5):
+                s.step(loss=1.0)
+            self.assertEqual(c.calls, 2)
+            self.assertLess(time.monotonic() - t0, 2.5)  # one wait, not one per step
+            s.close(1)
+
 
 try:
     import torch

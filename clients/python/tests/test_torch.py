@@ -202,6 +202,26 @@ class GroupsTest(TorchCase):
         got = self.run_steps(opt, self.lt.Scheduler(opt, shape, peaks="initial"), 100)
         self.assertEqual(got, [[1e-3 * r, 1e-4 * r] for r in rates])
 
+    def test_initial_peaks_after_optimizer_resume(self):
+        # Resuming with the optimizer's state loaded before the scheduler is
+        # built: the groups' lr are the saved step's rates, their
+        # initial_lr the lr they were built with (as torch keeps it).
+        shape = "warmup(cosine(peak=1, steps=100), steps=10)"
+        opt = self.opt()
+        sched = self.lt.Scheduler(opt, shape, peaks="initial")
+        straight = self.run_steps(opt, sched, 60)
+        opt = self.opt()
+        sched = self.lt.Scheduler(opt, shape, peaks="initial")
+        resumed = self.run_steps(opt, sched, 25)
+        ck = {"opt": opt.state_dict(), "sched": sched.state_dict()}
+        opt = self.opt()
+        opt.load_state_dict(ck["opt"])
+        sched = self.lt.Scheduler(opt, shape, peaks="initial")
+        self.assertEqual(sched.peaks, [1e-3, 1e-4])
+        sched.load_state_dict(ck["sched"])
+        resumed += self.run_steps(opt, sched, 35)
+        self.assertEqual(resumed, straight)
+
     def test_spec_per_group(self):
         specs = ["cosine(peak=0.1, steps=50)", "wsd(peak=0.01, steps=50, warmup=5)"]
         opt = self.opt()
@@ -290,10 +310,59 @@ class NoArgumentStepTest(TorchCase):
         self.assertEqual((sched.last_epoch, sched.skipped), (1, 1))
         self.assertEqual(opt.param_groups[0]["lr"], 0.9)
         calls = self.lt.Scheduler(torch.optim.SGD([p], lr=1.0), "linear(peak=1, steps=10)", count="calls")
-        for _ in range(3):
-            calls.step()
+        with self.assertWarnsRegex(UserWarning, r"before `optimizer\.step\(\)`"):  # as torch's schedulers warn
+            for _ in range(3):
+                calls.step()
         self.assertEqual((calls.last_epoch, calls.skipped), (3, 0))
         self.assertEqual(calls.get_last_lr(), [0.7])
+
+    def test_wrong_order_warns_with_counted_calls(self):
+        # torch's schedulers warn when step() comes before the first
+        # optimizer.step(): with count="calls" the first rate is then never
+        # used. Counting updates, the same order is a skipped step and the
+        # rates stay right, so there is nothing to warn about.
+        p = torch.nn.Parameter(torch.zeros(1))
+        for count, order, want in [("calls", "wrong", 1), ("calls", "right", 0), ("optimizer", "wrong", 0)]:
+            with self.subTest(count=count, order=order):
+                opt = torch.optim.SGD([p], lr=1.0)
+                sched = self.lt.Scheduler(opt, "linear(peak=1, steps=10)", count=count)
+                with warnings.catch_warnings(record=True) as w:
+                    warnings.simplefilter("always")
+                    used = []
+                    for _ in range(4):
+                        if order == "wrong":
+                            sched.step()
+                        used.append(opt.param_groups[0]["lr"])
+                        opt.step()
+                        if order == "right":
+                            sched.step()
+                msgs = [str(x.message) for x in w if "before `optimizer.step()`" in str(x.message)]
+                self.assertEqual(len(msgs), want, msgs)
+                if want:
+                    self.assertEqual(used, [0.9, 0.8, 0.7, 0.6])  # 1.0, step 0's rate, skipped
+                else:
+                    self.assertEqual(used, [1.0, 0.9, 0.8, 0.7])
+
+    def test_sequential_lr(self):
+        # SequentialLR moves each scheduler's last_epoch back by one and
+        # calls the first one's _initial_step(), as a scheduler's own
+        # __init__ does: the first rate is the spec's step 0, not the
+        # optimizer's initial lr, and the steps are not shifted.
+        spec = "warmup(linear(peak=1, steps=10), steps=4)"
+        p = torch.nn.Parameter(torch.zeros(1))
+        opt = torch.optim.SGD([p], lr=0.25)
+        first = self.lt.Scheduler(opt, spec)
+        then = torch.optim.lr_scheduler.ConstantLR(opt, factor=0.5, total_iters=100)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SequentialLR's own step(0) deprecation warning
+            seq = torch.optim.lr_scheduler.SequentialLR(opt, [first, then], milestones=[8])
+            used = []
+            for _ in range(8):
+                used.append(opt.param_groups[0]["lr"])
+                opt.step()
+                seq.step()
+        self.assertEqual(used, lk.Schedule(spec).values(range(8)))
+        self.assertEqual(first.last_epoch, 7)  # the 8th step went to the next scheduler
 
     def test_observe_errors_and_late_metrics(self):
         p = torch.nn.Parameter(torch.zeros(1))

@@ -14,7 +14,10 @@ Only ``Schedule`` needs the shared library (see ``lrkit._lib``); the rest
 is standard library, so importing ``lrkit`` never fails for its lack.
 """
 
+from __future__ import annotations
+
 import importlib
+from typing import Any
 
 from ._lib import LibraryNotFoundError
 from .client import LrkitClient, LrkitError, LrkitScheduler, SpecMismatchError
@@ -27,13 +30,13 @@ __all__ = ["LibraryNotFoundError", "LrkitClient", "LrkitError", "LrkitScheduler"
            "SpecMismatchError", "library_path"]
 
 
-def library_path():
+def library_path() -> str:
     """The path of the schedule library this process loads (loading it)."""
     from . import _lib
     return _lib.load().path
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
     # lrkit.torch is imported when first used, so that importing lrkit
     # does not import torch.
     if name == "torch":

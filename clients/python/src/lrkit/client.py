@@ -30,6 +30,8 @@ no-argument ``step()`` for Hugging Face's Trainer and Lightning). With
 for a warm-up from 0). LambdaLR counts its own steps, skipped or not.
 """
 
+from __future__ import annotations
+
 import json
 import threading
 import time
@@ -37,6 +39,7 @@ import urllib.error
 import urllib.request
 import uuid
 import warnings
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 __all__ = ["LrkitClient", "LrkitError", "LrkitScheduler", "SpecMismatchError"]
 
@@ -44,7 +47,7 @@ __all__ = ["LrkitClient", "LrkitError", "LrkitScheduler", "SpecMismatchError"]
 class LrkitError(Exception):
     """An error answer from the server (status and message)."""
 
-    def __init__(self, status, message):
+    def __init__(self, status: int, message: str) -> None:
         super().__init__("lrkit: HTTP %d: %s" % (status, message))
         self.status = status
         self.message = message
@@ -54,13 +57,13 @@ class SpecMismatchError(LrkitError):
     """create_run(exist_ok=True) found a run of that name created with
     another spec."""
 
-    def __init__(self, name, run_id, existing, given):
+    def __init__(self, name: str, run_id: int, existing: str, given: str) -> None:
         super().__init__(409, "run %r (id %d) exists with spec %s, not the spec given, %s: use another run name, "
                               "or the run's spec" % (name, run_id, existing, given))
         self.existing = existing
         self.given = given
 
-    def __str__(self):
+    def __str__(self) -> str:
         return "lrkit: " + self.message
 
 
@@ -68,7 +71,7 @@ def _squeeze(spec):
     return "".join(spec.split())
 
 
-def same_spec(a, b):
+def same_spec(a: str, b: str) -> bool:
     """Whether two specs name the same schedule: equal text up to blanks,
     or equal canonical forms when lrkit's schedule library is available and
     both are schedules (a controller spec is compared as text)."""
@@ -84,13 +87,13 @@ def same_spec(a, b):
 class LrkitClient:
     """A connection to ``lrkit serve`` with one project's API token."""
 
-    def __init__(self, url, token, timeout=10.0):
+    def __init__(self, url: str, token: str, timeout: float = 10.0) -> None:
         self.url = url.rstrip("/")
         self.token = token
         self.timeout = timeout
         self.requests = 0  # HTTP requests sent (for tests and monitoring)
 
-    def request(self, method, path, body=None):
+    def request(self, method: str, path: str, body: Any = None) -> Any:
         data = None
         headers = {"Authorization": "Bearer " + self.token}
         if body is not None:
@@ -108,7 +111,7 @@ class LrkitClient:
                 msg = e.reason
             raise LrkitError(e.code, msg) from None
 
-    def create_run(self, name, spec, budget, exist_ok=True):
+    def create_run(self, name: str, spec: str, budget: int, exist_ok: bool = True) -> Dict[str, Any]:
         """Create a run. With exist_ok, a run of that name that already
         exists in the project is returned when it was created with the same
         spec (compared as lrkit's canonical text where the spec is a
@@ -130,7 +133,7 @@ class LrkitClient:
             raise SpecMismatchError(name, run["id"], created, spec)
         return run
 
-    def created_spec(self, run):
+    def created_spec(self, run: Mapping[str, Any]) -> str:
         """The spec a run was created with: its spec before the first action
         that rewrote it (decay, extend), else its spec."""
         for ev in self.events(run["id"]):
@@ -139,23 +142,23 @@ class LrkitClient:
                 return detail["from_spec"]
         return run["spec"]
 
-    def events(self, run_id, after=0):
+    def events(self, run_id: int, after: int = 0) -> List[Dict[str, Any]]:
         """The run's events (controller decisions and actions) after an ID."""
         return self.request("GET", "/v1/runs/%d/events?after=%d" % (run_id, after))["events"]
 
-    def run(self, run_id):
+    def run(self, run_id: int) -> Dict[str, Any]:
         return self.request("GET", "/v1/runs/%d" % run_id)
 
-    def lrs(self, run_id, start, stop):
+    def lrs(self, run_id: int, start: int, stop: int) -> Tuple[List[float], str]:
         """The rates of steps start..stop-1 and the run's schedule version
         (which changes exactly when the run's rates may have changed)."""
         r = self.request("GET", "/v1/runs/%d/lr?from=%d&to=%d" % (run_id, start, stop))
         return [float(v) for v in r["lrs"]], r["schedule_version"]  # JSON writes 0.0 as 0
 
-    def post_metrics(self, run_id, batch_id, metrics):
+    def post_metrics(self, run_id: int, batch_id: str, metrics: List[Dict[str, Any]]) -> Dict[str, Any]:
         return self.request("POST", "/v1/runs/%d/metrics" % run_id, {"batch_id": batch_id, "metrics": metrics})
 
-    def metrics(self, run_id, start=0, limit=100000):
+    def metrics(self, run_id: int, start: int = 0, limit: int = 100000) -> List[Dict[str, Any]]:
         return self.request("GET", "/v1/runs/%d/metrics?from=%d&limit=%d" % (run_id, start, limit))["metrics"]
 
 
@@ -174,8 +177,9 @@ class LrkitScheduler:
     sent when that many are queued or that many seconds passed.
     """
 
-    def __init__(self, client, run_id, optimizer=None, base_lr=None, start_step=0, block=512,
-                 refresh=10.0, flush_every=64, flush_interval=1.0, retry_interval=2.0):
+    def __init__(self, client: LrkitClient, run_id: int, optimizer: Any = None, base_lr: Optional[float] = None,
+                 start_step: int = 0, block: int = 512, refresh: float = 10.0, flush_every: int = 64,
+                 flush_interval: float = 1.0, retry_interval: float = 2.0) -> None:
         self.client = client
         self.run_id = run_id
         self.optimizer = optimizer
@@ -231,13 +235,16 @@ class LrkitScheduler:
         # server is unreachable they are still the last known schedule.
         self._cache = {k: (v[0], float("-inf")) for k, v in list(self._cache.items())}
 
-    def rate(self, step):
+    def rate(self, step: int) -> float:
         """The learning rate of a step (cached by blocks)."""
         k = step // self.block
         now = time.monotonic()
         hit = self._cache.get(k)
         if hit is None or now - hit[1] > self.refresh:
-            if hit is None or now >= self._next_retry:
+            # While the server is unreachable it is asked again only every
+            # retry_interval, also for a block never fetched, as long as a
+            # last known rate stands in.
+            if now >= self._next_retry or self._last_rate is None:
                 try:
                     lrs, version = self.client.lrs(self.run_id, k * self.block, (k + 1) * self.block)
                     if self._version is not None and version != self._version:
@@ -250,7 +257,9 @@ class LrkitScheduler:
                     if isinstance(e, LrkitError) and e.status < 500:
                         raise
                     self._offline_since = self._offline_since or now
-                    self._next_retry = now + self.retry_interval
+                    # From the failure, not the attempt: a request that
+                    # timed out may have taken longer than retry_interval.
+                    self._next_retry = time.monotonic() + self.retry_interval
                     self._warn(e)
         if hit is None:
             if self._last_rate is None:
@@ -259,7 +268,7 @@ class LrkitScheduler:
         self._last_rate = hit[0][step - k * self.block]
         return self._last_rate
 
-    def multiplier(self, step):
+    def multiplier(self, step: int) -> float:
         """rate(step) / base_lr. A base_lr of 0 (the default when the run
         starts at rate 0, a warm-up from 0) is an error: the multiplier
         would be 0 forever. For LambdaLR, prefer ``rate`` as the lambda with
@@ -270,7 +279,7 @@ class LrkitScheduler:
                              "optimizer's lr set to 1.0" % (self.base_lr, self._start_step))
         return self.rate(step) / self.base_lr
 
-    def get_last_lr(self):
+    def get_last_lr(self) -> List[float]:
         return [self.rate(self.step_count)] * (len(self.optimizer.param_groups) if self.optimizer else 1)
 
     def _apply(self):
@@ -281,7 +290,7 @@ class LrkitScheduler:
 
     # ---- steps and metrics ------------------------------------------
 
-    def step(self, skipped=False, **metrics):
+    def step(self, skipped: bool = False, **metrics: Optional[float]) -> int:
         """Count one optimizer step and report its metrics (loss=...,
         grad_norm=..., val_loss=...). A skipped step (skipped=True, or no
         optimizer.step call since the last step) is not counted and its
@@ -297,7 +306,7 @@ class LrkitScheduler:
         self._apply()
         return self.step_count
 
-    def report(self, step, **metrics):
+    def report(self, step: int, **metrics: Optional[float]) -> None:
         """Queue the metrics of one step (loss=..., grad_norm=..., ...) with
         the step's rate, without counting a step; ``step`` does this for
         the current step. Non-finite values are left out (the server
@@ -352,7 +361,7 @@ class LrkitScheduler:
                 self._pending.pop(0)
         return True
 
-    def flush(self, timeout=30.0):
+    def flush(self, timeout: float = 30.0) -> bool:
         """Send every queued metric; False if the server stayed unreachable."""
         deadline = time.monotonic() + timeout
         while True:
@@ -366,21 +375,21 @@ class LrkitScheduler:
             time.sleep(0.05)
 
     @property
-    def unsent(self):
+    def unsent(self) -> int:
         with self._lock:
             return len(self._queue) + sum(len(b) for _, b in self._pending)
 
-    def close(self, timeout=30.0):
+    def close(self, timeout: float = 30.0) -> bool:
         ok = self.flush(timeout)
         self._stop = True
         self._wake.set()
         self._thread.join(timeout)
         return ok
 
-    def state_dict(self):
+    def state_dict(self) -> Dict[str, Any]:
         return {"step_count": self.step_count, "skipped": self.skipped, "base_lr": self.base_lr}
 
-    def load_state_dict(self, state):
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.step_count = state["step_count"]
         self.skipped = state["skipped"]
         self.base_lr = state["base_lr"]

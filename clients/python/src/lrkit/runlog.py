@@ -25,11 +25,14 @@ files as they are.
             log.write(step, lr=lr, loss=loss.item(), grad_norm=gn)
 """
 
+from __future__ import annotations
+
 import json
 import math
 import operator
 import os
 import time
+from typing import Any, Iterable, Mapping, Optional, SupportsIndex, Union
 
 __all__ = ["FIELDS", "RunLog", "format_float"]
 
@@ -41,7 +44,7 @@ FIELDS = ("lr", "loss", "grad_norm", "grad_norm_l1", "param_norm", "update_norm"
 _INT64_MAX = (1 << 63) - 1
 
 
-def format_float(v):
+def format_float(v: float) -> str:
     """v as Go's strconv.FormatFloat(v, 'g', -1, 64) prints it: the
     shortest digits that read back exactly, in %e form ("1e-05",
     "1.234567e+06") when the decimal exponent is below -4 or at least 6
@@ -131,7 +134,8 @@ class RunLog:
     ``close()``; use it as a context manager.
     """
 
-    def __init__(self, path, fields=None, wall_clock=False, flush_every=100):
+    def __init__(self, path: Union[str, os.PathLike[str]], fields: Optional[Iterable[str]] = None,
+                 wall_clock: bool = False, flush_every: int = 100) -> None:
         path = os.fspath(path)
         base = os.path.basename(path).lower()
         if base.endswith(".csv"):
@@ -155,17 +159,17 @@ class RunLog:
         if self.format == "csv":
             self._f.write(",".join(["step"] + self.fields) + "\n")
 
-    def __enter__(self):
+    def __enter__(self) -> RunLog:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
         return self._f.closed
 
-    def write(self, step, **values):
+    def write(self, step: SupportsIndex, **values: Any) -> None:
         """Write the record of one step: ``write(12, lr=1e-3, loss=2.5)``.
         A value of None is absent. Steps must increase."""
         if self._f.closed:
@@ -232,7 +236,7 @@ class RunLog:
         if self._unflushed >= self._flush_every:
             self.flush()
 
-    def write_record(self, record):
+    def write_record(self, record: Mapping[str, Any]) -> None:
         """Write a record given as a dict with "step" and field values (the
         JSON form of lrkit's metrics)."""
         record = dict(record)
@@ -242,12 +246,12 @@ class RunLog:
             raise ValueError("%s: record %s has no step" % (self.path, json.dumps(record))) from None
         self.write(step, **record)
 
-    def flush(self):
+    def flush(self) -> None:
         """Push written records to the file (and the operating system)."""
         self._f.flush()
         self._unflushed = 0
 
-    def close(self):
+    def close(self) -> None:
         """Flush and close; closing twice is harmless."""
         if not self._f.closed:
             self._f.flush()

@@ -16,10 +16,13 @@ Steps are whole numbers from 0 (the rate of step t is the one used by the
 update from t to t+1 updates), at most 2**63-1.
 """
 
+from __future__ import annotations
+
 import array
 import ctypes
 import json
 import operator
+from typing import Any, Dict, Iterable, List, Optional, SupportsIndex, Union
 
 from . import _lib
 
@@ -63,7 +66,7 @@ class Schedule:
 
     __slots__ = ("_h", "_lib", "_canonical")
 
-    def __init__(self, spec, parity=None):
+    def __init__(self, spec: Union[str, Dict[str, Any], Schedule], parity: Optional[str] = None) -> None:
         self._h = 0
         lib = _lib.load()
         self._lib = lib
@@ -97,28 +100,28 @@ class Schedule:
                 pass
 
     @property
-    def canonical(self):
+    def canonical(self) -> str:
         """The canonical spec text: ``Schedule(s.canonical) == s``."""
         return self._canonical
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self._canonical
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "Schedule(%r)" % self._canonical
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         if not isinstance(other, Schedule):
             return NotImplemented
         return self._canonical == other._canonical
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash(self._canonical)
 
     def __reduce__(self):
         return (Schedule, (self._canonical,))
 
-    def to_json(self):
+    def to_json(self) -> str:
         """The JSON form of the schedule (a str)."""
         err = ctypes.c_void_p()
         out = self._lib.lrkit_json(self._h, ctypes.byref(err))
@@ -129,7 +132,7 @@ class Schedule:
     def _nonfinite(self, step, v):
         return ValueError("%s: the learning rate at step %d is %s" % (self._canonical, step, _go_float(v)))
 
-    def lr(self, step):
+    def lr(self, step: SupportsIndex) -> float:
         """The learning rate of one step (an int >= 0)."""
         t = _step(step)
         v = self._lib.lrkit_lr(self._h, t)
@@ -139,7 +142,7 @@ class Schedule:
 
     __call__ = lr
 
-    def values(self, steps):
+    def values(self, steps: Iterable[SupportsIndex]) -> List[float]:
         """The learning rates of many steps, as a list of floats.
 
         ``steps`` is a ``range`` (evaluated without building the list of

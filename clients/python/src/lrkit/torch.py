@@ -42,12 +42,15 @@ that step with the same rates, and refuses a state saved with another spec
 or run unless ``allow_spec_change=True``.
 """
 
+from __future__ import annotations
+
 import atexit
 import functools
 import math
 import numbers
 import warnings
 import weakref
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 from torch.optim import lr_scheduler as _ls
@@ -55,13 +58,19 @@ from torch.optim import lr_scheduler as _ls
 from .client import _FIELDS as _SERVER_FIELDS
 from .client import LrkitClient, LrkitScheduler, same_spec
 from .runlog import FIELDS as _LOG_FIELDS
+from .runlog import RunLog
 from .schedule import Schedule
 
 __all__ = ["Scheduler", "grad_norms", "BASE"]
 
 # torch 2.x calls the base class LRScheduler (and keeps _LRScheduler as a
 # subclass of it); torch 1.13 has only _LRScheduler.
-BASE = getattr(_ls, "LRScheduler", None) or _ls._LRScheduler
+if TYPE_CHECKING:  # _LRScheduler is in both (a subclass of LRScheduler in 2.x)
+    from torch.optim.lr_scheduler import _LRScheduler as BASE
+else:
+    BASE = getattr(_ls, "LRScheduler", None) or _ls._LRScheduler
+
+_Spec = Union[str, Dict[str, Any], Schedule]
 
 _STATE_VERSION = 1
 
@@ -77,7 +86,7 @@ def _params(source):
         yield from source
 
 
-def grad_norms(source):
+def grad_norms(source: Any) -> Tuple[Optional[float], Optional[float]]:
     """The L2 and L1 norms of the gradients of an optimizer's parameters (or
     a model's, or an iterable of tensors), as floats computed in float64;
     (None, None) when no parameter has a gradient. Sparse gradients count
@@ -141,9 +150,12 @@ class Scheduler(BASE):
     ``last_epoch``: as torch's schedulers take it (prefer load_state_dict).
     """
 
-    def __init__(self, optimizer, spec=None, *, peaks=None, parity=None, client=None, run=None, budget=None,
-                 block=512, refresh=10.0, flush_every=64, flush_interval=1.0, log=None, grad_norms=False,
-                 count="optimizer", last_epoch=-1):
+    def __init__(self, optimizer: torch.optim.Optimizer, spec: Union[_Spec, Sequence[_Spec], None] = None, *,
+                 peaks: Union[Sequence[float], str, None] = None, parity: Optional[str] = None,
+                 client: Optional[LrkitClient] = None, run: Union[str, int, None] = None,
+                 budget: Optional[int] = None, block: int = 512, refresh: float = 10.0, flush_every: int = 64,
+                 flush_interval: float = 1.0, log: Optional[RunLog] = None, grad_norms: bool = False,
+                 count: str = "optimizer", last_epoch: int = -1) -> None:
         if count not in ("optimizer", "calls"):
             raise ValueError('count: %r, want "optimizer" or "calls"' % (count,))
         groups = getattr(optimizer, "param_groups", None)
@@ -161,7 +173,9 @@ class Scheduler(BASE):
         self.run_id = None
         self.schedules = None
         if peaks == "initial":
-            peaks = [g["lr"] for g in groups]
+            # initial_lr, as torch's schedulers keep it: an optimizer whose
+            # state was loaded (resuming) holds the rate of the saved step.
+            peaks = [g.get("initial_lr", g["lr"]) for g in groups]
         if peaks is not None:
             peaks = [float(p) for p in peaks]
             if len(peaks) != n:
@@ -236,7 +250,7 @@ class Scheduler(BASE):
 
     # ---- rates ---------------------------------------------------------
 
-    def rate(self, step, group=0):
+    def rate(self, step: int, group: int = 0) -> float:
         """The learning rate of a parameter group at a step."""
         if self._remote is not None:
             r = self._remote.rate(step)
@@ -244,9 +258,13 @@ class Scheduler(BASE):
             r = self.schedules[group].lr(step)
         return r * self.peaks[group] if self.peaks is not None else r
 
-    def get_lr(self):
+    def get_lr(self) -> List[float]:
         t = max(self.last_epoch, 0)
         return [self.rate(t, i) for i in range(len(self.optimizer.param_groups))]
+
+    def get_last_lr(self) -> List[float]:
+        """The rates of the parameter groups at the current step."""
+        return self._last_lr
 
     _get_closed_form_lr = get_lr
 
@@ -258,7 +276,7 @@ class Scheduler(BASE):
 
     # ---- metrics -------------------------------------------------------
 
-    def observe(self, **metrics):
+    def observe(self, **metrics: Any) -> Scheduler:
         """Attach metrics to the step being taken (the one the next
         ``step()`` completes): loss, grad_norm, grad_norm_l1, val_loss,
         val_metric, and for the run log any other run-log field. Values may
@@ -279,7 +297,7 @@ class Scheduler(BASE):
                 self._obs[k] = v
         return self
 
-    def observe_gradients(self):
+    def observe_gradients(self) -> Scheduler:
         """Observe the L2 and L1 norms of the optimizer's gradients now."""
         l2, l1 = grad_norms(self.optimizer)
         return self.observe(grad_norm=l2, grad_norm_l1=l1)
@@ -304,7 +322,7 @@ class Scheduler(BASE):
 
     # ---- steps ---------------------------------------------------------
 
-    def step(self, epoch=None, **metrics):
+    def step(self, epoch: Optional[int] = None, **metrics: Any) -> None:
         """Complete the current step: record its metrics (``loss=...``
         etc., as ``observe`` takes them) and set the rates of the next one.
         Without a new ``optimizer.step()`` since the last call the step was
@@ -313,9 +331,15 @@ class Scheduler(BASE):
         form does (nothing is recorded)."""
         if metrics:
             self.observe(**metrics)
+        initial = getattr(self, "_step_count", 0) == 0
         self._step_count = getattr(self, "_step_count", 0) + 1
-        if not self._ready:  # the base class's call from __init__
+        if not self._ready or initial:
+            # torch's _initial_step (which zeroes _step_count): the base
+            # class's call from __init__, or SequentialLR's, which has
+            # moved last_epoch back by one. Not an update: always a step.
             self.last_epoch += 1
+            if self._ready:
+                self._seen = self._opt_steps.n
             self._apply()
             return
         if epoch is not None:
@@ -328,6 +352,12 @@ class Scheduler(BASE):
             self.skipped += 1
             self._take_metrics()  # a skipped step's metrics are not reported
             return
+        if self._count == "calls" and self._step_count == 2 and self._opt_steps.n == 0:
+            # torch's own warning, which this step() replaces.
+            warnings.warn("lrkit: Detected call of `lr_scheduler.step()` before `optimizer.step()`: with "
+                          "count=\"calls\" every call moves to the next step, so the schedule's first rate is "
+                          "skipped; call optimizer.step() before lr_scheduler.step() (or count updates with "
+                          "count=\"optimizer\")", UserWarning, stacklevel=2)
         self._seen = self._opt_steps.n
         t = self.last_epoch
         self._record(t, self._take_metrics())
@@ -341,7 +371,7 @@ class Scheduler(BASE):
             return {"run_id": self.run_id}
         return {"spec": [s.canonical for s in self.schedules]}
 
-    def state_dict(self):
+    def state_dict(self) -> Dict[str, Any]:
         """The scheduler's state as plain Python values (torch.save-able)."""
         st = {"lrkit_state": _STATE_VERSION, "last_epoch": self.last_epoch, "skipped": self.skipped,
               "_step_count": self._step_count, "peaks": self.peaks, "base_lrs": list(self.base_lrs),
@@ -349,7 +379,7 @@ class Scheduler(BASE):
         st.update(self._identity())
         return st
 
-    def load_state_dict(self, state_dict, allow_spec_change=False):
+    def load_state_dict(self, state_dict: Mapping[str, Any], allow_spec_change: bool = False) -> None:
         """Continue from a state_dict: the next rates are those of its step.
         A state saved with another spec (offline) or run (remote) is a
         ValueError naming both, unless allow_spec_change."""
@@ -377,7 +407,7 @@ class Scheduler(BASE):
 
     # ---- end -----------------------------------------------------------
 
-    def flush(self, timeout=30.0):
+    def flush(self, timeout: float = 30.0) -> bool:
         """Send the queued metrics now and flush the log. In remote mode the
         rates of the current step are then read again, so that a decision
         the metrics caused (a controller's, say) applies from this step
@@ -392,7 +422,7 @@ class Scheduler(BASE):
             self._log.flush()
         return ok
 
-    def close(self, timeout=30.0):
+    def close(self, timeout: float = 30.0) -> bool:
         """Send queued metrics to the server (remote mode), flush the log;
         warn about metrics observed after the last step(). True when
         everything was delivered."""
@@ -407,10 +437,10 @@ class Scheduler(BASE):
             self._log.flush()
         return ok
 
-    def __enter__(self):
+    def __enter__(self) -> Scheduler:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
