@@ -178,6 +178,9 @@ func newAction(kind, key string, req any) (action, error) {
 	if len(key) > 200 {
 		return action{}, badRequest("Idempotency-Key: %d characters, at most 200", len(key))
 	}
+	if err := checkText("Idempotency-Key", key); err != nil {
+		return action{}, err
+	}
 	a := action{kind: kind}
 	if key != "" {
 		b, err := json.Marshal(req)

@@ -203,6 +203,9 @@ func validateCreate(req CreateRunRequest, maxSteps int64) error {
 	if req.Name == "" || len(req.Name) > 200 {
 		return badRequest("name: want 1 to 200 characters, got %d", len(req.Name))
 	}
+	if err := checkText("name", req.Name); err != nil {
+		return err
+	}
 	if req.Spec == "" {
 		return badRequest("spec: missing (a schedule or controller spec such as cosine(peak=3e-4, steps=10000))")
 	}
@@ -255,6 +258,9 @@ type LRResponse struct {
 func records(req MetricsRequest, maxSteps int64) ([]runlog.Record, error) {
 	if req.BatchID == "" || len(req.BatchID) > 128 {
 		return nil, badRequest("batch_id: want 1 to 128 characters (a unique ID per batch makes retries safe), got %d", len(req.BatchID))
+	}
+	if err := checkText("batch_id", req.BatchID); err != nil {
+		return nil, err
 	}
 	if len(req.Metrics) == 0 {
 		return nil, badRequest("metrics: empty batch")

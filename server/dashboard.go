@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -39,6 +40,9 @@ import (
 const (
 	cookieName      = "lrkit_token"
 	loginCookieName = "lrkit_login"
+	// flashCookieName carries the message of a dashboard action to the
+	// run page it goes back to, which shows it once.
+	flashCookieName = "lrkit_msg"
 )
 
 // csrfToken is the CSRF token of the forms of a session signed in with
@@ -438,6 +442,11 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request, sess session) e
 		}
 	}
 	ch := chartsOf(e.box, run, v.Metrics, p, law)
+	msg := ""
+	if c, err := r.Cookie(flashCookieName); err == nil {
+		msg, _ = url.QueryUnescape(c.Value)
+		http.SetCookie(w, &http.Cookie{Name: flashCookieName, Path: fmt.Sprintf("/runs/%d", id), MaxAge: -1})
+	}
 	idem := map[string]string{}
 	for _, k := range []string{"decay", "extend", "pause", "resume"} {
 		idem[k] = randomHex(12)
@@ -446,7 +455,7 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request, sess session) e
 		"Title": run.Name, "Run": run, "NextLR": e.box.lr(run.LastStep + 1), "Law": law, "Metrics": v.Count,
 		"LRChart":   s.svgChart("learning rate", ch.lrAxis, ch.lr...),
 		"LossChart": s.svgChart("loss", ch.lossAxis, ch.loss...),
-		"Pred":      p, "PredErr": predErr, "Events": v.Events, "Msg": r.URL.Query().Get("msg"),
+		"Pred":      p, "PredErr": predErr, "Events": v.Events, "Msg": msg,
 		"CSRF": sess.csrf, "Idem": idem,
 	})
 	return nil
@@ -524,7 +533,13 @@ func (s *Server) runAction(w http.ResponseWriter, r *http.Request, sess session)
 	if err != nil {
 		return err
 	}
-	http.Redirect(w, r, fmt.Sprintf("/runs/%d?msg=%s", id, url.QueryEscape(msg)), http.StatusSeeOther)
+	// The message goes to the run's page in a cookie it reads once, not in
+	// its address: the page showed a message from its address (?msg=) as
+	// its own notice, any text, to whoever followed a link with one.
+	page := fmt.Sprintf("/runs/%d", id)
+	http.SetCookie(w, &http.Cookie{Name: flashCookieName, Value: url.QueryEscape(msg), Path: page, HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: 60})
+	http.Redirect(w, r, page, http.StatusSeeOther)
 	return nil
 }
 
@@ -612,6 +627,24 @@ warm-up <input type=number name=warmup value=0 min=0> <button>extend</button></f
 {{template "foot" .}}{{end}}
 `))
 
+// scriptSource is the script-src of the pages' Content-Security-Policy:
+// the hash of the one inline script every page ends with (as html/template
+// writes it, without its comments), so that no other script runs, such as
+// one injected into a page ('unsafe-inline' let any inline script run).
+var scriptSource = func() string {
+	var b bytes.Buffer
+	if err := pages.ExecuteTemplate(&b, "foot", nil); err != nil {
+		panic(err)
+	}
+	foot := b.String()
+	i, j := strings.Index(foot, "<script>"), strings.Index(foot, "</script>")
+	if i < 0 || j < i || strings.Count(foot, "<script") != 1 {
+		panic("server: the dashboard's script not found in its pages' foot")
+	}
+	sum := sha256.Sum256([]byte(foot[i+len("<script>") : j]))
+	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+}()
+
 // render answers the page name with data and status code.
 func render(w http.ResponseWriter, code int, name string, data any) {
 	var b bytes.Buffer
@@ -621,7 +654,7 @@ func render(w http.ResponseWriter, code int, name string, data any) {
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src "+scriptSource+"; style-src 'unsafe-inline'; img-src 'self' data:; font-src data:; form-action 'self'; frame-ancestors 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	w.WriteHeader(code)

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // apiError is an error the client caused, answered with its status.
@@ -167,6 +168,19 @@ func checkFinite(where, name string, v float64, nonNeg bool) error {
 	}
 	if nonNeg && v < 0 {
 		return badRequest("%s.%s: value %v is negative", where, name, v)
+	}
+	return nil
+}
+
+// checkText checks a string a client sends to be stored as text (a run's
+// name, a batch ID, an idempotency key): PostgreSQL refuses a NUL
+// character or invalid UTF-8 in text, an error that was answered 500.
+func checkText(field, v string) error {
+	if !utf8.ValidString(v) {
+		return badRequest("%s: not valid UTF-8", field)
+	}
+	if strings.IndexByte(v, 0) >= 0 {
+		return badRequest("%s: holds a NUL character (U+0000), which cannot be stored", field)
 	}
 	return nil
 }

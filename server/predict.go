@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -21,6 +22,12 @@ const (
 	maxFitPoints    = 400       // observed losses used (evenly thinned)
 	fitTimeout      = 30 * time.Second
 )
+
+// predictWait is the longest an API request waits for its fit, which may
+// be queued behind others of up to fitTimeout each: past it the answer is
+// a 503 to try again, not a request held for minutes (until the client or
+// the server's write timeout cut it, with no answer).
+var predictWait = time.Minute
 
 // Alternative is the predicted final loss of another schedule for the
 // rest of the run, with its prediction interval.
@@ -136,7 +143,11 @@ func (p *predictor) get(ctx context.Context, projectID, id int64, law string, wa
 	sl := p.slots[k]
 	if sl == nil || sl.project != projectID {
 		if len(p.slots) > 10000 {
-			clear(p.slots)
+			// Drop the finished fits, not the queued ones: the worker
+			// closes a queued slot's wait channel, and requests wait on
+			// it (a queued slot dropped here was queued again by the
+			// next request for it and closed twice, a panic).
+			maps.DeleteFunc(p.slots, func(_ predKey, sl *predSlot) bool { return !sl.queued })
 		}
 		sl = &predSlot{project: projectID}
 		p.slots[k] = sl
@@ -165,8 +176,12 @@ func (p *predictor) get(ctx context.Context, projectID, id int64, law string, wa
 		return pr, err
 	}
 	p.mu.Unlock()
+	timer := time.NewTimer(predictWait)
+	defer timer.Stop()
 	select {
 	case <-done:
+	case <-timer.C:
+		return Prediction{}, &apiError{code: http.StatusServiceUnavailable, msg: "the forecast is still being fitted (after others queued before it): try again"}
 	case <-ctx.Done():
 		return Prediction{}, ctx.Err()
 	case <-p.s.done:

@@ -1,10 +1,15 @@
 package server
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lrkit/lrkit/losscurve"
 )
@@ -67,4 +72,88 @@ func constantTail(n int, v float64) []float64 {
 		out[i] = v
 	}
 	return out
+}
+
+// The predictor keeps at most about 10,000 runs and laws: past that it
+// drops its finished fits, never one still queued. Dropping a queued one
+// (as it once dropped them all) let the next request for it queue it
+// again; the worker then fitted the key twice and closed its slot's wait
+// channel twice, a panic that ended the server, and the requests waiting
+// on the dropped slot waited forever.
+func TestPredictorCapKeepsQueuedFits(t *testing.T) {
+	f := newFixture(t)
+	run := seedRun(f)
+	var proj struct {
+		ID int64 `json:"project_id"`
+	}
+	f.ok(f.tokA, "GET", "/v1/project", "", &proj)
+	// A predictor whose worker has not started yet: what is queued stays
+	// queued. 9,999 finished fits of other runs fill it to the cap.
+	p := &predictor{s: f.h, slots: map[predKey]*predSlot{}, queue: make(chan predKey, 1024)}
+	for i := range 9999 {
+		p.slots[predKey{run: -1 - int64(i), law: losscurve.KindMPL}] = &predSlot{at: time.Now()}
+	}
+	ctx := context.Background()
+	laws := []string{losscurve.KindMPL, losscurve.KindAnnealing, losscurve.KindPower, losscurve.KindMPL} // the third is past the cap
+	for _, law := range laws {
+		if _, err := p.get(ctx, proj.ID, run.ID, law, false); err != errFitting {
+			t.Fatalf("law %s: %v, want %v", law, err, errFitting)
+		}
+	}
+	if n := len(p.queue); n != 3 {
+		t.Fatalf("%d fits queued for 3 runs and laws: a queued fit was dropped and queued again", n)
+	}
+	if n := len(p.slots); n != 3 {
+		t.Errorf("%d slots past the cap, want the 3 queued ones", n)
+	}
+	f.h.wg.Add(1)
+	go p.work()
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	for _, law := range laws[:3] {
+		if pr, err := p.get(wctx, proj.ID, run.ID, law, true); err != nil || pr.Law != law {
+			t.Errorf("law %s after the worker ran: %+v, %v", law, pr.Law, err)
+		}
+	}
+}
+
+// An API request for a forecast waits for its fit at most predictWait,
+// then answers 503 to try again: it waited as long as the fits queued
+// before it took (up to 30 s each), minutes on a busy server, held until
+// the server's write timeout cut it without an answer.
+func TestPredictionWaitBounded(t *testing.T) {
+	f := newFixture(t)
+	run := seedRun(f)
+	defer func(d time.Duration) { predictWait = d }(predictWait)
+	predictWait = 200 * time.Millisecond
+	// A predictor whose worker has not started: the fit stays queued, as
+	// behind a long queue.
+	p := &predictor{s: f.h, slots: map[predKey]*predSlot{}, queue: make(chan predKey, 1024)}
+	f.h.pred = p
+	path := fmt.Sprintf("/v1/runs/%d/prediction", run.ID)
+	ask := func(within time.Duration) (int, string) {
+		req := httptest.NewRequest("GET", path, nil)
+		req.Header.Set("Authorization", "Bearer "+f.tokA)
+		rec := httptest.NewRecorder()
+		done := make(chan struct{})
+		go func() { f.h.ServeHTTP(rec, req); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(within):
+			t.Fatalf("no answer within %v", within)
+		}
+		return rec.Code, rec.Body.String()
+	}
+	code, body := ask(10 * time.Second)
+	var e struct{ Error string }
+	json.Unmarshal([]byte(body), &e)
+	if code != http.StatusServiceUnavailable || !strings.Contains(e.Error, "still being fitted") {
+		t.Errorf("%d %s, want 503 saying the forecast is still being fitted", code, body)
+	}
+	predictWait = time.Minute
+	f.h.wg.Add(1)
+	go p.work()
+	if code, body := ask(2 * time.Minute); code != 200 || !strings.Contains(body, `"law":"mpl"`) {
+		t.Errorf("once fitted: %d %.200s", code, body)
+	}
 }

@@ -2,6 +2,9 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -11,6 +14,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -480,5 +485,142 @@ func TestRevokedTokenDropped(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 303 || !strings.HasPrefix(resp.Header.Get("Location"), "/login") {
 		t.Errorf("dashboard with a revoked token: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+// PostgreSQL refuses a NUL character or invalid UTF-8 in text, and the
+// server answered a run name, batch ID or idempotency key holding one
+// with a 500 there (an SQLite file stored them): each is a 400 naming the
+// field, on either database, and changes nothing.
+func TestTextTheDatabaseCannotStore(t *testing.T) {
+	f := newFixture(t)
+	run := f.createRun(f.tokA, "r", "constant(peak=0.01)", 100)
+	cases := []struct {
+		name, path, body, key, msg string
+	}{
+		{"NUL in a run name", "/v1/runs", `{"name":"a\u0000b","spec":"constant()","budget":10}`, "", "name: holds a NUL character (U+0000)"},
+		{"NUL in a batch ID", fmt.Sprintf("/v1/runs/%d/metrics", run.ID), `{"batch_id":"b\u0000","metrics":[{"step":1,"loss":1}]}`, "", "batch_id: holds a NUL character (U+0000)"},
+		{"invalid UTF-8 in an idempotency key", fmt.Sprintf("/v1/runs/%d/actions/pause", run.ID), "", "k\xff", "Idempotency-Key: not valid UTF-8"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			req, err := http.NewRequest("POST", f.srv.URL+c.path, strings.NewReader(c.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+f.tokA)
+			if c.key != "" {
+				req.Header.Set("Idempotency-Key", c.key)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var e struct{ Error string }
+			if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != 400 || !strings.Contains(e.Error, c.msg) {
+				t.Errorf("%d %q, want 400 with %q", resp.StatusCode, e.Error, c.msg)
+			}
+		})
+	}
+	// The dashboard's forms send their idempotency key as a form field.
+	b := f.browser(f.tokA)
+	page := fmt.Sprintf("/runs/%d", run.ID)
+	_, html := get(t, b, f.srv.URL+page)
+	code, html := postFormRaw(t, b, f.srv.URL+page+"/pause", url.Values{"csrf": {formValue(html, "csrf")}, "idem": {"k\xff"}})
+	if want := "not done: Idempotency-Key: not valid UTF-8"; code != 200 || !strings.Contains(html, want) {
+		t.Errorf("dashboard pause with a bad key: %d, page without %q", code, want)
+	}
+	var got RunJSON
+	f.ok(f.tokA, "GET", fmt.Sprintf("/v1/runs/%d", run.ID), "", &got)
+	if got.Version != 1 || got.LastStep != -1 || got.Status != "running" {
+		t.Errorf("refused requests changed the run: %+v", got)
+	}
+	var list struct{ Runs []RunJSON }
+	f.ok(f.tokA, "GET", "/v1/runs", "", &list)
+	if len(list.Runs) != 1 {
+		t.Errorf("%d runs, want 1", len(list.Runs))
+	}
+}
+
+// postFormRaw posts vals to u with c and returns the answer (after its
+// redirects).
+func postFormRaw(t *testing.T, c *http.Client, u string, vals url.Values) (int, string) {
+	t.Helper()
+	resp, err := c.PostForm(u, vals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// The pages' Content-Security-Policy lets only the script the pages carry
+// run, by its hash ('unsafe-inline' let any inline script run, one
+// injected into a page included), and lets the charts load the font they
+// embed as a data: URL (default-src 'self' refused it).
+func TestDashboardCSP(t *testing.T) {
+	f := newFixture(t)
+	run := seedRun(f)
+	b := f.browser(f.tokA)
+	scriptRE := regexp.MustCompile(`(?s)<script>(.*?)</script>`)
+	for _, path := range []string{"/", fmt.Sprintf("/runs/%d", run.ID), "/login", "/runs/999"} {
+		t.Run(path, func(t *testing.T) {
+			resp, err := b.Get(f.srv.URL + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			csp := map[string][]string{}
+			for _, d := range strings.Split(resp.Header.Get("Content-Security-Policy"), ";") {
+				if fs := strings.Fields(d); len(fs) > 0 {
+					csp[fs[0]] = fs[1:]
+				}
+			}
+			script := csp["script-src"]
+			if len(script) == 0 || slices.Contains(script, "'unsafe-inline'") {
+				t.Errorf("script-src %q: want the pages' script by its hash, not 'unsafe-inline'", script)
+			}
+			scripts := scriptRE.FindAllSubmatch(body, -1)
+			if len(scripts) == 0 {
+				t.Fatalf("no script in the page")
+			}
+			for _, m := range scripts {
+				sum := sha256.Sum256(m[1])
+				if h := "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"; !slices.Contains(script, h) {
+					t.Errorf("the page's script (%s) is not allowed by script-src %q", h, script)
+				}
+			}
+			if strings.Contains(string(body), "url(\"data:font/") && !slices.Contains(csp["font-src"], "data:") {
+				t.Errorf("the page embeds a font, font-src %q refuses it", csp["font-src"])
+			}
+		})
+	}
+}
+
+// A run page's notice is the message of the action just done there (in a
+// cookie the page reads once), never text from its address: the page
+// showed /runs/1?msg=... as its own notice, any text, to whoever followed
+// a link with one.
+func TestRunPageNoticeNotFromAddress(t *testing.T) {
+	f := newFixture(t)
+	run := seedRun(f)
+	b := f.browser(f.tokA)
+	page := fmt.Sprintf("/runs/%d", run.ID)
+	spoof := "Your API token was revoked: sign in again at https://evil.example/login"
+	if _, html := get(t, b, f.srv.URL+page+"?msg="+url.QueryEscape(spoof)); strings.Contains(html, "evil.example") {
+		t.Errorf("the page shows text from its address as its notice")
+	}
+	code, html := postForm(t, b, f.srv.URL, page, page+"/pause", "pause", url.Values{})
+	if want := "<p class=msg id=msg>controller paused</p>"; code != 200 || !strings.Contains(html, want) {
+		t.Errorf("pause: %d, page without %q", code, want)
+	}
+	if _, html := get(t, b, f.srv.URL+page); strings.Contains(html, "id=msg") {
+		t.Errorf("the action's message is shown again on the next load")
 	}
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 
@@ -25,6 +26,10 @@ const (
 
 // rankFractions are the checkpoints the ranking may use, largest first.
 var rankFractions = []float64{0.3, 0.2, 0.1}
+
+// rankWindow is the window before a checkpoint whose losses are averaged:
+// 5% of the budget, in five blocks (as the page says).
+var rankWindow = early.Window{Frac: 0.05, Blocks: 5}
 
 // rankGroup is one group of siblings, ranked.
 type rankGroup struct {
@@ -81,10 +86,16 @@ func (s *Server) rankSiblings(ctx context.Context, projectID, budget int64, runs
 		if reached < at {
 			continue
 		}
+		// Only the window is read (a little more: it is at most
+		// max(Frac·budget rounded, Blocks) steps, see early.ScoreAt), not
+		// every step before the checkpoint: those were read on every
+		// load of the page and its refresh every 5 s, hundreds of
+		// megabytes for a few siblings of a million steps.
+		from := max(at-int64(math.Ceil(rankWindow.Frac*float64(budget)))-int64(rankWindow.Blocks), 0)
 		trials := make([]early.Trial, len(runs))
 		names := map[string]string{}
 		for i, r := range runs {
-			recs, err := s.st.Metrics(ctx, projectID, r.ID, 0, int(at))
+			recs, err := s.st.Metrics(ctx, projectID, r.ID, from, int(at-from))
 			if err != nil {
 				return rankGroup{}, false, err
 			}
@@ -92,7 +103,7 @@ func (s *Server) rankSiblings(ctx context.Context, projectID, budget int64, runs
 			trials[i] = early.Trial{ID: id, Budget: budget, Records: recs}
 			names[id] = r.Name
 		}
-		scores, err := early.Rank(trials, f, early.RuleLoss, early.Window{})
+		scores, err := early.Rank(trials, f, early.RuleLoss, rankWindow)
 		if err != nil {
 			return rankGroup{}, false, nil // too few losses logged: no ranking
 		}
