@@ -88,6 +88,12 @@ trials are not run again.`,
 }
 
 func runBench(ctx context.Context, file string, o benchOptions, out, errOut io.Writer) error {
+	switch {
+	case o.limit < 0:
+		return badInput(fmt.Errorf("--limit must not be negative, got %d (0: all examples)", o.limit))
+	case o.workers < -1:
+		return badInput(fmt.Errorf("--workers must be -1 (the default), 0 or more, got %d", o.workers))
+	}
 	study, text, err := loadStudy(file, o.quick)
 	if err != nil {
 		return err

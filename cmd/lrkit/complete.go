@@ -39,6 +39,11 @@ func completeSpecs(_ *cobra.Command, _ []string, prefix string) ([]cobra.Complet
 	return out, cobra.ShellCompDirectiveNoSpace | cobra.ShellCompDirectiveNoFileComp
 }
 
+// completeJSONFiles completes file names ending in .json.
+func completeJSONFiles(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	return []string{"json"}, cobra.ShellCompDirectiveFilterFileExt
+}
+
 // completeLaws completes loss-curve law names.
 func completeLaws(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
 	return losscurve.Kinds(), cobra.ShellCompDirectiveNoFileComp
@@ -58,6 +63,9 @@ func registerCompletions(root *cobra.Command) {
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
 		for name, fn := range byFlag {
+			if name == "law" && c.Name() != "fit" {
+				fn = completeJSONFiles // predict and plan read a law.json
+			}
 			if c.Flags().Lookup(name) != nil {
 				_ = c.RegisterFlagCompletionFunc(name, fn)
 			}

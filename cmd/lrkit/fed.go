@@ -19,7 +19,8 @@ func newFedCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "fed",
 		Short: "Federated training studies: FedAvg, FedAsync, FedBuff, FedCompass and FedHyper on simulated clients",
-		Args:  cobra.NoArgs,
+		Args:  cobra.NoArgs, // an unknown subcommand is an error, not the help
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(newFedRunCmd(), newFedClientCmd())
 	return cmd
@@ -47,6 +48,13 @@ kept in --output: interrupt the study and run the same command to resume.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			// A missing or unreadable study file is bad input, as for
+			// lrkit bench; fed.RunFile's error for it is not a StudyError.
+			if st, err := os.Stat(args[0]); err != nil {
+				return badInput(err)
+			} else if !st.Mode().IsRegular() {
+				return badInput(fmt.Errorf("%s: not a regular file", args[0]))
+			}
 			o.Command = "lrkit fed run " + strings.Join(args, " ")
 			err := fed.RunFile(ctx, args[0], o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 			var se *fed.StudyError

@@ -18,7 +18,7 @@ func TestFedBadInput(t *testing.T) {
 		{[]string{"fed", "run", bad}, 2},                   // a bad study: usage error
 		{[]string{"fed", "run"}, 2},                        // no study
 		{[]string{"fed", "client"}, 2},                     // --nats is required
-		{[]string{"fed", "run", bad + ".missing"}, 1},      // unreadable file
+		{[]string{"fed", "run", bad + ".missing"}, 2},      // a missing file, as for lrkit bench STUDY
 		{[]string{"fed", "run", bad, "--workers", "x"}, 2}, // a bad flag
 	} {
 		if code := run(c.args); code != c.code {

@@ -16,7 +16,6 @@ import (
 	"github.com/lrkit/lrkit/losscurve"
 	"github.com/lrkit/lrkit/plot"
 	"github.com/lrkit/lrkit/runlog"
-	"github.com/lrkit/lrkit/schedule"
 	"github.com/spf13/cobra"
 )
 
@@ -101,6 +100,15 @@ func newFitCmd() *cobra.Command {
 func runFit(cmd *cobra.Command, args []string, f fitFlags) error {
 	if f.law == "" {
 		return badInput(fmt.Errorf("--law is required: one of %s", strings.Join(losscurve.Kinds(), ", ")))
+	}
+	if !slices.Contains(losscurve.Kinds(), f.law) { // before the logs are read and their warnings printed
+		return badInput(fmt.Errorf("--law: unknown law %q (want one of %s)", f.law, strings.Join(losscurve.Kinds(), ", ")))
+	}
+	if err := checkMaxSteps(f.maxSteps); err != nil {
+		return err
+	}
+	if f.bootstrap < -1 {
+		return badInput(fmt.Errorf("--bootstrap must be -1 (none), 0 (the recipe's default) or a number of refits, got %d", f.bootstrap))
 	}
 	if f.priorCentre != nil && f.recipe != losscurve.RecipeDefault {
 		return badInput(fmt.Errorf("--prior-centre needs the lrkit recipe's prior; --recipe %s fits without one", f.recipe))
@@ -201,9 +209,9 @@ func lcReadRuns(cmd *cobra.Command, paths, specs []string, tags string, maxSteps
 	for i, p := range paths {
 		files[i].Path = p
 		if len(specs) > 0 {
-			s, err := schedule.Parse(specs[i])
+			s, err := parseSpec(specs[i], "")
 			if err != nil {
-				return nil, badInput(fmt.Errorf("--schedule %d (for %s): %w", i+1, p, err))
+				return nil, badInput(fmt.Errorf("--schedule %d (for %s): %w", i+1, p, errorsUnwrapUsage(err)))
 			}
 			files[i].Schedule = s
 		}
@@ -222,6 +230,15 @@ func lcReadRuns(cmd *cobra.Command, paths, specs []string, tags string, maxSteps
 // accept (a run holds a rate per step).
 func maxStepsFlag(cmd *cobra.Command, p *int) {
 	cmd.Flags().IntVar(p, "max-steps", losscurve.DefaultMaxSteps, "refuse runs and budgets longer than this many steps")
+}
+
+// checkMaxSteps rejects a --max-steps that is not positive (the package
+// would read 0 and below as its default).
+func checkMaxSteps(n int) error {
+	if n <= 0 {
+		return badInput(fmt.Errorf("--max-steps must be a positive number of steps, got %d", n))
+	}
+	return nil
 }
 
 // lcLoadLaw reads a law JSON file.

@@ -52,8 +52,35 @@ func newRootCmd() *cobra.Command {
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name() < cmds[j].Name() })
 	root.AddCommand(cmds...)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput(err) })
+	// An unknown command, like a wrong number of arguments, is bad input
+	// (exit status 2); cobra's own checks return plain errors. A root
+	// that runs (printing its help) validates its arguments itself.
+	root.Args = func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += fmt.Sprintf(" (did you mean %q?)", s[0])
+			}
+			return errors.New(msg)
+		}
+		return nil
+	}
+	root.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	root.SuggestionsMinimumDistance = 2
+	badInputArgs(root)
 	registerCompletions(root)
 	return root
+}
+
+// badInputArgs makes the argument checks of c and its subcommands return
+// usage errors.
+func badInputArgs(c *cobra.Command) {
+	if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error { return badInput(check(cmd, args)) }
+	}
+	for _, sub := range c.Commands() {
+		badInputArgs(sub)
+	}
 }
 
 // deprecatedAlias adds the flag old as a hidden, deprecated spelling of

@@ -64,12 +64,21 @@ func newPlanCmd() *cobra.Command {
 }
 
 func runPlan(cmd *cobra.Command, f planFlags) error {
+	if err := checkMaxSteps(f.maxSteps); err != nil {
+		return err
+	}
 	law, err := lcLoadLaw(f.law)
 	if err != nil {
 		return err
 	}
 	if f.format != "text" && f.format != "json" {
 		return badInput(fmt.Errorf("--format must be text or json, got %q", f.format))
+	}
+	if !cmd.Flags().Changed("steps") {
+		return badInput(fmt.Errorf("--steps N is required: the step budget to plan for"))
+	}
+	if f.knots < 2 { // the package reads 0 as its default
+		return badInput(fmt.Errorf("--knots must be at least 2, got %d", f.knots))
 	}
 	if f.plot != "" {
 		if _, err := plot.FormatOf(f.plot); err != nil {
@@ -90,11 +99,11 @@ func runPlan(cmd *cobra.Command, f planFlags) error {
 	if !cmd.Flags().Changed("floor") {
 		f.floor, _ = strconv.ParseFloat(strconv.FormatFloat(f.peak/10, 'g', 12, 64), 64) // 3e-05, not 2.9999999999999997e-05
 	}
-	noteHorizon(cmd.ErrOrStderr(), law, "--steps", f.steps)
 	res, err := losscurve.Plan(context.Background(), law, losscurve.PlanOptions{Steps: f.steps, MaxSteps: f.maxSteps, Warmup: f.warmup, Peak: f.peak, Floor: f.floor, Knots: f.knots})
 	if err != nil {
 		return badInput(err)
 	}
+	noteHorizon(cmd.ErrOrStderr(), law, "--steps", f.steps) // after Plan checked the flags: a bad one gets one line
 	w := bufio.NewWriter(cmd.OutOrStdout())
 	defer w.Flush()
 	if f.format == "json" {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
 	"strings"
 
@@ -21,10 +22,14 @@ func plotRunLogs(cmd *cobra.Command, paths []string, o plotOptions) error {
 		return badInput(fmt.Errorf("--steps is for schedules; a run log is drawn over the steps it holds"))
 	}
 	logs := make([][]runlog.Record, len(paths))
+	warns := make([][]runlog.Warning, len(paths))
 	for i, p := range paths {
-		recs, err := runlog.ReadFile(p, runlog.ReadOptions{})
+		recs, err := runlog.ReadFile(p, runlog.ReadOptions{OnWarning: func(w runlog.Warning) { warns[i] = append(warns[i], w) }})
 		if err != nil {
 			return badInput(err)
+		}
+		if len(recs) == 0 {
+			return badInput(fmt.Errorf("%s: the log holds no records", p))
 		}
 		logs[i] = recs
 	}
@@ -33,6 +38,8 @@ func plotRunLogs(cmd *cobra.Command, paths []string, o plotOptions) error {
 		return err
 	}
 	names := runNames(paths)
+	drawn := make([]int, len(paths))   // series drawn of each log
+	dropped := make([]int, len(paths)) // its NaN and infinite values left out
 	panels := make([]plot.Panel, len(fields))
 	for k, f := range fields {
 		smooth := o.smooth > 0 && (f == runlog.FieldLoss || f == runlog.FieldGradNorm)
@@ -49,11 +56,29 @@ func plotRunLogs(cmd *cobra.Command, paths []string, o plotOptions) error {
 			if smooth {
 				vals = runlog.Smooth(vals, o.smooth)
 			}
-			s := plot.Series{Name: names[i], X: make([]float64, len(steps)), Y: vals}
+			s := plot.Series{Name: names[i]}
 			for j, t := range steps {
-				s.X[j] = float64(t)
+				if math.IsNaN(vals[j]) || math.IsInf(vals[j], 0) {
+					dropped[i]++
+					continue
+				}
+				s.X, s.Y = append(s.X, float64(t)), append(s.Y, vals[j])
 			}
-			panels[k].Series = append(panels[k].Series, s)
+			if len(s.X) > 0 {
+				panels[k].Series = append(panels[k].Series, s)
+				drawn[i]++
+			}
+		}
+	}
+	for i, p := range paths {
+		if drawn[i] == 0 {
+			return badInput(fmt.Errorf("%s: no finite values of %s to draw", p, fieldList(fields)))
+		}
+	}
+	for i, p := range paths {
+		printReadWarnings(cmd.ErrOrStderr(), warns[i])
+		if dropped[i] > 0 {
+			fmt.Fprintf(cmd.ErrOrStderr(), "lrkit: warning: %s: %d NaN or infinite values not drawn\n", p, dropped[i])
 		}
 	}
 	if o.out != "" {
@@ -68,6 +93,28 @@ func plotRunLogs(cmd *cobra.Command, paths []string, o plotOptions) error {
 		}
 	}
 	return nil
+}
+
+// printReadWarnings prints a run-log reader's first warnings ("run.csv:12:
+// loss is NaN at step 10") and how many more there are.
+func printReadWarnings(w io.Writer, warns []runlog.Warning) {
+	const shown = 3
+	for k, wa := range warns {
+		if k == shown {
+			fmt.Fprintf(w, "lrkit: warning: %s: %d more warnings\n", wa.File, len(warns)-shown)
+			break
+		}
+		fmt.Fprintf(w, "lrkit: warning: %s\n", wa)
+	}
+}
+
+// fieldList names fields as "loss, lr".
+func fieldList(fields []runlog.Field) string {
+	names := make([]string, len(fields))
+	for i, f := range fields {
+		names[i] = f.String()
+	}
+	return strings.Join(names, ", ")
 }
 
 // plotFields returns the fields asked for, or the default ones the logs

@@ -10,7 +10,6 @@ import (
 
 	"github.com/lrkit/lrkit/losscurve"
 	"github.com/lrkit/lrkit/plot"
-	"github.com/lrkit/lrkit/schedule"
 	"github.com/spf13/cobra"
 )
 
@@ -51,7 +50,7 @@ type predictFlags struct {
 func newPredictCmd() *cobra.Command {
 	var f predictFlags
 	cmd := &cobra.Command{
-		Use:     "predict --law law.json (LOG... | --schedule SPEC --steps N) [--level 0.9] [--format table|json] [--plot out.svg]",
+		Use:     "predict --law law.json (LOG... | --schedule SPEC --steps N) [--level 0.9] [--format text|json] [--plot out.svg]",
 		Short:   "Score a fitted law against run logs, or predict the loss curve of a schedule",
 		Long:    fmt.Sprintf(predictLong, losscurve.LongHorizon),
 		Example: predictExample,
@@ -70,6 +69,9 @@ func newPredictCmd() *cobra.Command {
 }
 
 func runPredict(cmd *cobra.Command, args []string, f predictFlags) error {
+	if err := checkMaxSteps(f.maxSteps); err != nil {
+		return err
+	}
 	law, err := lcLoadLaw(f.law)
 	if err != nil {
 		return err
@@ -88,10 +90,16 @@ func runPredict(cmd *cobra.Command, args []string, f predictFlags) error {
 	w := bufio.NewWriter(cmd.OutOrStdout())
 	defer w.Flush()
 	if len(args) == 0 {
+		if f.format != "text" {
+			return badInput(fmt.Errorf("--format %s is for scoring run logs; a predicted curve prints as step,loss,lo,hi CSV", f.format))
+		}
 		return predictCurve(w, cmd.ErrOrStderr(), law, f)
 	}
 	if cmd.Flags().Changed("steps") {
 		return badInput(fmt.Errorf("--steps goes with --schedule and no logs; with logs the horizon is each log's last step"))
+	}
+	if cmd.Flags().Changed("every") {
+		return badInput(fmt.Errorf("--every goes with --schedule and no logs; with logs every point of each log is scored"))
 	}
 	runs, err := lcReadRuns(cmd, args, f.specs, f.tags, f.maxSteps)
 	if err != nil {
@@ -126,13 +134,22 @@ func predictCurve(w, stderr io.Writer, law losscurve.Law, f predictFlags) error 
 	if f.every <= 0 {
 		return badInput(fmt.Errorf("--every must be > 0, got %d", f.every))
 	}
-	s, err := schedule.Parse(f.specs[0])
+	s, err := parseSpec(f.specs[0], "")
 	if err != nil {
-		return badInput(fmt.Errorf("--schedule: %w", err))
+		return badInput(fmt.Errorf("--schedule: %w", errorsUnwrapUsage(err)))
 	}
 	lrs := make([]float64, f.steps)
 	for i := range lrs {
 		lrs[i] = s.LR(int64(i))
+	}
+	// Curve starts at the last step when the law is defined only later:
+	// one meaningless point. Say so instead.
+	start := losscurve.DetectWarmup(lrs)
+	if fl, ok := law.(*losscurve.Fitted); ok {
+		start = max(start, fl.Info.From)
+	}
+	if start > f.steps-1 {
+		return badInput(fmt.Errorf("--steps %d ends before step %d, where the law's prediction starts (the schedule's warm-up end, and the first step the law was fitted on): predict more steps", f.steps, start))
 	}
 	noteHorizon(stderr, law, "--schedule", f.steps)
 	from, mid, lo, hi := losscurve.Curve(law, lrs, f.level)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"os"
 
 	"github.com/lrkit/lrkit/control"
@@ -63,8 +64,11 @@ func runRefine(cmd *cobra.Command, path string, o refineOptions) error {
 	if err != nil {
 		return badInput(err)
 	}
-	if !(o.peak > 0) {
-		return badInput(fmt.Errorf("--peak must be a number > 0, got %g", o.peak))
+	if !(o.peak > 0) || math.IsInf(o.peak, 1) {
+		return badInput(fmt.Errorf("--peak must be a finite number > 0, got %g", o.peak))
+	}
+	if o.maxSteps <= 0 {
+		return badInput(fmt.Errorf("--max-steps must be a positive number of steps, got %d", o.maxSteps))
 	}
 	if o.plotPath != "" {
 		if _, err := plot.FormatOf(o.plotPath); err != nil {

@@ -2,7 +2,10 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/lrkit/lrkit/bench"
 	"github.com/lrkit/lrkit/store"
@@ -27,6 +30,13 @@ func newReportCmd() *cobra.Command {
 			}
 			if out == "" {
 				out = filepath.Join("out", "bench", name)
+			}
+			// store.Open would create a missing SQLite file: a mistyped
+			// --db would leave an empty database behind.
+			if !strings.HasPrefix(db, "postgres://") && !strings.HasPrefix(db, "postgresql://") {
+				if _, err := os.Stat(db); err != nil {
+					return badInput(fmt.Errorf("--db: %w (lrkit bench writes it; give --db for another place)", err))
+				}
 			}
 			s, err := store.Open(cmd.Context(), db)
 			if err != nil {

@@ -88,6 +88,12 @@ func (o scalingOptions) load() ([]scaling.Point, scaling.StudyOptions, error) {
 	if o.boot < 1 || o.extrapolate < 1 {
 		return nil, so, fmt.Errorf("--boot %d and --extrapolate %g, want at least 1 each", o.boot, o.extrapolate)
 	}
+	switch {
+	case o.holdout < -1:
+		return nil, so, fmt.Errorf("--holdout %d: want a number of sizes, or -1 for none", o.holdout)
+	case o.holdout == 0:
+		so.HoldOut = -1 // none; the package reads 0 as its default, 1
+	}
 	for _, c := range o.cooldown {
 		g, v, ok := strings.Cut(c, "=")
 		fr, err := strconv.ParseFloat(v, 64)

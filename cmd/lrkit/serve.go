@@ -120,6 +120,12 @@ func runServe(ctx context.Context, cmd *cobra.Command, o serveFlags, logger *slo
 	if !(o.ingestShare > 0 && o.ingestShare <= 1) {
 		return badInput(fmt.Errorf("--ingest-share %v: want more than 0, at most 1", o.ingestShare))
 	}
+	// Listen first: a bad --addr must not leave a new database behind.
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return badInput(fmt.Errorf("--addr: %w", err))
+	}
+	defer ln.Close() // srv.Serve closes it too; this is for an early return
 	st, err := openServeDB(ctx, o.db, o.init, o.dbTimeout, o.ingestNice)
 	if err != nil {
 		return err
@@ -134,10 +140,6 @@ func runServe(ctx context.Context, cmd *cobra.Command, o serveFlags, logger *slo
 	}
 	h := st.Health()
 	fmt.Fprintf(cmd.ErrOrStderr(), "lrkit serve: database %s, schema %d, integrity %s\n", h.Kind, h.Schema, h.Integrity)
-	ln, err := net.Listen("tcp", o.addr)
-	if err != nil {
-		return badInput(fmt.Errorf("--addr: %w", err))
-	}
 	api := server.New(st, server.Options{Logger: logger, Refresh: o.refresh, MaxSteps: o.maxSteps, IngestShare: o.ingestShare})
 	defer api.Close()
 	changed, restore := api.PrioritizeRates()

@@ -685,6 +685,7 @@ func TestServeBadFlags(t *testing.T) {
 		{[]string{"serve", "--db", db, "--ingest-share", "0"}, "--ingest-share 0: want more than 0, at most 1"},
 		{[]string{"serve", "--db", db, "--ingest-share", "1.5"}, "--ingest-share 1.5: want more than 0, at most 1"},
 		{[]string{"serve", "--db", db, "--ingest-share", "NaN"}, "--ingest-share NaN: want more than 0, at most 1"},
+		{[]string{"serve", "--db", db, "--addr", "nonsense"}, "--addr: listen tcp: address nonsense: missing port in address"},
 		{[]string{"serve", "token", "--db", db, "--project", "p", "--list", "--revoke", "3"}, "--list and --revoke: give one of them"},
 		{[]string{"serve", "token", "--db", db}, "--project is required"},
 	} {

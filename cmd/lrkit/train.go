@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/lrkit/lrkit/control"
 	"github.com/lrkit/lrkit/runlog"
+	"github.com/lrkit/lrkit/schedule"
 	"github.com/lrkit/lrkit/train"
 	"github.com/lrkit/lrkit/train/nn"
 	"github.com/lrkit/lrkit/workload"
@@ -109,6 +111,15 @@ func (o trainOptions) check() error {
 		return fmt.Errorf("--optimizer: unknown optimizer %q (have %s)", o.optimizer, strings.Join(workload.Optimizers, ", "))
 	case o.evalEvery < 0 || o.ckptEvery < 0 || o.batch < 0 || o.limit < 0 || o.peak < 0 || math.IsNaN(o.peak):
 		return errors.New("--eval-every, --checkpoint-every, --batch, --limit and --peak must not be negative")
+	case o.clip != -1 && !(o.clip >= 0):
+		return fmt.Errorf("--clip must be a norm >= 0 (0: no clipping) or -1 (the workload's), got %g", o.clip)
+	}
+	if o.checkpoint != "" && !o.resume {
+		// Checked now, not when the first checkpoint is saved at the end
+		// of the run or on an interrupt.
+		if st, err := os.Stat(filepath.Dir(o.checkpoint)); err != nil || !st.IsDir() {
+			return fmt.Errorf("--checkpoint %s: its directory %s does not exist", o.checkpoint, filepath.Dir(o.checkpoint))
+		}
 	}
 	if _, err := runlog.FormatOf(o.logPath); err != nil {
 		return fmt.Errorf("--log: %w", err)
@@ -121,6 +132,19 @@ func (o trainOptions) check() error {
 	return nil
 }
 
+// parseController reads a controller or schedule spec, in spec text or
+// (when it starts with "{") in its JSON form, as parseSpec does.
+func parseController(spec string) (control.Controller, error) {
+	if !strings.HasPrefix(strings.TrimSpace(spec), "{") {
+		return control.Parse(spec)
+	}
+	s, err := schedule.ParseJSONWith([]byte(spec), schedule.Options{Stateful: true})
+	if err != nil {
+		return nil, err
+	}
+	return control.Of(s), nil
+}
+
 // runTrain performs `lrkit train`; progress goes to errOut, the summary to
 // out.
 func runTrain(ctx context.Context, o trainOptions, out, errOut io.Writer) (train.SessionResult, error) {
@@ -131,7 +155,7 @@ func runTrain(ctx context.Context, o trainOptions, out, errOut io.Writer) (train
 	if err != nil {
 		return train.SessionResult{}, badInput(err)
 	}
-	c, err := control.Parse(o.spec)
+	c, err := parseController(o.spec)
 	if err != nil {
 		return train.SessionResult{}, badInput(fmt.Errorf("--schedule: %w", err))
 	}

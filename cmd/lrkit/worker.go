@@ -37,6 +37,9 @@ unreachable for ` + "`--retry-for`" + `.`,
 			if url == "" {
 				return badInput(errors.New("--nats is required"))
 			}
+			if limit < 0 {
+				return badInput(fmt.Errorf("--limit must not be negative, got %d (0: all examples)", limit))
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			cfg := dispatch.Config{Name: queue, AckWait: ackWait, RetryFor: retryFor,
