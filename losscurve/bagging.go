@@ -46,12 +46,14 @@ func checkAggregate(a string) (string, error) {
 // point fit's, or with Aggregate set and bootstrap refits present, the
 // refits' mean or median at each step. A refit's non-positive or
 // non-finite prediction at a step is left out of that step's aggregate;
-// where no refit gives a usable value, the point fit's is used.
+// where no refit gives a usable value, the point fit's is used. Past the
+// last fitted step it is corrected by HorizonFactor when HorizonBias is
+// set.
 func (f *Fitted) Predict(lrs []float64) []float64 {
 	if !f.bagged() {
-		return f.Law.Predict(lrs)
+		return f.correct(f.Law.Predict(lrs))
 	}
-	return f.combine(f.Law.Predict(lrs), f.memberPredictions(lrs))
+	return f.correct(f.combine(f.Law.Predict(lrs), f.memberPredictions(lrs)))
 }
 
 // bagged reports whether Predict aggregates the members.

@@ -256,10 +256,58 @@ func TestHorizonNote(t *testing.T) {
 		{"3x, released recipe: no direction claimed", fitted(mpl, RecipeReleased), 72000, "the prediction reaches step 71999, 3.0x", false},
 		{"3x, power law: no direction claimed", fitted(&Power{L0: 2, A: 1, Alpha: 0.5}, RecipeDefault), 72000, "the prediction reaches step 71999, 3.0x", false},
 		{"a bare law", mpl, 72000, "", false},
+		{"3x, corrected: says so, no direction claimed", &Fitted{Law: mpl, HorizonBias: MeasuredHorizonBias, Info: FitInfo{From: 99, To: 23999}}, 72000,
+			"the prediction reaches step 71999, 3.0x the steps the law was fitted on (to step 23999): a long extrapolation in time; corrected past step 23999 for the bias measured on held-out runs (x1.0071 at the last step", false},
 	} {
 		got := HorizonNote(c.law, c.n)
 		if !strings.HasPrefix(got, c.want) || (c.want == "") != (got == "") || strings.Contains(got, low) != c.wantsLow {
 			t.Errorf("%s: note %q", c.name, got)
 		}
+	}
+}
+
+func TestHorizonBiasCorrectsPastTheFit(t *testing.T) {
+	mpl := &MultiPower{L0: 2.4, A: 0.65, Alpha: 0.43, B: 520, C: 2, Beta: 0.6, Gamma: 0.63, Convention: ConventionPaper, Warmup: -1}
+	lrs := make([]float64, 3000)
+	for i := range lrs {
+		lrs[i] = 3e-4 * (1 - float64(i)/3000)
+	}
+	plain := &Fitted{Law: mpl, Sigma: 0.01, Info: FitInfo{From: 10, To: 999}}
+	corr := *plain
+	corr.HorizonBias = 0.01
+	base := mpl.Predict(lrs)
+	p0, p1 := plain.Predict(lrs), corr.Predict(lrs)
+	m0, lo0, hi0 := plain.Interval(lrs, 0.9)
+	m1, lo1, hi1 := corr.Interval(lrs, 0.9)
+	for _, c := range []struct {
+		step int
+		want float64 // factor over the law's own prediction
+	}{
+		{10, 1}, {999, 1}, // up to the last fitted step: the law alone
+		{1000, 1 + 0.01*math.Log(1001.0/1000)},
+		{1999, 1 + 0.01*math.Log(2)},
+		{2999, 1 + 0.01*math.Log(3)},
+	} {
+		i := c.step
+		if p0[i] != base[i] || m0[i] != base[i] {
+			t.Errorf("step %d: HorizonBias 0 changed the prediction (%g, %g against %g)", i, p0[i], m0[i], base[i])
+		}
+		if got := p1[i] / base[i]; !near(got, c.want, 1e-12) {
+			t.Errorf("step %d: Predict corrected by %g, want %g", i, got, c.want)
+		}
+		if got := corr.HorizonFactor(i); !near(got, c.want, 1e-12) {
+			t.Errorf("step %d: HorizonFactor %g, want %g", i, got, c.want)
+		}
+		// Interval moves the prediction and its band together.
+		if !near(m1[i], p1[i], 1e-12) || !near(lo1[i]/lo0[i], c.want, 1e-12) || !near(hi1[i]/hi0[i], c.want, 1e-12) {
+			t.Errorf("step %d: Interval (%g, %g, %g) not the uncorrected (%g, %g, %g) times %g", i, lo1[i], m1[i], hi1[i], lo0[i], m0[i], hi0[i], c.want)
+		}
+	}
+	// The law itself (and what it was fitted to) is untouched.
+	if again := mpl.Predict(lrs); again[2999] != base[2999] {
+		t.Errorf("the base law's prediction changed: %g, then %g", base[2999], again[2999])
+	}
+	if f := (&Fitted{Law: mpl, HorizonBias: 0.01}); f.HorizonFactor(5000) != 1 {
+		t.Errorf("a law without its fitted steps is corrected by %g, want 1", f.HorizonFactor(5000))
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -256,6 +257,29 @@ func lcLoadLaw(path string) (losscurve.Law, error) {
 		return nil, badInput(fmt.Errorf("%s: %w", path, err))
 	}
 	return law, nil
+}
+
+// horizonBiasFlag adds --horizon-bias to a command that predicts with a
+// law.
+func horizonBiasFlag(cmd *cobra.Command, on *bool) {
+	cmd.Flags().BoolVar(on, "horizon-bias", false, fmt.Sprintf("past the law's last fitted step To, multiply the prediction and its interval by 1 + %g·ln((t+1)/(To+1)), the bias measured on held-out runs (docs/accuracy.md)", losscurve.MeasuredHorizonBias))
+}
+
+// withHorizonBias returns the law of path with its HorizonBias set to the
+// measured one (losscurve.MeasuredHorizonBias). A law that does not record
+// the steps it was fitted on cannot be corrected; one the correction was
+// not measured for (another law or recipe) gets a note on stderr.
+func withHorizonBias(stderr io.Writer, law losscurve.Law, path string) (losscurve.Law, error) {
+	f, ok := law.(*losscurve.Fitted)
+	if !ok || f.Info.To <= 0 {
+		return nil, badInput(fmt.Errorf("--horizon-bias: %s does not record the steps it was fitted on (write it with lrkit fit)", path))
+	}
+	g := *f
+	g.HorizonBias = losscurve.MeasuredHorizonBias
+	if recipe := cmp.Or(g.Info.Recipe, losscurve.RecipeDefault); g.Name() != losscurve.KindMPL || recipe != losscurve.RecipeDefault {
+		fmt.Fprintf(stderr, "note: --horizon-bias was measured on the default recipe's multi-power law fits; %s is a %s fit of the %s recipe\n", path, g.Name(), recipe)
+	}
+	return &g, nil
 }
 
 // lcWritePlot draws series to path (.svg or .png).

@@ -133,6 +133,39 @@ func TestFitPredictPlanCLI(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stderr, want) || strings.Contains(r.stdout, "note") {
 		t.Errorf("long curve: exit %d, stderr %q, want it to contain %q", r.code, r.stderr, want)
 	}
+	// --horizon-bias: the same curve, equal up to the fitted steps and
+	// multiplied by 1 + k·ln((t+1)/(To+1)) after them; the note says so.
+	rb := runLrkit("predict", "--law", law, "--schedule", "wsd(peak=3e-4, steps=6000, warmup=100, decay=0.2)", "--steps", "6000", "--every", "1000", "--horizon-bias")
+	if rb.code != 0 || !strings.Contains(rb.stderr, "corrected past step 2999 for the bias measured on held-out runs") || strings.Contains(rb.stderr, "measured on the default recipe's multi-power law fits;") {
+		t.Errorf("--horizon-bias: exit %d, stderr %q", rb.code, rb.stderr)
+	}
+	plain, corr := strings.Split(strings.TrimSpace(r.stdout), "\n"), strings.Split(strings.TrimSpace(rb.stdout), "\n")
+	if len(plain) != len(corr) || len(plain) < 3 {
+		t.Fatalf("--horizon-bias: %d rows against %d", len(corr), len(plain))
+	}
+	for i := 1; i < len(plain); i++ {
+		var step int
+		var a, b [3]float64
+		fmt.Sscanf(strings.ReplaceAll(plain[i], ",", " "), "%d %g %g %g", &step, &a[0], &a[1], &a[2])
+		fmt.Sscanf(strings.ReplaceAll(corr[i], ",", " "), "%d %g %g %g", &step, &b[0], &b[1], &b[2])
+		want := 1.0
+		if step > 2999 {
+			want = 1 + losscurve.MeasuredHorizonBias*math.Log(float64(step+1)/3000)
+		}
+		for j := range a {
+			if math.Abs(b[j]/a[j]-want) > 1e-5 {
+				t.Errorf("--horizon-bias step %d: column %d %g against %g, want a factor %g", step, j, b[j], a[j], want)
+			}
+		}
+	}
+	if r := runLrkit("predict", "--law", law, held, "--horizon-bias"); r.code != 0 {
+		t.Errorf("--horizon-bias with a log: exit %d: %s", r.code, r.stderr)
+	}
+	bare := filepath.Join(dir, "bare.json")
+	if err := os.WriteFile(bare, []byte(`{"law":"power","params":{"L0":2,"A":1,"alpha":0.5}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	checkBadInput(t, runLrkit("predict", "--law", bare, "--schedule", "constant(peak=1e-3)", "--steps", "100", "--horizon-bias"), "--horizon-bias: "+bare+" does not record the steps it was fitted on")
 	if r = runLrkit("plan", "--law", law, "--steps", "9000"); r.code != 0 || !strings.Contains(r.stderr, "note: --steps: the prediction reaches step 8999, 3.0x") {
 		t.Errorf("long plan: exit %d, stderr %q", r.code, r.stderr)
 	}

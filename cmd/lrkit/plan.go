@@ -27,7 +27,12 @@ schedule listed.
 
 --peak defaults to the peak rate the law was fitted at (recorded by lrkit
 fit): a law says little about rates it has not seen. --warmup defaults to
-the law's fit runs' warm-up and --floor to a tenth of the peak.`
+the law's fit runs' warm-up and --floor to a tenth of the peak.
+
+--horizon-bias corrects the predicted losses past the law's last fitted
+step for the bias measured on held-out runs (see lrkit predict --help); it
+moves every schedule's loss at step N by the same factor, so the optimum
+and the ranking do not change.`
 
 const planExample = `  lrkit plan --law law.json --steps 24000
   lrkit plan --law law.json --steps 24000 --warmup 2160 --peak 3e-4 --floor 3e-5
@@ -39,6 +44,7 @@ type planFlags struct {
 	steps, warmup, knots int
 	maxSteps             int
 	peak, floor          float64
+	horizonBias          bool
 }
 
 func newPlanCmd() *cobra.Command {
@@ -60,6 +66,7 @@ func newPlanCmd() *cobra.Command {
 	cmd.Flags().IntVar(&f.knots, "knots", 32, "free knots of the planned decay")
 	cmd.Flags().StringVar(&f.format, "format", "text", "text or json")
 	cmd.Flags().StringVar(&f.plot, "plot", "", "draw the predicted loss of the optimum, the nearest WSD and cosine to this .svg or .png")
+	horizonBiasFlag(cmd, &f.horizonBias)
 	return cmd
 }
 
@@ -70,6 +77,11 @@ func runPlan(cmd *cobra.Command, f planFlags) error {
 	law, err := lcLoadLaw(f.law)
 	if err != nil {
 		return err
+	}
+	if f.horizonBias {
+		if law, err = withHorizonBias(cmd.ErrOrStderr(), law, f.law); err != nil {
+			return err
+		}
 	}
 	if f.format != "text" && f.format != "json" {
 		return badInput(fmt.Errorf("--format must be text or json, got %q", f.format))
