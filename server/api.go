@@ -495,18 +495,26 @@ func (s *Server) getEvents(w http.ResponseWriter, r *http.Request, tok store.Tok
 		s.fail(w, r, err)
 		return
 	}
-	if _, err := s.entry(r.Context(), tok.ProjectID, id); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	evs, err := s.st.Events(r.Context(), tok.ProjectID, id, after)
+	limit, _, err := queryInt(q, "limit", MaxEvents, 1, MaxEvents)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	if _, err := s.entry(r.Context(), tok.ProjectID, id); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	// One more than asked tells whether there are more.
+	evs, err := s.st.Events(r.Context(), tok.ProjectID, id, after, int(limit)+1)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	more := len(evs) > int(limit)
+	evs = evs[:min(len(evs), int(limit))]
 	out := make([]EventJSON, len(evs))
 	for i, e := range evs {
 		out[i] = EventJSON{ID: e.ID, Step: e.Step, Kind: e.Kind, Detail: e.Detail, Created: e.Created}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"events": out})
+	writeJSON(w, http.StatusOK, map[string]any{"events": out, "more": more})
 }

@@ -43,6 +43,14 @@ const (
 	MaxBatch = 10000
 	// MaxRange is the most learning rates one range request returns.
 	MaxRange = 100000
+	// MaxEvents is the most events one events request returns, and the
+	// default: a page of events is at most a few MB, and a client reading
+	// from the first event (the Python client's created_spec looks for
+	// the first action that rewrote the spec) gets the first 10,000 in
+	// one request, as before for any run with fewer. A run whose
+	// controller logs a decision per batch can have far more; the answer
+	// says "more" and the next page is after the last ID.
+	MaxEvents = 10000
 	// DefaultMaxSteps is the default of Options.MaxSteps.
 	DefaultMaxSteps = int64(1_000_000_000)
 )

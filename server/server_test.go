@@ -440,6 +440,74 @@ func TestDecayAndExtend(t *testing.T) {
 	}
 }
 
+// The events of a run come a page at a time: at most limit (default and
+// maximum MaxEvents), oldest first, with "more" while there are more
+// after the last; a client reading from the first event, as the Python
+// client's created_spec does to find the first action that rewrote the
+// spec, finds it in the first page.
+func TestEventsLimit(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	run := f.createRun(f.tokA, "r", "constant(peak=0.1)", 1000)
+	f.ok(f.tokA, "POST", fmt.Sprintf("/v1/runs/%d/actions/decay", run.ID), `{"steps":10}`, nil)
+	tok, err := f.st.LookupToken(ctx, f.tokA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A controller's decision per batch, MaxEvents of them.
+	if _, err := f.st.UpdateRun(ctx, tok.ProjectID, run.ID, func(c *store.Change) error {
+		for i := range MaxEvents {
+			c.AddEvent(int64(i), "controller", nil)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	type page struct {
+		Events []EventJSON
+		More   bool
+	}
+	get := func(query string) page {
+		t.Helper()
+		var p page
+		f.ok(f.tokA, "GET", fmt.Sprintf("/v1/runs/%d/events%s", run.ID, query), "", &p)
+		return p
+	}
+	p := get("")
+	if len(p.Events) != MaxEvents || !p.More || p.Events[0].Kind != "decay" || !strings.Contains(string(p.Events[0].Detail), `"from_spec"`) {
+		t.Fatalf("default page: %d events, more %v, first %+v; want %d from the decay, and more", len(p.Events), p.More, p.Events[0], MaxEvents)
+	}
+	last := p.Events[len(p.Events)-1]
+	if p := get(fmt.Sprintf("?after=%d", last.ID)); len(p.Events) != 1 || p.More || p.Events[0].ID <= last.ID || p.Events[0].Step != MaxEvents-1 {
+		t.Errorf("the page after the first: %+v; want the last controller event alone", p)
+	}
+	var ids []int64
+	after := int64(0)
+	for range 3 {
+		p := get(fmt.Sprintf("?after=%d&limit=3", after))
+		if len(p.Events) != 3 || !p.More {
+			t.Fatalf("limit=3: %d events, more %v", len(p.Events), p.More)
+		}
+		for _, e := range p.Events {
+			ids = append(ids, e.ID)
+		}
+		after = p.Events[2].ID
+	}
+	if p := get(fmt.Sprintf("?limit=%d", MaxEvents)); len(p.Events) != MaxEvents {
+		t.Errorf("limit=%d: %d events", MaxEvents, len(p.Events))
+	}
+	for i, e := range get("?limit=9").Events {
+		if e.ID != ids[i] {
+			t.Fatalf("pages of 3 give IDs %v; one of 9 has %d at #%d", ids, e.ID, i)
+		}
+	}
+	for _, q := range []string{"?limit=0", fmt.Sprintf("?limit=%d", MaxEvents+1), "?limit=-1", "?limit=x"} {
+		if code, body := f.do(f.tokA, "GET", fmt.Sprintf("/v1/runs/%d/events%s", run.ID, q), ""); code != 400 || !strings.Contains(body, "limit") {
+			t.Errorf("%s: %d %s; want 400 naming limit", q, code, body)
+		}
+	}
+}
+
 func TestPredictionRecoversPowerLaw(t *testing.T) {
 	f := newFixture(t)
 	run := f.createRun(f.tokA, "pl", "constant(peak=0.01)", 2000)

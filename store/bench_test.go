@@ -104,3 +104,51 @@ func BenchmarkUpdateRun(b *testing.B) {
 		}
 	}
 }
+
+// viewFixture stores a run of n records on SQLite (lr, loss and grad
+// norm at every step, a validation loss every 1000th) for View to read.
+func viewFixture(b *testing.B, n int) (*Store, Project, Run) {
+	s, p, run, _ := benchStore(b)
+	ctx := context.Background()
+	batch := make([]runlog.Record, 0, 10000)
+	for i := range n {
+		r := runlog.Record{Step: int64(i), LR: 0.1, Loss: 2.5 - float64(i)/float64(n), GradNorm: 0.3,
+			Present: runlog.FieldLR | runlog.FieldLoss | runlog.FieldGradNorm}
+		if i%1000 == 0 {
+			r.ValLoss, r.Present = 2.6-float64(i)/float64(n), r.Present|runlog.FieldValLoss
+		}
+		batch = append(batch, r)
+		if len(batch) == cap(batch) || i == n-1 {
+			if _, err := s.AppendMetrics(ctx, p.ID, run.ID, strconv.Itoa(i), batch, nil); err != nil {
+				b.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	return s, p, run
+}
+
+// BenchmarkView reads a dashboard run page's view (1000 thinned metrics,
+// 50 events) of a run of 300,000 and of 3,000,000 records on SQLite, as
+// the run page does. Storing the larger run takes a minute or so.
+func BenchmarkView(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		n    int
+	}{{"300k", 300_000}, {"3M", 3_000_000}} {
+		n := c.n
+		b.Run(c.name, func(b *testing.B) {
+			s, p, run := viewFixture(b, n)
+			ctx := context.Background()
+			for b.Loop() {
+				v, err := s.View(ctx, p.ID, run.ID, 1000, 50)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if v.Count != n || len(v.Metrics) < 900 {
+					b.Fatalf("count %d, %d metrics", v.Count, len(v.Metrics))
+				}
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -422,10 +424,10 @@ func TestTokensAndIsolation(t *testing.T) {
 		if _, err := s.View(ctx, a.ID, runB.ID, 10, 10); !errors.Is(err, ErrNotFound) {
 			t.Errorf("view of another project's run: %v", err)
 		}
-		if ev, err := s.Events(ctx, a.ID, runB.ID, 0); err != nil || len(ev) != 0 {
+		if ev, err := s.Events(ctx, a.ID, runB.ID, 0, 0); err != nil || len(ev) != 0 {
 			t.Errorf("events of another project's run: %+v, %v", ev, err)
 		}
-		if ev, err := s.Events(ctx, b.ID, runB.ID, 0); err != nil || len(ev) != 1 || ev[0].Kind != "decay" || string(ev[0].Detail) != `{"at":3}` || ev[0].Step != 3 {
+		if ev, err := s.Events(ctx, b.ID, runB.ID, 0, 0); err != nil || len(ev) != 1 || ev[0].Kind != "decay" || string(ev[0].Detail) != `{"at":3}` || ev[0].Step != 3 {
 			t.Errorf("own events: %+v, %v", ev, err)
 		}
 		if _, err := s.UpdateRun(ctx, a.ID, runB.ID, func(c *Change) error { c.Run.Budget = 1; return nil }); !errors.Is(err, ErrNotFound) {
@@ -716,7 +718,7 @@ func TestUpdateRunOnce(t *testing.T) {
 		if replayed || r.Budget != 300 {
 			t.Errorf("another key: %+v %v", r, replayed)
 		}
-		if ev, _ := s.Events(ctx, p.ID, run.ID, 0); len(ev) != 2 || ev[0].Kind != "extend" || string(ev[1].Detail) != `{"by":100}` {
+		if ev, _ := s.Events(ctx, p.ID, run.ID, 0, 0); len(ev) != 2 || ev[0].Kind != "extend" || string(ev[1].Detail) != `{"by":100}` {
 			t.Errorf("events %+v, want two extends", ev)
 		}
 	})
@@ -814,6 +816,208 @@ func TestView(t *testing.T) {
 		}
 		if len(v.Events) != 50 || v.Events[0].Step != 59 || v.Events[49].Step != 10 {
 			t.Errorf("%d events, first step %d; want the newest 50, newest first", len(v.Events), v.Events[0].Step)
+		}
+	})
+}
+
+// TestViewLargeRun checks the thinned view of long runs against what
+// View's comment promises, computed here from the stored records alone: a
+// run of consecutive steps thinned evenly by row (every stride-th record,
+// the last, every validation loss), as View always did; a run with gaps
+// and changes of logging interval thinned evenly by step (the first
+// record of each of about 1,000 equal step buckets, and the last); more
+// than 1,000 validation losses thinned alike over their own steps; a run
+// of at most maxMetrics records whole, whatever its steps.
+func TestViewLargeRun(t *testing.T) {
+	ctx := context.Background()
+	const maxMetrics = 1000
+	rec := func(step int64, val bool) runlog.Record {
+		r := runlog.Record{Step: step, LR: 0.1 / float64(step%7+1), Loss: 3 / math.Sqrt(float64(step+1)), ExamplesSeen: step * 32,
+			Present: runlog.FieldLR | runlog.FieldLoss | runlog.FieldExamplesSeen}
+		if val {
+			r.ValLoss, r.Present = 3.1/math.Sqrt(float64(step+1)), r.Present|runlog.FieldValLoss
+		}
+		return r
+	}
+	// firstOfBuckets returns the first record of each of at most
+	// maxMetrics equal buckets of recs' step range (the width rounded
+	// up), and the last record.
+	firstOfBuckets := func(recs []runlog.Record) []runlog.Record {
+		first, last := recs[0].Step, recs[len(recs)-1].Step
+		width := (last - first + maxMetrics) / maxMetrics // ceil((last-first+1)/maxMetrics)
+		var out []runlog.Record
+		prev := int64(-1)
+		for _, r := range recs {
+			if b := (r.Step - first) / width; b != prev {
+				out, prev = append(out, r), b
+			}
+		}
+		if out[len(out)-1].Step != last {
+			out = append(out, recs[len(recs)-1])
+		}
+		return out
+	}
+	// union merges record lists in step order, each step once.
+	union := func(lists ...[]runlog.Record) []runlog.Record {
+		byStep := map[int64]runlog.Record{}
+		for _, l := range lists {
+			for _, r := range l {
+				byStep[r.Step] = r
+			}
+		}
+		var out []runlog.Record
+		for _, r := range byStep {
+			out = append(out, r)
+		}
+		slices.SortFunc(out, func(a, b runlog.Record) int { return cmp.Compare(a.Step, b.Step) })
+		return out
+	}
+	vals := func(recs []runlog.Record) []runlog.Record {
+		var out []runlog.Record
+		for _, r := range recs {
+			if r.Has(runlog.FieldValLoss) {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	steps := func(recs []runlog.Record) []int64 {
+		out := make([]int64, len(recs))
+		for i, r := range recs {
+			out[i] = r.Step
+		}
+		return out
+	}
+
+	// Consecutive steps 0..100,002, a validation loss every 997th:
+	// stride ceil(100,003/1000) = 101, by row.
+	var dense []runlog.Record
+	for i := range int64(100_003) {
+		dense = append(dense, rec(i, i%997 == 0))
+	}
+	var denseWant []runlog.Record
+	for i, r := range dense {
+		if i%101 == 0 || i == len(dense)-1 || r.Has(runlog.FieldValLoss) {
+			denseWant = append(denseWant, r)
+		}
+	}
+	// Steps 0..39,999, then every 10th to 439,990, then 2,000,000 to
+	// 2,019,999: the step buckets are 2,021 wide, the gap has none. A
+	// validation loss every 37th step of the first part and every 500th
+	// of the rest: 1,081 + 88 + 40, more than maxMetrics.
+	var gappy []runlog.Record
+	for i := range int64(40_000) {
+		gappy = append(gappy, rec(i, i%37 == 0))
+	}
+	for i := int64(40_000); i < 440_000; i += 10 {
+		gappy = append(gappy, rec(i, i%500 == 0))
+	}
+	for i := int64(2_000_000); i < 2_020_000; i++ {
+		gappy = append(gappy, rec(i, i%500 == 0))
+	}
+	gappyWant := union(firstOfBuckets(gappy), firstOfBuckets(vals(gappy)))
+	// 1,000 records with steps far apart and close together: all of them.
+	var small []runlog.Record
+	for i := range int64(maxMetrics) {
+		small = append(small, rec(i*i*1000+i%3, i%3 == 0))
+	}
+
+	forEach(t, func(t *testing.T, s *Store, _ string) {
+		p, _ := s.CreateProject(ctx, "p")
+		for _, c := range []struct {
+			name       string
+			recs, want []runlog.Record
+		}{{"consecutive", dense, denseWant}, {"gaps", gappy, gappyWant}, {"small", small, small}} {
+			run, err := s.CreateRun(ctx, p.ID, c.name, "constant(peak=0.1)", 1<<40, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < len(c.recs); i += 10000 {
+				if _, err := s.AppendMetrics(ctx, p.ID, run.ID, fmt.Sprint(i), c.recs[i:min(i+10000, len(c.recs))], nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			v, err := s.View(ctx, p.ID, run.ID, maxMetrics, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.Count != len(c.recs) {
+				t.Errorf("%s: count %d, want %d", c.name, v.Count, len(c.recs))
+			}
+			if !slices.Equal(v.Metrics, c.want) {
+				got, want := steps(v.Metrics), steps(c.want)
+				i := 0
+				for i < min(len(got), len(want)) && got[i] == want[i] {
+					i++
+				}
+				t.Errorf("%s: %d thinned records, want %d; they first differ at #%d: got %v, want %v", c.name,
+					len(got), len(want), i, got[i:min(i+5, len(got))], want[i:min(i+5, len(want))])
+			}
+			// Whatever the thinning: the first and last records, about
+			// maxMetrics of each kind, every validation loss when there
+			// are at most maxMetrics of them, their first and last else.
+			all, vs := c.recs, vals(c.recs)
+			n, nv := len(v.Metrics), len(vals(v.Metrics))
+			if n == 0 || v.Metrics[0] != all[0] || v.Metrics[n-1] != all[len(all)-1] {
+				t.Errorf("%s: the first and last records are not both kept", c.name)
+			}
+			if len(all) > maxMetrics && (n-nv > maxMetrics+1 || nv > maxMetrics+1) {
+				t.Errorf("%s: %d records, %d with a validation loss, from %d: want at most about %d of each", c.name, n, nv, len(all), maxMetrics)
+			}
+			kept := map[int64]bool{}
+			for _, r := range v.Metrics {
+				kept[r.Step] = true
+			}
+			if len(vs) <= maxMetrics {
+				for _, r := range vs {
+					if !kept[r.Step] {
+						t.Errorf("%s: validation loss of step %d dropped (%d of them)", c.name, r.Step, len(vs))
+						break
+					}
+				}
+			} else if !kept[vs[0].Step] || !kept[vs[len(vs)-1].Step] {
+				t.Errorf("%s: the first and last validation losses are not both kept", c.name)
+			}
+		}
+	})
+}
+
+// Events pages: at most limit of them, oldest first, the next page after
+// the last ID; limit 0 is all.
+func TestEventsLimit(t *testing.T) {
+	ctx := context.Background()
+	forEach(t, func(t *testing.T, s *Store, _ string) {
+		p, _ := s.CreateProject(ctx, "p")
+		run, _ := s.CreateRun(ctx, p.ID, "r", "constant(peak=0.1)", 1000, nil)
+		if _, err := s.UpdateRun(ctx, p.ID, run.ID, func(c *Change) error {
+			for i := range 25 {
+				c.AddEvent(int64(i), "controller", nil)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		var got []int64
+		after := int64(0)
+		for range 10 {
+			evs, err := s.Events(ctx, p.ID, run.ID, after, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(evs) > 10 {
+				t.Fatalf("%d events with limit 10", len(evs))
+			}
+			if len(evs) == 0 {
+				break
+			}
+			for _, e := range evs {
+				got = append(got, e.Step)
+			}
+			after = evs[len(evs)-1].ID
+		}
+		all, err := s.Events(ctx, p.ID, run.ID, 0, 0)
+		if err != nil || len(got) != 25 || len(all) != 25 || got[0] != 0 || got[24] != 24 || !slices.IsSorted(got) {
+			t.Errorf("paged steps %v, %d in all (%v): want 0..24 in pages of 10, and all 25", got, len(all), err)
 		}
 	})
 }
