@@ -187,6 +187,25 @@ class OfflineTest(unittest.TestCase):
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
+    def test_events_read_every_page(self):
+        # The server answers at most 10,000 events a request, with more set
+        # when there are more: events() asks again after the last ID.
+        class Paged(LrkitClient):
+            def __init__(self):
+                super().__init__("http://unused", "t")
+                self.asked = []
+
+            def request(self, method, path, body=None):
+                after = int(path.rsplit("after=", 1)[1])
+                self.asked.append(after)
+                ids = [i for i in range(after + 1, min(after + 3, 7) + 1)]
+                return {"events": [{"id": i} for i in ids], "more": bool(ids) and ids[-1] < 7}
+
+        c = Paged()
+        self.assertEqual([e["id"] for e in c.events(9)], [1, 2, 3, 4, 5, 6, 7])
+        self.assertEqual(c.asked, [0, 3, 6])
+        self.assertEqual([e["id"] for e in c.events(9, after=5)], [6, 7])
+
     def test_hung_server_does_not_stall_every_step(self):
         # A server that accepts connections but does not answer (stopped,
         # or behind a dead proxy): every request waits for the client's

@@ -143,8 +143,17 @@ class LrkitClient:
         return run["spec"]
 
     def events(self, run_id: int, after: int = 0) -> List[Dict[str, Any]]:
-        """The run's events (controller decisions and actions) after an ID."""
-        return self.request("GET", "/v1/runs/%d/events?after=%d" % (run_id, after))["events"]
+        """The run's events (controller decisions and actions) after an ID,
+        all of them: the server answers a page at a time (at most 10,000
+        events, with ``more`` set when there are more after the last)."""
+        out: List[Dict[str, Any]] = []
+        while True:
+            r = self.request("GET", "/v1/runs/%d/events?after=%d" % (run_id, after))
+            page = r["events"]
+            out.extend(page)
+            if not r.get("more") or not page:
+                return out
+            after = page[-1]["id"]
 
     def run(self, run_id: int) -> Dict[str, Any]:
         return self.request("GET", "/v1/runs/%d" % run_id)
