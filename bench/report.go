@@ -198,6 +198,10 @@ func headNotes(sum *Summary) []string {
 	} else {
 		notes = append(notes, fmt.Sprintf("Protocol: AlgoPerf's %s-tuning ruleset; each study (seed) is scored by its fastest trial, against each workload's own target. The runs that choose the hyperparameters are the runs that are scored.", s.Tuning.Mode))
 	}
+	if len(sum.NoResults) > 0 {
+		notes = append(notes, fmt.Sprintf("%d of %d schedules have no successful evaluation run and are in no verdict, claim or recommendation: %s (see Failed trials).",
+			len(sum.NoResults), len(sum.Entries), strings.Join(sum.NoResults, ", ")))
+	}
 	if len(sum.Excluded) > 0 {
 		var ps []string
 		for _, x := range sum.Excluded {
@@ -284,12 +288,18 @@ func comparisonTable(sum *Summary) table {
 		if c := sum.Compare[e]; c != nil && c.Pairs > 0 {
 			row = append(row, speedupText(c.Speedup), fmt.Sprintf("%.2f–%.2f×", c.Low, c.High), c.Verdict,
 				fmt.Sprintf("%+.2f%% [%+.2f, %+.2f]", 100*c.FinalDiff, 100*c.FinalLow, 100*c.FinalHigh))
+		} else if !sum.hasResults(e) {
+			row = append(row, "—", "", "no successful runs", "")
 		} else if e == base {
 			row = append(row, "1 (baseline)", "", "", "")
 		} else {
 			row = append(row, "—", "", "no pairs", "")
 		}
-		row = append(row, areaText(sum.Area[e]), fmt.Sprintf("%.1f×", sum.Compute[e]), strconv.Itoa(sum.TuningRuns[e]), fmt.Sprintf("%.3f", sum.Score[e]))
+		score := fmt.Sprintf("%.3f", sum.Score[e])
+		if !sum.hasResults(e) {
+			score = "—" // a score of 0 would be drawn from no data
+		}
+		row = append(row, areaText(sum.Area[e]), fmt.Sprintf("%.1f×", sum.Compute[e]), strconv.Itoa(sum.TuningRuns[e]), score)
 		t.rows = append(t.rows, row)
 	}
 	return t
@@ -353,11 +363,29 @@ func tuningTable(sum *Summary) table {
 			if ts.AtEdge {
 				txt += " " + ts.Edge + " edge"
 			}
+			if noSelection(ts) {
+				// The choice is the grid's default, not a measurement.
+				txt += " (every selection run diverged or failed)"
+			}
 			row = append(row, txt)
 		}
 		t.rows = append(t.rows, row)
 	}
 	return t
+}
+
+// noSelection reports whether every selection run of a tuned cell's grid
+// diverged or failed, so that its chosen peak was picked from nothing.
+func noSelection(c *CellState) bool {
+	if c.ReusedFrom != 0 || len(c.Grid) == 0 {
+		return false
+	}
+	for _, g := range c.Grid {
+		if !math.IsNaN(g.Metric) {
+			return false
+		}
+	}
+	return true
 }
 
 func stepsTable(sum *Summary) table {
@@ -418,6 +446,8 @@ func finalTable(sum *Summary) table {
 			switch {
 			case c == nil:
 				row = append(row, "n/a")
+			case okRuns(c) == 0:
+				row = append(row, "no results") // not "diverged": nothing ran
 			case math.IsNaN(c.Final):
 				row = append(row, "diverged")
 			case e == best:
@@ -826,6 +856,11 @@ func summaryJSON(sum *Summary, when time.Time) ([]byte, error) {
 		ej := entryJS{Name: e, Area: jsonNum(sum.Area[e]), Compute: jsonNum(sum.Compute[e]), Score: jsonNum(sum.Score[e])}
 		if c := sum.Compare[e]; c != nil {
 			ej.Speedup, ej.Low, ej.High, ej.Verdict, ej.FinalDiff = jsonNum(c.Speedup), jsonNum(c.Low), jsonNum(c.High), c.Verdict, jsonNum(c.FinalDiff)
+		}
+		if !sum.hasResults(e) {
+			nan := jsonNum(math.NaN())
+			ej.Speedup, ej.Low, ej.High, ej.FinalDiff, ej.Score = nan, nan, nan, nan, nan
+			ej.Verdict = "no successful runs"
 		}
 		for _, p := range sum.Problems {
 			c := sum.Cells[e][p]

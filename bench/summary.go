@@ -1,9 +1,11 @@
 package bench
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 
 	"github.com/lrkit/lrkit/schedule"
 )
@@ -116,6 +118,11 @@ type Summary struct {
 	Recommended string
 	// Headline is the report's one-sentence verdict.
 	Headline string
+	// NoResults are the entries without a single successful scored run
+	// (every evaluation run failed or has no result), in study order: no
+	// verdict, claim or recommendation is drawn about them. When it holds
+	// every entry, Summarize returns ErrNoResults.
+	NoResults []string
 	// Pruning is the live pruner's selection compute per workload (a study
 	// with tuning.prune); PruneReplay the default pruner replayed on the
 	// full selection runs of the cells that were not pruned: what it would
@@ -123,9 +130,21 @@ type Summary struct {
 	Pruning, PruneReplay []PruneRow
 }
 
+// ErrNoResults is returned (wrapped, with the counts and the first
+// failure) by Summarize for a study without one successful scored run:
+// every trial failed, or every evaluation run did. A report of such a
+// study has nothing to score.
+var ErrNoResults = errors.New("no successful trials")
+
 // Summarize scores a study's outcome: targets, the problems that
 // discriminate, each entry's runs, its comparison with the baseline
 // (cluster bootstrap), the claims from the papers and the headline.
+//
+// An entry without a successful scored run is listed in NoResults and
+// gets no verdict; a baseline without one gives no recommendation. When no
+// entry has a successful scored run, Summarize returns the summary (its
+// headline says so, and it recommends nothing, so that a report can still
+// list the failures) together with an error wrapping ErrNoResults.
 func Summarize(s *Study, out *Outcome) (*Summary, error) {
 	sum := &Summary{
 		Study: s, Targets: map[Problem]Target{}, Cells: map[string]map[Problem]*Cell{},
@@ -155,6 +174,7 @@ func Summarize(s *Study, out *Outcome) (*Summary, error) {
 	}
 	sum.setTargets(out, cells)
 	sum.collectRuns(out, cells)
+	sum.noResults()
 	sum.exclude()
 	sum.score()
 	for _, e := range sum.Entries {
@@ -168,8 +188,86 @@ func Summarize(s *Study, out *Outcome) (*Summary, error) {
 		sum.Pruning = livePruning(s, out)
 		sum.PruneReplay = replayPruning(s, out, sum.Higher)
 	}
-	return sum, nil
+	switch {
+	case len(sum.NoResults) == 0:
+		return sum, nil
+	case len(sum.NoResults) == len(sum.Entries):
+		sum.Recommended = ""
+		sum.Headline = fmt.Sprintf("No successful trials: %s, so the study gives no verdict and recommends no schedule.", failedCount(out, sum.Entries))
+		return sum, fmt.Errorf("bench: study %q: %w: %s%s", s.Name, ErrNoResults, failedCount(out, sum.Entries), firstFailure(out, sum.Entries))
+	}
+	rest := "the other schedules are scored"
+	if !sum.hasResults(s.Baseline) {
+		rest = "nor is any schedule compared with the baseline " + s.Baseline
+	}
+	return sum, fmt.Errorf("bench: study %q: %w for %s: %s, so no verdict is drawn about %s (%s)%s",
+		s.Name, ErrNoResults, strings.Join(sum.NoResults, ", "), failedCount(out, sum.NoResults), plural(len(sum.NoResults), "it", "them"), rest, firstFailure(out, sum.NoResults))
 }
+
+// failedCount says how many of the entries' trials failed and how many of
+// their scored runs have not run.
+func failedCount(out *Outcome, entries []string) string {
+	total, failed, pending := 0, 0, 0
+	for _, tr := range out.Trials {
+		if indexOf(entries, tr.Entry) < 0 {
+			continue
+		}
+		total++
+		_, ok := out.Results[tr.Key]
+		_, bad := out.Failed[tr.Key]
+		switch {
+		case bad:
+			failed++
+		case !ok && !tr.selection():
+			pending++ // a study loaded before it ended
+		}
+	}
+	txt := fmt.Sprintf("%d of %d trials failed", failed, total)
+	if pending > 0 {
+		txt += fmt.Sprintf(" and %d scored runs have not run", pending)
+	}
+	return txt
+}
+
+// firstFailure is "; the first failure: ..." with the error of the entries'
+// failed trial whose key sorts first, or "".
+func firstFailure(out *Outcome, entries []string) string {
+	entryOf := map[string]string{}
+	for _, tr := range out.Trials {
+		entryOf[tr.Key] = tr.Entry
+	}
+	for _, k := range sortedKeys(out.Failed) {
+		if indexOf(entries, entryOf[k]) >= 0 {
+			return "; the first failure: " + out.Failed[k]
+		}
+	}
+	return ""
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// noResults lists the entries without a successful scored run.
+func (sum *Summary) noResults() {
+	for _, e := range sum.Entries {
+		ok := false
+		for _, c := range sum.Cells[e] {
+			for _, r := range c.Runs {
+				ok = ok || r.OK
+			}
+		}
+		if !ok {
+			sum.NoResults = append(sum.NoResults, e)
+		}
+	}
+}
+
+// hasResults reports whether entry e has a successful scored run.
+func (sum *Summary) hasResults(e string) bool { return indexOf(sum.NoResults, e) < 0 }
 
 // setTargets sets each problem's target: pinned by the study, else (grid
 // mode) from the baseline's selection runs at its chosen peak, else the
@@ -429,13 +527,25 @@ func (sum *Summary) recommend() {
 		sum.Headline = "The study has no baseline, so no schedule is compared with one."
 		return
 	}
+	if !sum.hasResults(base) {
+		// Keeping the baseline would be a verdict drawn from no data.
+		sum.Recommended = ""
+		sum.Headline = fmt.Sprintf("The baseline %s has no successful evaluation run (see Failed trials), so no schedule is compared with it and none is recommended.", base)
+		return
+	}
+	// Entries without a successful run are in no verdict: say so, rather
+	// than count them among the schedules that are not faster.
+	untested := ""
+	if len(sum.NoResults) > 0 {
+		untested = fmt.Sprintf(" %s: no successful evaluation run, not compared (see Failed trials).", strings.Join(sum.NoResults, ", "))
+	}
 	if n == 0 {
-		sum.Headline = fmt.Sprintf("No problem of this study discriminates between the schedules (%d excluded), so it gives no verdict; keep %s.", len(sum.Excluded), base)
+		sum.Headline = fmt.Sprintf("No problem of this study discriminates between the schedules (%d excluded), so it gives no verdict; keep %s.%s", len(sum.Excluded), base, untested)
 		return
 	}
 	var faster []string
 	for _, e := range sum.Entries {
-		if c := sum.Compare[e]; c != nil && c.Verdict == VerdictFaster {
+		if c := sum.Compare[e]; c != nil && c.Verdict == VerdictFaster && sum.hasResults(e) {
 			faster = append(faster, e)
 		}
 	}
@@ -445,15 +555,19 @@ func (sum *Summary) recommend() {
 		excluded = fmt.Sprintf("; %d of %d problems do not discriminate and are left out", len(sum.Excluded), len(sum.Problems))
 	}
 	if len(faster) == 0 {
-		sum.Headline = fmt.Sprintf("No schedule is clearly faster than %s: every %.0f%% interval of the speedup in steps to target includes 1 or lies below it (%d problems%s). Recommended: %s.",
-			base, 100*Level, n, excluded, base)
+		none := "No schedule"
+		if len(sum.NoResults) > 0 {
+			none = "No schedule compared"
+		}
+		sum.Headline = fmt.Sprintf("%s is clearly faster than %s: every %.0f%% interval of the speedup in steps to target includes 1 or lies below it (%d problems%s). Recommended: %s.%s",
+			none, base, 100*Level, n, excluded, base, untested)
 		return
 	}
 	best := faster[0]
 	c := sum.Compare[best]
 	sum.Recommended = best
-	sum.Headline = fmt.Sprintf("%s is faster than %s: it reaches the targets %.2f× as fast (%.0f%% interval %.2f–%.2f×, %d problems%s). Recommended: %s.",
-		best, base, c.Speedup, 100*Level, c.Low, c.High, n, excluded, best)
+	sum.Headline = fmt.Sprintf("%s is faster than %s: it reaches the targets %.2f× as fast (%.0f%% interval %.2f–%.2f×, %d problems%s). Recommended: %s.%s",
+		best, base, c.Speedup, 100*Level, c.Low, c.High, n, excluded, best, untested)
 }
 
 func fromGoodness(g float64, higher bool) float64 {
@@ -497,6 +611,9 @@ func indexOf(xs []string, x string) int {
 // the workload's largest budget: "workload (steps steps): spec".
 func (sum *Summary) RecommendedSpecs() []string {
 	var out []string
+	if sum.Recommended == "" {
+		return nil // nothing recommended (no baseline, or no data)
+	}
 	for _, w := range sum.Study.Workloads {
 		c := sum.Cells[sum.Recommended][Problem{w, largestBudget(sum.Study, w)}]
 		if c == nil || c.Spec == "" {

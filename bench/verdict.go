@@ -277,9 +277,17 @@ func evaluateClaims(s *Summary) []Claim {
 				}
 			}
 		}
+		failed := ""
+		for _, n := range append([]string{cs.favoured}, cs.against...) {
+			if missing == "" && !s.hasResults(n) && failed == "" {
+				failed = n
+			}
+		}
 		switch {
 		case missing != "":
 			c.Verdict = fmt.Sprintf("not tested: the study has no schedule named %q", missing)
+		case failed != "":
+			c.Verdict = fmt.Sprintf("not tested: %s has no successful evaluation run", failed)
 		case len(problems) == 0 && cs.lowOnly:
 			c.Verdict = fmt.Sprintf("not tested: no scored problem at a budget ≤ %g", LowBudget)
 		case len(problems) == 0:

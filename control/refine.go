@@ -3,8 +3,11 @@ package control
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"os"
 	"sort"
+	"strings"
 
 	"github.com/lrkit/lrkit/runlog"
 	"github.com/lrkit/lrkit/schedule"
@@ -89,9 +92,11 @@ const DefaultMaxRefineSteps = 10_000_000
 // maximum is exactly 1 and its last value is 0. Constant norms give exactly
 // linear decay, 1 − t/(T−1).
 //
-// Errors: fewer than 2 usable norms, a NaN, or a norm that is zero or
-// negative (its weight would be infinite). Infinite norms are dropped as
-// the released code does when smoothing, and rejected when not.
+// Errors: fewer than 2 usable norms, a NaN, a negative norm (-Inf
+// included), or a zero norm (its weight would be infinite; see checkNorm),
+// each naming its step (the index in gradNorms), smoothed or not. +Inf
+// norms are dropped as the released code does when smoothing, and rejected
+// when not.
 func Refine(gradNorms []float64, rule Rule, opts RefineOptions) ([]float64, error) {
 	if rule != RuleL2 && rule != RuleL1 {
 		return nil, fmt.Errorf("refine: unknown rule %v", rule)
@@ -103,17 +108,16 @@ func Refine(gradNorms []float64, rule Rule, opts RefineOptions) ([]float64, erro
 	if horizon < 2 {
 		return nil, fmt.Errorf("refine: need a horizon of at least 2 steps, got %d", horizon)
 	}
+	for i, v := range gradNorms {
+		if err := checkNorm(v, !opts.NoSmooth); err != nil {
+			return nil, fmt.Errorf("refine: gradient norm at step %d %w", i, err)
+		}
+	}
 	g := gradNorms
 	if !opts.NoSmooth {
 		var err error
 		if g, err = MedianSmooth(gradNorms, opts.Tau); err != nil {
 			return nil, fmt.Errorf("refine: %w", err)
-		}
-	} else {
-		for i, v := range g {
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return nil, fmt.Errorf("refine: gradient norm %d is %v", i, v)
-			}
 		}
 	}
 	g = Resample(g, horizon)
@@ -148,7 +152,8 @@ func Refine(gradNorms []float64, rule Rule, opts RefineOptions) ([]float64, erro
 // MedianSmooth is the smoothing pipeline of the released refinement code
 // (facebookresearch/adaptive_scheduling, visual.py and README):
 //
-//  1. drop ±Inf values;
+//  1. drop +Inf values (the released code drops ±Inf; -Inf, a negative
+//     norm, is an error here);
 //  2. drop the first 2 and the last 2 samples;
 //  3. if fewer than RefineSamples remain, interpolate linearly up to
 //     RefineSamples;
@@ -159,7 +164,9 @@ func Refine(gradNorms []float64, rule Rule, opts RefineOptions) ([]float64, erro
 //
 // The width comes from RefineSamples, not from the run's length, as in the
 // released code: a 35,000-step run gets a 1,001-sample window.
-// It fails on NaN values and on fewer than 2 samples left after step 2.
+// g[i] is the norm at step i. MedianSmooth fails, naming the step, on a
+// NaN, a negative (-Inf included) or a zero norm (see checkNorm), and on
+// fewer than 2 samples left after step 2.
 func MedianSmooth(g []float64, tau float64) ([]float64, error) {
 	if tau <= 0 {
 		tau = RefineTau
@@ -169,10 +176,10 @@ func MedianSmooth(g []float64, tau float64) ([]float64, error) {
 	}
 	kept := make([]float64, 0, len(g))
 	for i, v := range g {
-		if math.IsNaN(v) {
-			return nil, fmt.Errorf("gradient norm %d is NaN", i)
+		if err := checkNorm(v, true); err != nil {
+			return nil, fmt.Errorf("gradient norm at step %d %w", i, err)
 		}
-		if !math.IsInf(v, 0) {
+		if !math.IsInf(v, 1) {
 			kept = append(kept, v)
 		}
 	}
@@ -185,6 +192,35 @@ func MedianSmooth(g []float64, tau float64) ([]float64, error) {
 	}
 	width := 2*int(tau*RefineSamples/2) + 1
 	return Resample(MedianFilter(kept, width), RefineSamples), nil
+}
+
+// checkNorm says what is wrong with one gradient norm v, as the rest of a
+// sentence that names the norm ("gradient norm at step 50" + " is NaN"), or
+// returns nil. +Inf (an overflowed norm) is accepted when dropInf, because
+// the smoothing drops it as the released code does, and refused otherwise.
+//
+// A zero norm is refused, smoothed or not. The weight of a step is G⁻² (or
+// G⁻¹), infinite at 0, so the unsmoothed closed form cannot use it; and
+// although the median filter would hide an isolated 0, a gradient norm is
+// exactly 0 only at an exact stationary point, which a stochastic training
+// run does not reach. In a real log a 0 is a placeholder for a norm that
+// was not computed (a logger's default, a column filled with 0), and
+// smoothing it away silently would refine from a column that is partly
+// missing. The spec (adaptive.md §1) defines only w_t = Ĝ_t⁻²; it says
+// nothing that makes a zero usable. The message tells the user to leave
+// such a value out: a missing norm is interpolated from its neighbours.
+func checkNorm(v float64, dropInf bool) error {
+	switch {
+	case math.IsNaN(v):
+		return errors.New("is NaN")
+	case math.IsInf(v, 1) && !dropInf:
+		return errors.New("is +Inf; unsmoothed refinement needs every norm finite (the smoothing drops infinite norms)")
+	case v < 0:
+		return fmt.Errorf("is %v; a norm cannot be negative", v)
+	case v == 0:
+		return errors.New("is 0; norms must be positive (a step's weight is 1/G² or 1/G): leave a norm that was not measured out of the log, and it is interpolated from its neighbours")
+	}
+	return nil
 }
 
 // MedianFilter is a centred running median of odd width over x, padded as
@@ -351,28 +387,55 @@ func RefinedTable(lrs []float64, peak float64) (schedule.Schedule, error) {
 // records: grad_norm for RuleL2, grad_norm_l1 for RuleL1, as one value per
 // step from step 0 to the last step of the log (linearly interpolated
 // between logged steps, the first value held before the first logged one).
+// A logged step keeps its own value exactly. A +Inf norm (an overflow) is
+// kept at its own step only, for Refine's smoothing to drop: the steps
+// around it are interpolated between the nearest finite norms, so it never
+// spreads to its neighbours.
 // It returns the per-step norms, which run-log column it read, and an error
-// naming the column when it is absent or holds fewer than 2 values.
+// naming the column when it is absent or holds fewer than 2 finite values,
+// and naming the step of a norm that is NaN, negative or zero (see Refine).
 func GradNormsOf(recs []runlog.Record, rule Rule) ([]float64, string, error) {
-	return gradNormsOf(recs, rule, math.MaxInt64-1)
+	return gradNormsOf(recs, rule, math.MaxInt64-1, true, nil)
 }
 
-func gradNormsOf(recs []runlog.Record, rule Rule, maxSteps int64) ([]float64, string, error) {
+// gradNormsOf is GradNormsOf with a bound on the last step, a choice to
+// keep (dropInf) or refuse +Inf norms, and where, which names the place
+// of record i in the log ("run.csv:52") or is nil.
+func gradNormsOf(recs []runlog.Record, rule Rule, maxSteps int64, dropInf bool, where func(i int) string) ([]float64, string, error) {
 	field, col := runlog.FieldGradNorm, "grad_norm"
 	if rule == RuleL1 {
 		field, col = runlog.FieldGradNormL1, "grad_norm_l1"
 	}
-	var steps []int64
+	at := func(i int, format string, args ...any) error {
+		msg := fmt.Sprintf(format, args...)
+		if where != nil {
+			if w := where(i); w != "" {
+				return fmt.Errorf("%s: %s", w, msg)
+			}
+		}
+		return errors.New(msg)
+	}
+	var steps []int64 // the logged steps with a finite norm
 	var vals []float64
+	var infs []int64 // the logged steps with a +Inf norm (dropInf only)
+	logged := int64(-1)
 	last := int64(-1)
-	for _, r := range recs {
+	for i, r := range recs {
 		last = max(last, r.Step)
 		v, ok := r.Value(field)
 		if !ok {
 			continue
 		}
-		if len(steps) > 0 && r.Step <= steps[len(steps)-1] {
-			return nil, col, fmt.Errorf("%s: step %d comes after step %d; steps must increase", col, r.Step, steps[len(steps)-1])
+		if r.Step <= logged {
+			return nil, col, at(i, "%s: step %d comes after step %d; steps must increase", col, r.Step, logged)
+		}
+		logged = r.Step
+		if err := checkNorm(v, dropInf); err != nil {
+			return nil, col, at(i, "%s at step %d %v", col, r.Step, err)
+		}
+		if math.IsInf(v, 1) {
+			infs = append(infs, r.Step)
+			continue
 		}
 		steps = append(steps, r.Step)
 		vals = append(vals, v)
@@ -382,7 +445,11 @@ func gradNormsOf(recs []runlog.Record, rule Rule, maxSteps int64) ([]float64, st
 		if rule == RuleL1 {
 			other = "grad_norm (--rule l2)"
 		}
-		return nil, col, fmt.Errorf("the log has %d %s values; refinement with rule %v needs one per step (does it have %s?)", len(vals), col, rule, other)
+		inf := ""
+		if len(infs) > 0 {
+			inf = fmt.Sprintf(" finite (and %d +Inf)", len(infs))
+		}
+		return nil, col, fmt.Errorf("the log has %d%s %s values; refinement with rule %v needs one per step (does it have %s?)", len(vals), inf, col, rule, other)
 	}
 	if last >= maxSteps {
 		return nil, col, fmt.Errorf("the log's last step is %d; refinement builds one value per step and stops at %d steps (raise the limit to go further)", last, maxSteps)
@@ -396,12 +463,15 @@ func gradNormsOf(recs []runlog.Record, rule Rule, maxSteps int64) ([]float64, st
 		switch {
 		case int64(t) <= steps[0]:
 			out[t] = vals[0]
-		case k+1 >= len(steps):
-			out[t] = vals[len(vals)-1]
+		case int64(t) == steps[k] || k+1 >= len(steps):
+			out[t] = vals[k]
 		default:
 			f := float64(int64(t)-steps[k]) / float64(steps[k+1]-steps[k])
 			out[t] = vals[k] + (vals[k+1]-vals[k])*f
 		}
+	}
+	for _, s := range infs {
+		out[s] = math.Inf(1)
 	}
 	return out, col, nil
 }
@@ -412,18 +482,27 @@ type Refinement struct {
 	Column  string    // the run-log column they came from
 	LRs     []float64 // the refined schedule, peak 1, one value per step
 	Summary RefineSummary
+	// Dropped lists the steps whose norm was +Inf and which the smoothing
+	// dropped, in increasing order (none when NoSmooth: those are errors).
+	Dropped []int64
 }
 
 // RefineLog refines the schedule of a run from its run log's records: the
 // norms of the rule's column (GradNormsOf), Refine, and Summarize. A log
 // whose last step is opts.MaxSteps or more (DefaultMaxRefineSteps when 0)
-// is refused before anything is allocated for it.
+// is refused before anything is allocated for it. A norm that is NaN,
+// negative or zero, or +Inf when opts.NoSmooth, is an error naming its
+// step; RefineFile also names the file and line.
 func RefineLog(recs []runlog.Record, rule Rule, opts RefineOptions) (Refinement, error) {
+	return refineLog(recs, rule, opts, nil)
+}
+
+func refineLog(recs []runlog.Record, rule Rule, opts RefineOptions, where func(i int) string) (Refinement, error) {
 	limit := opts.MaxSteps
 	if limit <= 0 {
 		limit = DefaultMaxRefineSteps
 	}
-	norms, col, err := gradNormsOf(recs, rule, limit)
+	norms, col, err := gradNormsOf(recs, rule, limit, !opts.NoSmooth, where)
 	if err != nil {
 		return Refinement{Column: col}, err
 	}
@@ -431,7 +510,62 @@ func RefineLog(recs []runlog.Record, rule Rule, opts RefineOptions) (Refinement,
 	if err != nil {
 		return Refinement{Column: col}, err
 	}
-	return Refinement{Norms: norms, Column: col, LRs: lrs, Summary: Summarize(lrs)}, nil
+	var dropped []int64
+	for i, v := range norms {
+		if math.IsInf(v, 1) {
+			dropped = append(dropped, int64(i))
+		}
+	}
+	return Refinement{Norms: norms, Column: col, LRs: lrs, Summary: Summarize(lrs), Dropped: dropped}, nil
+}
+
+// RefineFile reads the run log at path (any format runlog.ReadFile reads,
+// a TensorBoard run directory included) with read, and refines it as
+// RefineLog does. Every error names the file; one about a gradient norm in
+// a CSV or JSON Lines log also names its line:
+//
+//	run.csv:52: grad_norm at step 50 is NaN
+func RefineFile(path string, read runlog.ReadOptions, rule Rule, opts RefineOptions) (Refinement, error) {
+	if read.Name == "" {
+		read.Name = path
+	}
+	name := read.Name
+	var recs []runlog.Record
+	var where func(i int) string
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		if recs, err = runlog.ReadEventDir(path, read); err != nil {
+			return Refinement{}, err
+		}
+	} else {
+		r, err := runlog.Open(path, read)
+		if err != nil {
+			return Refinement{}, err
+		}
+		defer r.Close()
+		liner, _ := r.Reader.(interface{ Line() int })
+		var lines []int
+		for {
+			rec, err := r.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return Refinement{}, err
+			}
+			recs = append(recs, rec)
+			if liner != nil {
+				lines = append(lines, liner.Line())
+			}
+		}
+		if liner != nil {
+			where = func(i int) string { return fmt.Sprintf("%s:%d", name, lines[i]) }
+		}
+	}
+	ref, err := refineLog(recs, rule, opts, where)
+	if err != nil && !strings.HasPrefix(err.Error(), name+":") {
+		err = fmt.Errorf("%s: %w", name, err)
+	}
+	return ref, err
 }
 
 // Table returns the refinement scaled to peak as a step,lr table: steps 0

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -151,9 +153,10 @@ func TestReflectIndex(t *testing.T) {
 }
 
 func TestMedianSmoothPipeline(t *testing.T) {
-	// Drop ±Inf and two samples at each end: the spikes at both ends and
-	// the infinities must not reach the result.
-	g := []float64{1000, 1000, math.Inf(1), 5, 5, 5, math.Inf(-1), 5, 5, 5, 5, -1000, -1000}
+	// Drop +Inf and two samples at each end: the spikes at both ends and
+	// the infinities must not reach the result. (-Inf is a negative norm,
+	// refused: TestRefineBadNorms.)
+	g := []float64{1000, 1000, math.Inf(1), 5, 5, 5, math.Inf(1), 5, 5, 5, 5, 1e-3, 1e-3}
 	got, err := MedianSmooth(g, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -353,4 +356,168 @@ func FuzzRefineLog(f *testing.F) {
 			}
 		}
 	})
+}
+
+// normLog writes a run log of 100 steps (0..99) whose grad_norm is
+// 1+0.01·step except at step 50, where it is bad (as the file spells it),
+// and returns its path. Step s is on line s+2 of the CSV (after the
+// header) and line s+1 of the JSONL.
+func normLog(t *testing.T, ext, bad string) string {
+	t.Helper()
+	var b strings.Builder
+	if ext == ".csv" {
+		b.WriteString("step,grad_norm\n")
+	}
+	for s := range 100 {
+		v := fmt.Sprint(1 + 0.01*float64(s))
+		if s == 50 {
+			v = bad
+		}
+		if ext == ".csv" {
+			fmt.Fprintf(&b, "%d,%s\n", s, v)
+		} else {
+			fmt.Fprintf(&b, "{\"step\": %d, \"grad_norm\": %s}\n", s, v)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "g"+ext)
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestRefineFileBadNorms: a bad gradient norm at step 50 is reported at
+// step 50 with its own value and the file's line, smoothed or not (a +Inf
+// or NaN used to become "gradient norm 49 is NaN", interpolated into step
+// 49), except +Inf, which the smoothing drops as MedianSmooth documents. A
+// negative or zero norm is refused whatever the smoothing (the smoothing
+// used to hide it and return a schedule).
+func TestRefineFileBadNorms(t *testing.T) {
+	const zero = "is 0; norms must be positive (a step's weight is 1/G² or 1/G): leave a norm that was not measured out of the log, and it is interpolated from its neighbours"
+	tests := []struct {
+		ext, bad string
+		noSmooth bool
+		want     string // "" means refined, with step 50 dropped
+	}{
+		{".csv", "Inf", false, ""},
+		{".csv", "Inf", true, "g.csv:52: grad_norm at step 50 is +Inf; unsmoothed refinement needs every norm finite (the smoothing drops infinite norms)"},
+		{".csv", "NaN", false, "g.csv:52: grad_norm at step 50 is NaN"},
+		{".csv", "NaN", true, "g.csv:52: grad_norm at step 50 is NaN"},
+		{".csv", "-1", false, "g.csv:52: grad_norm at step 50 is -1; a norm cannot be negative"},
+		{".csv", "-1", true, "g.csv:52: grad_norm at step 50 is -1; a norm cannot be negative"},
+		{".csv", "-Inf", false, "g.csv:52: grad_norm at step 50 is -Inf; a norm cannot be negative"},
+		{".csv", "0", false, "g.csv:52: grad_norm at step 50 " + zero},
+		{".csv", "0", true, "g.csv:52: grad_norm at step 50 " + zero},
+		{".jsonl", "Infinity", false, ""},
+		{".jsonl", "NaN", false, "g.jsonl:51: grad_norm at step 50 is NaN"},
+		{".jsonl", "-0.5", false, "g.jsonl:51: grad_norm at step 50 is -0.5; a norm cannot be negative"},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("%s %s nosmooth=%v", tc.ext, tc.bad, tc.noSmooth), func(t *testing.T) {
+			path := normLog(t, tc.ext, tc.bad)
+			ref, err := RefineFile(path, runlog.ReadOptions{}, RuleL2, RefineOptions{NoSmooth: tc.noSmooth})
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(ref.Dropped) != 1 || ref.Dropped[0] != 50 || len(ref.LRs) != 100 || ref.LRs[99] != 0 {
+					t.Fatalf("dropped %v, %d rates", ref.Dropped, len(ref.LRs))
+				}
+				for i, v := range ref.LRs {
+					if !(v >= 0 && v <= 1) {
+						t.Fatalf("rate %v at step %d", v, i)
+					}
+				}
+				return
+			}
+			want := filepath.Join(filepath.Dir(path), tc.want)
+			if err == nil || err.Error() != want {
+				t.Fatalf("error %v,\nwant %s", err, want)
+			}
+			// RefineLog, on the same records, names the step and the value
+			// but has no file to name.
+			recs, rerr := runlog.ReadFile(path, runlog.ReadOptions{})
+			if rerr != nil {
+				t.Fatal(rerr)
+			}
+			_, err = RefineLog(recs, RuleL2, RefineOptions{NoSmooth: tc.noSmooth})
+			_, msg, _ := strings.Cut(tc.want, ": ")
+			if err == nil || err.Error() != msg {
+				t.Fatalf("RefineLog error %v,\nwant %s", err, msg)
+			}
+		})
+	}
+}
+
+// TestGradNormsOfKeepsBadNormsAtTheirStep: interpolation between logged
+// steps never reads a +Inf norm; it stays at its own step (for the smoothing
+// to drop), and the steps around it come from the nearest finite norms.
+func TestGradNormsOfKeepsBadNormsAtTheirStep(t *testing.T) {
+	rec := func(step int64, g float64) runlog.Record {
+		return runlog.Record{Step: step, GradNorm: g, Present: runlog.FieldGradNorm}
+	}
+	g, _, err := GradNormsOf([]runlog.Record{rec(0, 1), rec(2, 3), rec(4, math.Inf(1)), rec(6, 7), rec(7, math.Inf(1))}, RuleL2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []float64{1, 2, 3, 4, math.Inf(1), 6, 7, math.Inf(1)}
+	if fmt.Sprint(g) != fmt.Sprint(want) {
+		t.Fatalf("got %v, want %v", g, want)
+	}
+	// Every step logged: the step before a +Inf keeps its own value (it
+	// was NaN: finite + (Inf−finite)·0).
+	g, _, err = GradNormsOf([]runlog.Record{rec(0, 1), rec(1, 2), rec(2, math.Inf(1)), rec(3, 4)}, RuleL2)
+	if err != nil || fmt.Sprint(g) != "[1 2 +Inf 4]" {
+		t.Fatalf("got %v, %v", g, err)
+	}
+	_, _, err = GradNormsOf([]runlog.Record{rec(0, 1), rec(1, math.Inf(1)), rec(2, math.Inf(1))}, RuleL2)
+	want2 := "the log has 1 finite (and 2 +Inf) grad_norm values; refinement with rule l2 needs one per step (does it have grad_norm_l1 (--rule l1)?)"
+	if err == nil || err.Error() != want2 {
+		t.Fatalf("error %v", err)
+	}
+}
+
+// TestRefineBadNorms: Refine and MedianSmooth name the step (the index)
+// and the value of a bad norm, and treat negative and zero norms alike
+// whether they smooth or not.
+func TestRefineBadNorms(t *testing.T) {
+	g := func(bad float64) []float64 {
+		x := make([]float64, 20)
+		for i := range x {
+			x[i] = 2
+		}
+		x[7] = bad
+		return x
+	}
+	tests := []struct {
+		name     string
+		bad      float64
+		noSmooth bool
+		want     string
+	}{
+		{"nan", math.NaN(), false, "refine: gradient norm at step 7 is NaN"},
+		{"nan unsmoothed", math.NaN(), true, "refine: gradient norm at step 7 is NaN"},
+		{"+inf unsmoothed", math.Inf(1), true, "refine: gradient norm at step 7 is +Inf; unsmoothed refinement needs every norm finite (the smoothing drops infinite norms)"},
+		{"-inf", math.Inf(-1), false, "refine: gradient norm at step 7 is -Inf; a norm cannot be negative"},
+		{"negative", -1, false, "refine: gradient norm at step 7 is -1; a norm cannot be negative"},
+		{"negative unsmoothed", -1, true, "refine: gradient norm at step 7 is -1; a norm cannot be negative"},
+		{"zero", 0, false, "refine: gradient norm at step 7 is 0; norms must be positive"},
+		{"zero unsmoothed", 0, true, "refine: gradient norm at step 7 is 0; norms must be positive"},
+	}
+	for _, tc := range tests {
+		_, err := Refine(g(tc.bad), RuleL1, RefineOptions{NoSmooth: tc.noSmooth})
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want %q", tc.name, err, tc.want)
+		}
+		if tc.noSmooth {
+			continue
+		}
+		_, err = MedianSmooth(g(tc.bad), 0)
+		if want := strings.TrimPrefix(tc.want, "refine: "); err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("MedianSmooth %s: error %v, want %q", tc.name, err, want)
+		}
+	}
+	if _, err := Refine(g(math.Inf(1)), RuleL1, RefineOptions{}); err != nil {
+		t.Errorf("+Inf smoothed: %v (the smoothing drops it)", err)
+	}
 }

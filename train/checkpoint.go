@@ -22,6 +22,42 @@ const (
 	maxCheckpointSize = 1 << 34
 )
 
+// ErrBadCheckpoint is wrapped by every error of Load, Rollback and
+// LoadCheckpoint that comes from the checkpoint's content rather than from
+// reading it: a file that is not a checkpoint (ErrNotCheckpoint), one of
+// another format version, a truncated or corrupt one, or one of another
+// model, optimizer, controller or horizon. A caller tells bad input from an
+// I/O failure with errors.Is(err, ErrBadCheckpoint).
+var ErrBadCheckpoint = errors.New("bad checkpoint")
+
+// ErrNotCheckpoint is wrapped by the error of loading a file that is not an
+// lrkit checkpoint at all (it does not start with the checkpoint magic, or
+// is shorter than a checkpoint's header). Such an error also matches
+// ErrBadCheckpoint.
+var ErrNotCheckpoint error = &kindError{msg: "not an lrkit checkpoint", parent: ErrBadCheckpoint}
+
+// kindError is a sentinel error that is also a kind of its parent.
+type kindError struct {
+	msg    string
+	parent error
+}
+
+func (e *kindError) Error() string { return e.msg }
+func (e *kindError) Unwrap() error { return e.parent }
+
+// bad marks a load error as bad input: it reads "checkpoint: " and the
+// message (fmt.Errorf's format, %w included) and wraps ErrBadCheckpoint as
+// well as any error the format wraps.
+func bad(format string, args ...any) error {
+	return &badError{err: fmt.Errorf(format, args...)}
+}
+
+// badError is an error about a checkpoint's content.
+type badError struct{ err error }
+
+func (e *badError) Error() string   { return "checkpoint: " + e.err.Error() }
+func (e *badError) Unwrap() []error { return []error{ErrBadCheckpoint, e.err} }
+
 type paramState struct {
 	Name  string
 	Shape []int
@@ -122,18 +158,20 @@ func (t *Trainer) Load(r io.Reader) error { return t.load(r, true) }
 
 func (t *Trainer) load(r io.Reader, withController bool) error {
 	head := make([]byte, 20)
-	if _, err := io.ReadFull(r, head); err != nil {
+	if k, err := io.ReadFull(r, head); errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("checkpoint: %w (%d bytes, shorter than the %d-byte header)", ErrNotCheckpoint, k, len(head))
+	} else if err != nil {
 		return fmt.Errorf("checkpoint: read header: %w", err)
 	}
 	if string(head[:8]) != checkpointMagic {
-		return errors.New("checkpoint: not an lrkit checkpoint (bad magic)")
+		return fmt.Errorf("checkpoint: %w (bad magic)", ErrNotCheckpoint)
 	}
 	if v := binary.LittleEndian.Uint32(head[8:]); v != checkpointVersion {
-		return fmt.Errorf("checkpoint: version %d, this build reads version %d", v, checkpointVersion)
+		return bad("version %d, this build reads version %d", v, checkpointVersion)
 	}
 	n := binary.LittleEndian.Uint64(head[12:])
 	if n > maxCheckpointSize {
-		return fmt.Errorf("checkpoint: payload length %d is implausible", n)
+		return bad("payload length %d is implausible", n)
 	}
 	// Read through a limit rather than allocating n bytes up front, so a
 	// corrupt length cannot claim memory the file does not have.
@@ -142,14 +180,16 @@ func (t *Trainer) load(r io.Reader, withController bool) error {
 		return fmt.Errorf("checkpoint: read payload of %d bytes: %w", n, err)
 	}
 	if uint64(len(payload)) != n {
-		return fmt.Errorf("checkpoint: payload is %d bytes, header says %d (truncated file)", len(payload), n)
+		return bad("payload is %d bytes, header says %d (truncated file)", len(payload), n)
 	}
 	var sum [sha256.Size]byte
-	if _, err := io.ReadFull(r, sum[:]); err != nil {
+	if _, err := io.ReadFull(r, sum[:]); errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return bad("read checksum: %w (truncated file)", err)
+	} else if err != nil {
 		return fmt.Errorf("checkpoint: read checksum: %w", err)
 	}
 	if sha256.Sum256(payload) != sum {
-		return errors.New("checkpoint: checksum mismatch (file corrupt)")
+		return bad("checksum mismatch (file corrupt)")
 	}
 	return t.apply(payload, withController)
 }
@@ -158,28 +198,30 @@ func (t *Trainer) load(r io.Reader, withController bool) error {
 func (t *Trainer) apply(payload []byte, withController bool) error {
 	var c checkpoint
 	if err := gob.NewDecoder(bytes.NewReader(payload)).Decode(&c); err != nil {
-		return fmt.Errorf("checkpoint: decode: %w", err)
+		return bad("decode: %w", err)
 	}
 	if err := t.compatible(&c); err != nil {
 		return err
 	}
 	if withController && !c.HasController {
-		return errors.New("checkpoint: a snapshot without controller state cannot be loaded as a checkpoint; use Rollback")
+		return bad("a snapshot without controller state cannot be loaded as a checkpoint; use Rollback")
 	}
-	// Restore the parts that can fail before touching the parameters.
+	// Restore the parts that can fail before touching the parameters. The
+	// checksum holds, so a state that does not restore is one this
+	// trainer cannot take: bad input too.
 	if err := t.cfg.Optimizer.UnmarshalBinary(c.Optimizer); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
+		return bad("%w", err)
 	}
 	if err := t.cfg.Data.Restore(c.Data); err != nil {
-		return fmt.Errorf("checkpoint: data position: %w", err)
+		return bad("data position: %w", err)
 	}
 	if withController {
 		if err := t.cfg.Controller.Restore(c.Controller); err != nil {
-			return fmt.Errorf("checkpoint: controller state: %w", err)
+			return bad("controller state: %w", err)
 		}
 	}
 	if err := t.pcg.UnmarshalBinary(c.RNG); err != nil {
-		return fmt.Errorf("checkpoint: rng state: %w", err)
+		return bad("rng state: %w", err)
 	}
 	for i, p := range t.params {
 		copy(p.W.Data, c.Params[i].Data)
@@ -197,35 +239,35 @@ func (t *Trainer) apply(payload []byte, withController bool) error {
 // compatible checks that checkpoint c fits this trainer.
 func (t *Trainer) compatible(c *checkpoint) error {
 	if len(c.Params) != len(t.params) {
-		return fmt.Errorf("checkpoint: %d parameters, the model has %d", len(c.Params), len(t.params))
+		return bad("%d parameters, the model has %d", len(c.Params), len(t.params))
 	}
 	for i, p := range t.params {
 		q := c.Params[i]
 		if q.Name != p.Name || !slices.Equal(q.Shape, p.W.Shape) || len(q.Data) != p.W.Len() {
-			return fmt.Errorf("checkpoint: parameter %d is %s%v, the model has %s%v", i, q.Name, q.Shape, p.Name, p.W.Shape)
+			return bad("parameter %d is %s%v, the model has %s%v", i, q.Name, q.Shape, p.Name, p.W.Shape)
 		}
 	}
 	if c.OptimizerName != t.cfg.Optimizer.Name() {
-		return fmt.Errorf("checkpoint: optimizer %s, the trainer has %s", c.OptimizerName, t.cfg.Optimizer.Name())
+		return bad("optimizer %s, the trainer has %s", c.OptimizerName, t.cfg.Optimizer.Name())
 	}
 	if c.ControllerSpec != t.cfg.Controller.String() {
-		return fmt.Errorf("checkpoint: controller %q, the trainer has %q", c.ControllerSpec, t.cfg.Controller.String())
+		return bad("controller %q, the trainer has %q", c.ControllerSpec, t.cfg.Controller.String())
 	}
 	if len(c.InitNorms) != len(t.init) || len(c.Stats) != len(t.stats) {
-		return fmt.Errorf("checkpoint: %d scale-invariant parameters, the model has %d", len(c.InitNorms), len(t.init))
+		return bad("%d scale-invariant parameters, the model has %d", len(c.InitNorms), len(t.init))
 	}
 	if c.Dir != nil {
 		if len(c.Dir) != len(t.params) {
-			return fmt.Errorf("checkpoint: update direction for %d parameters, the model has %d", len(c.Dir), len(t.params))
+			return bad("update direction for %d parameters, the model has %d", len(c.Dir), len(t.params))
 		}
 		for i, p := range t.params {
 			if len(c.Dir[i]) != p.W.Len() {
-				return fmt.Errorf("checkpoint: update direction %d has %d values, parameter %s has %d", i, len(c.Dir[i]), p.Name, p.W.Len())
+				return bad("update direction %d has %d values, parameter %s has %d", i, len(c.Dir[i]), p.Name, p.W.Len())
 			}
 		}
 	}
 	if c.Step < 0 || c.Step > t.cfg.Steps {
-		return fmt.Errorf("checkpoint: step %d is outside this run's 0..%d", c.Step, t.cfg.Steps)
+		return bad("step %d is outside this run's 0..%d", c.Step, t.cfg.Steps)
 	}
 	return nil
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/lrkit/lrkit/control"
 	"github.com/lrkit/lrkit/internal/safefile"
@@ -137,31 +139,43 @@ func RunSession(ctx context.Context, cfg Config, o SessionOptions) (SessionResul
 }
 
 // SaveCheckpoint writes the trainer's checkpoint to path through a
-// temporary file and a rename, so a crash never leaves half a checkpoint.
+// temporary file in path's directory and a rename, so a crash never leaves
+// half a checkpoint. Its errors name path, not the temporary file:
+//
+//	checkpoint /data/run.ckpt: cannot write in /data: no such file or directory
 func SaveCheckpoint(tr *Trainer, path string) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".ckpt-*")
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".ckpt-*")
 	if err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
+		return &fileError{path, fmt.Errorf("cannot write in %s: %w", dir, bareError(err))}
 	}
 	tmp := f.Name()
-	err = tr.Save(f)
+	err = tr.Save(bareWriter{f})
 	if cerr := f.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("checkpoint: %w", cerr)
+		err = fmt.Errorf("write: %w", bareError(cerr))
 	}
 	if err == nil {
-		err = os.Chmod(tmp, 0o644)
+		if cerr := os.Chmod(tmp, 0o644); cerr != nil {
+			err = fmt.Errorf("chmod: %w", bareError(cerr))
+		}
 	}
 	if err == nil {
-		err = os.Rename(tmp, path)
+		if rerr := os.Rename(tmp, path); rerr != nil {
+			err = fmt.Errorf("cannot replace it: %w", bareError(rerr))
+		}
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("checkpoint %s: %w", path, err)
+		return &fileError{path, err}
 	}
 	return nil
 }
 
 // LoadCheckpoint restores the trainer from the checkpoint file at path.
+// An error from the file's content (not a checkpoint, corrupt, of another
+// model...) names path and wraps ErrBadCheckpoint, and ErrNotCheckpoint
+// when the file is not a checkpoint at all; one from opening or reading
+// the file does not.
 func LoadCheckpoint(tr *Trainer, path string) error {
 	f, err := safefile.Open(path, maxCheckpointSize)
 	if err != nil {
@@ -169,9 +183,46 @@ func LoadCheckpoint(tr *Trainer, path string) error {
 	}
 	defer f.Close()
 	if err := tr.Load(f); err != nil {
-		return fmt.Errorf("checkpoint %s: %w", path, err)
+		return &fileError{path, err}
 	}
 	return nil
+}
+
+// fileError is a checkpoint error with the checkpoint's path:
+// "checkpoint PATH: what went wrong" (the inner error's own "checkpoint: "
+// is not repeated).
+type fileError struct {
+	path string
+	err  error
+}
+
+func (e *fileError) Error() string {
+	return "checkpoint " + e.path + ": " + strings.TrimPrefix(e.err.Error(), "checkpoint: ")
+}
+
+func (e *fileError) Unwrap() error { return e.err }
+
+// bareError strips the *fs.PathError or *os.LinkError that names the
+// temporary file from err, keeping what went wrong (errors.Is still sees
+// it: fs.ErrNotExist, syscall.ENOSPC, ...).
+func bareError(err error) error {
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &pe):
+		return pe.Err
+	case errors.As(err, &le):
+		return le.Err
+	}
+	return err
+}
+
+// bareWriter is a file whose write errors do not name it.
+type bareWriter struct{ f *os.File }
+
+func (w bareWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	return n, bareError(err)
 }
 
 // rewriteLog keeps the records of the log at path with step < next,

@@ -1,8 +1,10 @@
 package train
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -121,5 +123,95 @@ func TestSessionErrors(t *testing.T) {
 		if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
 			t.Errorf("%+v:\n got  %v\n want %s...", tt.o, err, tt.want)
 		}
+	}
+}
+
+// TestCheckpointFileErrors: saving names the user's path, never the
+// temporary file (it said "checkpoint: open /dir/.ckpt-13539545: ..."),
+// and loading a file that is not a checkpoint, or a bad one, wraps
+// ErrNotCheckpoint / ErrBadCheckpoint with the path, so that a caller can
+// tell bad input from an I/O failure; a missing file is neither.
+func TestCheckpointFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	cfg, _ := sessionConfig(0, 0)
+	tr, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := filepath.Join(dir, "good.ckpt")
+	if err := SaveCheckpoint(tr, good); err != nil {
+		t.Fatal(err)
+	}
+	ckpt, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	missingDir := filepath.Join(dir, "none", "x.ckpt")
+	isDir := filepath.Join(dir, "sub")
+	if err := os.MkdirAll(filepath.Join(isDir, "child"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	saves := []struct {
+		path, want string
+		is         error
+	}{
+		{missingDir, "checkpoint " + missingDir + ": cannot write in " + filepath.Join(dir, "none") + ": no such file or directory", fs.ErrNotExist},
+		{isDir, "checkpoint " + isDir + ": cannot replace it: file exists", nil},
+	}
+	for _, tc := range saves {
+		err := SaveCheckpoint(tr, tc.path)
+		if err == nil || err.Error() != tc.want || (tc.is != nil && !errors.Is(err, tc.is)) {
+			t.Errorf("save %s: %v,\nwant %s", tc.path, err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), ".ckpt-") {
+			t.Errorf("save %s names the temporary file: %v", tc.path, err)
+		}
+		if errors.Is(err, ErrBadCheckpoint) {
+			t.Errorf("save %s: an I/O failure reads as a bad checkpoint", tc.path)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(isDir, ".ckpt-*")); len(left) > 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	csv := write("notackpt.csv", []byte("step,loss\n0,1\n1,0.5\n2,0.25\n"))
+	short := write("short.ckpt", []byte("LRKIT"))
+	corrupt := bytes.Clone(ckpt)
+	corrupt[40] ^= 1
+	bad := write("corrupt.ckpt", corrupt)
+	loads := []struct {
+		path, want string
+		notCkpt    bool // errors.Is ErrNotCheckpoint
+		badInput   bool // errors.Is ErrBadCheckpoint
+	}{
+		{csv, "checkpoint " + csv + ": not an lrkit checkpoint (bad magic)", true, true},
+		{short, "checkpoint " + short + ": not an lrkit checkpoint (5 bytes, shorter than the 20-byte header)", true, true},
+		{bad, "checkpoint " + bad + ": checksum mismatch (file corrupt)", false, true},
+		{filepath.Join(dir, "missing.ckpt"), "checkpoint: open " + filepath.Join(dir, "missing.ckpt") + ": no such file or directory", false, false},
+	}
+	for _, tc := range loads {
+		cfg, _ := sessionConfig(0, 0)
+		tr, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = LoadCheckpoint(tr, tc.path)
+		if err == nil || err.Error() != tc.want || errors.Is(err, ErrNotCheckpoint) != tc.notCkpt || errors.Is(err, ErrBadCheckpoint) != tc.badInput {
+			t.Errorf("load %s: %v (not a checkpoint: %v, bad: %v),\nwant %s (%v, %v)", tc.path, err,
+				errors.Is(err, ErrNotCheckpoint), errors.Is(err, ErrBadCheckpoint), tc.want, tc.notCkpt, tc.badInput)
+		}
+	}
+	// Through a session, as lrkit train --resume sees it.
+	cfg, ctx := sessionConfig(0, 0)
+	_, err = RunSession(ctx, cfg, SessionOptions{Log: filepath.Join(dir, "r.csv"), Checkpoint: csv, Resume: true})
+	if !errors.Is(err, ErrNotCheckpoint) || !strings.HasPrefix(err.Error(), "checkpoint "+csv+": ") {
+		t.Errorf("resume from a CSV file: %v", err)
 	}
 }

@@ -56,6 +56,12 @@ func auditLaw(t *testing.T) string {
 func TestBadInputExitsTwo(t *testing.T) {
 	dir := t.TempDir()
 	grads := writeGradLog(t, 50, func(int) float64 { return 1 })
+	nanGrads := writeGradLog(t, 50, func(i int) float64 {
+		if i == 20 {
+			return math.NaN()
+		}
+		return 1
+	})
 	hdr := writeFile0(t, dir, "hdr.csv", "step,lr,loss\n")
 	good := writeFile0(t, dir, "good.csv", "step,lr,loss\n0,0.1,3\n1,0.1,2.5\n2,0.1,2\n")
 	allNaN := writeFile0(t, dir, "allnan.csv", "step,lr,loss\n0,0.1,NaN\n1,0.1,NaN\n")
@@ -77,6 +83,8 @@ func TestBadInputExitsTwo(t *testing.T) {
 		// refine wrote +Inf rates; --max-steps 0 meant the default.
 		{"refine infinite peak", []string{"refine", grads, "--peak", "Inf"}, "--peak must be a finite number > 0, got +Inf"},
 		{"refine max-steps 0", []string{"refine", grads, "--max-steps", "0"}, "--max-steps must be a positive number of steps, got 0"},
+		// A NaN norm was reported at the step before it, without its line.
+		{"refine NaN norm", []string{"refine", nanGrads}, nanGrads + ":22: grad_norm at step 20 is NaN"},
 		// bench ran every trial to a failure and reported a verdict.
 		{"bench negative limit", []string{"bench", "--quick", "--limit", "-3"}, "--limit must not be negative, got -3"},
 		{"bench workers", []string{"bench", "--quick", "--workers", "-5"}, "--workers must be -1 (the default), 0 or more, got -5"},
@@ -187,6 +195,10 @@ func TestTrainFlagsChecked(t *testing.T) {
 		{"checkpoint directory", func(o *trainOptions) { o.checkpoint = filepath.Join(dir, "none", "c.ckpt") },
 			"--checkpoint " + filepath.Join(dir, "none", "c.ckpt") + ": its directory " + filepath.Join(dir, "none") + " does not exist"},
 		{"bad JSON spec", func(o *trainOptions) { o.spec = `{"kind":"cosine","stesp":300}` }, `--schedule: $.stesp: unknown parameter "stesp" for cosine`},
+		// Resuming from a file that is not a checkpoint failed with status 1.
+		{"resume from a CSV", func(o *trainOptions) {
+			o.checkpoint, o.resume = writeFile0(t, dir, "notackpt.csv", "step,lr,loss\n0,0.1,3\n"), true
+		}, "notackpt.csv: not an lrkit checkpoint (bad magic)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -171,9 +171,11 @@ func loadStudy(file string, quick bool) (*bench.Study, []byte, error) {
 }
 
 func writeReport(study *bench.Study, oc *bench.Outcome, dir string, out io.Writer) error {
-	sum, err := bench.Summarize(study, oc)
-	if err != nil {
-		return err
+	// A study with a schedule that has no successful trial still gets its
+	// report (which says so and draws no verdict about it), then fails.
+	sum, noResults := bench.Summarize(study, oc)
+	if noResults != nil && !errors.Is(noResults, bench.ErrNoResults) {
+		return noResults
 	}
 	rep, err := bench.BuildReport(sum, oc, time.Now())
 	if err != nil {
@@ -187,7 +189,7 @@ func writeReport(study *bench.Study, oc *bench.Outcome, dir string, out io.Write
 		fmt.Fprintln(out, "  "+line)
 	}
 	fmt.Fprintf(out, "report: %s (also report.md, results.csv, results.json)\n", filepath.Join(dir, "index.html"))
-	return nil
+	return noResults
 }
 
 // barProgress shows a study's progress as a progress bar on a terminal.

@@ -75,13 +75,10 @@ func runRefine(cmd *cobra.Command, path string, o refineOptions) error {
 			return badInput(err)
 		}
 	}
-	recs, err := runlog.ReadFile(path, runlog.ReadOptions{})
+	// RefineFile's errors name the file and, for a bad norm, its line.
+	ref, err := control.RefineFile(path, runlog.ReadOptions{}, r, control.RefineOptions{NoSmooth: o.noSmooth, MaxSteps: o.maxSteps})
 	if err != nil {
 		return badInput(err)
-	}
-	ref, err := control.RefineLog(recs, r, control.RefineOptions{NoSmooth: o.noSmooth, MaxSteps: o.maxSteps})
-	if err != nil {
-		return badInput(fmt.Errorf("%s: %w", path, err))
 	}
 	steps, lrs := ref.Table(o.peak)
 	info := cmd.OutOrStdout()
@@ -113,6 +110,9 @@ func printRefinement(info io.Writer, log string, ref control.Refinement, r contr
 		fmt.Fprintf(info, ", unsmoothed)\n")
 	} else {
 		fmt.Fprintf(info, ", median window %d of %d samples)\n", 2*int(control.RefineTau*control.RefineSamples/2)+1, control.RefineSamples)
+	}
+	if n := len(ref.Dropped); n > 0 {
+		fmt.Fprintf(info, "dropped %d infinite gradient norm(s), from step %d: the smoothing interpolates over them\n", n, ref.Dropped[0])
 	}
 	if out != "" {
 		fmt.Fprintf(info, "spec: %s\n", schedule.Table{File: out, Peak: peak, Scale: 1})

@@ -192,6 +192,9 @@ func runTrain(ctx context.Context, o trainOptions, out, errOut io.Writer) (train
 		}
 		return res, errors.New(msg)
 	}
+	if errors.Is(err, train.ErrBadCheckpoint) { // --resume of a file that is not this run's checkpoint
+		return res, badInput(err)
+	}
 	if err != nil {
 		return res, err
 	}
