@@ -40,7 +40,10 @@ fitted step for the bias measured on held-out runs: on runs up to 3.3
 times longer than the fit runs it lowered the mean PredE from 0.33%% to
 0.22%%, and on the multi-power law paper's split from 0.118/0.133/0.209%%
 to 0.131/0.111/0.158%% (25M/100M/400M: worse at 25M). It was measured on
-the default recipe's multi-power law fits of language-model runs.`
+the default recipe's multi-power law fits of language-model runs whose
+rate decays after the fit's last step (cosine, WSD); on a long run at a
+constant rate it over-corrects (the paper's constant_72000: 0.100%% to
+0.391%% at 25M).`
 
 const predictExample = `  lrkit predict --law law.json wsd.csv cosine_long.csv
   lrkit predict --law law.json wsd.csv --format json
