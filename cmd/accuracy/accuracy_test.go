@@ -155,11 +155,65 @@ func TestWidenReport(t *testing.T) {
 	splits := []split{{role: roleValidation}}
 	res := []fitResult{{m: method{key: "lrkit"}, fitted: f, curves: []curveResult{{held: heldRun{run: run}}}}}
 	var b strings.Builder
-	widenReport(func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }, splits, res)
+	widenReport(func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }, pastByRole(splits, res))
 	out := b.String()
 	for _, want := range []string{"| splits | points | c = 0 | c = 1 | c = 2 | c = 3 | c = 4 | c = 5 | c = 6 | c = 7 | c = 8 |\n|---|---|---|---|---|---|---|---|---|---|---|\n", "| validation | 10 | 0.000 | 0.000 | 0.000 | 0.000 | 0.000 | 0.000 | 1.000 | 1.000 | 1.000 |", "The rule picks c = 6: `losscurve.ExtrapolationWidening`."} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestHorizonReport checks the measurement of the horizon bias: points
+// whose relative error is exactly k·ln(x) give back k, and the report
+// says whether losscurve.MeasuredHorizonBias matches it.
+func TestHorizonReport(t *testing.T) {
+	law := &losscurve.Power{L0: 2, A: 1, Alpha: 0.5}
+	lrs := make([]float64, 3000)
+	for i := range lrs {
+		lrs[i] = 1e-3
+	}
+	for _, c := range []struct {
+		k    float64
+		want string
+	}{
+		{losscurve.MeasuredHorizonBias, fmt.Sprintf("Here k = %.5f over 10 points: `losscurve.MeasuredHorizonBias`", losscurve.MeasuredHorizonBias)},
+		{2 * losscurve.MeasuredHorizonBias, "does not match this measurement"},
+	} {
+		f := &losscurve.Fitted{Law: law, Sigma: 0.001, Info: losscurve.FitInfo{From: 10, To: 999}}
+		pred := f.Predict(lrs)
+		run := losscurve.Run{Name: "held", LRs: lrs}
+		for i := range 10 {
+			step := 1200 + 150*i
+			x := float64(step+1) / 1000
+			run.Points = append(run.Points, losscurve.Point{Step: step, Loss: pred[step] * (1 + c.k*math.Log(x))})
+		}
+		corrected := *f
+		corrected.HorizonBias = losscurve.MeasuredHorizonBias
+		splits := []split{{role: roleValidation}}
+		var res []fitResult
+		for _, m := range []struct {
+			key string
+			f   *losscurve.Fitted
+		}{{"lrkit", f}, {"horizon", &corrected}, {"released", f}} {
+			sc, err := losscurve.EvaluateFrom(m.f, run, 0, level)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res = append(res, fitResult{m: method{key: m.key}, fitted: m.f, curves: []curveResult{{held: heldRun{run: run}, sc: sc, intervals: true}}})
+		}
+		past := pastByRole(splits, res)
+		if got := horizonBias(past[roleValidation]); math.Abs(got-c.k) > 1e-12 {
+			t.Errorf("k %g: measured %g", c.k, got)
+		}
+		var b strings.Builder
+		horizonReport(func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }, splits, res, past)
+		out := b.String()
+		if !strings.Contains(out, c.want) {
+			t.Errorf("k %g: report lacks %q:\n%s", c.k, c.want, out)
+		}
+		if c.k == losscurve.MeasuredHorizonBias && !strings.Contains(out, "→ +0.000% (") {
+			t.Errorf("corrected errors are not 0 where the points follow the correction exactly:\n%s", out)
 		}
 	}
 }

@@ -50,6 +50,9 @@ type method struct {
 	// variants, if set, are the ways to predict from one fit (a sweep
 	// fit): each is scored as a method of its own.
 	variants []variant
+	// horizonBias is the fitted law's HorizonBias (its prediction
+	// corrected past the fit).
+	horizonBias float64
 }
 
 // variant predicts with the first members bootstrap refits of a fit,
@@ -126,6 +129,10 @@ func sweepVariants() []variant {
 	return out
 }
 
+// horizonLabel names the row of the default recipe's fit corrected past
+// the fit (losscurve.MeasuredHorizonBias).
+const horizonLabel = "MPL, lrkit fit, corrected past the fit"
+
 // lrkitLabel names the default recipe's row.
 func lrkitLabel() string {
 	if losscurve.DefaultAggregate == losscurve.AggregatePoint {
@@ -138,6 +145,7 @@ func methods() []method {
 	all := roleOrder
 	out := []method{
 		{key: "lrkit", label: lrkitLabel(), kind: losscurve.KindMPL, opts: losscurve.FitOptions{}, roles: all},
+		{key: "horizon", label: horizonLabel, kind: losscurve.KindMPL, opts: losscurve.FitOptions{}, roles: all, horizonBias: losscurve.MeasuredHorizonBias},
 		{key: "select", label: "MPL, prior chosen per fit (forward validation)", kind: losscurve.KindMPL, opts: losscurve.FitOptions{PriorCandidates: priorCandidates}, roles: []string{roleValidation}, candidate: true},
 		{key: "converged", label: "MPL, converged fit (no prior)", kind: losscurve.KindMPL, opts: losscurve.FitOptions{Recipe: losscurve.RecipeConverged}, roles: all},
 		{key: "released", label: "MPL, released recipe", kind: losscurve.KindMPL, opts: losscurve.FitOptions{Recipe: losscurve.RecipeReleased}, roles: all},
@@ -276,6 +284,7 @@ func evaluate(ctx context.Context, m method, s split) []fitResult {
 			res.err = err
 			return []fitResult{res}
 		}
+		f.HorizonBias = m.horizonBias
 		law, res.fitted = f, f
 		res.params = losscurve.Base(f).Params()
 		res.warnings = rep.Warnings
