@@ -265,6 +265,16 @@ func horizonBiasFlag(cmd *cobra.Command, on *bool) {
 	cmd.Flags().BoolVar(on, "horizon-bias", false, fmt.Sprintf("past the law's last fitted step To, multiply the prediction and its interval by 1 + %g·ln((t+1)/(To+1)), the bias measured on held-out runs (docs/accuracy.md)", losscurve.MeasuredHorizonBias))
 }
 
+// loadPredictingLaw reads the law of path for predict and plan, with the
+// measured horizon bias when horizonBias is set.
+func loadPredictingLaw(cmd *cobra.Command, path string, horizonBias bool) (losscurve.Law, error) {
+	law, err := lcLoadLaw(path)
+	if err != nil || !horizonBias {
+		return law, err
+	}
+	return withHorizonBias(cmd.ErrOrStderr(), law, path)
+}
+
 // withHorizonBias returns the law of path with its HorizonBias set to the
 // measured one (losscurve.MeasuredHorizonBias). A law that does not record
 // the steps it was fitted on cannot be corrected; one the correction was

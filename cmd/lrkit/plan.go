@@ -74,14 +74,9 @@ func runPlan(cmd *cobra.Command, f planFlags) error {
 	if err := checkMaxSteps(f.maxSteps); err != nil {
 		return err
 	}
-	law, err := lcLoadLaw(f.law)
+	law, err := loadPredictingLaw(cmd, f.law, f.horizonBias)
 	if err != nil {
 		return err
-	}
-	if f.horizonBias {
-		if law, err = withHorizonBias(cmd.ErrOrStderr(), law, f.law); err != nil {
-			return err
-		}
 	}
 	if f.format != "text" && f.format != "json" {
 		return badInput(fmt.Errorf("--format must be text or json, got %q", f.format))

@@ -37,10 +37,38 @@ func plotRunLogs(cmd *cobra.Command, paths []string, o plotOptions) error {
 	if err != nil {
 		return err
 	}
-	names := runNames(paths)
-	drawn := make([]int, len(paths))   // series drawn of each log
-	dropped := make([]int, len(paths)) // its NaN and infinite values left out
-	panels := make([]plot.Panel, len(fields))
+	panels, drawn, dropped := logPanels(logs, runNames(paths), fields, o)
+	for i, p := range paths {
+		if drawn[i] == 0 {
+			return badInput(fmt.Errorf("%s: no finite values of %s to draw", p, fieldList(fields)))
+		}
+	}
+	for i, p := range paths {
+		printReadWarnings(cmd.ErrOrStderr(), warns[i])
+		if dropped[i] > 0 {
+			fmt.Fprintf(cmd.ErrOrStderr(), "lrkit: warning: %s: %d NaN or infinite values not drawn\n", p, dropped[i])
+		}
+	}
+	if o.out != "" {
+		return writeImage(o.out, func(w io.Writer, format string) error {
+			return plot.Panels(w, format, 2, o.width, o.height, panels...)
+		})
+	}
+	for _, p := range panels {
+		fmt.Fprintln(cmd.OutOrStdout(), p.Chart.Title)
+		if err := drawTerminal(cmd.OutOrStdout(), o, p.Series); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// logPanels makes one panel per field with a series per log (named by
+// names), leaving out NaN and infinite values; it returns how many series
+// of each log it drew and how many of its values it left out.
+func logPanels(logs [][]runlog.Record, names []string, fields []runlog.Field, o plotOptions) (panels []plot.Panel, drawn, dropped []int) {
+	drawn, dropped = make([]int, len(logs)), make([]int, len(logs))
+	panels = make([]plot.Panel, len(fields))
 	for k, f := range fields {
 		smooth := o.smooth > 0 && (f == runlog.FieldLoss || f == runlog.FieldGradNorm)
 		title := f.String()
@@ -70,29 +98,7 @@ func plotRunLogs(cmd *cobra.Command, paths []string, o plotOptions) error {
 			}
 		}
 	}
-	for i, p := range paths {
-		if drawn[i] == 0 {
-			return badInput(fmt.Errorf("%s: no finite values of %s to draw", p, fieldList(fields)))
-		}
-	}
-	for i, p := range paths {
-		printReadWarnings(cmd.ErrOrStderr(), warns[i])
-		if dropped[i] > 0 {
-			fmt.Fprintf(cmd.ErrOrStderr(), "lrkit: warning: %s: %d NaN or infinite values not drawn\n", p, dropped[i])
-		}
-	}
-	if o.out != "" {
-		return writeImage(o.out, func(w io.Writer, format string) error {
-			return plot.Panels(w, format, 2, o.width, o.height, panels...)
-		})
-	}
-	for _, p := range panels {
-		fmt.Fprintln(cmd.OutOrStdout(), p.Chart.Title)
-		if err := drawTerminal(cmd.OutOrStdout(), o, p.Series); err != nil {
-			return err
-		}
-	}
-	return nil
+	return panels, drawn, dropped
 }
 
 // printReadWarnings prints a run-log reader's first warnings ("run.csv:12:

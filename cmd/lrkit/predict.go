@@ -84,14 +84,9 @@ func runPredict(cmd *cobra.Command, args []string, f predictFlags) error {
 	if err := checkMaxSteps(f.maxSteps); err != nil {
 		return err
 	}
-	law, err := lcLoadLaw(f.law)
+	law, err := loadPredictingLaw(cmd, f.law, f.horizonBias)
 	if err != nil {
 		return err
-	}
-	if f.horizonBias {
-		if law, err = withHorizonBias(cmd.ErrOrStderr(), law, f.law); err != nil {
-			return err
-		}
 	}
 	switch {
 	case f.format != "text" && f.format != "json":

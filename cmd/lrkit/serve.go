@@ -144,14 +144,7 @@ func runServe(ctx context.Context, cmd *cobra.Command, o serveFlags, logger *slo
 	defer api.Close()
 	changed, restore := api.PrioritizeRates()
 	defer restore()
-	if o.ingestNice > 0 {
-		fmt.Fprintf(cmd.ErrOrStderr(), "lrkit serve: metric ingest at nice %d (%s)\n", o.ingestNice, cmp.Or(changed, "GOMAXPROCS, GOGC and GOMEMLIMIT as set"))
-	} else if changed != "" {
-		fmt.Fprintf(cmd.ErrOrStderr(), "lrkit serve: %s (so that rates stay fast while metrics arrive: docs/server.md)\n", changed)
-	}
-	if o.ingestShare < 1 {
-		fmt.Fprintf(cmd.ErrOrStderr(), "lrkit serve: metric commits take at most %.2g of the time while rates are being answered (--ingest-share)\n", o.ingestShare)
-	}
+	printServePriorities(cmd.ErrOrStderr(), o, changed)
 	srv := &http.Server{Handler: api,
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
 	fmt.Fprintf(cmd.ErrOrStderr(), "lrkit serve: listening on http://%s\n", ln.Addr())
@@ -173,6 +166,19 @@ func runServe(ctx context.Context, cmd *cobra.Command, o serveFlags, logger *slo
 		return err
 	}
 	return nil
+}
+
+// printServePriorities says how the server shares the processors between
+// rates and metric ingest (changed: what PrioritizeRates set).
+func printServePriorities(w io.Writer, o serveFlags, changed string) {
+	if o.ingestNice > 0 {
+		fmt.Fprintf(w, "lrkit serve: metric ingest at nice %d (%s)\n", o.ingestNice, cmp.Or(changed, "GOMAXPROCS, GOGC and GOMEMLIMIT as set"))
+	} else if changed != "" {
+		fmt.Fprintf(w, "lrkit serve: %s (so that rates stay fast while metrics arrive: docs/server.md)\n", changed)
+	}
+	if o.ingestShare < 1 {
+		fmt.Fprintf(w, "lrkit serve: metric commits take at most %.2g of the time while rates are being answered (--ingest-share)\n", o.ingestShare)
+	}
 }
 
 // newProjectToken makes a token for project, creating the project if it
