@@ -12,8 +12,8 @@ import (
 	"testing"
 )
 
-// writeFile0 writes text to name in dir and returns its path.
-func writeFile0(t *testing.T, dir, name, text string) string {
+// writeTextFile writes text to name in dir and returns its path.
+func writeTextFile(t *testing.T, dir, name, text string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
@@ -22,32 +22,32 @@ func writeFile0(t *testing.T, dir, name, text string) string {
 	return p
 }
 
-// auditLaw fits one mpl law (no bootstrap refits, for speed) for the
+// quickLaw fits one mpl law (no bootstrap refits, for speed) for the
 // predict and plan cases, once per test process.
 var (
-	auditLawOnce sync.Once
-	auditLawPath string
-	auditLawErr  string
+	quickLawOnce sync.Once
+	quickLawPath string
+	quickLawErr  string
 )
 
-func auditLaw(t *testing.T) string {
+func quickLaw(t *testing.T) string {
 	t.Helper()
-	auditLawOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "lrkit-audit-law-")
+	quickLawOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "lrkit-quick-law-")
 		if err != nil {
-			auditLawErr = err.Error()
+			quickLawErr = err.Error()
 			return
 		}
-		auditLawPath = filepath.Join(dir, "law.json")
-		r := runLrkit("fit", "--law", "mpl", "--bootstrap", "-1", "../../examples/curves/constant-60m.csv", "../../examples/curves/cosine-60m.csv", "-o", auditLawPath)
+		quickLawPath = filepath.Join(dir, "law.json")
+		r := runLrkit("fit", "--law", "mpl", "--bootstrap", "-1", "../../examples/curves/constant-60m.csv", "../../examples/curves/cosine-60m.csv", "-o", quickLawPath)
 		if r.code != 0 {
-			auditLawErr = r.stderr
+			quickLawErr = r.stderr
 		}
 	})
-	if auditLawErr != "" {
-		t.Fatalf("fit: %s", auditLawErr)
+	if quickLawErr != "" {
+		t.Fatalf("fit: %s", quickLawErr)
 	}
-	return auditLawPath
+	return quickLawPath
 }
 
 // TestBadInputExitsTwo checks bad input that lrkit used to accept, turn
@@ -62,10 +62,10 @@ func TestBadInputExitsTwo(t *testing.T) {
 		}
 		return 1
 	})
-	hdr := writeFile0(t, dir, "hdr.csv", "step,lr,loss\n")
-	good := writeFile0(t, dir, "good.csv", "step,lr,loss\n0,0.1,3\n1,0.1,2.5\n2,0.1,2\n")
-	allNaN := writeFile0(t, dir, "allnan.csv", "step,lr,loss\n0,0.1,NaN\n1,0.1,NaN\n")
-	wall := writeFile0(t, dir, "wall.csv", "step,wall_seconds\n0,1\n1,2\n")
+	hdr := writeTextFile(t, dir, "hdr.csv", "step,lr,loss\n")
+	good := writeTextFile(t, dir, "good.csv", "step,lr,loss\n0,0.1,3\n1,0.1,2.5\n2,0.1,2\n")
+	allNaN := writeTextFile(t, dir, "allnan.csv", "step,lr,loss\n0,0.1,NaN\n1,0.1,NaN\n")
+	wall := writeTextFile(t, dir, "wall.csv", "step,wall_seconds\n0,1\n1,2\n")
 	tests := []struct {
 		name string
 		args []string
@@ -115,7 +115,7 @@ func TestBadInputExitsTwo(t *testing.T) {
 // TestPredictPlanBadInput: flags that predict and plan ignored or read as
 // defaults, and a curve that ended before the law's first step.
 func TestPredictPlanBadInput(t *testing.T) {
-	law := auditLaw(t)
+	law := quickLaw(t)
 	wsd := "../../examples/curves/wsd-60m.csv"
 	cos := "cosine(peak=1e-3, steps=1000)"
 	tests := []struct {
@@ -163,7 +163,7 @@ func TestScalingHoldoutZero(t *testing.T) {
 // plot package's error named neither and came after a panel title.
 func TestPlotDrawsAroundNaN(t *testing.T) {
 	dir := t.TempDir()
-	nan := writeFile0(t, dir, "nan.csv", "step,lr,loss\n0,0.1,3\n1,0.1,NaN\n2,0.1,2\n")
+	nan := writeTextFile(t, dir, "nan.csv", "step,lr,loss\n0,0.1,3\n1,0.1,NaN\n2,0.1,2\n")
 	for _, args := range [][]string{
 		{"plot", nan, "--width", "30", "--height", "6"},
 		{"plot", nan, "--smooth", "0.5", "-o", filepath.Join(dir, "nan.svg")},
@@ -197,7 +197,7 @@ func TestTrainFlagsChecked(t *testing.T) {
 		{"bad JSON spec", func(o *trainOptions) { o.spec = `{"kind":"cosine","stesp":300}` }, `--schedule: $.stesp: unknown parameter "stesp" for cosine`},
 		// Resuming from a file that is not a checkpoint failed with status 1.
 		{"resume from a CSV", func(o *trainOptions) {
-			o.checkpoint, o.resume = writeFile0(t, dir, "notackpt.csv", "step,lr,loss\n0,0.1,3\n"), true
+			o.checkpoint, o.resume = writeTextFile(t, dir, "notackpt.csv", "step,lr,loss\n0,0.1,3\n"), true
 		}, "notackpt.csv: not an lrkit checkpoint (bad magic)"},
 	}
 	for _, tc := range tests {
