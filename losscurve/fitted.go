@@ -277,13 +277,14 @@ func blockWeights(rng *rand.Rand, sizes []int) []float64 {
 // rates lrs is defined: the end of the schedule's warm-up (DetectWarmup)
 // and, for a *Fitted law, not before the first step it was fitted on. The
 // laws' S1^−α term diverges towards step 0, so earlier predictions are
-// meaningless (and can be larger than any loss ever observed).
+// meaningless (and can be larger than any loss ever observed). It is
+// len(lrs) or more when no step of lrs is defined.
 func DefinedFrom(law Law, lrs []float64) int {
 	from := DetectWarmup(lrs)
 	if f, ok := law.(*Fitted); ok {
 		from = max(from, f.Info.From)
 	}
-	return min(from, max(len(lrs)-1, 0))
+	return from
 }
 
 // LongHorizon is the Extrapolation beyond which a prediction is a long
@@ -330,8 +331,12 @@ func HorizonNote(law Law, n int) string {
 // Curve returns law's prediction for lrs at steps from..len(lrs)−1, where
 // from is DefinedFrom, with a prediction interval of the given level
 // (Fitted.Interval; for any other law lo and hi equal the prediction).
+// The curve is empty when lrs ends before from.
 func Curve(law Law, lrs []float64, level float64) (from int, mid, lo, hi []float64) {
 	from = DefinedFrom(law, lrs)
+	if from >= len(lrs) {
+		return from, nil, nil, nil
+	}
 	if f, ok := law.(*Fitted); ok {
 		mid, lo, hi = f.Interval(lrs, level)
 	} else {

@@ -184,6 +184,11 @@ func TestDefinedFromAndCurve(t *testing.T) {
 	if !near(mid[0], 2+1/math.Sqrt(100), 1e-12) {
 		t.Errorf("first point %g", mid[0])
 	}
+	// Rates that end before the first fitted step: nothing is defined (it
+	// was one point at the last step, a prediction where the law is not).
+	if from, mid, lo, hi := Curve(f, lrs[:50], 0.9); from != 99 || mid != nil || lo != nil || hi != nil {
+		t.Errorf("Curve of 50 steps from %d with %d points, want from 99 and none", from, len(mid))
+	}
 }
 
 func TestExtrapolation(t *testing.T) {

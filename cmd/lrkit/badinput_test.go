@@ -1,9 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -180,41 +177,9 @@ func TestPlotDrawsAroundNaN(t *testing.T) {
 	}
 }
 
-// TestTrainFlagsChecked: --clip below -1 or NaN was the workload's
-// default; a checkpoint in a missing directory failed only when saved,
-// after the whole run (or on the interrupt it was meant to survive).
-func TestTrainFlagsChecked(t *testing.T) {
-	dir := t.TempDir()
-	tests := []struct {
-		name    string
-		edit    func(*trainOptions)
-		wantErr string
-	}{
-		{"negative clip", func(o *trainOptions) { o.clip = -5 }, "--clip must be a norm >= 0 (0: no clipping) or -1 (the workload's), got -5"},
-		{"NaN clip", func(o *trainOptions) { o.clip = math.NaN() }, "got NaN"},
-		{"checkpoint directory", func(o *trainOptions) { o.checkpoint = filepath.Join(dir, "none", "c.ckpt") },
-			"--checkpoint " + filepath.Join(dir, "none", "c.ckpt") + ": its directory " + filepath.Join(dir, "none") + " does not exist"},
-		{"bad JSON spec", func(o *trainOptions) { o.spec = `{"kind":"cosine","stesp":300}` }, `--schedule: $.stesp: unknown parameter "stesp" for cosine`},
-		// Resuming from a file that is not a checkpoint failed with status 1.
-		{"resume from a CSV", func(o *trainOptions) {
-			o.checkpoint, o.resume = writeTextFile(t, dir, "notackpt.csv", "step,lr,loss\n0,0.1,3\n"), true
-		}, "notackpt.csv: not an lrkit checkpoint (bad magic)"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			o := quickTrain(dir)
-			tc.edit(&o)
-			_, err := runTrain(context.Background(), o, &bytes.Buffer{}, &bytes.Buffer{})
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Fatalf("err = %v, want %q", err, tc.wantErr)
-			}
-			var ue usageError
-			if !errors.As(err, &ue) {
-				t.Errorf("%v is not a usage error (exit status 2)", err)
-			}
-		})
-	}
-	// The JSON form of a controller spec is read as the text form is.
+// TestParseControllerJSON: the JSON form of a controller spec is read as
+// the text form is.
+func TestParseControllerJSON(t *testing.T) {
 	c, err := parseController(`{"kind":"plateau","base":{"kind":"constant","peak":0.5}}`)
 	if err != nil {
 		t.Fatal(err)

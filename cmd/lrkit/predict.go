@@ -154,17 +154,11 @@ func predictCurve(w, stderr io.Writer, law losscurve.Law, f predictFlags) error 
 	for i := range lrs {
 		lrs[i] = s.LR(int64(i))
 	}
-	// Curve starts at the last step when the law is defined only later:
-	// one meaningless point. Say so instead.
-	start := losscurve.DetectWarmup(lrs)
-	if fl, ok := law.(*losscurve.Fitted); ok {
-		start = max(start, fl.Info.From)
-	}
-	if start > f.steps-1 {
-		return badInput(fmt.Errorf("--steps %d ends before step %d, where the law's prediction starts (the schedule's warm-up end, and the first step the law was fitted on): predict more steps", f.steps, start))
+	from, mid, lo, hi := losscurve.Curve(law, lrs, f.level)
+	if len(mid) == 0 {
+		return badInput(fmt.Errorf("--steps %d ends before step %d, where the law's prediction starts (the schedule's warm-up end, and the first step the law was fitted on): predict more steps", f.steps, from))
 	}
 	noteHorizon(stderr, law, "--schedule", f.steps)
-	from, mid, lo, hi := losscurve.Curve(law, lrs, f.level)
 	fmt.Fprintln(w, "step,loss,lo,hi")
 	var xs, ys []float64
 	for k, v := range mid {

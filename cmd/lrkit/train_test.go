@@ -122,6 +122,18 @@ func TestTrainBadInput(t *testing.T) {
 		{"peak twice", func(o *trainOptions) { o.spec = "linear(peak=0.1, steps=300)" }, "already peaks at 0.1"},
 		{"peak on controller", func(o *trainOptions) { o.spec = "hd(lr=0.01, beta=1e-4)" }, "--peak: a peak scales schedules"},
 		{"missing checkpoint", func(o *trainOptions) { o.checkpoint = filepath.Join(dir, "none"); o.resume = true }, "--resume:"},
+		// --clip below -1 or NaN was the workload's default; a checkpoint
+		// in a missing directory failed only when saved, after the whole
+		// run (or on the interrupt it was meant to survive); resuming from
+		// a file that is not a checkpoint failed with status 1.
+		{"negative clip", func(o *trainOptions) { o.clip = -5 }, "--clip must be a norm >= 0 (0: no clipping) or -1 (the workload's), got -5"},
+		{"NaN clip", func(o *trainOptions) { o.clip = math.NaN() }, "got NaN"},
+		{"checkpoint directory", func(o *trainOptions) { o.checkpoint = filepath.Join(dir, "none", "c.ckpt") },
+			"--checkpoint " + filepath.Join(dir, "none", "c.ckpt") + ": its directory " + filepath.Join(dir, "none") + " does not exist"},
+		{"bad JSON spec", func(o *trainOptions) { o.spec = `{"kind":"cosine","stesp":300}` }, `--schedule: $.stesp: unknown parameter "stesp" for cosine`},
+		{"resume from a CSV", func(o *trainOptions) {
+			o.checkpoint, o.resume = writeTextFile(t, dir, "notackpt.csv", "step,lr,loss\n0,0.1,3\n"), true
+		}, "notackpt.csv: not an lrkit checkpoint (bad magic)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
