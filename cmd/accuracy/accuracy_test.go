@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"strings"
@@ -118,13 +119,18 @@ func TestSplits(t *testing.T) {
 					t.Errorf("fit runs %v lack %s", s.fitIDs, want)
 				}
 			}
+			heldConstant := false
 			for _, h := range s.held {
+				heldConstant = heldConstant || strings.HasSuffix(h.run.Name, "const_lr0.001_T50000")
 				switch {
-				case strings.HasSuffix(h.run.Name, "const_lr0.001_T50000") && h.from != 15000:
-					t.Errorf("the constant run is scored from %d, want 15000 (where the fit stopped seeing it)", h.from)
+				case strings.HasSuffix(h.run.Name, "const_lr0.001_T50000") && (h.from != 15000 || h.family != "constant"):
+					t.Errorf("the constant run is scored from %d as %q, want 15000 (where the fit stopped seeing it), constant", h.from, h.family)
 				case strings.HasSuffix(h.run.Name, "cos10_lr0.001_T50000") && h.from > 400:
 					t.Errorf("the long cosine is scored from %d, want its warm-up's end", h.from)
 				}
+			}
+			if !heldConstant {
+				t.Error("the rest of the constant run past 15000 is not held out, as the paper's split holds out its constant run")
 			}
 		}
 	}
@@ -215,5 +221,45 @@ func TestHorizonReport(t *testing.T) {
 		if c.k == losscurve.MeasuredHorizonBias && !strings.Contains(out, "→ +0.000% (") {
 			t.Errorf("corrected errors are not 0 where the points follow the correction exactly:\n%s", out)
 		}
+	}
+}
+
+// TestDerivedMethodSharesTheFit checks that the corrected row is scored
+// from the lrkit row's fit, not fitted again: one evaluation gives both,
+// the same law, the corrected one with HorizonBias set and its final
+// prediction moved by HorizonFactor.
+func TestDerivedMethodSharesTheFit(t *testing.T) {
+	law := &losscurve.Power{L0: 2, A: 3, Alpha: 0.4}
+	run := func(name string, n int) losscurve.Run {
+		r := losscurve.Run{Name: name, LRs: make([]float64, n)}
+		for i := range r.LRs {
+			r.LRs[i] = 1e-3
+		}
+		pred := law.Predict(r.LRs)
+		for s := 10; s < n; s += 20 {
+			r.Points = append(r.Points, losscurve.Point{Step: s, Loss: pred[s]})
+		}
+		return r
+	}
+	s := split{role: roleTest, fit: []losscurve.Run{run("a", 1000), run("b", 1000)}, held: []heldRun{{run: run("long", 3000), from: 1000}}}
+	m := method{key: "lrkit", kind: losscurve.KindPower, opts: losscurve.FitOptions{Bootstrap: -1}, roles: roleOrder}
+	rs := evaluate(context.Background(), m, s)
+	if len(rs) != 2 || rs[0].m.key != "lrkit" || rs[1].m.key != "horizon" {
+		t.Fatalf("results %d, want the lrkit row and the corrected row", len(rs))
+	}
+	a, b := rs[0], rs[1]
+	if a.err != nil || b.err != nil {
+		t.Fatal(a.err, b.err)
+	}
+	if a.fitted.HorizonBias != 0 || b.fitted.HorizonBias != losscurve.MeasuredHorizonBias || a.fitted.Law != b.fitted.Law {
+		t.Errorf("corrected row: bias %g (lrkit row %g), same law %v", b.fitted.HorizonBias, a.fitted.HorizonBias, a.fitted.Law == b.fitted.Law)
+	}
+	last := b.fitted.Info.To
+	if last <= 0 || len(a.curves) != 1 || len(b.curves) != 1 {
+		t.Fatalf("fitted to step %d, curves %d and %d", last, len(a.curves), len(b.curves))
+	}
+	want := a.curves[0].sc.FinalPred * b.fitted.HorizonFactor(2990)
+	if got := b.curves[0].sc.FinalPred; math.Abs(got-want) > 1e-12*want {
+		t.Errorf("corrected final prediction %g, want %g", got, want)
 	}
 }

@@ -53,6 +53,10 @@ type method struct {
 	// horizonBias is the fitted law's HorizonBias (its prediction
 	// corrected past the fit).
 	horizonBias float64
+	// from, if set, is the key of the method whose fit this one predicts
+	// with (its own horizonBias set): it is scored from that method's
+	// fit, not fitted again.
+	from string
 }
 
 // variant predicts with the first members bootstrap refits of a fit,
@@ -145,7 +149,7 @@ func methods() []method {
 	all := roleOrder
 	out := []method{
 		{key: "lrkit", label: lrkitLabel(), kind: losscurve.KindMPL, opts: losscurve.FitOptions{}, roles: all},
-		{key: "horizon", label: horizonLabel, kind: losscurve.KindMPL, opts: losscurve.FitOptions{}, roles: all, horizonBias: losscurve.MeasuredHorizonBias},
+		{key: "horizon", label: horizonLabel, kind: losscurve.KindMPL, opts: losscurve.FitOptions{}, roles: all, horizonBias: losscurve.MeasuredHorizonBias, from: "lrkit"},
 		{key: "select", label: "MPL, prior chosen per fit (forward validation)", kind: losscurve.KindMPL, opts: losscurve.FitOptions{PriorCandidates: priorCandidates}, roles: []string{roleValidation}, candidate: true},
 		{key: "converged", label: "MPL, converged fit (no prior)", kind: losscurve.KindMPL, opts: losscurve.FitOptions{Recipe: losscurve.RecipeConverged}, roles: all},
 		{key: "released", label: "MPL, released recipe", kind: losscurve.KindMPL, opts: losscurve.FitOptions{Recipe: losscurve.RecipeReleased}, roles: all},
@@ -291,7 +295,18 @@ func evaluate(ctx context.Context, m method, s split) []fitResult {
 	}
 	res.seconds = time.Since(start).Seconds()
 	if len(m.variants) == 0 {
-		return []fitResult{score(res, law, s)}
+		out := []fitResult{score(res, law, s)}
+		for _, d := range derivedFrom(m.key) {
+			if res.fitted == nil {
+				continue
+			}
+			g := *res.fitted
+			g.HorizonBias = d.horizonBias
+			r := res
+			r.m, r.fitted = d, &g
+			out = append(out, score(r, &g, s))
+		}
+		return out
 	}
 	// Every variant predicts from the same point fit and refits: predict
 	// each held-out run with them once and score the variants on those
@@ -316,6 +331,18 @@ func evaluate(ctx context.Context, m method, s split) []fitResult {
 				continue
 			}
 			out[i].curves = append(out[i].curves, curveResult{held: h, sc: sc, intervals: true})
+		}
+	}
+	return out
+}
+
+// derivedFrom returns the methods that predict with the fit of the
+// method with key (method.from).
+func derivedFrom(key string) []method {
+	var out []method
+	for _, m := range methods() {
+		if m.from == key {
+			out = append(out, m)
 		}
 	}
 	return out
@@ -425,7 +452,10 @@ func runEPFL(ctx context.Context, dir, out, figs string, workers int, roles, pic
 	}
 	var jobs []job
 	for _, m := range methods() {
-		if len(picked) > 0 && !slices.Contains(picked, m.key) {
+		if m.from != "" {
+			continue // scored from its source's fit (evaluate)
+		}
+		if len(picked) > 0 && !slices.Contains(picked, m.key) && !slices.ContainsFunc(derivedFrom(m.key), func(d method) bool { return slices.Contains(picked, d.key) }) {
 			continue
 		}
 		for si, s := range splits {

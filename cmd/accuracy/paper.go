@@ -280,8 +280,9 @@ func correctionReport(p func(string, ...any), byKey map[string]map[string]paperR
 		}
 	}
 	p("\nThe correction past the fit lowers the PredE of %s and raises that of %s. ", listOr(better), listOr(worse))
-	p("It was measured on EPFL runs whose rate decays after the fit's last step (cosine and WSD: the horizon splits fit the ")
-	p("constant run, so none of its points past the fit is held out), and applies to every schedule alike.\n")
+	p("It was measured on the EPFL validation splits' points past the fit (cosine, WSD and, since 2026-12-08, the rest of ")
+	p("the constant run the horizon splits fit on) and applies to every schedule alike; a form that leaves constant-rate ")
+	p("runs uncorrected did worse there ([accuracy.md](accuracy.md), section \"Correcting the bias past the fit\").\n")
 }
 
 // signReport writes how well each fit matches its own fit runs and the sign

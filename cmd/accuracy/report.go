@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -582,7 +583,12 @@ var widenGrid = []float64{0, 1, 2, 3, 4, 5, 6, 7, 8}
 // pastPoint is a held-out point past the last fitted step: the log error
 // ln(obs/pred) of the lrkit fit's prediction, the half-width (in log loss)
 // of its unwidened interval, and its reach x = (step+1)/(To+1).
-type pastPoint struct{ logErr, half, x float64 }
+type pastPoint struct {
+	logErr, half, x float64
+	// decay is how far the run's rate has fallen there, 1 − η_t/max η:
+	// 0 on a constant-rate run, 0.9 at the end of a cosine to 10%.
+	decay float64
+}
 
 // covered reports whether the point lies inside the interval widened with
 // c, around the prediction corrected with HorizonBias k (Fitted.Interval
@@ -606,6 +612,7 @@ func pastFit(splits []split, results []fitResult, role string) []pastPoint {
 				continue // nothing past the fit: no need to predict it
 			}
 			mid, _, hi := f.Interval(c.held.run.LRs, level)
+			top := slices.Max(c.held.run.LRs)
 			for _, pt := range pts {
 				if pt.Step < c.held.from || pt.Step <= f.Info.To {
 					continue
@@ -614,6 +621,7 @@ func pastFit(splits []split, results []fitResult, role string) []pastPoint {
 					logErr: math.Log(pt.Loss / mid[pt.Step]),
 					half:   math.Log(hi[pt.Step]/mid[pt.Step]) / f.Widening(pt.Step),
 					x:      losscurve.Extrapolation(f, pt.Step+1),
+					decay:  1 - c.held.run.LRs[pt.Step]/top,
 				})
 			}
 		}
@@ -695,14 +703,52 @@ func widenReport(p func(string, ...any), past map[string][]pastPoint) {
 // horizonBias returns the least-squares slope, through the origin, of the
 // relative error obs/pred − 1 on ln(x) over pts: the rule that measures
 // losscurve.MeasuredHorizonBias.
-func horizonBias(pts []pastPoint) float64 {
+func horizonBias(pts []pastPoint) float64 { return biasSlope(pts, horizonForms[0]) }
+
+// horizonForm is a form of the correction past the fit: the prediction is
+// multiplied by 1 + k·g(point).
+type horizonForm struct {
+	name string
+	g    func(pastPoint) float64
+}
+
+// horizonForms are the forms compared on the validation splits; the
+// first, uniform in the reach, is Fitted.HorizonBias's. The second,
+// weighted by how far the rate has decayed, was added after the paper's
+// split showed the first over-correcting a long constant-rate run.
+var horizonForms = []horizonForm{
+	{"k·ln((t+1)/(To+1))", func(q pastPoint) float64 { return math.Log(q.x) }},
+	{"k·ln((t+1)/(To+1))·(1 − η_t/max η)", func(q pastPoint) float64 { return math.Log(q.x) * q.decay }},
+}
+
+// biasSlope returns the least-squares slope, through the origin, of the
+// relative error obs/pred − 1 on form's g over pts.
+func biasSlope(pts []pastPoint, form horizonForm) float64 {
 	var sxy, sxx float64
 	for _, q := range pts {
-		l := math.Log(q.x)
-		sxy += l * (math.Exp(q.logErr) - 1)
-		sxx += l * l
+		g := form.g(q)
+		sxy += g * (math.Exp(q.logErr) - 1)
+		sxx += g * g
 	}
 	return sxy / sxx
+}
+
+// pctOr formats correctedError of pts, or "—" when there are none.
+func pctOr(pts []pastPoint, form horizonForm, k float64) string {
+	if len(pts) == 0 {
+		return "—"
+	}
+	return pct(correctedError(pts, form, k))
+}
+
+// correctedError returns the mean absolute relative error of pts after
+// the correction 1 + k·g of form.
+func correctedError(pts []pastPoint, form horizonForm, k float64) float64 {
+	sum := 0.0
+	for _, q := range pts {
+		sum += math.Abs(math.Exp(q.logErr)/(1+k*form.g(q)) - 1)
+	}
+	return sum / float64(len(pts))
 }
 
 // reachBins are the reach bands of horizonReport's table: [lo, hi) of
@@ -723,12 +769,33 @@ func horizonReport(p func(string, ...any), splits []split, results []fitResult, 
 	p("`losscurve.Fitted.HorizonBias` corrects for it: the prediction at step t > To, and its interval, are multiplied by ")
 	p("1 + k·ln((t+1)/(To+1)) (`lrkit predict --horizon-bias`, `lrkit plan --horizon-bias`). **Rule:** k is the ")
 	p("least-squares slope, through the origin, of the relative error obs/pred − 1 on ln((t+1)/(To+1)) over the validation ")
-	p("splits' held-out points past the fit (added on 2026-12-07; the one form tried, the widening's). ")
+	p("splits' held-out points past the fit (added on 2026-12-07). Since 2026-12-08 the horizon splits also hold out the ")
+	p("rest of their constant-rate run, as the multi-power law paper's split does. ")
 	switch kc := losscurve.MeasuredHorizonBias; {
 	case math.Abs(k-kc) <= 0.05*math.Abs(kc):
 		p("Here k = %.5f over %d points: `losscurve.MeasuredHorizonBias` (%g).\n\n", k, len(val), kc)
 	default:
 		p("Here k = %.5f over %d points. **`losscurve.MeasuredHorizonBias` (%g) does not match this measurement: rerun after updating it.**\n\n", k, len(val), kc)
+	}
+	p("Two forms were compared, each with its k fitted by the same rule; **rule:** the form with the smaller mean absolute ")
+	p("relative error of the validation points past the fit is the one `losscurve.Fitted.HorizonBias` applies. The second ")
+	p("form, which leaves a constant-rate run uncorrected, was added on 2026-12-08 after the paper's split (below) had shown ")
+	p("the first over-correcting its long constant run, so that test split is not independent of this choice:\n\n")
+	tableHead(p, "form of the correction", "k", "validation: mean abs. relative error past the fit", "horizon test (for reference)")
+	p("| none | — | %s | %s |\n", pct(correctedError(val, horizonForms[0], 0)), pctOr(past[roleHorizon], horizonForms[0], 0))
+	best, bestErr := 0, math.Inf(1)
+	for i, form := range horizonForms {
+		kf := biasSlope(val, form)
+		e := correctedError(val, form, kf)
+		if e < bestErr {
+			best, bestErr = i, e
+		}
+		p("| %s | %.5f | %s | %s |\n", form.name, kf, pct(e), pctOr(past[roleHorizon], form, kf))
+	}
+	if best == 0 {
+		p("\nThe rule picks the first form, the one in the code.\n\n")
+	} else {
+		p("\n**The rule picks the form %s, not the one in the code: rerun after changing `losscurve.Fitted.HorizonFactor`.**\n\n", horizonForms[best].name)
 	}
 	p("Mean relative error obs/pred − 1 of the points past the fit, by reach (t+1)/(To+1), with the lrkit fit and corrected:\n\n")
 	head := []string{"splits", "points"}

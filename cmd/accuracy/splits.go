@@ -67,7 +67,7 @@ func family(c epfl.Curve) string {
 }
 
 // families lists the families in report order.
-var families = []string{"WSD linear, cooldown ≤ 20%", "WSD linear, cooldown 40–90%", "WSD 1−√", "linear decay", "cosine to 10%", "cosine to 0"}
+var families = []string{"WSD linear, cooldown ≤ 20%", "WSD linear, cooldown 40–90%", "WSD 1−√", "linear decay", "cosine to 10%", "cosine to 0", "constant"}
 
 // truncated returns the first n steps of r (its rates and the points
 // among them): a run stopped at step n.
@@ -96,6 +96,9 @@ func buildSplit(dir, name, role string, curves []epfl.Curve, isFit func(epfl.Cur
 			r, err := epfl.Run(dir, c)
 			if err != nil {
 				return split{}, err
+			}
+			if horizon > 0 && horizon < len(r.LRs) {
+				rest = append(rest, c)
 			}
 			r = truncated(r, horizon)
 			s.fit = append(s.fit, r)
