@@ -125,8 +125,10 @@ func TestSummarizeWithoutResults(t *testing.T) {
 // TestRunEveryTrialFailed is `lrkit bench` on a study whose program always
 // fails: the study runs to its end, Summarize says there is nothing to
 // score (it used to recommend cosine at a peak chosen from no run), and
-// the report still lists the failures, marks the peaks as chosen from
-// nothing and draws no final metric as "diverged".
+// the report still lists the failures. No peak is chosen (the planner used
+// to take the grid's low edge and train the evaluation runs there), so
+// no evaluation run is trained, and no final metric is drawn as
+// "diverged".
 func TestRunEveryTrialFailed(t *testing.T) {
 	t.Setenv("FAKE_FAIL", "out of memory")
 	s, err := ParseStudy(filepath.Join("testdata", "cmd.yaml"), []byte(commandStudy))
@@ -140,8 +142,18 @@ func TestRunEveryTrialFailed(t *testing.T) {
 	if len(out.Results) != 0 || len(out.Failed) != len(out.Trials) {
 		t.Fatalf("%d results, %d failed of %d trials", len(out.Results), len(out.Failed), len(out.Trials))
 	}
+	// 2 schedules × (5 grid points + 1 extension downwards) × 1 selection
+	// seed, and no evaluation run.
+	if got := roles(out.Trials); len(out.Trials) != 12 || got["tune"] != 12 {
+		t.Errorf("trials by role %v, want 12 selection runs and nothing else", got)
+	}
+	for _, c := range out.Plan.Cells {
+		if !c.NoPeak || c.Tuned || c.Spec != "" {
+			t.Errorf("%s on %s: no peak %v, tuned %v, spec %q; want no peak", c.Entry, c.Problem(), c.NoPeak, c.Tuned, c.Spec)
+		}
+	}
 	sum, err := Summarize(s, out)
-	want := fmt.Sprintf(`bench: study "cmd": no successful trials: %d of %d trials failed; the first failure: trial fake/cosine/b1/eval/k-1/s1: command workload fake: exit status 3; its standard error ends: fake_train: out of memory`, len(out.Trials), len(out.Trials))
+	want := fmt.Sprintf(`bench: study "cmd": no successful trials: %d of %d trials failed; the first failure: trial fake/cosine/b1/tune/k-1/s100: command workload fake: exit status 3; its standard error ends: fake_train: out of memory`, len(out.Trials), len(out.Trials))
 	if !errors.Is(err, ErrNoResults) || err.Error() != want {
 		t.Fatalf("error %v,\nwant %s", err, want)
 	}
@@ -155,8 +167,9 @@ func TestRunEveryTrialFailed(t *testing.T) {
 	md := string(rep.Files["report.md"])
 	for _, want := range []string{
 		"**No successful trials: ",
-		"| fake@1 | 0.00316 [0.00316, 1] low edge (every selection run diverged or failed) | 0.00316 [0.00316, 1] low edge (every selection run diverged or failed) |",
-		"| fake@1 | no results | no results |",
+		"| fake@1 | no peak: every selection run failed [0.00316, 1] | no peak: every selection run failed [0.00316, 1] |",
+		"| fake@1 | no peak | no peak |",
+		"| cosine | — |  | no peak: every selection run failed |",
 		"## Failed trials",
 	} {
 		if !strings.Contains(md, want) {

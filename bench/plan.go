@@ -31,11 +31,17 @@ type CellState struct {
 	// Grid holds what each tried point scored on the selection seeds, in
 	// index order, for the points whose runs all finished.
 	Grid []GridPoint
-	// Tuned is set once the tuning is finished: Chosen is the chosen point
-	// and Peak its peak learning rate.
+	// Tuned is set once the tuning is finished with a peak: Chosen is the
+	// chosen point and Peak its peak learning rate.
 	Tuned  bool
 	Chosen int
 	Peak   float64
+	// NoPeak is set instead of Tuned when the tuning finished without a
+	// peak: every selection run of every candidate point (the extensions
+	// included) diverged or failed, so there is nothing to choose from.
+	// Such a cell trains no evaluation runs. A cell that reuses the peak
+	// of a cell without one (tune_budget) has none either.
+	NoPeak bool
 	// AtEdge is set when the chosen point is still at an edge of the grid
 	// after every extension allowed (or with extension off): the optimum
 	// may lie beyond it. Edge says which ("low" or "high").
@@ -82,9 +88,13 @@ func (c *CellState) Problem() Problem { return Problem{c.Workload, c.Budget} }
 // the same study and results give the same plan. In grid mode the plan
 // holds, per cell, the initial grid's selection runs; an extension past
 // an edge once every run of the grid so far has finished and its best
-// point is at that edge; and the evaluation runs once the tuning has
-// finished. A study runs in rounds until the plan adds no trial; called
-// with a finished study's results it returns the study's every trial.
+// point is at that edge (a grid whose every run diverged or failed
+// extends downwards, where a lower peak may train); and the evaluation
+// runs once the tuning has finished with a peak. A cell whose every
+// selection run diverged or failed after the extensions has no peak
+// (CellState.NoPeak) and no evaluation runs. A study runs in rounds
+// until the plan adds no trial; called with a finished study's results
+// it returns the study's every trial.
 // In external and self mode the plan is Trials' and does not depend on
 // results.
 func (s *Study) Plan(info map[string]WorkloadInfo, results map[string]TrialResult, failed map[string]bool) (*Plan, error) {
@@ -210,6 +220,12 @@ func (s *Study) planTuning(p *Plan, c *CellState, wi WorkloadInfo, e Entry, resu
 			continue
 		}
 		p.Trials = append(p.Trials, trials...)
+		if allFailed(c.Grid, len(s.Tuning.Seeds)) {
+			// Nothing trained: the grid's low edge would be a choice made
+			// from no run.
+			c.NoPeak = true
+			return
+		}
 		c.Tuned, c.Chosen, c.Peak = true, k, c.PeakAt(k)
 		switch k {
 		case c.Lo:
@@ -221,12 +237,28 @@ func (s *Study) planTuning(p *Plan, c *CellState, wi WorkloadInfo, e Entry, resu
 	}
 }
 
+// allFailed reports whether every selection run of every point of grid
+// (seeds runs a point) diverged or failed.
+func allFailed(grid []GridPoint, seeds int) bool {
+	for _, gp := range grid {
+		if gp.Diverged < seeds {
+			return false
+		}
+	}
+	return true
+}
+
 // planReuse makes a cell of an entry with tune_budget take the peak of
-// its tuning budget's cell. The baseline's reused cells also train the
-// selection seeds at that peak: a problem's target comes from them.
+// its tuning budget's cell, or its lack of one. The baseline's reused
+// cells also train the selection seeds at that peak: a problem's target
+// comes from them.
 func (s *Study) planReuse(p *Plan, c, src *CellState, wi WorkloadInfo, e Entry, results map[string]TrialResult, failed map[string]bool) {
 	c.ReusedFrom = src.Budget
 	c.Low, c.Ratio = src.Low, src.Ratio
+	if src.NoPeak {
+		c.NoPeak = true
+		return
+	}
 	if !src.Tuned {
 		return
 	}

@@ -202,6 +202,19 @@ func headNotes(sum *Summary) []string {
 		notes = append(notes, fmt.Sprintf("%d of %d schedules have no successful evaluation run and are in no verdict, claim or recommendation: %s (see Failed trials).",
 			len(sum.NoResults), len(sum.Entries), strings.Join(sum.NoResults, ", ")))
 	}
+	if len(sum.NoPeak) > 0 {
+		var cs []string
+		for _, c := range sum.NoPeak {
+			txt := fmt.Sprintf("%s on %s", c.Entry, c.Problem())
+			if c.ReusedFrom != 0 {
+				txt += fmt.Sprintf(" (reusing budget %g)", c.ReusedFrom)
+			}
+			cs = append(cs, txt)
+		}
+		notes = append(notes, fmt.Sprintf("%d %s (a schedule on a problem) %s no peak: every selection run failed (diverged or could not run), so none was chosen and no evaluation run was trained: %s. "+
+			"A schedule is in no comparison on a problem where it has no peak, and counts there as not reaching the target in the scores (see Tuned peaks).",
+			len(cs), plural(len(cs), "cell", "cells"), plural(len(cs), "has", "have"), strings.Join(cs, "; ")))
+	}
 	if len(sum.Excluded) > 0 {
 		var ps []string
 		for _, x := range sum.Excluded {
@@ -289,7 +302,7 @@ func comparisonTable(sum *Summary) table {
 			row = append(row, speedupText(c.Speedup), fmt.Sprintf("%.2f–%.2f×", c.Low, c.High), c.Verdict,
 				fmt.Sprintf("%+.2f%% [%+.2f, %+.2f]", 100*c.FinalDiff, 100*c.FinalLow, 100*c.FinalHigh))
 		} else if !sum.hasResults(e) {
-			row = append(row, "—", "", "no successful runs", "")
+			row = append(row, "—", "", sum.noResultsVerdict(e), "")
 		} else if e == base {
 			row = append(row, "1 (baseline)", "", "", "")
 		} else {
@@ -303,6 +316,15 @@ func comparisonTable(sum *Summary) table {
 		t.rows = append(t.rows, row)
 	}
 	return t
+}
+
+// noResultsVerdict is the verdict of an entry without a successful
+// scored run.
+func (sum *Summary) noResultsVerdict(e string) string {
+	if sum.noPeakAnywhere(e) {
+		return noPeakText
+	}
+	return "no successful runs"
 }
 
 func areaText(a float64) string {
@@ -345,12 +367,21 @@ func problemTable(sum *Summary) table {
 
 func tuningTable(sum *Summary) table {
 	t := table{title: "Tuned peaks",
-		note: "The peak each schedule's selection runs chose, and the grid searched (lowest to highest peak tried). \"edge\": the choice stayed at that edge of the grid after every extension; \"from b\": reused from budget b (tune_budget).\n",
+		note: "The peak each schedule's selection runs chose, and the grid searched (lowest to highest peak tried). \"edge\": the choice stayed at that edge of the grid after every extension; \"from b\": reused from budget b (tune_budget); " +
+			"\"no peak\": every selection run on the grid, extensions included, diverged or failed, so no peak was chosen and the schedule trained no evaluation run on the problem.\n",
 		head: append([]string{"problem"}, sum.Entries...)}
 	for _, p := range sum.Problems {
 		row := []string{p.String()}
 		for _, e := range sum.Entries {
 			c := sum.Cells[e][p]
+			if np := sum.noPeakCell(e, p); np != nil {
+				txt := fmt.Sprintf("%s [%.3g, %.3g]", noPeakText, np.PeakAt(np.Lo), np.PeakAt(np.Hi))
+				if np.ReusedFrom != 0 {
+					txt = fmt.Sprintf("%s (from %g)", noPeakText, np.ReusedFrom)
+				}
+				row = append(row, txt)
+				continue
+			}
 			if c == nil || c.Tuning == nil || !c.Tuning.Tuned {
 				row = append(row, "—")
 				continue
@@ -365,7 +396,7 @@ func tuningTable(sum *Summary) table {
 			}
 			if noSelection(ts) {
 				// The choice is the grid's default, not a measurement.
-				txt += " (every selection run diverged or failed)"
+				txt += " (every grid point had a selection run diverge or fail: chosen by default)"
 			}
 			row = append(row, txt)
 		}
@@ -374,8 +405,10 @@ func tuningTable(sum *Summary) table {
 	return t
 }
 
-// noSelection reports whether every selection run of a tuned cell's grid
-// diverged or failed, so that its chosen peak was picked from nothing.
+// noSelection reports whether every point of a tuned cell's grid had a
+// selection run that diverged or failed, so that no point has a mean
+// final metric and its chosen peak is the grid's default (when every
+// selection run diverged or failed, the cell has no peak: NoPeak).
 func noSelection(c *CellState) bool {
 	if c.ReusedFrom != 0 || len(c.Grid) == 0 {
 		return false
@@ -401,6 +434,8 @@ func stepsTable(sum *Summary) table {
 		for _, e := range sum.Entries {
 			c := sum.Cells[e][p]
 			switch {
+			case c == nil && sum.noPeakCell(e, p) != nil:
+				row = append(row, "no peak")
 			case c == nil:
 				row = append(row, "n/a")
 			case math.IsInf(c.Median, 1):
@@ -444,6 +479,8 @@ func finalTable(sum *Summary) table {
 		for _, e := range sum.Entries {
 			c := sum.Cells[e][p]
 			switch {
+			case c == nil && sum.noPeakCell(e, p) != nil:
+				row = append(row, "no peak")
 			case c == nil:
 				row = append(row, "n/a")
 			case okRuns(c) == 0:
@@ -805,6 +842,7 @@ func summaryJSON(sum *Summary, when time.Time) ([]byte, error) {
 		Peak       jsonNum   `json:"peak,omitempty"`
 		Spec       string    `json:"spec,omitempty"`
 		AtEdge     string    `json:"at_edge,omitempty"`
+		NoPeak     string    `json:"no_peak,omitempty"` // why the tuning chose no peak
 		ReusedFrom float64   `json:"reused_from,omitempty"`
 		Steps      []jsonNum `json:"steps_to_target"`
 		Final      []jsonNum `json:"final_metric"`
@@ -860,10 +898,14 @@ func summaryJSON(sum *Summary, when time.Time) ([]byte, error) {
 		if !sum.hasResults(e) {
 			nan := jsonNum(math.NaN())
 			ej.Speedup, ej.Low, ej.High, ej.FinalDiff, ej.Score = nan, nan, nan, nan, nan
-			ej.Verdict = "no successful runs"
+			ej.Verdict = sum.noResultsVerdict(e)
 		}
 		for _, p := range sum.Problems {
 			c := sum.Cells[e][p]
+			if np := sum.noPeakCell(e, p); c == nil && np != nil {
+				ej.Cells = append(ej.Cells, cellJS{Problem: p.String(), NoPeak: "every selection run failed", ReusedFrom: np.ReusedFrom, Area: jsonNum(math.NaN())})
+				continue
+			}
 			if c == nil {
 				continue
 			}

@@ -113,6 +113,11 @@ type Summary struct {
 	// AtEdge are the grid cells whose chosen peak stayed at an edge of the
 	// grid after every extension.
 	AtEdge []*CellState
+	// NoPeak are the grid cells whose tuning found no peak (every
+	// selection run diverged or failed), in study order: they trained no
+	// evaluation run, so their entry is in no comparison on their problem
+	// and counts there as not reaching the target in the scores.
+	NoPeak []*CellState
 	// Recommended is the entry lrkit recommends: the one with the largest
 	// speedup among those whose interval lies above 1, else the baseline.
 	Recommended string
@@ -169,6 +174,9 @@ func Summarize(s *Study, out *Outcome) (*Summary, error) {
 			cells[c.Entry+"\x00"+c.Problem().String()] = c
 			if c.Tuned && c.AtEdge {
 				sum.AtEdge = append(sum.AtEdge, c)
+			}
+			if c.NoPeak {
+				sum.NoPeak = append(sum.NoPeak, c)
 			}
 		}
 	}
@@ -268,6 +276,35 @@ func (sum *Summary) noResults() {
 
 // hasResults reports whether entry e has a successful scored run.
 func (sum *Summary) hasResults(e string) bool { return indexOf(sum.NoResults, e) < 0 }
+
+// noPeakText is what the report says of a schedule on a problem where
+// its tuning found no peak (CellState.NoPeak).
+const noPeakText = "no peak: every selection run failed"
+
+// noPeakCell returns entry e's grid cell on problem p if its tuning found
+// no peak, else nil.
+func (sum *Summary) noPeakCell(e string, p Problem) *CellState {
+	for _, c := range sum.NoPeak {
+		if c.Entry == e && c.Problem() == p {
+			return c
+		}
+	}
+	return nil
+}
+
+// noPeakAnywhere reports whether entry e found no peak on any problem, so
+// that it trained no evaluation run at all.
+func (sum *Summary) noPeakAnywhere(e string) bool {
+	if len(sum.Problems) == 0 {
+		return false
+	}
+	for _, p := range sum.Problems {
+		if sum.noPeakCell(e, p) == nil {
+			return false
+		}
+	}
+	return true
+}
 
 // setTargets sets each problem's target: pinned by the study, else (grid
 // mode) from the baseline's selection runs at its chosen peak, else the
@@ -530,14 +567,29 @@ func (sum *Summary) recommend() {
 	if !sum.hasResults(base) {
 		// Keeping the baseline would be a verdict drawn from no data.
 		sum.Recommended = ""
-		sum.Headline = fmt.Sprintf("The baseline %s has no successful evaluation run (see Failed trials), so no schedule is compared with it and none is recommended.", base)
+		why := "has no successful evaluation run (see Failed trials)"
+		if sum.noPeakAnywhere(base) {
+			why = "has " + noPeakText + " (see Tuned peaks)"
+		}
+		sum.Headline = fmt.Sprintf("The baseline %s %s, so no schedule is compared with it and none is recommended.", base, why)
 		return
 	}
 	// Entries without a successful run are in no verdict: say so, rather
 	// than count them among the schedules that are not faster.
+	var failed, noPeak []string
+	for _, e := range sum.NoResults {
+		if sum.noPeakAnywhere(e) {
+			noPeak = append(noPeak, e)
+		} else {
+			failed = append(failed, e)
+		}
+	}
 	untested := ""
-	if len(sum.NoResults) > 0 {
-		untested = fmt.Sprintf(" %s: no successful evaluation run, not compared (see Failed trials).", strings.Join(sum.NoResults, ", "))
+	if len(failed) > 0 {
+		untested = fmt.Sprintf(" %s: no successful evaluation run, not compared (see Failed trials).", strings.Join(failed, ", "))
+	}
+	if len(noPeak) > 0 {
+		untested += fmt.Sprintf(" %s: no peak (every selection run failed), not compared (see Tuned peaks).", strings.Join(noPeak, ", "))
 	}
 	if n == 0 {
 		sum.Headline = fmt.Sprintf("No problem of this study discriminates between the schedules (%d excluded), so it gives no verdict; keep %s.%s", len(sum.Excluded), base, untested)

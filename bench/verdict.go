@@ -286,6 +286,8 @@ func evaluateClaims(s *Summary) []Claim {
 		switch {
 		case missing != "":
 			c.Verdict = fmt.Sprintf("not tested: the study has no schedule named %q", missing)
+		case failed != "" && s.noPeakAnywhere(failed):
+			c.Verdict = fmt.Sprintf("not tested: %s has no peak (every selection run failed)", failed)
 		case failed != "":
 			c.Verdict = fmt.Sprintf("not tested: %s has no successful evaluation run", failed)
 		case len(problems) == 0 && cs.lowOnly:

@@ -7,6 +7,11 @@ import (
 	"runtime/cgo"
 	"strings"
 
+	// Package control registers the controller kinds (plateau, hd, ...)
+	// in the spec language, as cmd/lrkit links them: without it a
+	// controller spec is an "unknown schedule" here, where the CLI says
+	// that it is a controller and where it belongs.
+	_ "github.com/lrkit/lrkit/control"
 	"github.com/lrkit/lrkit/schedule"
 )
 
@@ -27,8 +32,11 @@ const maxSpecLen = 1 << 30
 
 // parse reads a schedule as lrkit's commands do (cmd/lrkit's parseSpec):
 // spec text, or its JSON form when the text starts with "{", then the
-// parity override when parity is not empty. A panic in the parser (a bug)
-// becomes an error rather than taking the host process down.
+// parity override when parity is not empty. A controller spec is package
+// schedule's error "NAME is a controller (it learns from the run) ...",
+// the one the CLI gives: a controller needs a trainer or the server. A
+// panic in the parser (a bug) becomes an error rather than taking the host
+// process down.
 func parse(text, parity string) (s schedule.Schedule, err error) {
 	defer func() {
 		if r := recover(); r != nil {

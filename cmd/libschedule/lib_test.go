@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"runtime/cgo"
+	"slices"
 	"strings"
 	"testing"
 
@@ -73,6 +74,13 @@ func TestParseErrors(t *testing.T) {
 		{"cosine(steps=10)\x00", "", "spec:1:17: "},
 		{`{"kind":"cosine","steps":0.5}`, "", "$.steps: "},
 		{"cosine(steps=10)", "pytorh", `parity: unknown parity "pytorh" (did you mean "pytorch"?)`},
+		// A controller is the CLI's error, not an unknown schedule.
+		{"plateau(base=constant(peak=0.1))", "", "spec:1:1: plateau is a controller (it learns from the run) and cannot stand here, " +
+			"where a schedule (a pure function of the step) is wanted; a trainer or the server takes it as the whole spec"},
+		{"warmup(hd(base=constant()), steps=10)", "", "spec:1:8: hd is a controller (it learns from the run) and cannot stand " +
+			"inside another schedule; a trainer or the server takes it as the whole spec"},
+		{`{"kind":"autolrs","base":{"kind":"constant"}}`, "", "$: autolrs is a controller (it learns from the run) and cannot stand here, " +
+			"where a schedule (a pure function of the step) is wanted; a trainer or the server takes it as the whole spec"},
 	} {
 		s, err := parse(tc.spec, tc.parity)
 		if err == nil {
@@ -93,6 +101,41 @@ func TestParseErrors(t *testing.T) {
 			var se *schedule.SpecError
 			if !errors.As(err, &se) {
 				t.Errorf("parse(%q): %T, want a *schedule.SpecError", tc.spec, err)
+			}
+		}
+	}
+}
+
+// Every controller kind is known to the library (it links package control,
+// as cmd/lrkit does) and refused with package schedule's message for a
+// controller where a schedule is wanted, at the spec's position. This test
+// file does not import package control: the library itself must.
+func TestControllerSpecs(t *testing.T) {
+	var names []string
+	for _, k := range schedule.Kinds() {
+		if k.Stateful {
+			names = append(names, k.Name)
+		}
+	}
+	if !slices.Contains(names, "plateau") || !slices.Contains(names, "hd") {
+		t.Fatalf("controller kinds registered in the library: %q; want plateau, hd and the rest of package control's", names)
+	}
+	const why = " is a controller (it learns from the run) and cannot stand here, where a schedule (a pure function of the step) is wanted; a trainer or the server takes it as the whole spec"
+	for _, name := range names {
+		for _, spec := range []string{name + "()", "  " + name + "(base=constant())", `{"kind":"` + name + `"}`} {
+			want := "spec:1:1: " + name + why
+			if strings.HasPrefix(spec, " ") {
+				want = "spec:1:3: " + name + why
+			} else if strings.HasPrefix(spec, "{") {
+				want = "$: " + name + why
+			}
+			s, err := parse(spec, "")
+			if err == nil {
+				t.Errorf("parse(%q) = %v, want an error", spec, s)
+				continue
+			}
+			if err.Error() != want {
+				t.Errorf("parse(%q): %q\nwant %q", spec, err, want)
 			}
 		}
 	}

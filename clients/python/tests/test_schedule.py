@@ -162,6 +162,10 @@ class SpecTest(unittest.TestCase):
             "",
             '{"kind":"cosine","steps":0.5}',
             '{"kind":"cosine","steps":10,"peek":1}',
+            # Controllers: they need a training loop or the server.
+            "plateau(base=cosine(peak=0.1, steps=100))",
+            "warmup(hd(base=constant()), steps=10)",
+            '{"kind":"autolrs","base":{"kind":"constant"}}',
         ]
         for spec in bad:
             with self.subTest(spec=spec):
@@ -180,6 +184,25 @@ class SpecTest(unittest.TestCase):
         with self.assertRaises(ValueError) as c:
             lk.Schedule("cosine(peak=1, steps=10)\x00junk")
         self.assertRegex(str(c.exception), r"^spec:1:25: ")
+
+    def test_controller_spec(self):
+        # A controller offline gets the CLI's message, at the same position,
+        # not "unknown schedule": it learns from the run, so only a trainer
+        # or the server can drive it.
+        why = ("is a controller (it learns from the run) and cannot stand here, where a schedule (a pure "
+               "function of the step) is wanted; a trainer or the server takes it as the whole spec")
+        for spec, want in [
+            ("plateau(base=cosine(peak=0.1, steps=100), factor=0.5)", "spec:1:1: plateau " + why),
+            ("  adam_hd(base=constant(peak=1e-3))", "spec:1:3: adam_hd " + why),
+            ({"kind": "hd", "base": {"kind": "constant"}}, "$: hd " + why),
+            ("join([constant(), plateau(base=constant())], at=[5])",
+             "spec:1:19: plateau is a controller (it learns from the run) and cannot stand inside another "
+             "schedule; a trainer or the server takes it as the whole spec"),
+        ]:
+            with self.subTest(spec=spec):
+                with self.assertRaises(ValueError) as c:
+                    lk.Schedule(spec)
+                self.assertEqual(str(c.exception), want)
 
     def test_parity_errors(self):
         with self.assertRaises(ValueError) as c:
