@@ -281,6 +281,7 @@ func (s *Store) commitGroup(group []*appendReq, pace *pacer) {
 type groupRun struct {
 	run     Run
 	orig    int64 // its version when read
+	added   int64 // metric records stored
 	err     error // ErrNotFound: every batch for it fails with this
 	touched bool
 }
@@ -425,6 +426,7 @@ func (s *Store) applyGroup(ctx context.Context, tx *sql.Tx, reqs []*appendReq, p
 		ch.Run.Version = g.run.Version + 1
 		ch.Run.Updated = time.UnixMilli(now)
 		g.run, g.touched = ch.Run, true
+		g.added += int64(n)
 		r.res = AppendResult{Inserted: n, Skipped: len(r.recs) - n, Run: g.run, Events: evs}
 	}
 	for _, k := range keys {
@@ -432,7 +434,7 @@ func (s *Store) applyGroup(ctx context.Context, tx *sql.Tx, reqs []*appendReq, p
 		if g.err != nil || !g.touched {
 			continue
 		}
-		if err := s.saveRun(ctx, tx, &g.run, g.orig, now); err != nil {
+		if err := s.saveRun(ctx, tx, &g.run, g.orig, now, g.added); err != nil {
 			return err
 		}
 	}

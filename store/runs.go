@@ -135,9 +135,14 @@ func (c *Change) AddEvent(step int64, kind string, detail json.RawMessage) {
 const (
 	lookupTokenSQL = `SELECT id, project_id, name, created_ms FROM api_tokens
 		WHERE token_hash = ? AND revoked_ms IS NULL`
-	getRunSQL  = "SELECT " + runCols + " FROM runs WHERE id = ? AND project_id = ?"
+	getRunSQL = "SELECT " + runCols + " FROM runs WHERE id = ? AND project_id = ?"
+	// saveRunSQL also advances the run's metric count (see migration 7):
+	// its version follows the run's if it was the run's (an UPDATE's
+	// expressions read the row as it was).
 	saveRunSQL = `UPDATE runs SET spec = ?, budget = ?, status = ?, controller_state = ?,
-		last_step = ?, version = ?, updated_ms = ? WHERE id = ? AND version = ?`
+		last_step = ?, version = ?, updated_ms = ?, metric_count = metric_count + ?,
+		metric_count_version = CASE WHEN metric_count_version = version THEN ? ELSE metric_count_version END
+		WHERE id = ? AND version = ?`
 	batchDigestSQL = "SELECT digest FROM run_batches WHERE run_id = ? AND batch_id = ?"
 	insertBatchSQL = `INSERT INTO run_batches (run_id, batch_id, records, digest, received_ms)
 		VALUES (?, ?, ?, ?, ?) ON CONFLICT (run_id, batch_id) DO NOTHING`
@@ -320,8 +325,8 @@ func (s *Store) CreateRun(ctx context.Context, projectID int64, name, spec strin
 	r := Run{ProjectID: projectID, Name: name, Spec: spec, Budget: budget, Status: RunRunning,
 		ControllerState: state, Version: 1, LastStep: -1, Created: time.UnixMilli(now), Updated: time.UnixMilli(now)}
 	var err error
-	r.ID, err = s.insertID(ctx, s.q(`INSERT INTO runs (project_id, name, spec, budget, controller_state, created_ms, updated_ms)
-		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`), projectID, name, spec, budget, string(state), now, now)
+	r.ID, err = s.insertID(ctx, s.q(`INSERT INTO runs (project_id, name, spec, budget, controller_state, created_ms, updated_ms,
+		metric_count, metric_count_version) VALUES (?, ?, ?, ?, ?, ?, ?, 0, 1) RETURNING id`), projectID, name, spec, budget, string(state), now, now)
 	if isUniqueViolation(err) {
 		return Run{}, fmt.Errorf("store: run %q: %w", name, ErrExists)
 	}
@@ -445,13 +450,14 @@ func (s *Store) lockRun(ctx context.Context, tx *sql.Tx, projectID, runID int64)
 }
 
 // saveRun writes the mutable fields of r, and r.Version as its new
-// version, if its version is still expectVersion.
-func (s *Store) saveRun(ctx context.Context, tx *sql.Tx, r *Run, expectVersion, now int64) error {
+// version, if its version is still expectVersion; the transaction stored
+// added metric records of the run.
+func (s *Store) saveRun(ctx context.Context, tx *sql.Tx, r *Run, expectVersion, now, added int64) error {
 	if err := r.checkStatus(); err != nil {
 		return err
 	}
 	res, err := s.txExec(ctx, tx, saveRunSQL,
-		r.Spec, r.Budget, string(r.Status), string(r.ControllerState), r.LastStep, r.Version, now, r.ID, expectVersion)
+		r.Spec, r.Budget, string(r.Status), string(r.ControllerState), r.LastStep, r.Version, now, added, r.Version, r.ID, expectVersion)
 	if err != nil {
 		return err
 	}
@@ -541,7 +547,7 @@ func (s *Store) UpdateRunOnce(ctx context.Context, projectID, runID int64, key A
 		}
 		now := s.ms()
 		ch.Run.ID, ch.Run.ProjectID, ch.Run.Version = runID, projectID, v+1
-		if err := s.saveRun(ctx, tx, &ch.Run, v, now); err != nil {
+		if err := s.saveRun(ctx, tx, &ch.Run, v, now, 0); err != nil {
 			return err
 		}
 		if _, err := s.insertEvents(ctx, tx, runID, ch.events, now); err != nil {
@@ -744,10 +750,12 @@ type RunView struct {
 //
 // Each kept record is found by one index seek from its bucket's start
 // (rows with a validation loss by the partial index run_metrics_val), so
-// the cost does not grow with the run but for counting its records
-// (COUNT(*) reads them: about 40 ms per 300,000 on SQLite); numbering
-// every row of the run with window functions, as View did, took 3-4 s
-// for 300,000 records (BenchmarkView).
+// the cost does not grow with the run; numbering every row of the run
+// with window functions, as View did, took 3-4 s for 300,000 records
+// (BenchmarkView). The count of the run's records is the one kept with
+// the run (migration 7); only while it is not known exact (see
+// countMetrics) are they counted, which reads them all (about 40 ms per
+// 300,000 on SQLite).
 func (s *Store) View(ctx context.Context, projectID, runID int64, maxMetrics, maxEvents int) (RunView, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
@@ -761,18 +769,24 @@ func (s *Store) View(ctx context.Context, projectID, runID int64, maxMetrics, ma
 		return v, fmt.Errorf("store: view of run %d: %w", runID, s.noteDamage(err))
 	}
 	defer tx.Rollback()
-	v.Run, err = scanRun(tx.QueryRowContext(ctx, s.q(getRunSQL), runID, projectID))
+	var count, countVersion sql.NullInt64
+	v.Run, err = scanRun(scanMore{tx.QueryRowContext(ctx, s.q(viewRunSQL), runID, projectID), []any{&count, &countVersion}})
 	if errors.Is(err, sql.ErrNoRows) {
 		return v, fmt.Errorf("store: run %d: %w", runID, ErrNotFound)
 	}
 	if err != nil {
 		return v, fmt.Errorf("store: view of run %d: %w", runID, s.noteDamage(err))
 	}
+	if count.Valid && countVersion.Valid && countVersion.Int64 == v.Run.Version {
+		v.Count = int(count.Int64)
+	} else if err := tx.QueryRowContext(ctx, s.q(countMetricsSQL), runID).Scan(&v.Count); err != nil {
+		return v, fmt.Errorf("store: view of run %d: %w", runID, s.noteDamage(err))
+	}
 	var nval int
 	var first, last, vfirst, vlast sql.NullInt64
 	vals := s.valMetrics()
-	if err := tx.QueryRowContext(ctx, s.q(strings.ReplaceAll(viewRangeSQL, "{{vals}}", vals)), runID, runID, runID, runID, runID, runID).
-		Scan(&v.Count, &first, &last, &nval, &vfirst, &vlast); err != nil {
+	if err := tx.QueryRowContext(ctx, s.q(strings.ReplaceAll(viewRangeSQL, "{{vals}}", vals)), runID, runID, runID, runID, runID).
+		Scan(&first, &last, &nval, &vfirst, &vlast); err != nil {
 		return v, fmt.Errorf("store: view of run %d: %w", runID, s.noteDamage(err))
 	}
 	maxMetrics = max(maxMetrics, 2)
@@ -831,12 +845,26 @@ func (s *Store) View(ctx context.Context, projectID, runID int64, maxMetrics, ma
 	return v, err
 }
 
-// viewRangeSQL reads what View thins: how many records a run has, its
-// first and last steps, and the same of its rows with a validation loss
+// viewRunSQL reads a run with its metric count and the version at which
+// the count was exact (migration 7).
+const viewRunSQL = "SELECT " + runCols + ", metric_count, metric_count_version FROM runs WHERE id = ? AND project_id = ?"
+
+// scanMore scans a row of a run's columns (scanRun) and more.
+type scanMore struct {
+	row  *sql.Row
+	more []any
+}
+
+func (m scanMore) Scan(dest ...any) error { return m.row.Scan(append(dest, m.more...)...) }
+
+// countMetricsSQL counts a run's metric records.
+const countMetricsSQL = "SELECT COUNT(*) FROM run_metrics WHERE run_id = ?"
+
+// viewRangeSQL reads what View thins: a run's first and last steps, and
+// how many rows have a validation loss with their first and last steps
 // (the partial index run_metrics_val, {{vals}} is valMetrics). Each MIN
 // and MAX is one index seek.
 const viewRangeSQL = `SELECT
-	(SELECT COUNT(*) FROM run_metrics WHERE run_id = ?),
 	(SELECT MIN(step) FROM run_metrics WHERE run_id = ?),
 	(SELECT MAX(step) FROM run_metrics WHERE run_id = ?),
 	(SELECT COUNT(*) FROM {{vals}} WHERE m.run_id = ? AND m.val_loss IS NOT NULL),
@@ -865,6 +893,68 @@ func buckets(first, last int64, n int) (width, count int64) {
 		return math.MaxInt64, 1
 	}
 	return int64(w), int64(span/w) + 1
+}
+
+// countMetrics counts the metric records of every run whose kept count
+// (migration 7) is not known exact: runs stored before schema version 7,
+// and runs to which an older lrkit sharing the database stored metrics
+// since, without advancing the count (its version then lags the run's).
+// Open calls it; it reads only the runs table when every count is exact.
+//
+// Each run is counted in a transaction of its own that first locks its
+// row (on PostgreSQL; SQLite has one writer at a time): every
+// transaction that stores a run's metrics locks the run's row before it
+// stores them, so none can store the run's metrics between the count and
+// its UPDATE, and the count (a statement after the lock, which in READ
+// COMMITTED sees every commit before it) misses none. Other runs'
+// metrics are stored meanwhile.
+func (s *Store) countMetrics(ctx context.Context) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT id FROM runs
+		WHERE metric_count IS NULL OR metric_count_version IS NULL OR metric_count_version <> version`)
+	if err != nil {
+		return fmt.Errorf("store: metric counts: %w", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return fmt.Errorf("store: metric counts: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: metric counts: %w", err)
+	}
+	lock := ""
+	if s.dialect == dialectPostgres {
+		lock = " FOR UPDATE"
+	}
+	for _, id := range ids {
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			var version int64
+			var count, countVersion sql.NullInt64
+			err := tx.QueryRowContext(ctx, s.q("SELECT version, metric_count, metric_count_version FROM runs WHERE id = ?"+lock), id).
+				Scan(&version, &count, &countVersion)
+			if errors.Is(err, sql.ErrNoRows) || err == nil && count.Valid && countVersion.Valid && countVersion.Int64 == version {
+				return nil // deleted, or counted by another process meanwhile
+			}
+			if err != nil {
+				return err
+			}
+			var n int64
+			if err := tx.QueryRowContext(ctx, s.q(countMetricsSQL), id).Scan(&n); err != nil {
+				return err
+			}
+			_, err = tx.ExecContext(ctx, s.q("UPDATE runs SET metric_count = ?, metric_count_version = ? WHERE id = ?"), n, version, id)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("store: metric count of run %d: %w", id, err)
+		}
+	}
+	return nil
 }
 
 // Tokens lists a project's live tokens (never their text, which is not

@@ -12,7 +12,10 @@
 // The schema is versioned: embedded SQL migrations are applied in order by
 // Open, each in its own transaction together with its row in schema_version,
 // so running them again is a no-op and two processes starting together
-// apply each one once.
+// apply each one once. The exception is an index built on PostgreSQL
+// without locking out writers (CREATE INDEX CONCURRENTLY, migration 6),
+// which cannot run in a transaction: it is built, then recorded, and an
+// interrupted build is redone (migrate.go).
 //
 // SQLite runs in WAL mode with a busy timeout, foreign keys on and one
 // writer connection (transactions begin IMMEDIATE), plus a small pool of
@@ -279,8 +282,9 @@ func OpenWith(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		}
 	}
 	if err := s.migrate(ctx); err != nil {
+		err = s.noteDamage(err) // before Close, after which every error is ErrClosed's
 		s.Close()
-		return nil, s.noteDamage(err)
+		return nil, err
 	}
 	v, err := s.schemaVersion(ctx)
 	if err != nil {
@@ -288,6 +292,11 @@ func OpenWith(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s.health.Schema = v
+	if err := s.countMetrics(ctx); err != nil {
+		err = s.noteDamage(err)
+		s.Close()
+		return nil, err
+	}
 	if err := s.prepare(ctx); err != nil {
 		s.Close()
 		return nil, err

@@ -982,6 +982,107 @@ func TestViewLargeRun(t *testing.T) {
 	})
 }
 
+// View's count of a run's records is the count kept with the run
+// (migration 7), advanced by every transaction that stores the run's
+// metrics by the records it stored: not by a retried batch, nor by steps
+// stored before, nor by a batch that failed. A count left behind by a
+// writer that does not keep it (an lrkit before schema version 7, which
+// advances the run's version, not the count's) is not trusted: View
+// counts the rows, until the next Open counts them again; so for a run
+// created by such an lrkit, without a count.
+func TestViewCountKept(t *testing.T) {
+	ctx := context.Background()
+	forEach(t, func(t *testing.T, s *Store, dsn string) {
+		p, _ := s.CreateProject(ctx, "p")
+		run, _ := s.CreateRun(ctx, p.ID, "r", "constant(peak=0.1)", 1<<30, nil)
+		recs := func(from, to int64) []runlog.Record {
+			var out []runlog.Record
+			for i := from; i < to; i++ {
+				out = append(out, runlog.Record{Step: i, Loss: 1, Present: runlog.FieldLoss})
+			}
+			return out
+		}
+		// check compares View's count with the rows stored, and whether the
+		// kept count is trusted (and right) with trusted.
+		check := func(s *Store, runID int64, what string, trusted bool) {
+			t.Helper()
+			var rows int
+			if err := s.r.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM run_metrics WHERE run_id = ?"), runID).Scan(&rows); err != nil {
+				t.Fatal(err)
+			}
+			var kept sql.NullBool
+			if err := s.r.QueryRowContext(ctx, s.q("SELECT metric_count = ? AND metric_count_version = version FROM runs WHERE id = ?"), rows, runID).Scan(&kept); err != nil {
+				t.Fatal(err)
+			}
+			v, err := s.View(ctx, p.ID, runID, 1000, 10)
+			if err != nil || v.Count != rows || (kept.Valid && kept.Bool) != trusted {
+				t.Errorf("%s: view count %d (%v), %d rows stored; kept count trusted and right: %v, want %v", what, v.Count, err, rows, kept, trusted)
+			}
+		}
+		check(s, run.ID, "a new run", true)
+		add := func(s *Store, runID int64, batch string, recs []runlog.Record, update func(*Change) error) {
+			t.Helper()
+			if _, err := s.AppendMetrics(ctx, p.ID, runID, batch, recs, update); err != nil && update == nil {
+				t.Errorf("batch %s: %v", batch, err)
+			}
+		}
+		add(s, run.ID, "a", recs(0, 100), nil)
+		check(s, run.ID, "a batch", true)
+		add(s, run.ID, "a", recs(0, 100), nil)
+		check(s, run.ID, "the batch retried", true)
+		add(s, run.ID, "b", recs(50, 150), nil)
+		check(s, run.ID, "a batch of 50 steps stored before and 50 new", true)
+		add(s, run.ID, "c", recs(150, 200), func(*Change) error { return errors.New("refused") })
+		check(s, run.ID, "a batch that failed", true)
+		if _, err := s.UpdateRun(ctx, p.ID, run.ID, func(c *Change) error { c.Run.Budget++; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		check(s, run.ID, "an update without metrics", true)
+		// Batches of overlapping steps at once: group commits holding
+		// several batches of the run (on PostgreSQL, several committers).
+		var wg sync.WaitGroup
+		for i := range 32 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				add(s, run.ID, fmt.Sprint("p", i), recs(int64(100+i*10), int64(130+i*10)), nil)
+			}()
+		}
+		wg.Wait()
+		check(s, run.ID, "batches stored together", true)
+
+		// An older lrkit stores a metric.
+		if _, err := s.w.ExecContext(ctx, s.q("INSERT INTO run_metrics (run_id, step, present, loss) VALUES (?, 100000, ?, 1)"), run.ID, int64(runlog.FieldLoss)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.w.ExecContext(ctx, s.q("UPDATE runs SET version = version + 1, last_step = 100000 WHERE id = ?"), run.ID); err != nil {
+			t.Fatal(err)
+		}
+		check(s, run.ID, "metrics stored by an older lrkit", false)
+		add(s, run.ID, "d", recs(1000, 1010), nil)
+		check(s, run.ID, "a batch after them", false)
+		// A run created by an older lrkit, with metrics.
+		var oldRun int64
+		if err := s.w.QueryRowContext(ctx, s.q(`INSERT INTO runs (project_id, name, spec, budget, created_ms, updated_ms)
+			VALUES (?, 'old', 'constant(peak=0.1)', 1000, 0, 0) RETURNING id`), p.ID).Scan(&oldRun); err != nil {
+			t.Fatal(err)
+		}
+		add(s, oldRun, "a", recs(0, 20), nil)
+		check(s, oldRun, "a run created by an older lrkit", false)
+
+		s.Close()
+		s, err := Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		check(s, run.ID, "opened again", true)
+		check(s, oldRun, "the older lrkit's run opened again", true)
+		add(s, run.ID, "e", recs(2000, 2010), nil)
+		check(s, run.ID, "a batch after opening again", true)
+	})
+}
+
 // Events pages: at most limit of them, oldest first, the next page after
 // the last ID; limit 0 is all.
 func TestEventsLimit(t *testing.T) {

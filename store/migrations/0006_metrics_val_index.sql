@@ -5,4 +5,12 @@
 -- (300,000 rows for a run logging a validation loss every 1,000 steps:
 -- the index has 300 entries). Rows without a validation loss, nearly all
 -- of them, do not enter it, so storing metrics costs about the same.
-CREATE INDEX run_metrics_val ON run_metrics (run_id, step) WHERE val_loss IS NOT NULL;
+--
+-- {{concurrently}}: on PostgreSQL the index is built with CREATE INDEX
+-- CONCURRENTLY, outside a transaction, so that metrics are still stored
+-- while it is built over a large table; a build that was interrupted
+-- leaves an invalid index, which the next start drops and builds again
+-- (Store.applyConcurrent). Databases that applied this version before
+-- built it in the migration's transaction; the index is the same. SQLite
+-- builds it in the migration's transaction, as before.
+CREATE INDEX {{concurrently}} run_metrics_val ON run_metrics (run_id, step) WHERE val_loss IS NOT NULL;
