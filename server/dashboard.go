@@ -25,7 +25,9 @@ import (
 )
 
 // The dashboard authenticates with the same API tokens, kept in an
-// HttpOnly, SameSite=Strict cookie set by POST /login.
+// HttpOnly, SameSite=Strict cookie set by POST /login, Secure when the
+// browser reached the server over TLS (Server.secure). Failed sign-ins
+// are limited per client (authlimit.go).
 //
 // Every form that changes something (sign-in, sign-out, the run actions)
 // is checked twice against cross-site request forgery: the browser's
@@ -89,12 +91,23 @@ func (s *Server) page(h pageFunc) http.HandlerFunc {
 		c, err := r.Cookie(cookieName)
 		var tok store.Token
 		if err == nil {
+			if retry, msg, refused := s.refused(r, "failed sign-ins"); refused {
+				w.Header().Set("Retry-After", retry)
+				render(w, http.StatusTooManyRequests, "error", map[string]any{"Title": "Error", "Code": http.StatusTooManyRequests, "Msg": msg})
+				return
+			}
 			tok, err = s.lookupToken(r.Context(), c.Value)
 		}
 		if err != nil {
 			if c != nil && !errors.Is(err, store.ErrNotFound) {
 				s.errorPage(w, r, err)
 				return
+			}
+			if c != nil {
+				// A session whose token is not one (revoked, or made up)
+				// counts as a failed sign-in, and ends.
+				s.authFailed(r)
+				s.setCookie(w, r, cookieName, "", "/", -1)
 			}
 			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
 			return
@@ -185,8 +198,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, code int, next, msg string) {
 	nonce := randomHex(16)
-	http.SetCookie(w, &http.Cookie{Name: loginCookieName, Value: nonce, Path: "/login", HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: 3600})
+	s.setCookie(w, r, loginCookieName, nonce, "/login", 3600)
 	render(w, code, "login", map[string]any{"Title": "Sign in", "Msg": msg, "Next": next, "LoginCSRF": nonce})
 }
 
@@ -206,18 +218,23 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.renderLogin(w, r, http.StatusForbidden, next, "the sign-in form expired or came from elsewhere: sign in again")
 		return
 	}
+	if retry, msg, refused := s.refused(r, "failed sign-ins"); refused {
+		w.Header().Set("Retry-After", retry)
+		s.renderLogin(w, r, http.StatusTooManyRequests, next, msg)
+		return
+	}
 	text := r.PostForm.Get("token")
 	if _, err := s.lookupToken(r.Context(), text); err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
 			s.errorPage(w, r, err)
 			return
 		}
+		s.authFailed(r)
 		s.renderLogin(w, r, http.StatusUnauthorized, next, "invalid API token")
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: loginCookieName, Path: "/login", MaxAge: -1})
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: text, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		Secure: r.TLS != nil, MaxAge: 30 * 24 * 3600})
+	s.setCookie(w, r, loginCookieName, "", "/login", -1)
+	s.setCookie(w, r, cookieName, text, "/", 30*24*3600)
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
@@ -234,7 +251,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Path: "/", MaxAge: -1})
+	s.setCookie(w, r, cookieName, "", "/", -1)
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
@@ -445,7 +462,7 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request, sess session) e
 	msg := ""
 	if c, err := r.Cookie(flashCookieName); err == nil {
 		msg, _ = url.QueryUnescape(c.Value)
-		http.SetCookie(w, &http.Cookie{Name: flashCookieName, Path: fmt.Sprintf("/runs/%d", id), MaxAge: -1})
+		s.setCookie(w, r, flashCookieName, "", fmt.Sprintf("/runs/%d", id), -1)
 	}
 	idem := map[string]string{}
 	for _, k := range []string{"decay", "extend", "pause", "resume"} {
@@ -537,8 +554,7 @@ func (s *Server) runAction(w http.ResponseWriter, r *http.Request, sess session)
 	// its address: the page showed a message from its address (?msg=) as
 	// its own notice, any text, to whoever followed a link with one.
 	page := fmt.Sprintf("/runs/%d", id)
-	http.SetCookie(w, &http.Cookie{Name: flashCookieName, Value: url.QueryEscape(msg), Path: page, HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: 60})
+	s.setCookie(w, r, flashCookieName, url.QueryEscape(msg), page, 60)
 	http.Redirect(w, r, page, http.StatusSeeOther)
 	return nil
 }

@@ -95,6 +95,24 @@ type Options struct {
 	// requests queue behind it (store.Store.ShareProcessor). An
 	// ingest-only load, and ingest that falls behind, keep full speed.
 	IngestShare float64
+	// BehindProxy says that clients reach the server through a reverse
+	// proxy that the operator trusts, which terminates their TLS and sets
+	// X-Forwarded-Proto and X-Forwarded-For: the dashboard's cookies are
+	// then Secure when X-Forwarded-Proto is https, and failed
+	// authentications are counted against the last address of
+	// X-Forwarded-For (proxy.go). Without it both headers are ignored,
+	// since any client can send them: cookies are Secure when the server
+	// itself served TLS, and the client is the connection's peer (behind
+	// a proxy, then, every client is the proxy).
+	BehindProxy bool
+	// AuthFailures is how many failed authentications (a sign-in, a
+	// dashboard session or an API request with a token that is not one)
+	// a client address may make in a row before it is refused with 429
+	// (default DefaultAuthFailures); it may fail once more every
+	// AuthFailureEvery (default DefaultAuthFailureEvery) after that.
+	// Successful authentications are not counted (authlimit.go).
+	AuthFailures     int
+	AuthFailureEvery time.Duration
 }
 
 // DefaultIngestShare is the default of Options.IngestShare.
@@ -121,6 +139,8 @@ type Server struct {
 
 	pred *predictor
 	cop  *http.CrossOriginProtection // the dashboard forms' origin check
+
+	authLimit *failureLimiter // failed authentications per client (authlimit.go)
 
 	lrRoute http.HandlerFunc // the rate route's general path (serveLR), matched before the router
 	lrStats *routeMetrics    // the rate route's series
@@ -163,8 +183,14 @@ func New(st *store.Store, opts Options) *Server {
 		opts.IngestShare = DefaultIngestShare
 	}
 	opts.IngestShare = min(opts.IngestShare, 1)
+	if opts.AuthFailures <= 0 {
+		opts.AuthFailures = DefaultAuthFailures
+	}
+	if opts.AuthFailureEvery <= 0 {
+		opts.AuthFailureEvery = DefaultAuthFailureEvery
+	}
 	s := &Server{st: st, log: opts.Logger, opts: opts, mux: http.NewServeMux(), reg: prometheus.NewRegistry(),
-		done: make(chan struct{})}
+		done: make(chan struct{}), authLimit: newFailureLimiter(opts.AuthFailures, opts.AuthFailureEvery, maxClients)}
 	s.clock.Store(time.Now().UnixNano())
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lrkit_http_requests_total",
 		Help: "HTTP requests by route pattern and status code."}, []string{"route", "code"})
@@ -386,7 +412,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // answers it as every route is answered.
 func (s *Server) serveLR(w http.ResponseWriter, r *http.Request) {
 	tok, ok := s.freshToken(bearer(r))
-	if !ok {
+	if !ok || (s.authLimit.mayRefuse(s.clock.Load()) && s.authLimit.wait(s.clientAddr(r)) > 0) {
+		// A client refused for its failures is refused whatever token it
+		// sends (the general path answers 429): answering a right one
+		// would tell a guesser it had found it.
 		s.lrRoute(w, r)
 		return
 	}
@@ -537,7 +566,8 @@ func bearer(r *http.Request) string {
 	return ""
 }
 
-// auth checks the request's API token; on failure it has answered 401.
+// auth checks the request's API token; on failure it has answered 401,
+// or 429 if the client failed too often (authlimit.go).
 func (s *Server) auth(w http.ResponseWriter, r *http.Request) (store.Token, bool) {
 	text := bearer(r)
 	if text == "" {
@@ -545,9 +575,15 @@ func (s *Server) auth(w http.ResponseWriter, r *http.Request) (store.Token, bool
 		writeError(w, http.StatusUnauthorized, "missing API token (send Authorization: Bearer <token>)")
 		return store.Token{}, false
 	}
+	if retry, msg, refused := s.refused(r, "requests with an invalid API token"); refused {
+		w.Header().Set("Retry-After", retry)
+		writeError(w, http.StatusTooManyRequests, msg)
+		return store.Token{}, false
+	}
 	tok, err := s.lookupToken(r.Context(), text)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
+			s.authFailed(r)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="lrkit", error="invalid_token"`)
 			writeError(w, http.StatusUnauthorized, "invalid API token")
 		} else {

@@ -39,9 +39,16 @@ func newFixture(t *testing.T) *fixture {
 // priority).
 func newFixtureNice(t *testing.T, nice int) *fixture {
 	t.Helper()
+	return newFixtureWith(t, store.Options{BackgroundNice: nice}, Options{})
+}
+
+// newFixtureWith is newFixture with the store opened with sopts and the
+// server made with opts.
+func newFixtureWith(t *testing.T, sopts store.Options, opts Options) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "lrkit.db")
-	st, err := store.OpenWith(ctx, path, store.Options{BackgroundNice: nice})
+	st, err := store.OpenWith(ctx, path, sopts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +69,7 @@ func newFixtureNice(t *testing.T, nice int) *fixture {
 			f.tokB = text
 		}
 	}
-	srv := New(st, Options{})
+	srv := New(st, opts)
 	t.Cleanup(func() { srv.Close() })
 	f.h, f.srv = srv, httptest.NewServer(srv)
 	t.Cleanup(f.srv.Close)

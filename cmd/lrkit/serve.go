@@ -11,12 +11,14 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/lrkit/lrkit/server"
 	"github.com/lrkit/lrkit/store"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 func init() { registerCommand(newServeCmd) }
@@ -26,7 +28,7 @@ type serveFlags struct {
 	addr, db, logFormat, project string
 	refresh, dbTimeout           time.Duration
 	maxSteps                     int64
-	init                         bool
+	init, behindProxy            bool
 	ingestNice                   int
 	ingestShare                  float64
 }
@@ -50,7 +52,16 @@ create one project between them. An SQLite file that exists but holds no
 lrkit schema (truncated to 0 bytes, say) is refused rather than started
 afresh: --init creates a fresh database in it. A damaged file (SQLite's
 quick integrity check runs at every start) is always refused: restore a
-backup. SIGINT or SIGTERM stops serve gracefully.`,
+backup. SIGINT or SIGTERM stops serve gracefully.
+
+Failed authentications (sign-in, session cookie or API token) are limited
+per client address: after ` + strconv.Itoa(server.DefaultAuthFailures) + ` in a row, one more every ` +
+			server.DefaultAuthFailureEvery.String() + `, and 429
+with Retry-After meanwhile. Behind a reverse proxy that terminates TLS,
+give --behind-proxy: the client is then the last address of
+X-Forwarded-For, and X-Forwarded-Proto: https makes the dashboard's
+cookies Secure. Without it both headers are ignored (any client can send
+them).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			logger, err := newLogger(cmd.ErrOrStderr(), o.logFormat)
@@ -73,7 +84,13 @@ backup. SIGINT or SIGTERM stops serve gracefully.`,
 			return runServe(ctx, cmd, o, logger)
 		},
 	}
-	f := cmd.Flags()
+	addServeFlags(cmd.Flags(), &o)
+	cmd.AddCommand(newServeTokenCmd())
+	return cmd
+}
+
+// addServeFlags defines the flags of lrkit serve in f, into o.
+func addServeFlags(f *pflag.FlagSet, o *serveFlags) {
 	f.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address")
 	f.StringVar(&o.db, "db", "lrkit.db", "SQLite file or postgres:// URL")
 	f.BoolVar(&o.init, "init", false, "create a fresh database even in an existing SQLite file that holds none (refused without it)")
@@ -86,8 +103,8 @@ backup. SIGINT or SIGTERM stops serve gracefully.`,
 		"garbage collector (1 GiB soft limit), so rates stay fast while batches arrive in bursts; ingest is slower when the cores are saturated (docs/server.md). 0: off")
 	f.Float64Var(&o.ingestShare, "ingest-share", server.DefaultIngestShare, "largest share of the time the metrics committer works while rate requests are being answered "+
 		"(it rests between group commits, so a burst of batches does not delay rates; ingest alone, or falling behind, keeps full speed). 1: no limit")
-	cmd.AddCommand(newServeTokenCmd())
-	return cmd
+	f.BoolVar(&o.behindProxy, "behind-proxy", false, "clients come through a trusted reverse proxy that terminates TLS: "+
+		"take the client's address from X-Forwarded-For and make cookies Secure on X-Forwarded-Proto: https (ignored without this flag)")
 }
 
 func newLogger(w io.Writer, format string) (*slog.Logger, error) {
@@ -140,7 +157,8 @@ func runServe(ctx context.Context, cmd *cobra.Command, o serveFlags, logger *slo
 	}
 	h := st.Health()
 	fmt.Fprintf(cmd.ErrOrStderr(), "lrkit serve: database %s, schema %d, integrity %s\n", h.Kind, h.Schema, h.Integrity)
-	api := server.New(st, server.Options{Logger: logger, Refresh: o.refresh, MaxSteps: o.maxSteps, IngestShare: o.ingestShare})
+	api := server.New(st, server.Options{Logger: logger, Refresh: o.refresh, MaxSteps: o.maxSteps, IngestShare: o.ingestShare,
+		BehindProxy: o.behindProxy})
 	defer api.Close()
 	changed, restore := api.PrioritizeRates()
 	defer restore()
@@ -148,6 +166,9 @@ func runServe(ctx context.Context, cmd *cobra.Command, o serveFlags, logger *slo
 	srv := &http.Server{Handler: api,
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
 	fmt.Fprintf(cmd.ErrOrStderr(), "lrkit serve: listening on http://%s\n", ln.Addr())
+	if o.behindProxy {
+		fmt.Fprintln(cmd.ErrOrStderr(), "lrkit serve: behind a proxy: client addresses from X-Forwarded-For, cookies Secure on X-Forwarded-Proto: https")
+	}
 	logger.Info("serving", "addr", ln.Addr().String(), "postgres", st.IsPostgres())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

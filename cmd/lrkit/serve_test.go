@@ -698,3 +698,64 @@ func TestServeBadFlags(t *testing.T) {
 		t.Errorf("a rejected serve created its database: %v", err)
 	}
 }
+
+// lrkit serve --behind-proxy trusts X-Forwarded-Proto and X-Forwarded-For,
+// and only with it: the sign-in form's cookie is Secure when the proxy
+// says the browser used https, and failed authentications (20 allowed in
+// a row, then 429 with Retry-After) are counted per X-Forwarded-For
+// address instead of per connection.
+func TestServeBehindProxy(t *testing.T) {
+	bin := buildLrkit(t)
+	for _, tc := range []struct {
+		name        string
+		flags       []string
+		secure      bool
+		otherClient int // the status of another X-Forwarded-For address after one was refused
+	}{
+		{"direct", nil, false, http.StatusTooManyRequests},
+		{"behind a proxy", []string{"--behind-proxy"}, true, http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := startServe(t, bin, filepath.Join(t.TempDir(), "lrkit.db"), tc.flags...)
+			send := func(tok, path string, hdr ...string) *http.Response {
+				t.Helper()
+				req, _ := http.NewRequest("GET", p.url+path, nil)
+				if tok != "" {
+					req.Header.Set("Authorization", "Bearer "+tok)
+				}
+				for i := 0; i+1 < len(hdr); i += 2 {
+					req.Header.Set(hdr[i], hdr[i+1])
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				return resp
+			}
+			resp := send("", "/login", "X-Forwarded-Proto", "https")
+			if ck := resp.Cookies(); len(ck) != 1 || ck[0].Secure != tc.secure {
+				t.Errorf("sign-in page with X-Forwarded-Proto: https: cookies %v, want Secure %v", ck, tc.secure)
+			}
+			for i := range 20 {
+				if resp := send(fmt.Sprintf("lrk_guess%d", i), "/v1/project", "X-Forwarded-For", "192.0.2.1"); resp.StatusCode != http.StatusUnauthorized {
+					t.Fatalf("wrong token %d: %d, want 401", i, resp.StatusCode)
+				}
+			}
+			resp = send(p.token, "/v1/project", "X-Forwarded-For", "192.0.2.1")
+			if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); resp.StatusCode != http.StatusTooManyRequests || err != nil || secs < 1 || secs > 6 {
+				t.Errorf("after 20 wrong tokens: %d, Retry-After %q; want 429 and at most 6", resp.StatusCode, resp.Header.Get("Retry-After"))
+			}
+			if resp := send(p.token, "/v1/project", "X-Forwarded-For", "192.0.2.2"); resp.StatusCode != tc.otherClient {
+				t.Errorf("another X-Forwarded-For address: %d, want %d", resp.StatusCode, tc.otherClient)
+			}
+			p.mu.Lock()
+			logged := strings.Contains(p.log.String(), "lrkit serve: behind a proxy")
+			p.mu.Unlock()
+			if logged != tc.secure {
+				t.Errorf("startup says behind a proxy: %v, want %v", logged, tc.secure)
+			}
+		})
+	}
+}
