@@ -74,7 +74,7 @@ clean:
 # The schedule package as a C shared library (cmd/libschedule), which the
 # Python package loads with ctypes; rebuilt only when its Go sources change.
 LIBSCHEDULE := bin/liblrkit_schedule.so
-LIBSCHEDULE_SRC := go.mod go.sum $(wildcard schedule/*.go internal/textmatch/*.go cmd/libschedule/*.go)
+LIBSCHEDULE_SRC := go.mod go.sum $(wildcard schedule/*.go internal/textmatch/*.go cmd/libschedule/*.go control/*.go)
 PYTHON ?= /usr/bin/python3
 
 .PHONY: libschedule wheel test-python
