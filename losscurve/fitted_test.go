@@ -3,6 +3,7 @@ package losscurve
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -262,7 +263,7 @@ func TestHorizonNote(t *testing.T) {
 		{"3x, power law: no direction claimed", fitted(&Power{L0: 2, A: 1, Alpha: 0.5}, RecipeDefault), 72000, "the prediction reaches step 71999, 3.0x", false},
 		{"a bare law", mpl, 72000, "", false},
 		{"3x, corrected: says so, no direction claimed", &Fitted{Law: mpl, HorizonBias: MeasuredHorizonBias, Info: FitInfo{From: 99, To: 23999}}, 72000,
-			"the prediction reaches step 71999, 3.0x the steps the law was fitted on (to step 23999): a long extrapolation in time; corrected past step 23999 for the bias measured on held-out runs (x1.0071 at the last step", false},
+			"the prediction reaches step 71999, 3.0x the steps the law was fitted on (to step 23999): a long extrapolation in time; corrected past step 23999 for the bias measured on held-out runs (" + fmt.Sprintf("x%.4f", 1+MeasuredHorizonBias*math.Log(72000.0/24000)) + " at the last step", false},
 	} {
 		got := HorizonNote(c.law, c.n)
 		if !strings.HasPrefix(got, c.want) || (c.want == "") != (got == "") || strings.Contains(got, low) != c.wantsLow {
